@@ -1,0 +1,210 @@
+//! Errors, and the one place where they become GraphQL errors.
+//!
+//! Connectors return [`UpstreamError`], which may carry detail for the logs
+//! (status codes, parse errors). Resolvers turn every failure into a
+//! [`GatewayError`] and from there into an `async_graphql::Error` with
+//! `extensions.code` (an [`ErrorCode`]) and `extensions.upstream`. The
+//! client-facing message never contains upstream URLs, bodies or secrets.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::ErrorExtensions;
+
+use crate::pricing::PriceError;
+
+/// The closed set of error codes a client can see in `extensions.code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The thing asked for does not exist (or is not visible to the gateway's credentials).
+    NotFound,
+    /// An argument is malformed: fix the request.
+    BadUserInput,
+    /// The upstream did not answer in time.
+    UpstreamTimeout,
+    /// The upstream could not be reached or failed (connection error, 5xx, circuit open).
+    UpstreamUnavailable,
+    /// The upstream refused the gateway's credentials (401/403).
+    UpstreamUnauthorized,
+    /// The upstream kept answering 429.
+    UpstreamRateLimited,
+    /// The upstream answered something that does not match its API.
+    UpstreamBadResponse,
+    /// A bug or unexpected state in the gateway.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The SCREAMING_SNAKE_CASE name used in `extensions.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::UpstreamTimeout => "UPSTREAM_TIMEOUT",
+            ErrorCode::UpstreamUnavailable => "UPSTREAM_UNAVAILABLE",
+            ErrorCode::UpstreamUnauthorized => "UPSTREAM_UNAUTHORIZED",
+            ErrorCode::UpstreamRateLimited => "UPSTREAM_RATE_LIMITED",
+            ErrorCode::UpstreamBadResponse => "UPSTREAM_BAD_RESPONSE",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// A failure talking to one upstream. The detail strings are for logs only.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    /// No answer within the request timeout.
+    #[error("timed out")]
+    Timeout,
+    /// Connecting or sending failed (refused, reset, DNS, TLS).
+    #[error("connection failed: {0}")]
+    Connect(String),
+    /// The upstream answered a 5xx status.
+    #[error("server error: HTTP {status}")]
+    Server {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The upstream refused the credentials (401 or 403), or logging in failed.
+    #[error("unauthorized: HTTP {status}: {detail}")]
+    Unauthorized {
+        /// The HTTP status.
+        status: u16,
+        /// What the upstream said, for the logs.
+        detail: String,
+    },
+    /// The upstream answered 429.
+    #[error("rate limited (retry after {retry_after:?})")]
+    RateLimited {
+        /// The `Retry-After` the upstream asked for.
+        retry_after: Option<Duration>,
+    },
+    /// The upstream refused the request as invalid (400/422): the gateway
+    /// sent something the upstream does not accept.
+    #[error("request rejected: HTTP {status}: {detail}")]
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// What the upstream said, for the logs.
+        detail: String,
+    },
+    /// The body does not match the upstream's wire types, or an unexpected status.
+    #[error("bad response: {0}")]
+    BadResponse(String),
+}
+
+impl From<PriceError> for UpstreamError {
+    fn from(err: PriceError) -> Self {
+        UpstreamError::BadResponse(format!("invalid price: {err}"))
+    }
+}
+
+impl UpstreamError {
+    /// The client-facing code of this failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            UpstreamError::Timeout => ErrorCode::UpstreamTimeout,
+            UpstreamError::Connect(_) | UpstreamError::Server { .. } => {
+                ErrorCode::UpstreamUnavailable
+            }
+            UpstreamError::Unauthorized { .. } => ErrorCode::UpstreamUnauthorized,
+            UpstreamError::RateLimited { .. } => ErrorCode::UpstreamRateLimited,
+            UpstreamError::BadResponse(_) => ErrorCode::UpstreamBadResponse,
+            UpstreamError::Rejected { .. } => ErrorCode::Internal,
+        }
+    }
+
+    /// A message safe to show a client: what happened, never the upstream's
+    /// URL, body or credentials.
+    fn public_message(&self, upstream: &str) -> String {
+        match self {
+            UpstreamError::Timeout => format!("upstream `{upstream}` did not answer in time"),
+            UpstreamError::Connect(_) => format!("upstream `{upstream}` could not be reached"),
+            UpstreamError::Server { status } => {
+                format!("upstream `{upstream}` failed (HTTP {status})")
+            }
+            UpstreamError::Unauthorized { .. } => {
+                format!("upstream `{upstream}` refused the gateway's credentials")
+            }
+            UpstreamError::RateLimited { .. } => {
+                format!("upstream `{upstream}` is rate limiting the gateway")
+            }
+            UpstreamError::Rejected { .. } => {
+                format!("upstream `{upstream}` rejected the gateway's request")
+            }
+            UpstreamError::BadResponse(_) => {
+                format!("upstream `{upstream}` sent a response the gateway cannot read")
+            }
+        }
+    }
+}
+
+/// Any error a resolver reports. Converting it into an `async_graphql::Error`
+/// is the single mapping point to the client.
+#[derive(Debug, Clone)]
+pub struct GatewayError {
+    code: ErrorCode,
+    message: String,
+    upstream: Option<Arc<str>>,
+}
+
+impl GatewayError {
+    /// A malformed argument. `argument` names it.
+    pub fn bad_input(argument: &str, problem: impl std::fmt::Display) -> Self {
+        GatewayError {
+            code: ErrorCode::BadUserInput,
+            message: format!("invalid argument `{argument}`: {problem}"),
+            upstream: None,
+        }
+    }
+
+    /// Something that does not exist.
+    pub fn not_found(message: impl Into<String>, upstream: Option<Arc<str>>) -> Self {
+        GatewayError {
+            code: ErrorCode::NotFound,
+            message: message.into(),
+            upstream,
+        }
+    }
+
+    /// A bug or unexpected state; the detail goes to the log only.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(cause = %detail, "internal error");
+        GatewayError {
+            code: ErrorCode::Internal,
+            message: "internal gateway error".to_owned(),
+            upstream: None,
+        }
+    }
+
+    /// A failure of the upstream instance `upstream`. Logs the detail.
+    pub fn upstream(upstream: &Arc<str>, err: &UpstreamError) -> Self {
+        tracing::warn!(upstream = %upstream, code = err.code().as_str(), cause = %err, "upstream call failed");
+        GatewayError {
+            code: err.code(),
+            message: err.public_message(upstream),
+            upstream: Some(upstream.clone()),
+        }
+    }
+
+    /// The error's code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The client-facing message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<GatewayError> for async_graphql::Error {
+    fn from(err: GatewayError) -> Self {
+        async_graphql::Error::new(err.message.clone()).extend_with(|_, ext| {
+            ext.set("code", err.code.as_str());
+            if let Some(upstream) = &err.upstream {
+                ext.set("upstream", upstream.as_ref());
+            }
+        })
+    }
+}

@@ -1,0 +1,26 @@
+//! offer-gateway: one GraphQL API over the REST APIs that publish product offers.
+//!
+//! The path of a query, and the module that owns each step:
+//!
+//! - [`http`]: the axum server: `POST/GET /graphql`, GraphiQL, `/healthz`.
+//! - [`schema`]: the GraphQL types, thin views over [`model`]; root fields
+//!   decode global ids and call the loaders.
+//! - [`loader`]: one async-graphql `DataLoader` per upstream instance, so
+//!   by-id lookups are batched.
+//! - [`upstream`]: the [`upstream::Connector`] trait and one folder per API
+//!   style (`closient`, `medusa`, `violet`), each split into `wire`, `map`,
+//!   `client` and `sim`.
+//! - [`pricing`]: the one money module every connector goes through.
+//! - [`model`]: the domain model of offers.
+//! - [`error`]: upstream errors and their single mapping to GraphQL errors.
+//! - [`config`]: the TOML configuration of real upstreams.
+//! - [`sim`]: runs the simulators (the embedded default upstreams).
+//! - [`secret`]: credentials that never print.
+
+pub mod error;
+pub mod model;
+pub mod pricing;
+pub mod secret;
+pub mod sim;
+pub mod upstream;
+pub mod schema;

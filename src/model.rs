@@ -1,0 +1,868 @@
+//! The domain model: offers as the gateway understands them, whatever
+//! upstream they came from.
+//!
+//! Connectors map their wire types into these structs (see each
+//! `upstream/<style>/map.rs`); the GraphQL layer shows them. Plain nested
+//! records derive `SimpleObject` directly, so their `///` comments are the
+//! API documentation; the three offer types get hand-written views in
+//! `schema::offer` because they implement the `Offer` and `Node` interfaces.
+
+use std::sync::Arc;
+
+use async_graphql::{Enum, Json, SimpleObject, Union};
+use serde_json::Value;
+
+use crate::pricing::{Money, PriceTier};
+
+/// The API style of an upstream.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UpstreamKind {
+    /// A Closient-style retail API: online and in-store offers of retailers.
+    Closient,
+    /// A Medusa v2 / Mercur-style marketplace admin API.
+    Medusa,
+    /// A Violet-style catalog API of merchants' offers.
+    Violet,
+}
+
+impl UpstreamKind {
+    /// The lower-case name used in configuration files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpstreamKind::Closient => "closient",
+            UpstreamKind::Medusa => "medusa",
+            UpstreamKind::Violet => "violet",
+        }
+    }
+}
+
+/// Which GraphQL offer type an offer is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OfferKind {
+    /// `OnlineOffer`: a Closient online storefront offer.
+    Online,
+    /// `InStoreOffer`: a Closient physical store offer.
+    InStore,
+    /// `MarketplaceOffer`: a Medusa or Violet offer.
+    Marketplace,
+}
+
+impl OfferKind {
+    /// The GraphQL type name of this kind.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            OfferKind::Online => "OnlineOffer",
+            OfferKind::InStore => "InStoreOffer",
+            OfferKind::Marketplace => "MarketplaceOffer",
+        }
+    }
+
+    /// Parses a GraphQL type name back into a kind.
+    pub fn from_type_name(name: &str) -> Option<Self> {
+        match name {
+            "OnlineOffer" => Some(OfferKind::Online),
+            "InStoreOffer" => Some(OfferKind::InStore),
+            "MarketplaceOffer" => Some(OfferKind::Marketplace),
+            _ => None,
+        }
+    }
+}
+
+/// The key of an offer inside one upstream instance: its kind and the
+/// upstream's own (normalized) id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OfferKey {
+    /// Which offer type (and so which upstream endpoint) the id belongs to.
+    pub kind: OfferKind,
+    /// The upstream's id in its canonical form (Closient: shortuuid;
+    /// Medusa: `offer_<ULID>`; Violet: decimal integer).
+    pub native_id: String,
+}
+
+impl OfferKey {
+    /// Builds a key.
+    pub fn new(kind: OfferKind, native_id: impl Into<String>) -> Self {
+        OfferKey {
+            kind,
+            native_id: native_id.into(),
+        }
+    }
+}
+
+/// The lifecycle state of an offer, normalized across upstreams.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OfferStatus {
+    /// Listed and resolvable: it may be bought if it is also in stock.
+    Active,
+    /// Listed, but the seller reports it out of stock.
+    OutOfStock,
+    /// Temporarily withdrawn; expected to come back.
+    Seasonal,
+    /// Permanently withdrawn, archived or being deleted.
+    Discontinued,
+    /// Hidden or disabled by the merchant or the platform.
+    Unavailable,
+}
+
+/// The fields every offer has, whatever its upstream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OfferCommon {
+    /// Name of the configured upstream instance the offer came from.
+    pub upstream: Arc<str>,
+    /// API style of that upstream.
+    pub upstream_kind: UpstreamKind,
+    /// Key of the offer inside that upstream.
+    pub key: OfferKey,
+    /// The upstream's product id (Closient shortuuid, Medusa `prod_...`, Violet product id).
+    pub product_id: String,
+    /// The seller's stock keeping unit, when the upstream gives one for the offer as a whole.
+    pub sku: Option<String>,
+    /// The price for one unit; `None` when the upstream does not know it.
+    pub price: Option<Money>,
+    /// Normalized lifecycle state.
+    pub status: OfferStatus,
+    /// The status exactly as the upstream spelled it, when it has one.
+    pub upstream_status: Option<String>,
+    /// Whether the offer can be bought right now: active, priced and not out of stock.
+    pub buyable: bool,
+    /// Developer-attached key/value data (an object; `{}` when there is none).
+    pub metadata: Value,
+}
+
+/// An offer of any kind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Offer {
+    /// A Closient online storefront offer.
+    Online(Arc<OnlineOffer>),
+    /// A Closient physical store offer.
+    InStore(Arc<InStoreOffer>),
+    /// A Medusa or Violet marketplace offer.
+    Marketplace(Arc<MarketplaceOffer>),
+}
+
+impl Offer {
+    /// The fields shared by all offers.
+    pub fn common(&self) -> &OfferCommon {
+        match self {
+            Offer::Online(o) => &o.common,
+            Offer::InStore(o) => &o.common,
+            Offer::Marketplace(o) => &o.common,
+        }
+    }
+}
+
+/// Closient offer lifecycle state, as the retailers API states it.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RetailStatus {
+    /// Resolvable: takes part in cheapest-active resolution.
+    Active,
+    /// Permanently withdrawn.
+    Discontinued,
+    /// Temporarily withdrawn; comes back.
+    Seasonal,
+    /// Not available at the moment.
+    OutOfStock,
+}
+
+/// Where a Closient offer row came from.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RetailSource {
+    /// Supplied by the brand.
+    Brand,
+    /// Ingested from a partner feed.
+    AffiliateFeed,
+    /// Scraped from the storefront.
+    Scrape,
+    /// Synchronized from a point-of-sale system.
+    PosSync,
+    /// Written by hand through the API.
+    Manual,
+    /// Reported by a user.
+    UserFeedback,
+}
+
+/// How a Closient storefront delivers an online offer.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FulfillmentType {
+    /// Plain ground shipping.
+    Standard,
+    /// Delivered the same day.
+    SameDay,
+    /// Delivered the next day.
+    NextDay,
+    /// Amazon Prime or an equivalent fast-shipping membership (free shipping).
+    Prime,
+    /// Shipped to a store for pickup.
+    ShipToStore,
+    /// Picked up at a store.
+    StorePickup,
+    /// Delivered as a download.
+    DigitalDownload,
+    /// Recurring delivery at a discount.
+    SubscribeAndSave,
+}
+
+/// How much inventory a Closient storefront reports.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StockLevel {
+    /// Buyable now.
+    InStock,
+    /// Buyable now; few left.
+    LowStock,
+    /// Buyable, ships when released.
+    PreOrder,
+    /// Buyable, ships when restocked.
+    Backordered,
+    /// Not buyable.
+    OutOfStock,
+    /// The source gives no stock signal.
+    Unknown,
+}
+
+/// An offer for a product on one online storefront (Closient `OnlineOfferOut`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnlineOffer {
+    /// Fields shared by all offers.
+    pub common: OfferCommon,
+    /// Shortuuid of the online store the offer lives on.
+    pub online_store_id: String,
+    /// Shortuuid of the organization that owns the offer.
+    pub organization_id: Option<String>,
+    /// Deep link to the product page; empty when the source has none.
+    pub url: String,
+    /// Lifecycle state as Closient states it.
+    pub retail_status: RetailStatus,
+    /// Whether a human or trusted feed confirmed the offer.
+    pub is_verified: bool,
+    /// Where the row came from.
+    pub source: RetailSource,
+    /// How the storefront delivers.
+    pub fulfillment_type: FulfillmentType,
+    /// Reported inventory.
+    pub stock_level: StockLevel,
+    /// ISO 3166-1 alpha-2 countries shipped to; empty = inherit from the storefront.
+    pub delivery_countries: Vec<String>,
+    /// Shipping cost in the store's currency; `None` when free or unknown.
+    pub shipping_cost: Option<Money>,
+    /// Expected handling and shipping time in days; `None` when unknown.
+    pub lead_time_days: Option<i32>,
+    /// Minimum units in one order.
+    pub min_order_quantity: i32,
+}
+
+/// An offer for a product at one physical store (Closient `InStoreOfferOut`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InStoreOffer {
+    /// Fields shared by all offers.
+    pub common: OfferCommon,
+    /// Shortuuid of the physical store.
+    pub physical_store_id: String,
+    /// Shortuuid of the organization that owns the offer.
+    pub organization_id: Option<String>,
+    /// Lifecycle state as Closient states it.
+    pub retail_status: RetailStatus,
+    /// Whether a human or trusted feed confirmed the offer.
+    pub is_verified: bool,
+    /// Where the row came from.
+    pub source: RetailSource,
+    /// Units on the shelf at last count; `None` when unknown.
+    pub quantity_on_hand: Option<i32>,
+    /// Aisle or shelf locator; empty when unknown.
+    pub aisle: String,
+    /// Whether the product can be reserved online and picked up here.
+    pub store_pickup_available: bool,
+}
+
+/// An offer of a seller on a marketplace or catalog API (Medusa or Violet).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MarketplaceOffer {
+    /// Fields shared by all offers.
+    pub common: OfferCommon,
+    /// Product or offer title, when the upstream gives one.
+    pub title: Option<String>,
+    /// The seller or merchant.
+    pub seller: Seller,
+    /// Everything the upstream sent, in its own structure.
+    pub details: MarketplaceDetails,
+}
+
+/// The seller of a marketplace offer.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct Seller {
+    /// The upstream's seller id (Medusa `sel_...`, Violet merchant id).
+    pub id: String,
+    /// Display name, when known.
+    pub name: Option<String>,
+    /// URL handle, when the upstream has one.
+    pub handle: Option<String>,
+}
+
+/// The upstream-specific part of a marketplace offer.
+#[derive(Union, Clone, Debug, PartialEq)]
+pub enum MarketplaceDetails {
+    /// A Medusa / Mercur admin offer.
+    Medusa(MedusaOfferDetails),
+    /// A Violet catalog offer.
+    Violet(VioletOfferDetails),
+}
+
+/// A Medusa v2 / Mercur admin offer, every field of `GET /admin/offers/{id}`.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct MedusaOfferDetails {
+    /// ID of the seller who owns the offer.
+    pub seller_id: Option<String>,
+    /// ID of the offered product variant.
+    pub variant_id: Option<String>,
+    /// ID of the offered product.
+    pub product_id: Option<String>,
+    /// ID of the offer's shipping profile.
+    pub shipping_profile_id: Option<String>,
+    /// The offer's SKU.
+    pub sku: Option<String>,
+    /// The offer's EAN.
+    pub ean: Option<String>,
+    /// The offer's UPC.
+    pub upc: Option<String>,
+    /// ID of the actor who created the offer.
+    pub created_by: Option<String>,
+    /// Number of variants on the offered product.
+    pub variant_count: Option<i32>,
+    /// Custom key-value data, exactly as stored (may be null).
+    pub metadata: Option<Json<Value>>,
+    /// The seller.
+    pub seller: Option<MedusaSeller>,
+    /// The offered variant.
+    pub product_variant: Option<MedusaVariant>,
+    /// The shipping profile.
+    pub shipping_profile: Option<MedusaShippingProfile>,
+    /// Prices by quantity tier and currency.
+    pub prices: Vec<MedusaPrice>,
+    /// Linked inventory items.
+    pub inventory_items: Vec<MedusaInventoryItem>,
+    /// Creation timestamp.
+    pub created_at: Option<String>,
+    /// Last update timestamp.
+    pub updated_at: Option<String>,
+}
+
+/// A Medusa seller.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct MedusaSeller {
+    /// Seller id (`sel_...`).
+    pub id: String,
+    /// Seller name.
+    pub name: Option<String>,
+    /// Seller URL handle.
+    pub handle: Option<String>,
+}
+
+/// A Medusa product variant.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct MedusaVariant {
+    /// Variant id (`variant_...`).
+    pub id: String,
+    /// Variant title, e.g. `M / Blue`.
+    pub title: Option<String>,
+    /// Variant SKU.
+    pub sku: Option<String>,
+}
+
+/// A Medusa shipping profile.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct MedusaShippingProfile {
+    /// Shipping profile id (`sp_...`).
+    pub id: String,
+    /// Shipping profile name.
+    pub name: Option<String>,
+}
+
+/// One Medusa price: an amount in one currency for a range of quantities.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct MedusaPrice {
+    /// Price id (`price_...`).
+    pub id: String,
+    /// The price of one unit in this tier.
+    pub price: Money,
+    /// Smallest quantity the tier applies to; null = no lower bound.
+    pub min_quantity: Option<i32>,
+    /// Largest quantity the tier applies to; null = no upper bound.
+    pub max_quantity: Option<i32>,
+    /// Rules restricting the price (region, customer group, ...), as sent.
+    pub price_rules: Option<Json<Value>>,
+}
+
+impl PriceTier for MedusaPrice {
+    fn money(&self) -> &Money {
+        &self.price
+    }
+    fn min_quantity(&self) -> Option<u64> {
+        self.min_quantity.map(|q| q.max(0) as u64)
+    }
+    fn max_quantity(&self) -> Option<u64> {
+        self.max_quantity.map(|q| q.max(0) as u64)
+    }
+    fn has_rules(&self) -> bool {
+        match &self.price_rules {
+            None => false,
+            Some(Json(Value::Array(rules))) => !rules.is_empty(),
+            Some(Json(Value::Object(rules))) => !rules.is_empty(),
+            Some(Json(Value::Null)) => false,
+            Some(_) => true,
+        }
+    }
+}
+
+/// A Medusa inventory item linked to an offer.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct MedusaInventoryItem {
+    /// Link id.
+    pub id: String,
+    /// Inventory item id (`iitem_...`).
+    pub inventory_item_id: Option<String>,
+    /// Units of this item needed for one unit of the offer.
+    pub required_quantity: Option<i32>,
+    /// Inventory item SKU.
+    pub sku: Option<String>,
+}
+
+/// The platform a Violet merchant sells on.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum VioletSource {
+    /// Another platform.
+    Other,
+    /// Shopify.
+    Shopify,
+    /// Magento 2.
+    Magento,
+    /// Magento 1.
+    MagentoOne,
+    /// WooCommerce.
+    Woocommerce,
+    /// BigCommerce.
+    Bigcommerce,
+    /// Lightspeed.
+    Lightspeed,
+    /// Ecwid.
+    Ecwid,
+    /// SAP Hybris as a service.
+    Yaas,
+    /// Spree Commerce.
+    Spreecommerce,
+    /// Salesforce Commerce Cloud (Demandware).
+    Demandware,
+    /// Volusion.
+    Volusion,
+    /// PrestaShop.
+    Prestashop,
+    /// 3dcart.
+    Threedcart,
+    /// Sylius.
+    Sylius,
+    /// Wix.
+    Wix,
+    /// Swell.
+    Swell,
+    /// Miva.
+    Miva,
+    /// IBM WebSphere Commerce.
+    Websphere,
+    /// Oracle Commerce Cloud.
+    Oraclecc,
+    /// SAP Commerce Cloud.
+    Sapcc,
+    /// Squarespace.
+    Squarespace,
+    /// Shopware.
+    Shopware,
+    /// commercetools.
+    Commercetools,
+    /// Medusa.
+    Medusa,
+    /// Abicart.
+    Abicart,
+    /// Spryker.
+    Spryker,
+    /// MyStore.
+    Mystore,
+    /// Centra.
+    Centra,
+    /// X-Cart.
+    Xcart,
+    /// VTEX.
+    Vtex,
+    /// Kibo.
+    Kibo,
+    /// Saleor.
+    Saleor,
+    /// Vendo.
+    Vendo,
+    /// Chord.
+    Chord,
+    /// Digital River.
+    Digitalriver,
+    /// Square.
+    Square,
+    /// Amazon.
+    Amazon,
+    /// Big Cartel.
+    Bigcartel,
+    /// A custom platform.
+    Custom,
+}
+
+/// Kind of product of a Violet offer or SKU.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VioletProductType {
+    /// A physical good.
+    Physical,
+    /// A digital good.
+    Digital,
+    /// A virtual good.
+    Virtual,
+    /// A bundle of goods.
+    Bundled,
+}
+
+/// Availability state of a Violet offer or SKU.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VioletStatus {
+    /// Not available for purchase.
+    Unavailable,
+    /// Available for purchase.
+    Available,
+    /// Disabled by the merchant; would otherwise be unavailable.
+    DisabledUnavailable,
+    /// Disabled by the merchant; would otherwise be available.
+    DisabledAvailable,
+    /// Scheduled for deletion.
+    ForDeletion,
+    /// Archived.
+    Archived,
+}
+
+/// Whether a Violet offer is published to channels.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VioletPublishingStatus {
+    /// Not published.
+    NotPublished,
+    /// Published.
+    Published,
+}
+
+/// Whether the app is subscribed to a Violet offer.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VioletSubscriptionStatus {
+    /// Not subscribed.
+    NotSubscribed,
+    /// Subscribed.
+    Subscribed,
+}
+
+/// A Violet catalog offer, every field of `GET /v1/catalog/offers/{offer_id}`.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct VioletOfferDetails {
+    /// Offer id (an int64, as a string).
+    pub id: String,
+    /// The parent product id.
+    pub product_id: String,
+    /// Id on the merchant's platform.
+    pub external_id: Option<String>,
+    /// URL on the merchant's platform.
+    pub external_url: Option<String>,
+    /// Product name.
+    pub name: String,
+    /// Product description.
+    pub description: Option<String>,
+    /// The merchant's commerce platform.
+    pub source: VioletSource,
+    /// Name of the merchant selling the product.
+    pub seller: Option<String>,
+    /// Name of the original vendor.
+    pub vendor: Option<String>,
+    /// Merchant id.
+    pub merchant_id: i32,
+    /// Whether the product is available.
+    pub available: bool,
+    /// Whether the product is visible.
+    pub visible: bool,
+    /// Lowest price the product sells for.
+    pub min_price: Money,
+    /// Highest price the product sells for.
+    pub max_price: Option<Money>,
+    /// Base currency of the offer, for reference only (the SKU currency is the source of truth).
+    pub currency: Option<String>,
+    /// Category on the source platform.
+    pub source_category_name: Option<String>,
+    /// Additional metadata entries.
+    pub metadata: Vec<VioletMetadata>,
+    /// Product variations (size, color, ...).
+    pub variants: Vec<VioletVariant>,
+    /// Purchasable SKUs with their prices.
+    pub skus: Vec<VioletSku>,
+    /// Media albums of the offer.
+    pub albums: Vec<VioletAlbum>,
+    /// Whether the product has 3D content.
+    pub three_d_enabled: Option<bool>,
+    /// The 3D resource.
+    pub three_d_resource: Option<String>,
+    /// Kind of product.
+    #[graphql(name = "type")]
+    pub product_type: Option<VioletProductType>,
+    /// Availability state.
+    pub status: Option<VioletStatus>,
+    /// Publishing state.
+    pub publishing_status: Option<VioletPublishingStatus>,
+    /// Creation date.
+    pub date_created: Option<String>,
+    /// Last modification date.
+    pub date_last_modified: Option<String>,
+    /// Last consolidation date (jittered; may be in the future).
+    pub date_last_consolidated: Option<String>,
+    /// Commission given by the merchant, in percent.
+    pub commission_rate: Option<rust_decimal::Decimal>,
+    /// Symbol of the presented currency.
+    pub currency_symbol: Option<String>,
+    /// The presented currency.
+    pub presented_currency: Option<String>,
+    /// Default image (search answers only).
+    pub default_image_url: Option<String>,
+    /// Subscription state.
+    pub subscription_status: Option<VioletSubscriptionStatus>,
+    /// Raw product data from the merchant's platform.
+    pub external_data: Option<Json<Value>>,
+    /// Collections the offer belongs to.
+    pub collections: Vec<VioletCollection>,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+/// One Violet metadata entry.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct VioletMetadata {
+    /// Entry version.
+    pub version: Option<i32>,
+    /// Value type, e.g. `STRING`.
+    #[graphql(name = "type")]
+    pub value_type: Option<String>,
+    /// Type on the source platform.
+    pub external_type: Option<String>,
+    /// Key.
+    pub key: String,
+    /// Value, as sent.
+    pub value: Option<Json<Value>>,
+    /// Id on the source platform.
+    pub external_id: Option<String>,
+    /// Origin of the entry, e.g. `INTERNAL`.
+    pub source: Option<String>,
+}
+
+/// A Violet product variation (e.g. Size) and its values.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct VioletVariant {
+    /// Variant id.
+    pub id: String,
+    /// Product variant id.
+    pub product_variant_id: Option<String>,
+    /// Id on the source platform.
+    pub external_id: Option<String>,
+    /// Variation name.
+    pub name: String,
+    /// Whether the variation is visual (e.g. color).
+    pub visual: Option<bool>,
+    /// Values of the variation.
+    pub values: Vec<VioletVariantValue>,
+    /// Display position.
+    pub display_order: Option<i32>,
+}
+
+/// One value of a Violet variation (e.g. Small).
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct VioletVariantValue {
+    /// Value id.
+    pub id: String,
+    /// Product variant value id.
+    pub product_variant_value_id: Option<String>,
+    /// Id on the source platform.
+    pub external_id: Option<String>,
+    /// Value name.
+    pub name: String,
+    /// Ids of the SKUs that have this value.
+    pub sku_ids: Vec<String>,
+    /// Display position.
+    pub display_order: Option<i32>,
+}
+
+/// A purchasable Violet SKU.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct VioletSku {
+    /// SKU id.
+    pub id: String,
+    /// Offer id.
+    pub offer_id: Option<String>,
+    /// Merchant id.
+    pub merchant_id: Option<i32>,
+    /// Id on the source platform.
+    pub external_id: Option<String>,
+    /// SKU name.
+    pub name: Option<String>,
+    /// Amazon ASIN.
+    pub asin: Option<String>,
+    /// GTIN.
+    pub gtin: Option<String>,
+    /// UPC.
+    pub upc: Option<String>,
+    /// EAN.
+    pub ean: Option<String>,
+    /// ISBN.
+    pub isbn: Option<String>,
+    /// Whether it is in stock.
+    pub in_stock: Option<bool>,
+    /// Units available.
+    pub quantity_available: Option<i32>,
+    /// Whether inventory is tracked.
+    pub inventory_tracked: Option<bool>,
+    /// Sale price.
+    pub sale_price: Option<Money>,
+    /// Retail (list) price.
+    pub retail_price: Option<Money>,
+    /// Currency of the prices (the source of truth).
+    pub currency: Option<String>,
+    /// Presented currency.
+    pub presented_currency: Option<String>,
+    /// Whether the SKU is taxable.
+    pub taxable: Option<bool>,
+    /// Tax type, e.g. `DEFAULT`.
+    pub tax_type: Option<String>,
+    /// Media albums of the SKU.
+    pub albums: Vec<VioletAlbum>,
+    /// The variation values of this SKU.
+    pub variant_values: Vec<VioletSkuVariantValue>,
+    /// Kind of product.
+    #[graphql(name = "type")]
+    pub product_type: Option<VioletProductType>,
+    /// Availability state.
+    pub status: Option<VioletStatus>,
+    /// Creation date.
+    pub date_created: Option<String>,
+    /// Last modification date.
+    pub date_last_modified: Option<String>,
+    /// Product dimensions.
+    pub sku_dimensions: Option<VioletDimensions>,
+    /// Shipping dimensions.
+    pub shipping_dimensions: Option<VioletDimensions>,
+    /// Display position.
+    pub display_order: Option<i32>,
+}
+
+/// A variation value of a Violet SKU.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct VioletSkuVariantValue {
+    /// Variation name, e.g. `Size`.
+    pub variant: String,
+    /// Value, e.g. `Small`.
+    pub value: String,
+}
+
+/// Dimensions of a Violet SKU.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct VioletDimensions {
+    /// SKU id.
+    pub sku_id: Option<String>,
+    /// Weight.
+    pub weight: Option<rust_decimal::Decimal>,
+    /// Height.
+    pub height: Option<rust_decimal::Decimal>,
+    /// Width.
+    pub width: Option<rust_decimal::Decimal>,
+    /// Length.
+    pub length: Option<rust_decimal::Decimal>,
+    /// Dimension kind, e.g. `SKU`.
+    #[graphql(name = "type")]
+    pub dimension_type: Option<String>,
+}
+
+/// A Violet media album.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct VioletAlbum {
+    /// Album id.
+    pub id: String,
+    /// Id of the offer or SKU owning the album.
+    pub parent_id: Option<String>,
+    /// Owner kind, e.g. `OFFER`.
+    #[graphql(name = "type")]
+    pub album_type: Option<String>,
+    /// Album name.
+    pub name: Option<String>,
+    /// Media of the album.
+    pub media: Vec<VioletMedia>,
+    /// The primary media.
+    pub primary_media: Option<VioletMedia>,
+}
+
+/// One Violet media item.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct VioletMedia {
+    /// Media id.
+    pub id: String,
+    /// Album id.
+    pub album_id: Option<String>,
+    /// Id on the source platform.
+    pub external_id: Option<String>,
+    /// Id in Violet's media cloud.
+    pub cloud_id: Option<String>,
+    /// URL to show.
+    pub url: Option<String>,
+    /// Original URL.
+    pub source_url: Option<String>,
+    /// Media kind, e.g. `IMAGE`.
+    #[graphql(name = "type")]
+    pub media_type: Option<String>,
+    /// Display position.
+    pub display_order: Option<i32>,
+    /// Whether this is the primary media.
+    pub primary: Option<bool>,
+}
+
+/// A Violet collection.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct VioletCollection {
+    /// Collection id.
+    pub id: String,
+    /// Id on the source platform.
+    pub external_id: Option<String>,
+    /// Merchant id.
+    pub merchant_id: Option<i32>,
+    /// Name.
+    pub name: Option<String>,
+    /// URL handle.
+    pub handle: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Status, e.g. `ACTIVE`.
+    pub status: Option<String>,
+    /// Kind, e.g. `CUSTOM`.
+    #[graphql(name = "type")]
+    pub collection_type: Option<String>,
+    /// Cover media.
+    pub media: Option<VioletCollectionMedia>,
+    /// Creation date.
+    pub date_created: Option<String>,
+    /// Last modification date.
+    pub date_last_modified: Option<String>,
+}
+
+/// Cover media of a Violet collection.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct VioletCollectionMedia {
+    /// Original URL.
+    pub source_url: Option<String>,
+    /// Alternative text.
+    pub alt: Option<String>,
+    /// Height in pixels.
+    pub height: Option<i32>,
+    /// Width in pixels.
+    pub width: Option<i32>,
+    /// Creation date.
+    pub date_created: Option<String>,
+}

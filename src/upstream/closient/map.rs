@@ -1,0 +1,1 @@
+//! Closient wire types to the domain model. (Placeholder: being written.)

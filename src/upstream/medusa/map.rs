@@ -1,0 +1,1 @@
+//! Medusa wire types to the domain model. (Placeholder: being written.)

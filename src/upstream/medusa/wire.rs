@@ -1,0 +1,1 @@
+//! Medusa wire types, exactly as the API sends them. (Placeholder: being written.)

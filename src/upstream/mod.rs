@@ -1,0 +1,253 @@
+//! Upstreams: the boundary between the gateway and the REST APIs it fronts.
+//!
+//! Each API style lives in its own folder with the same four parts:
+//! `wire.rs` (serde types exactly as the API sends them), `map.rs` (wire to
+//! [`crate::model`]), `client.rs` (the [`Connector`] that calls the API) and
+//! `sim.rs` (a faithful simulator of the API, serving the same wire types).
+//! This module holds what they share: the [`Connector`] trait, credentials,
+//! per-instance settings and the registry of configured instances.
+
+pub mod client;
+pub mod closient;
+pub mod medusa;
+pub mod violet;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use url::Url;
+
+use crate::error::UpstreamError;
+use crate::model::{Offer, OfferKey, OfferKind, UpstreamKind};
+use crate::secret::Secret;
+
+pub use client::HttpClient;
+
+/// Default whole-request timeout of one upstream call.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default number of concurrent calls to one upstream instance.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 32;
+/// Default number of ids in one multi-get call (Medusa `id[]=`).
+pub const DEFAULT_MAX_BATCH_SIZE: usize = 100;
+
+/// Tuning of one upstream instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceSettings {
+    /// Whole-request timeout of one call.
+    pub request_timeout: Duration,
+    /// Most calls in flight at once to this instance.
+    pub max_concurrency: usize,
+    /// Most ids in one multi-get call, for styles that have one.
+    pub max_batch_size: usize,
+}
+
+impl Default for InstanceSettings {
+    fn default() -> Self {
+        InstanceSettings {
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            max_batch_size: DEFAULT_MAX_BATCH_SIZE,
+        }
+    }
+}
+
+/// How the gateway authenticates to a Medusa instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MedusaAuth {
+    /// A ready JWT, sent as `Authorization: Bearer`.
+    Token(Secret),
+    /// Email and password, exchanged for a JWT at `POST /auth/user/emailpass`.
+    EmailPassword {
+        /// The admin user's email.
+        email: String,
+        /// The admin user's password.
+        password: Secret,
+    },
+}
+
+/// Credentials of one upstream instance, by style.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    /// Closient: an API key sent as `X-API-Key`.
+    Closient {
+        /// The API key.
+        api_key: Secret,
+    },
+    /// Medusa: a bearer token or a login.
+    Medusa(MedusaAuth),
+    /// Violet: app id and secret, and a user login exchanged for a token.
+    Violet {
+        /// `X-Violet-App-Id`.
+        app_id: i64,
+        /// `X-Violet-App-Secret`.
+        app_secret: Secret,
+        /// Login user name.
+        username: String,
+        /// Login password.
+        password: Secret,
+    },
+}
+
+impl Credentials {
+    /// The style these credentials are for.
+    pub fn kind(&self) -> UpstreamKind {
+        match self {
+            Credentials::Closient { .. } => UpstreamKind::Closient,
+            Credentials::Medusa(_) => UpstreamKind::Medusa,
+            Credentials::Violet { .. } => UpstreamKind::Violet,
+        }
+    }
+
+    /// A stable identity of these credentials for cache keys; never the secret.
+    pub fn fingerprint(&self) -> u64 {
+        match self {
+            Credentials::Closient { api_key } => api_key.fingerprint(),
+            Credentials::Medusa(MedusaAuth::Token(token)) => token.fingerprint(),
+            Credentials::Medusa(MedusaAuth::EmailPassword { email, password }) => {
+                Secret::new(format!("{email}\u{0}{}", password.expose())).fingerprint()
+            }
+            Credentials::Violet {
+                app_id,
+                app_secret,
+                username,
+                password,
+            } => Secret::new(format!(
+                "{app_id}\u{0}{}\u{0}{username}\u{0}{}",
+                app_secret.expose(),
+                password.expose()
+            ))
+            .fingerprint(),
+        }
+    }
+}
+
+/// Everything needed to talk to one upstream instance.
+#[derive(Clone, Debug)]
+pub struct InstanceSpec {
+    /// The instance's name, unique in the gateway (appears in ids and errors).
+    pub name: Arc<str>,
+    /// Base URL the API paths are appended to.
+    pub base_url: Url,
+    /// Credentials; their variant decides the style.
+    pub credentials: Credentials,
+    /// Timeouts and limits.
+    pub settings: InstanceSettings,
+}
+
+impl InstanceSpec {
+    /// The style of this instance.
+    pub fn kind(&self) -> UpstreamKind {
+        self.credentials.kind()
+    }
+
+    /// `base_url` joined with an absolute API path, keeping any path prefix
+    /// of the base URL (`https://host/prefix` + `/admin/offers`).
+    pub fn url(&self, path: &str) -> Url {
+        let mut url = self.base_url.clone();
+        let prefix = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{prefix}{path}"));
+        url
+    }
+}
+
+/// What a listing is scoped to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ListScope {
+    /// All online offers of one Closient organization (shortuuid).
+    Organization(String),
+    /// All offers the credentials can see (Medusa list, Violet search).
+    All,
+}
+
+/// One slice of a listing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OfferPage {
+    /// The offers, in the upstream's order.
+    pub offers: Vec<Offer>,
+    /// Total number of offers in the listing, as the upstream counts them.
+    pub total_count: u64,
+}
+
+/// The answer for one key of a batch lookup: `Ok(None)` is "not found".
+pub type Lookup = Result<Option<Offer>, UpstreamError>;
+
+/// A configured upstream instance the gateway can ask for offers.
+#[async_trait]
+pub trait Connector: Send + Sync + 'static {
+    /// The instance's configured name.
+    fn name(&self) -> &Arc<str>;
+
+    /// The API style.
+    fn kind(&self) -> UpstreamKind;
+
+    /// The offer kinds this style serves.
+    fn offer_kinds(&self) -> &'static [OfferKind];
+
+    /// Checks an id as a client wrote it and returns its canonical form
+    /// (Closient accepts UUIDs and returns shortuuids). The error says what
+    /// is wrong, for a `BAD_USER_INPUT` message.
+    fn canonical_id(&self, kind: OfferKind, raw: &str) -> Result<String, String>;
+
+    /// Looks offers up by key. The answer has one entry per distinct key,
+    /// in any order. Styles with a multi-get use it; the others send their
+    /// single GETs concurrently.
+    async fn fetch_offers(&self, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)>;
+
+    /// Reads `limit` offers of a listing starting at `offset` (0-based),
+    /// over the upstream's own paging.
+    async fn list_offers(
+        &self,
+        scope: &ListScope,
+        offset: u64,
+        limit: u32,
+    ) -> Result<OfferPage, UpstreamError>;
+
+    /// Largest `limit` the upstream serves in one page.
+    fn max_page_size(&self) -> u32;
+}
+
+/// Builds the connector for an instance, by its style.
+pub fn connect(spec: InstanceSpec, http: HttpClient) -> Arc<dyn Connector> {
+    match spec.kind() {
+        UpstreamKind::Closient => Arc::new(closient::ClosientConnector::new(spec, http)),
+        UpstreamKind::Medusa => Arc::new(medusa::MedusaConnector::new(spec, http)),
+        UpstreamKind::Violet => Arc::new(violet::VioletConnector::new(spec, http)),
+    }
+}
+
+/// The configured upstream instances, by name, in configuration order.
+#[derive(Clone, Default)]
+pub struct Upstreams {
+    ordered: Vec<Arc<dyn Connector>>,
+    by_name: HashMap<Arc<str>, Arc<dyn Connector>>,
+}
+
+impl Upstreams {
+    /// Builds connectors for all instances on one shared HTTP client.
+    pub fn new(specs: Vec<InstanceSpec>, http: HttpClient) -> Self {
+        let mut upstreams = Upstreams::default();
+        for spec in specs {
+            upstreams.add(connect(spec, http.clone()));
+        }
+        upstreams
+    }
+
+    /// Adds a connector (names are unique; configuration checks that first).
+    pub fn add(&mut self, connector: Arc<dyn Connector>) {
+        self.by_name
+            .insert(connector.name().clone(), connector.clone());
+        self.ordered.push(connector);
+    }
+
+    /// The instance called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Connector>> {
+        self.by_name.get(name)
+    }
+
+    /// All instances in configuration order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Connector>> {
+        self.ordered.iter()
+    }
+}

@@ -1,0 +1,1 @@
+//! Violet wire types to the domain model. (Placeholder: being written.)
