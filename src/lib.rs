@@ -17,10 +17,24 @@
 //! - [`sim`]: runs the simulators (the embedded default upstreams).
 //! - [`secret`]: credentials that never print.
 
+pub mod config;
 pub mod error;
+pub mod http;
+pub mod loader;
 pub mod model;
 pub mod pricing;
+pub mod schema;
 pub mod secret;
 pub mod sim;
 pub mod upstream;
-pub mod schema;
+
+use std::time::Duration;
+
+use crate::schema::GatewaySchema;
+use crate::upstream::{HttpClient, InstanceSpec, Upstreams};
+
+/// Builds the gateway's schema over upstream instances, on one shared HTTP client.
+pub fn gateway(instances: Vec<InstanceSpec>, connect_timeout: Duration) -> GatewaySchema {
+    let http = HttpClient::new(connect_timeout);
+    schema::build_schema(Upstreams::new(instances, http))
+}

@@ -1,1 +1,173 @@
-fn main() {}
+//! The `offer-gateway` binary: parses the command line, sets up tracing and
+//! hands over to the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use offer_gateway::config::{Config, DEFAULT_LISTEN};
+use offer_gateway::sim::Simulators;
+use offer_gateway::upstream::client::DEFAULT_CONNECT_TIMEOUT;
+use offer_gateway::upstream::Credentials;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+/// One GraphQL API over the REST APIs that publish product offers.
+///
+/// Without arguments it starts simulators of the three upstream styles on
+/// loopback and the gateway over them, ready to query in GraphiQL.
+#[derive(Parser, Debug)]
+#[command(name = "offer-gateway", version)]
+struct Cli {
+    /// Address to listen on [default: 127.0.0.1:4000, or `listen` from the config file].
+    #[arg(long, global = true)]
+    listen: Option<SocketAddr>,
+
+    /// A TOML file naming real upstream instances (see examples/gateway.toml).
+    /// Without it, the gateway runs over the embedded simulators.
+    #[arg(long)]
+    config: Option<PathBuf>,
+
+    /// Log lines as JSON instead of human-readable text.
+    #[arg(long, global = true)]
+    log_json: bool,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
+    PrintSchema,
+    /// Run only the simulators and print each one's base URL and demo credentials.
+    Simulate {
+        /// Latency added to every simulator answer, e.g. `20ms`.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "0ms")]
+        latency: Duration,
+    },
+    /// Check a configuration file without starting.
+    CheckConfig {
+        /// The file to check.
+        file: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::PrintSchema) => {
+            print!("{}", offer_gateway::schema::sdl());
+            Ok(())
+        }
+        Some(Command::CheckConfig { file }) => {
+            let config = Config::load(&file)?;
+            println!(
+                "{}: ok ({} upstream instance{})",
+                file.display(),
+                config.instances.len(),
+                if config.instances.len() == 1 { "" } else { "s" }
+            );
+            Ok(())
+        }
+        Some(Command::Simulate { latency }) => {
+            init_tracing(cli.log_json);
+            simulate(latency).await
+        }
+        None => {
+            init_tracing(cli.log_json);
+            run(cli.listen, cli.config).await
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("offer_gateway=info,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Result<()> {
+    // The simulators must outlive the server when they are the upstreams.
+    let (instances, connect_timeout, file_listen, _simulators) = match config {
+        Some(path) => {
+            let config = Config::load(&path)?;
+            (config.instances, config.connect_timeout, config.listen, None)
+        }
+        None => {
+            let sims = Simulators::start_demo()
+                .await
+                .context("starting the embedded simulators")?;
+            tracing::info!(
+                closient = %sims.closient.base_url,
+                medusa = %sims.medusa.base_url,
+                violet = %sims.violet.base_url,
+                "embedded simulators running"
+            );
+            (sims.instance_specs(), DEFAULT_CONNECT_TIMEOUT, None, Some(sims))
+        }
+    };
+    let addr = listen
+        .or(file_listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address is valid"));
+    let schema = offer_gateway::gateway(instances, connect_timeout);
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    println!("offer-gateway listening: GraphiQL at http://{local}/graphql");
+    offer_gateway::http::serve(
+        listener,
+        offer_gateway::http::app(schema),
+        offer_gateway::http::shutdown_signal(),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn simulate(latency: Duration) -> anyhow::Result<()> {
+    let sims = Simulators::start_demo().await?;
+    sims.set_latency(latency);
+    let specs = sims.instance_specs();
+    for spec in &specs {
+        println!("{:<9} {}  ({})", spec.name, spec.base_url, describe(&spec.credentials));
+    }
+    println!("press ctrl-c to stop");
+    offer_gateway::http::shutdown_signal().await;
+    Ok(())
+}
+
+/// The simulators' demo credentials are public test values, printed so that
+/// any HTTP client can be pointed at the simulators.
+fn describe(credentials: &Credentials) -> String {
+    match credentials {
+        Credentials::Closient { api_key } => format!("X-API-Key: {}", api_key.expose()),
+        Credentials::Medusa(offer_gateway::upstream::MedusaAuth::Token(token)) => {
+            format!("Authorization: Bearer {}", token.expose())
+        }
+        Credentials::Medusa(offer_gateway::upstream::MedusaAuth::EmailPassword { email, password }) => {
+            format!(
+                "POST /auth/user/emailpass {{\"email\":\"{email}\",\"password\":\"{}\"}}",
+                password.expose()
+            )
+        }
+        Credentials::Violet {
+            app_id,
+            app_secret,
+            username,
+            password,
+        } => format!(
+            "X-Violet-App-Id: {app_id}, X-Violet-App-Secret: {}, POST /v1/login {{\"username\":\"{username}\",\"password\":\"{}\"}}",
+            app_secret.expose(),
+            password.expose()
+        ),
+    }
+}

@@ -1,3 +1,35 @@
-//! The GraphQL schema: thin views over [`crate::model`], and the root query.
+//! The GraphQL schema: thin views over [`crate::model`] and the root query.
+//!
+//! - `query.rs`: root fields.
+//! - `offer.rs`: the `Node` and `Offer` interfaces and the offer types.
+//! - `money.rs`: the `Money` type.
+//! - `connection.rs`: Relay connections over upstream listings.
+//! - `id.rs`: global ids.
 
+pub mod connection;
+pub mod id;
 pub mod money;
+pub mod offer;
+pub mod query;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+
+use crate::loader::Loaders;
+use crate::upstream::Upstreams;
+
+/// The gateway's schema type.
+pub type GatewaySchema = Schema<query::QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// Builds the schema once, over the configured upstream instances.
+pub fn build_schema(upstreams: Upstreams) -> GatewaySchema {
+    let loaders = Loaders::new(&upstreams);
+    Schema::build(query::QueryRoot, EmptyMutation, EmptySubscription)
+        .data(loaders)
+        .data(upstreams)
+        .finish()
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(Upstreams::default()).sdl()
+}

@@ -1,0 +1,444 @@
+//! Configuration: a TOML file naming the upstream instances to front.
+//!
+//! ```toml
+//! listen = "127.0.0.1:4000"
+//!
+//! [[upstream]]
+//! name = "closient"
+//! kind = "closient"
+//! base_url = "https://www.closient.com"
+//! api_key_env = "CLOSIENT_API_KEY"
+//! request_timeout = "5s"
+//! ```
+//!
+//! Secrets are never written in the file: it names the environment
+//! variable that holds each one. Unknown keys and invalid values are
+//! refused with a message naming the key.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::model::UpstreamKind;
+use crate::secret::Secret;
+use crate::upstream::{
+    Credentials, InstanceSettings, InstanceSpec, MedusaAuth, DEFAULT_MAX_BATCH_SIZE,
+    DEFAULT_MAX_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT,
+};
+
+/// Default address the gateway listens on.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
+
+/// A configuration problem; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, or a key is unknown or has the wrong type.
+    #[error("{0}")]
+    Parse(String),
+    /// A value is invalid.
+    #[error("{key}: {problem}")]
+    Invalid {
+        /// The key, e.g. `upstream[1].base_url`.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        problem: problem.into(),
+    }
+}
+
+/// The configuration file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Address to listen on (default `127.0.0.1:4000`); `--listen` overrides it.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
+    /// Connect timeout of the shared HTTP client (default 2s).
+    #[serde(default, with = "humantime_serde")]
+    pub connect_timeout: Option<Duration>,
+    /// The upstream instances, in the order `upstreams` lists them.
+    #[serde(default, rename = "upstream")]
+    pub upstreams: Vec<UpstreamConfig>,
+}
+
+/// One `[[upstream]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Unique instance name: lower-case letters, digits, `-` and `_`.
+    pub name: String,
+    /// API style: `closient`, `medusa` or `violet`.
+    pub kind: KindName,
+    /// Base URL the API paths are appended to.
+    pub base_url: String,
+    /// Whole-request timeout of one call (default 10s).
+    #[serde(default, with = "humantime_serde")]
+    pub request_timeout: Option<Duration>,
+    /// Most calls in flight to this instance (default 32).
+    #[serde(default)]
+    pub max_concurrency: Option<usize>,
+    /// Most ids in one multi-get call (default 100).
+    #[serde(default)]
+    pub max_batch_size: Option<usize>,
+    /// Closient: environment variable holding the API key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Medusa: environment variable holding a ready JWT.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// Medusa / Violet: login user (Medusa: email; Violet: username).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Medusa / Violet: environment variable holding the login password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Violet: the app id.
+    #[serde(default)]
+    pub app_id: Option<i64>,
+    /// Violet: environment variable holding the app secret.
+    #[serde(default)]
+    pub app_secret_env: Option<String>,
+}
+
+/// The `kind` of an upstream table.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum KindName {
+    /// Closient-style retail API.
+    Closient,
+    /// Medusa/Mercur-style marketplace admin API.
+    Medusa,
+    /// Violet-style catalog API.
+    Violet,
+}
+
+impl From<KindName> for UpstreamKind {
+    fn from(kind: KindName) -> Self {
+        match kind {
+            KindName::Closient => UpstreamKind::Closient,
+            KindName::Medusa => UpstreamKind::Medusa,
+            KindName::Violet => UpstreamKind::Violet,
+        }
+    }
+}
+
+/// A loaded, checked configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Address to listen on, if the file sets one.
+    pub listen: Option<SocketAddr>,
+    /// Connect timeout of the shared HTTP client.
+    pub connect_timeout: Duration,
+    /// The upstream instances with their secrets resolved.
+    pub instances: Vec<InstanceSpec>,
+}
+
+impl Config {
+    /// Reads and checks a file; secrets are read from the environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_toml(&text, |name| std::env::var(name).ok())
+    }
+
+    /// Parses and checks TOML text; `env` looks environment variables up.
+    pub fn from_toml(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let file: FileConfig =
+            toml::from_str(text).map_err(|err| ConfigError::Parse(err.to_string()))?;
+        let mut names = HashSet::new();
+        let mut instances = Vec::with_capacity(file.upstreams.len());
+        for (i, upstream) in file.upstreams.iter().enumerate() {
+            let key = format!("upstream[{i}]");
+            if !names.insert(upstream.name.clone()) {
+                return Err(invalid(
+                    format!("{key}.name"),
+                    format!("the name `{}` is used twice", upstream.name),
+                ));
+            }
+            instances.push(upstream.resolve(&key, &env)?);
+        }
+        Ok(Config {
+            listen: file.listen,
+            connect_timeout: file
+                .connect_timeout
+                .unwrap_or(crate::upstream::client::DEFAULT_CONNECT_TIMEOUT),
+            instances,
+        })
+    }
+}
+
+impl UpstreamConfig {
+    fn resolve(
+        &self,
+        key: &str,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<InstanceSpec, ConfigError> {
+        let valid_name = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !valid_name {
+            return Err(invalid(
+                format!("{key}.name"),
+                "use 1 to 64 lower-case letters, digits, `-` or `_`",
+            ));
+        }
+        let base_url = Url::parse(&self.base_url)
+            .map_err(|err| invalid(format!("{key}.base_url"), err.to_string()))?;
+        if !matches!(base_url.scheme(), "http" | "https") || base_url.host().is_none() {
+            return Err(invalid(
+                format!("{key}.base_url"),
+                "must be an http:// or https:// URL with a host",
+            ));
+        }
+        if base_url.query().is_some() || !base_url.username().is_empty() || base_url.password().is_some() {
+            return Err(invalid(
+                format!("{key}.base_url"),
+                "must not carry a query or credentials (use the *_env settings)",
+            ));
+        }
+        let settings = InstanceSettings {
+            request_timeout: positive_duration(
+                self.request_timeout,
+                DEFAULT_REQUEST_TIMEOUT,
+                &format!("{key}.request_timeout"),
+            )?,
+            max_concurrency: positive(
+                self.max_concurrency,
+                DEFAULT_MAX_CONCURRENCY,
+                &format!("{key}.max_concurrency"),
+            )?,
+            max_batch_size: positive(
+                self.max_batch_size,
+                DEFAULT_MAX_BATCH_SIZE,
+                &format!("{key}.max_batch_size"),
+            )?,
+        };
+        let credentials = self.credentials(key, env)?;
+        Ok(InstanceSpec {
+            name: Arc::from(self.name.as_str()),
+            base_url,
+            credentials,
+            settings,
+        })
+    }
+
+    fn credentials(
+        &self,
+        key: &str,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Credentials, ConfigError> {
+        let kind = UpstreamKind::from(self.kind);
+        let allowed: &[&str] = match kind {
+            UpstreamKind::Closient => &["api_key_env"],
+            UpstreamKind::Medusa => &["token_env", "username", "password_env"],
+            UpstreamKind::Violet => &["app_id", "app_secret_env", "username", "password_env"],
+        };
+        let present = [
+            ("api_key_env", self.api_key_env.is_some()),
+            ("token_env", self.token_env.is_some()),
+            ("username", self.username.is_some()),
+            ("password_env", self.password_env.is_some()),
+            ("app_id", self.app_id.is_some()),
+            ("app_secret_env", self.app_secret_env.is_some()),
+        ];
+        for (name, set) in present {
+            if set && !allowed.contains(&name) {
+                return Err(invalid(
+                    format!("{key}.{name}"),
+                    format!("not a setting of kind \"{}\" (it takes: {})", kind.as_str(), allowed.join(", ")),
+                ));
+            }
+        }
+        let secret = |field: &str, var: &Option<String>| -> Result<Secret, ConfigError> {
+            let var = var
+                .as_deref()
+                .ok_or_else(|| invalid(format!("{key}.{field}"), format!("required for kind \"{}\"", kind.as_str())))?;
+            match env(var) {
+                Some(value) if !value.is_empty() => Ok(Secret::new(value)),
+                _ => Err(invalid(
+                    format!("{key}.{field}"),
+                    format!("the environment variable {var} is not set"),
+                )),
+            }
+        };
+        let required = |field: &str, value: &Option<String>| -> Result<String, ConfigError> {
+            value
+                .clone()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| invalid(format!("{key}.{field}"), format!("required for kind \"{}\"", kind.as_str())))
+        };
+        Ok(match kind {
+            UpstreamKind::Closient => Credentials::Closient {
+                api_key: secret("api_key_env", &self.api_key_env)?,
+            },
+            UpstreamKind::Medusa => match (&self.token_env, &self.username) {
+                (Some(_), None) => Credentials::Medusa(MedusaAuth::Token(secret("token_env", &self.token_env)?)),
+                (None, Some(_)) => Credentials::Medusa(MedusaAuth::EmailPassword {
+                    email: required("username", &self.username)?,
+                    password: secret("password_env", &self.password_env)?,
+                }),
+                _ => {
+                    return Err(invalid(
+                        key.to_owned(),
+                        "a medusa upstream takes either token_env, or username and password_env",
+                    ))
+                }
+            },
+            UpstreamKind::Violet => Credentials::Violet {
+                app_id: self
+                    .app_id
+                    .ok_or_else(|| invalid(format!("{key}.app_id"), "required for kind \"violet\""))?,
+                app_secret: secret("app_secret_env", &self.app_secret_env)?,
+                username: required("username", &self.username)?,
+                password: secret("password_env", &self.password_env)?,
+            },
+        })
+    }
+}
+
+fn positive(value: Option<usize>, default: usize, key: &str) -> Result<usize, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(0) => Err(invalid(key, "must be at least 1")),
+        Some(n) => Ok(n),
+    }
+}
+
+fn positive_duration(value: Option<Duration>, default: Duration, key: &str) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(d) if d.is_zero() => Err(invalid(key, "must be longer than zero")),
+        Some(d) => Ok(d),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "CLOSIENT_KEY" => Some("csb_secret".into()),
+            "MERCUR_PASSWORD" => Some("pw".into()),
+            "VIOLET_SECRET" => Some("app-secret".into()),
+            "VIOLET_PASSWORD" => Some("vpw".into()),
+            _ => None,
+        }
+    }
+
+    const FULL: &str = r#"
+        listen = "127.0.0.1:8080"
+        [[upstream]]
+        name = "closient"
+        kind = "closient"
+        base_url = "https://www.closient.com"
+        api_key_env = "CLOSIENT_KEY"
+        request_timeout = "3s"
+
+        [[upstream]]
+        name = "mercur-eu"
+        kind = "medusa"
+        base_url = "http://localhost:9000/prefix"
+        username = "admin@example.com"
+        password_env = "MERCUR_PASSWORD"
+        max_batch_size = 20
+
+        [[upstream]]
+        name = "violet"
+        kind = "violet"
+        base_url = "https://sandbox-api.violet.io"
+        app_id = 10001
+        app_secret_env = "VIOLET_SECRET"
+        username = "dev@example.com"
+        password_env = "VIOLET_PASSWORD"
+    "#;
+
+    #[test]
+    fn loads_a_full_file() {
+        let config = Config::from_toml(FULL, env).unwrap();
+        assert_eq!(config.listen, Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(config.instances.len(), 3);
+        let closient = &config.instances[0];
+        assert_eq!(closient.settings.request_timeout, Duration::from_secs(3));
+        assert_eq!(
+            closient.credentials,
+            Credentials::Closient { api_key: Secret::new("csb_secret") }
+        );
+        let medusa = &config.instances[1];
+        assert_eq!(medusa.settings.max_batch_size, 20);
+        assert_eq!(medusa.url("/admin/offers").as_str(), "http://localhost:9000/prefix/admin/offers");
+        assert_eq!(config.instances[2].kind(), UpstreamKind::Violet);
+    }
+
+    fn error_of(text: &str) -> String {
+        Config::from_toml(text, env).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = error_of("[[upstream]]\nname = \"a\"\nkind = \"closient\"\nbase_url = \"http://x\"\napi_key_env = \"CLOSIENT_KEY\"\ntimeout = \"1s\"\n");
+        assert!(err.contains("unknown field `timeout`"), "{err}");
+        let err = error_of("lisen = \"127.0.0.1:1\"");
+        assert!(err.contains("unknown field `lisen`"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        let base = "[[upstream]]\nname = \"a\"\nkind = \"closient\"\napi_key_env = \"CLOSIENT_KEY\"\n";
+        let err = error_of(&format!("{base}base_url = \"ftp://x\"\n"));
+        assert!(err.starts_with("upstream[0].base_url:"), "{err}");
+        let err = error_of(&format!("{base}base_url = \"http://x\"\nmax_concurrency = 0\n"));
+        assert!(err.starts_with("upstream[0].max_concurrency:"), "{err}");
+        let err = error_of(&format!("{base}base_url = \"http://x\"\nrequest_timeout = \"soon\"\n"));
+        assert!(err.contains("request_timeout"), "{err}");
+        let err = error_of("[[upstream]]\nname = \"a\"\nkind = \"shopify\"\nbase_url = \"http://x\"\n");
+        assert!(err.contains("unknown variant `shopify`"), "{err}");
+        let err = error_of("[[upstream]]\nname = \"a\"\nkind = \"closient\"\nbase_url = \"http://x\"\napi_key_env = \"MISSING\"\n");
+        assert_eq!(err, "upstream[0].api_key_env: the environment variable MISSING is not set");
+        let err = error_of("[[upstream]]\nname = \"a\"\nkind = \"closient\"\nbase_url = \"http://x\"\napi_key_env = \"CLOSIENT_KEY\"\napp_id = 3\n");
+        assert!(err.starts_with("upstream[0].app_id: not a setting of kind \"closient\""), "{err}");
+        let err = error_of("[[upstream]]\nname = \"Bad Name\"\nkind = \"closient\"\nbase_url = \"http://x\"\napi_key_env = \"CLOSIENT_KEY\"\n");
+        assert!(err.starts_with("upstream[0].name:"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        let one = "[[upstream]]\nname = \"a\"\nkind = \"closient\"\nbase_url = \"http://x\"\napi_key_env = \"CLOSIENT_KEY\"\n";
+        let err = error_of(&format!("{one}{one}"));
+        assert_eq!(err, "upstream[1].name: the name `a` is used twice");
+    }
+
+    #[test]
+    fn secrets_are_not_in_errors_or_debug() {
+        let config = Config::from_toml(FULL, env).unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("csb_secret") && !debug.contains("app-secret"), "{debug}");
+    }
+}

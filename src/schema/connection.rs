@@ -1,0 +1,110 @@
+//! Relay connections over upstream listings: `pageInfo`, `edges` with
+//! opaque cursors, `nodes`, and `totalCount` as the upstream counts it.
+
+use async_graphql::SimpleObject;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::schema::offer::{MarketplaceOffer, OnlineOffer};
+
+/// Encodes the 0-based position of an item in a listing as an opaque cursor.
+pub fn encode_cursor(position: u64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("offset:{position}"))
+}
+
+/// Decodes a cursor made by [`encode_cursor`].
+pub fn decode_cursor(cursor: &str) -> Result<u64, &'static str> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| "not a cursor issued by this gateway")?;
+    let text = String::from_utf8(bytes).map_err(|_| "not a cursor issued by this gateway")?;
+    text.strip_prefix("offset:")
+        .and_then(|n| n.parse().ok())
+        .ok_or("not a cursor issued by this gateway")
+}
+
+/// Where a page sits in its listing.
+#[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
+pub struct PageInfo {
+    /// Whether offers come before this page.
+    pub has_previous_page: bool,
+    /// Whether offers come after this page.
+    pub has_next_page: bool,
+    /// Cursor of the first offer of the page; null when the page is empty.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last offer of the page: pass it as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+/// Defines a connection type and its edge type for one offer type.
+macro_rules! connection {
+    ($connection:ident, $edge:ident, $node:ty, $what:literal) => {
+        #[doc = concat!("A page of ", $what, ".")]
+        #[derive(SimpleObject)]
+        pub struct $connection {
+            /// The offers of the page with their cursors.
+            pub edges: Vec<$edge>,
+            /// The offers of the page, without cursors.
+            pub nodes: Vec<$node>,
+            /// Where the page sits in the listing.
+            pub page_info: PageInfo,
+            /// Total number of offers in the listing, as the upstream counts them.
+            pub total_count: u64,
+        }
+
+        #[doc = concat!("An entry in a page of ", $what, ": one offer and its cursor.")]
+        #[derive(SimpleObject)]
+        pub struct $edge {
+            /// Opaque cursor of this offer: pass it as `after` to continue from here.
+            pub cursor: String,
+            /// The offer.
+            pub node: $node,
+        }
+
+        impl $connection {
+            /// Builds the page that starts at `offset` in a listing of `total_count` offers.
+            pub fn new(offset: u64, total_count: u64, nodes: Vec<$node>) -> Self {
+                let count = nodes.len() as u64;
+                let edges: Vec<$edge> = nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, node)| $edge {
+                        cursor: encode_cursor(offset + i as u64),
+                        node: node.clone(),
+                    })
+                    .collect();
+                $connection {
+                    page_info: PageInfo {
+                        has_previous_page: offset > 0,
+                        has_next_page: offset + count < total_count,
+                        start_cursor: edges.first().map(|e| e.cursor.clone()),
+                        end_cursor: edges.last().map(|e| e.cursor.clone()),
+                    },
+                    edges,
+                    nodes,
+                    total_count,
+                }
+            }
+        }
+    };
+}
+
+connection!(OnlineOfferConnection, OnlineOfferEdge, OnlineOffer, "online offers");
+connection!(
+    MarketplaceOfferConnection,
+    MarketplaceOfferEdge,
+    MarketplaceOffer,
+    "marketplace offers"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_rejected() {
+        assert_eq!(decode_cursor(&encode_cursor(41)), Ok(41));
+        assert!(decode_cursor("nope").is_err());
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("offset:-1")).is_err());
+    }
+}
