@@ -217,7 +217,10 @@ impl UpstreamConfig {
                 "must be an http:// or https:// URL with a host",
             ));
         }
-        if base_url.query().is_some() || !base_url.username().is_empty() || base_url.password().is_some() {
+        if base_url.query().is_some()
+            || !base_url.username().is_empty()
+            || base_url.password().is_some()
+        {
             return Err(invalid(
                 format!("{key}.base_url"),
                 "must not carry a query or credentials (use the *_env settings)",
@@ -272,14 +275,21 @@ impl UpstreamConfig {
             if set && !allowed.contains(&name) {
                 return Err(invalid(
                     format!("{key}.{name}"),
-                    format!("not a setting of kind \"{}\" (it takes: {})", kind.as_str(), allowed.join(", ")),
+                    format!(
+                        "not a setting of kind \"{}\" (it takes: {})",
+                        kind.as_str(),
+                        allowed.join(", ")
+                    ),
                 ));
             }
         }
         let secret = |field: &str, var: &Option<String>| -> Result<Secret, ConfigError> {
-            let var = var
-                .as_deref()
-                .ok_or_else(|| invalid(format!("{key}.{field}"), format!("required for kind \"{}\"", kind.as_str())))?;
+            let var = var.as_deref().ok_or_else(|| {
+                invalid(
+                    format!("{key}.{field}"),
+                    format!("required for kind \"{}\"", kind.as_str()),
+                )
+            })?;
             match env(var) {
                 Some(value) if !value.is_empty() => Ok(Secret::new(value)),
                 _ => Err(invalid(
@@ -289,17 +299,21 @@ impl UpstreamConfig {
             }
         };
         let required = |field: &str, value: &Option<String>| -> Result<String, ConfigError> {
-            value
-                .clone()
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| invalid(format!("{key}.{field}"), format!("required for kind \"{}\"", kind.as_str())))
+            value.clone().filter(|v| !v.is_empty()).ok_or_else(|| {
+                invalid(
+                    format!("{key}.{field}"),
+                    format!("required for kind \"{}\"", kind.as_str()),
+                )
+            })
         };
         Ok(match kind {
             UpstreamKind::Closient => Credentials::Closient {
                 api_key: secret("api_key_env", &self.api_key_env)?,
             },
             UpstreamKind::Medusa => match (&self.token_env, &self.username) {
-                (Some(_), None) => Credentials::Medusa(MedusaAuth::Token(secret("token_env", &self.token_env)?)),
+                (Some(_), None) => {
+                    Credentials::Medusa(MedusaAuth::Token(secret("token_env", &self.token_env)?))
+                }
                 (None, Some(_)) => Credentials::Medusa(MedusaAuth::EmailPassword {
                     email: required("username", &self.username)?,
                     password: secret("password_env", &self.password_env)?,
@@ -312,9 +326,9 @@ impl UpstreamConfig {
                 }
             },
             UpstreamKind::Violet => Credentials::Violet {
-                app_id: self
-                    .app_id
-                    .ok_or_else(|| invalid(format!("{key}.app_id"), "required for kind \"violet\""))?,
+                app_id: self.app_id.ok_or_else(|| {
+                    invalid(format!("{key}.app_id"), "required for kind \"violet\"")
+                })?,
                 app_secret: secret("app_secret_env", &self.app_secret_env)?,
                 username: required("username", &self.username)?,
                 password: secret("password_env", &self.password_env)?,
@@ -331,7 +345,11 @@ fn positive(value: Option<usize>, default: usize, key: &str) -> Result<usize, Co
     }
 }
 
-fn positive_duration(value: Option<Duration>, default: Duration, key: &str) -> Result<Duration, ConfigError> {
+fn positive_duration(
+    value: Option<Duration>,
+    default: Duration,
+    key: &str,
+) -> Result<Duration, ConfigError> {
     match value {
         None => Ok(default),
         Some(d) if d.is_zero() => Err(invalid(key, "must be longer than zero")),
@@ -389,11 +407,16 @@ mod tests {
         assert_eq!(closient.settings.request_timeout, Duration::from_secs(3));
         assert_eq!(
             closient.credentials,
-            Credentials::Closient { api_key: Secret::new("csb_secret") }
+            Credentials::Closient {
+                api_key: Secret::new("csb_secret")
+            }
         );
         let medusa = &config.instances[1];
         assert_eq!(medusa.settings.max_batch_size, 20);
-        assert_eq!(medusa.url("/admin/offers").as_str(), "http://localhost:9000/prefix/admin/offers");
+        assert_eq!(
+            medusa.url("/admin/offers").as_str(),
+            "http://localhost:9000/prefix/admin/offers"
+        );
         assert_eq!(config.instances[2].kind(), UpstreamKind::Violet);
     }
 
@@ -411,19 +434,31 @@ mod tests {
 
     #[test]
     fn invalid_values_are_named() {
-        let base = "[[upstream]]\nname = \"a\"\nkind = \"closient\"\napi_key_env = \"CLOSIENT_KEY\"\n";
+        let base =
+            "[[upstream]]\nname = \"a\"\nkind = \"closient\"\napi_key_env = \"CLOSIENT_KEY\"\n";
         let err = error_of(&format!("{base}base_url = \"ftp://x\"\n"));
         assert!(err.starts_with("upstream[0].base_url:"), "{err}");
-        let err = error_of(&format!("{base}base_url = \"http://x\"\nmax_concurrency = 0\n"));
+        let err = error_of(&format!(
+            "{base}base_url = \"http://x\"\nmax_concurrency = 0\n"
+        ));
         assert!(err.starts_with("upstream[0].max_concurrency:"), "{err}");
-        let err = error_of(&format!("{base}base_url = \"http://x\"\nrequest_timeout = \"soon\"\n"));
+        let err = error_of(&format!(
+            "{base}base_url = \"http://x\"\nrequest_timeout = \"soon\"\n"
+        ));
         assert!(err.contains("request_timeout"), "{err}");
-        let err = error_of("[[upstream]]\nname = \"a\"\nkind = \"shopify\"\nbase_url = \"http://x\"\n");
+        let err =
+            error_of("[[upstream]]\nname = \"a\"\nkind = \"shopify\"\nbase_url = \"http://x\"\n");
         assert!(err.contains("unknown variant `shopify`"), "{err}");
         let err = error_of("[[upstream]]\nname = \"a\"\nkind = \"closient\"\nbase_url = \"http://x\"\napi_key_env = \"MISSING\"\n");
-        assert_eq!(err, "upstream[0].api_key_env: the environment variable MISSING is not set");
+        assert_eq!(
+            err,
+            "upstream[0].api_key_env: the environment variable MISSING is not set"
+        );
         let err = error_of("[[upstream]]\nname = \"a\"\nkind = \"closient\"\nbase_url = \"http://x\"\napi_key_env = \"CLOSIENT_KEY\"\napp_id = 3\n");
-        assert!(err.starts_with("upstream[0].app_id: not a setting of kind \"closient\""), "{err}");
+        assert!(
+            err.starts_with("upstream[0].app_id: not a setting of kind \"closient\""),
+            "{err}"
+        );
         let err = error_of("[[upstream]]\nname = \"Bad Name\"\nkind = \"closient\"\nbase_url = \"http://x\"\napi_key_env = \"CLOSIENT_KEY\"\n");
         assert!(err.starts_with("upstream[0].name:"), "{err}");
     }
@@ -439,6 +474,9 @@ mod tests {
     fn secrets_are_not_in_errors_or_debug() {
         let config = Config::from_toml(FULL, env).unwrap();
         let debug = format!("{config:?}");
-        assert!(!debug.contains("csb_secret") && !debug.contains("app-secret"), "{debug}");
+        assert!(
+            !debug.contains("csb_secret") && !debug.contains("app-secret"),
+            "{debug}"
+        );
     }
 }

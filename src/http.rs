@@ -38,7 +38,10 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn graphql_post(State(schema): State<GatewaySchema>, request: GraphQLRequest) -> GraphQLResponse {
+async fn graphql_post(
+    State(schema): State<GatewaySchema>,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
     schema.execute(request.into_inner()).await.into()
 }
 
@@ -61,7 +64,9 @@ async fn graphql_get(
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
     match request {
-        Ok(request) => GraphQLResponse::from(schema.execute(request.into_inner()).await).into_response(),
+        Ok(request) => {
+            GraphQLResponse::from(schema.execute(request.into_inner()).await).into_response()
+        }
         Err(rejection) => rejection.into_response(),
     }
 }

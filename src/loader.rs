@@ -71,7 +71,11 @@ impl Loaders {
 
     /// Loads one offer of the instance `upstream`: `Ok(None)` when the
     /// upstream does not have it.
-    pub async fn load(&self, upstream: &str, key: OfferKey) -> Result<Option<Offer>, UpstreamError> {
+    pub async fn load(
+        &self,
+        upstream: &str,
+        key: OfferKey,
+    ) -> Result<Option<Offer>, UpstreamError> {
         let Some(loader) = self.by_upstream.get(upstream) else {
             return Ok(None);
         };

@@ -100,7 +100,12 @@ async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Res
     let (instances, connect_timeout, file_listen, _simulators) = match config {
         Some(path) => {
             let config = Config::load(&path)?;
-            (config.instances, config.connect_timeout, config.listen, None)
+            (
+                config.instances,
+                config.connect_timeout,
+                config.listen,
+                None,
+            )
         }
         None => {
             let sims = Simulators::start_demo()
@@ -112,12 +117,19 @@ async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Res
                 violet = %sims.violet.base_url,
                 "embedded simulators running"
             );
-            (sims.instance_specs(), DEFAULT_CONNECT_TIMEOUT, None, Some(sims))
+            (
+                sims.instance_specs(),
+                DEFAULT_CONNECT_TIMEOUT,
+                None,
+                Some(sims),
+            )
         }
     };
-    let addr = listen
-        .or(file_listen)
-        .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address is valid"));
+    let addr = listen.or(file_listen).unwrap_or_else(|| {
+        DEFAULT_LISTEN
+            .parse()
+            .expect("the default address is valid")
+    });
     let schema = offer_gateway::gateway(instances, connect_timeout);
     let listener = TcpListener::bind(addr)
         .await
@@ -138,7 +150,12 @@ async fn simulate(latency: Duration) -> anyhow::Result<()> {
     sims.set_latency(latency);
     let specs = sims.instance_specs();
     for spec in &specs {
-        println!("{:<9} {}  ({})", spec.name, spec.base_url, describe(&spec.credentials));
+        println!(
+            "{:<9} {}  ({})",
+            spec.name,
+            spec.base_url,
+            describe(&spec.credentials)
+        );
     }
     println!("press ctrl-c to stop");
     offer_gateway::http::shutdown_signal().await;

@@ -158,9 +158,9 @@ impl FromStr for JsonNumber {
 impl<'de> Deserialize<'de> for JsonNumber {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw: Box<RawValue> = Deserialize::deserialize(deserializer)?;
-        raw.get()
-            .parse()
-            .map_err(|_| serde::de::Error::custom(format!("expected a JSON number, got {}", raw.get())))
+        raw.get().parse().map_err(|_| {
+            serde::de::Error::custom(format!("expected a JSON number, got {}", raw.get()))
+        })
     }
 }
 
@@ -351,7 +351,10 @@ mod tests {
         assert!(zero.amount().is_zero());
         assert_eq!(zero.amount_string(), "0.00");
         let zero2 = from_closient(Some("0.00"), "USD").unwrap().unwrap();
-        assert_eq!(zero, Money::new(dec("0"), Currency::parse("USD").unwrap()).clone());
+        assert_eq!(
+            zero,
+            Money::new(dec("0"), Currency::parse("USD").unwrap()).clone()
+        );
         assert!(zero2.amount().is_zero());
     }
 
@@ -369,7 +372,10 @@ mod tests {
             "", ".", "-", "+.", "abc", "5,99", "1e3", " 5", "5 ", "NaN", "1.2.3", "--1", "0x10",
         ] {
             assert!(
-                matches!(from_closient(Some(raw), "USD"), Err(PriceError::InvalidDecimal(_))),
+                matches!(
+                    from_closient(Some(raw), "USD"),
+                    Err(PriceError::InvalidDecimal(_))
+                ),
                 "{raw:?}"
             );
         }
@@ -413,7 +419,10 @@ mod tests {
         let n: JsonNumber = serde_json::from_str("2.5e1").unwrap();
         assert_eq!(from_medusa(&n, "eur").unwrap().amount(), dec("25"));
         let n: JsonNumber = serde_json::from_str("1e40").unwrap();
-        assert!(matches!(from_medusa(&n, "eur"), Err(PriceError::OutOfRange(_))));
+        assert!(matches!(
+            from_medusa(&n, "eur"),
+            Err(PriceError::OutOfRange(_))
+        ));
         assert!(serde_json::from_str::<JsonNumber>("\"5\"").is_err());
         assert!(serde_json::from_str::<JsonNumber>("null").is_err());
     }
@@ -437,8 +446,14 @@ mod tests {
         assert_eq!(kwd.amount(), dec("1.25"));
         assert_eq!(kwd.amount_string(), "1.250");
         assert_eq!(kwd.minor_units(), Some(dec("1250")));
-        assert!(matches!(from_violet(-1, "USD"), Err(PriceError::Negative(_))));
-        assert!(matches!(from_violet(1, "XAU"), Err(PriceError::NoMinorUnit("XAU"))));
+        assert!(matches!(
+            from_violet(-1, "USD"),
+            Err(PriceError::Negative(_))
+        ));
+        assert!(matches!(
+            from_violet(1, "XAU"),
+            Err(PriceError::NoMinorUnit("XAU"))
+        ));
     }
 
     #[test]
@@ -455,7 +470,10 @@ mod tests {
     #[test]
     fn sub_minor_prices_keep_their_fraction_of_a_minor_unit() {
         let n: JsonNumber = serde_json::from_str("20.555").unwrap();
-        assert_eq!(from_medusa(&n, "usd").unwrap().minor_units(), Some(dec("2055.5")));
+        assert_eq!(
+            from_medusa(&n, "usd").unwrap().minor_units(),
+            Some(dec("2055.5"))
+        );
     }
 
     struct Tier(Money, Option<u64>, Option<u64>, bool);

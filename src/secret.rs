@@ -55,7 +55,13 @@ mod tests {
 
     #[test]
     fn fingerprints_tell_credentials_apart() {
-        assert_eq!(Secret::new("a").fingerprint(), Secret::new("a").fingerprint());
-        assert_ne!(Secret::new("a").fingerprint(), Secret::new("b").fingerprint());
+        assert_eq!(
+            Secret::new("a").fingerprint(),
+            Secret::new("a").fingerprint()
+        );
+        assert_ne!(
+            Secret::new("a").fingerprint(),
+            Secret::new("b").fingerprint()
+        );
     }
 }

@@ -33,7 +33,11 @@ async fn every_type_field_argument_and_enum_value_is_described() {
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().expect("introspection is JSON");
     let mut missing = Vec::new();
-    let described = |v: &Value| v["description"].as_str().is_some_and(|d| !d.trim().is_empty());
+    let described = |v: &Value| {
+        v["description"]
+            .as_str()
+            .is_some_and(|d| !d.trim().is_empty())
+    };
     for ty in data["__schema"]["types"].as_array().expect("types") {
         let name = ty["name"].as_str().expect("type name");
         // The spec's own types and scalars are documented by the spec.

@@ -89,7 +89,12 @@ macro_rules! connection {
     };
 }
 
-connection!(OnlineOfferConnection, OnlineOfferEdge, OnlineOffer, "online offers");
+connection!(
+    OnlineOfferConnection,
+    OnlineOfferEdge,
+    OnlineOffer,
+    "online offers"
+);
 connection!(
     MarketplaceOfferConnection,
     MarketplaceOfferEdge,

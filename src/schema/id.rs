@@ -42,7 +42,8 @@ impl GlobalId {
         else {
             return Err("not an id issued by this gateway");
         };
-        let kind = OfferKind::from_type_name(type_name).ok_or("not an id issued by this gateway")?;
+        let kind =
+            OfferKind::from_type_name(type_name).ok_or("not an id issued by this gateway")?;
         if upstream.is_empty() || native_id.is_empty() {
             return Err("not an id issued by this gateway");
         }
@@ -74,7 +75,14 @@ mod tests {
 
     #[test]
     fn garbage_is_rejected() {
-        for bad in ["", "!!!", "abc", &URL_SAFE_NO_PAD.encode("Nope:x:y"), &URL_SAFE_NO_PAD.encode("OnlineOffer::y"), &"A".repeat(5000)] {
+        for bad in [
+            "",
+            "!!!",
+            "abc",
+            &URL_SAFE_NO_PAD.encode("Nope:x:y"),
+            &URL_SAFE_NO_PAD.encode("OnlineOffer::y"),
+            &"A".repeat(5000),
+        ] {
             assert!(GlobalId::decode(bad).is_err(), "{bad}");
         }
     }

@@ -26,17 +26,61 @@ pub enum Node {
 #[derive(Interface)]
 #[graphql(
     name = "Offer",
-    field(name = "id", ty = "ID", desc = "Opaque global id of the offer; `node(id:)` and `offer(id:)` accept it."),
-    field(name = "upstream", ty = "String", desc = "Name of the configured upstream instance the offer came from."),
-    field(name = "upstream_kind", ty = "UpstreamKind", desc = "API style of that upstream."),
-    field(name = "native_id", ty = "String", desc = "The upstream's own id of the offer."),
-    field(name = "product_id", ty = "String", desc = "The upstream's id of the offered product."),
-    field(name = "sku", ty = "Option<String>", desc = "Stock keeping unit of the offer as a whole, when the upstream gives one."),
-    field(name = "price", ty = "Option<Money>", desc = "Price of one unit; null when the upstream does not know it (show \"Call for price\", never zero)."),
-    field(name = "status", ty = "OfferStatus", desc = "Lifecycle state, normalized across upstreams."),
-    field(name = "upstream_status", ty = "Option<String>", desc = "The status exactly as the upstream states it, when it has one."),
-    field(name = "buyable", ty = "bool", desc = "Whether the offer can be bought right now: active, priced and in stock."),
-    field(name = "metadata", ty = "Json<Value>", desc = "Developer-attached key/value data, as a JSON object (`{}` when none).")
+    field(
+        name = "id",
+        ty = "ID",
+        desc = "Opaque global id of the offer; `node(id:)` and `offer(id:)` accept it."
+    ),
+    field(
+        name = "upstream",
+        ty = "String",
+        desc = "Name of the configured upstream instance the offer came from."
+    ),
+    field(
+        name = "upstream_kind",
+        ty = "UpstreamKind",
+        desc = "API style of that upstream."
+    ),
+    field(
+        name = "native_id",
+        ty = "String",
+        desc = "The upstream's own id of the offer."
+    ),
+    field(
+        name = "product_id",
+        ty = "String",
+        desc = "The upstream's id of the offered product."
+    ),
+    field(
+        name = "sku",
+        ty = "Option<String>",
+        desc = "Stock keeping unit of the offer as a whole, when the upstream gives one."
+    ),
+    field(
+        name = "price",
+        ty = "Option<Money>",
+        desc = "Price of one unit; null when the upstream does not know it (show \"Call for price\", never zero)."
+    ),
+    field(
+        name = "status",
+        ty = "OfferStatus",
+        desc = "Lifecycle state, normalized across upstreams."
+    ),
+    field(
+        name = "upstream_status",
+        ty = "Option<String>",
+        desc = "The status exactly as the upstream states it, when it has one."
+    ),
+    field(
+        name = "buyable",
+        ty = "bool",
+        desc = "Whether the offer can be bought right now: active, priced and in stock."
+    ),
+    field(
+        name = "metadata",
+        ty = "Json<Value>",
+        desc = "Developer-attached key/value data, as a JSON object (`{}` when none)."
+    )
 )]
 pub enum OfferInterface {
     /// An online offer.
@@ -147,131 +191,146 @@ macro_rules! offer_object {
 #[derive(Clone)]
 pub struct OnlineOffer(pub Arc<model::OnlineOffer>);
 
-offer_object!(OnlineOffer, "OnlineOffer", "An offer for a product on one online storefront (a Closient-style retail API).", {
-    /// Shortuuid of the online store (a single web storefront) the offer lives on.
-    async fn online_store_id(&self) -> &str {
-        &self.0.online_store_id
-    }
+offer_object!(
+    OnlineOffer,
+    "OnlineOffer",
+    "An offer for a product on one online storefront (a Closient-style retail API).",
+    {
+        /// Shortuuid of the online store (a single web storefront) the offer lives on.
+        async fn online_store_id(&self) -> &str {
+            &self.0.online_store_id
+        }
 
-    /// Shortuuid of the organization that owns the offer.
-    async fn organization_id(&self) -> Option<&str> {
-        self.0.organization_id.as_deref()
-    }
+        /// Shortuuid of the organization that owns the offer.
+        async fn organization_id(&self) -> Option<&str> {
+            self.0.organization_id.as_deref()
+        }
 
-    /// Deep link to the product page on the storefront; empty when the source has none.
-    async fn url(&self) -> &str {
-        &self.0.url
-    }
+        /// Deep link to the product page on the storefront; empty when the source has none.
+        async fn url(&self) -> &str {
+            &self.0.url
+        }
 
-    /// Lifecycle state exactly as the retail API states it.
-    async fn retail_status(&self) -> model::RetailStatus {
-        self.0.retail_status
-    }
+        /// Lifecycle state exactly as the retail API states it.
+        async fn retail_status(&self) -> model::RetailStatus {
+            self.0.retail_status
+        }
 
-    /// Whether a human or trusted feed confirmed the offer is real.
-    async fn is_verified(&self) -> bool {
-        self.0.is_verified
-    }
+        /// Whether a human or trusted feed confirmed the offer is real.
+        async fn is_verified(&self) -> bool {
+            self.0.is_verified
+        }
 
-    /// Where the offer row came from.
-    async fn source(&self) -> model::RetailSource {
-        self.0.source
-    }
+        /// Where the offer row came from.
+        async fn source(&self) -> model::RetailSource {
+            self.0.source
+        }
 
-    /// How the storefront delivers the offer.
-    async fn fulfillment_type(&self) -> model::FulfillmentType {
-        self.0.fulfillment_type
-    }
+        /// How the storefront delivers the offer.
+        async fn fulfillment_type(&self) -> model::FulfillmentType {
+            self.0.fulfillment_type
+        }
 
-    /// Inventory reported by the storefront.
-    async fn stock_level(&self) -> model::StockLevel {
-        self.0.stock_level
-    }
+        /// Inventory reported by the storefront.
+        async fn stock_level(&self) -> model::StockLevel {
+            self.0.stock_level
+        }
 
-    /// ISO 3166-1 alpha-2 countries the offer ships to; empty means the storefront's defaults apply.
-    async fn delivery_countries(&self) -> &[String] {
-        &self.0.delivery_countries
-    }
+        /// ISO 3166-1 alpha-2 countries the offer ships to; empty means the storefront's defaults apply.
+        async fn delivery_countries(&self) -> &[String] {
+            &self.0.delivery_countries
+        }
 
-    /// Shipping cost in the store's currency; null when free or unknown (see `fulfillmentType`).
-    async fn shipping_cost(&self) -> Option<&Money> {
-        self.0.shipping_cost.as_ref()
-    }
+        /// Shipping cost in the store's currency; null when free or unknown (see `fulfillmentType`).
+        async fn shipping_cost(&self) -> Option<&Money> {
+            self.0.shipping_cost.as_ref()
+        }
 
-    /// Expected handling and shipping time in calendar days; null when unknown.
-    async fn lead_time_days(&self) -> Option<i32> {
-        self.0.lead_time_days
-    }
+        /// Expected handling and shipping time in calendar days; null when unknown.
+        async fn lead_time_days(&self) -> Option<i32> {
+            self.0.lead_time_days
+        }
 
-    /// Minimum number of units in one order.
-    async fn min_order_quantity(&self) -> i32 {
-        self.0.min_order_quantity
+        /// Minimum number of units in one order.
+        async fn min_order_quantity(&self) -> i32 {
+            self.0.min_order_quantity
+        }
     }
-});
+);
 
 /// An in-store offer (see the `InStoreOffer` GraphQL type).
 #[derive(Clone)]
 pub struct InStoreOffer(pub Arc<model::InStoreOffer>);
 
-offer_object!(InStoreOffer, "InStoreOffer", "An offer for a product at one physical store (a Closient-style retail API).", {
-    /// Shortuuid of the physical store (one brick-and-mortar location).
-    async fn physical_store_id(&self) -> &str {
-        &self.0.physical_store_id
-    }
+offer_object!(
+    InStoreOffer,
+    "InStoreOffer",
+    "An offer for a product at one physical store (a Closient-style retail API).",
+    {
+        /// Shortuuid of the physical store (one brick-and-mortar location).
+        async fn physical_store_id(&self) -> &str {
+            &self.0.physical_store_id
+        }
 
-    /// Shortuuid of the organization that owns the offer.
-    async fn organization_id(&self) -> Option<&str> {
-        self.0.organization_id.as_deref()
-    }
+        /// Shortuuid of the organization that owns the offer.
+        async fn organization_id(&self) -> Option<&str> {
+            self.0.organization_id.as_deref()
+        }
 
-    /// Lifecycle state exactly as the retail API states it.
-    async fn retail_status(&self) -> model::RetailStatus {
-        self.0.retail_status
-    }
+        /// Lifecycle state exactly as the retail API states it.
+        async fn retail_status(&self) -> model::RetailStatus {
+            self.0.retail_status
+        }
 
-    /// Whether a human or trusted feed confirmed the offer is real.
-    async fn is_verified(&self) -> bool {
-        self.0.is_verified
-    }
+        /// Whether a human or trusted feed confirmed the offer is real.
+        async fn is_verified(&self) -> bool {
+            self.0.is_verified
+        }
 
-    /// Where the offer row came from.
-    async fn source(&self) -> model::RetailSource {
-        self.0.source
-    }
+        /// Where the offer row came from.
+        async fn source(&self) -> model::RetailSource {
+            self.0.source
+        }
 
-    /// Units on the shelf at last count; null when unknown.
-    async fn quantity_on_hand(&self) -> Option<i32> {
-        self.0.quantity_on_hand
-    }
+        /// Units on the shelf at last count; null when unknown.
+        async fn quantity_on_hand(&self) -> Option<i32> {
+            self.0.quantity_on_hand
+        }
 
-    /// Aisle or shelf locator for in-store wayfinding; empty when unknown.
-    async fn aisle(&self) -> &str {
-        &self.0.aisle
-    }
+        /// Aisle or shelf locator for in-store wayfinding; empty when unknown.
+        async fn aisle(&self) -> &str {
+            &self.0.aisle
+        }
 
-    /// Whether the product can be reserved online and picked up at this store.
-    async fn store_pickup_available(&self) -> bool {
-        self.0.store_pickup_available
+        /// Whether the product can be reserved online and picked up at this store.
+        async fn store_pickup_available(&self) -> bool {
+            self.0.store_pickup_available
+        }
     }
-});
+);
 
 /// A marketplace offer (see the `MarketplaceOffer` GraphQL type).
 #[derive(Clone)]
 pub struct MarketplaceOffer(pub Arc<model::MarketplaceOffer>);
 
-offer_object!(MarketplaceOffer, "MarketplaceOffer", "An offer of a seller on a marketplace or catalog API (Medusa/Mercur-style or Violet-style).", {
-    /// Product or offer title, when the upstream gives one.
-    async fn title(&self) -> Option<&str> {
-        self.0.title.as_deref()
-    }
+offer_object!(
+    MarketplaceOffer,
+    "MarketplaceOffer",
+    "An offer of a seller on a marketplace or catalog API (Medusa/Mercur-style or Violet-style).",
+    {
+        /// Product or offer title, when the upstream gives one.
+        async fn title(&self) -> Option<&str> {
+            self.0.title.as_deref()
+        }
 
-    /// The seller or merchant of the offer.
-    async fn seller(&self) -> &model::Seller {
-        &self.0.seller
-    }
+        /// The seller or merchant of the offer.
+        async fn seller(&self) -> &model::Seller {
+            &self.0.seller
+        }
 
-    /// Everything the upstream sent, in its own structure: `MedusaOfferDetails` or `VioletOfferDetails`.
-    async fn details(&self) -> &model::MarketplaceDetails {
-        &self.0.details
+        /// Everything the upstream sent, in its own structure: `MedusaOfferDetails` or `VioletOfferDetails`.
+        async fn details(&self) -> &model::MarketplaceDetails {
+            &self.0.details
+        }
     }
-});
+);

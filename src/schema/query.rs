@@ -120,7 +120,11 @@ fn instance<'a>(
             format!(
                 "upstream `{name}` is a {} upstream, not one of: {}",
                 connector.kind().as_str(),
-                kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                kinds
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ))
     }
@@ -130,8 +134,14 @@ fn instance<'a>(
 #[Object(name = "Query")]
 impl QueryRoot {
     /// Fetches any object by its global id; null when no such object exists.
-    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global id.")] id: ID) -> Result<Option<Node>> {
-        Ok(resolve_offer(ctx, "id", &id).await?.map(OfferInterface::into_node))
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id.")] id: ID,
+    ) -> Result<Option<Node>> {
+        Ok(resolve_offer(ctx, "id", &id)
+            .await?
+            .map(OfferInterface::into_node))
     }
 
     /// Fetches objects by global id: same length and order as `ids`, null where not found.
@@ -193,9 +203,13 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "The organization's id: a 22-character shortuuid or a canonical UUID.")]
         organization_id: String,
-        #[graphql(desc = "Name of the Closient-style upstream; needed only when several are configured.")]
+        #[graphql(
+            desc = "Name of the Closient-style upstream; needed only when several are configured."
+        )]
         upstream: Option<String>,
-        #[graphql(desc = "Number of offers to return (default 25, at most the upstream's page size limit).")]
+        #[graphql(
+            desc = "Number of offers to return (default 25, at most the upstream's page size limit)."
+        )]
         first: Option<i32>,
         #[graphql(desc = "Return offers after this cursor.")] after: Option<String>,
     ) -> Result<Option<OnlineOfferConnection>> {
@@ -203,7 +217,9 @@ impl QueryRoot {
         let connector = match upstream {
             Some(name) => instance(upstreams, "upstream", &name, &[UpstreamKind::Closient])?,
             None => {
-                let mut closients = upstreams.iter().filter(|c| c.kind() == UpstreamKind::Closient);
+                let mut closients = upstreams
+                    .iter()
+                    .filter(|c| c.kind() == UpstreamKind::Closient);
                 match (closients.next(), closients.next()) {
                     (Some(only), None) => only,
                     (None, _) => {
@@ -226,8 +242,13 @@ impl QueryRoot {
         let organization = connector
             .canonical_id(OfferKind::Online, &organization_id)
             .map_err(|why| GatewayError::bad_input("organizationId", why))?;
-        let (offset, total, offers) =
-            list_window(connector, ListScope::Organization(organization), first, after).await?;
+        let (offset, total, offers) = list_window(
+            connector,
+            ListScope::Organization(organization),
+            first,
+            after,
+        )
+        .await?;
         let nodes = offers
             .into_iter()
             .filter_map(|offer| match offer {
@@ -245,7 +266,9 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "Name of the Medusa- or Violet-style upstream (see `upstreams`).")]
         upstream: String,
-        #[graphql(desc = "Number of offers to return (default 25, at most the upstream's page size limit).")]
+        #[graphql(
+            desc = "Number of offers to return (default 25, at most the upstream's page size limit)."
+        )]
         first: Option<i32>,
         #[graphql(desc = "Return offers after this cursor.")] after: Option<String>,
     ) -> Result<Option<MarketplaceOfferConnection>> {

@@ -42,8 +42,21 @@ pub struct Catalog {
 }
 
 const ADJECTIVES: &[&str] = &[
-    "Classic", "Organic", "Ultra", "Compact", "Deluxe", "Everyday", "Pro", "Eco", "Smart",
-    "Vintage", "Wireless", "Premium", "Mini", "Heavy-Duty", "Travel",
+    "Classic",
+    "Organic",
+    "Ultra",
+    "Compact",
+    "Deluxe",
+    "Everyday",
+    "Pro",
+    "Eco",
+    "Smart",
+    "Vintage",
+    "Wireless",
+    "Premium",
+    "Mini",
+    "Heavy-Duty",
+    "Travel",
 ];
 const NOUNS: &[(&str, &str)] = &[
     ("Coffee Beans", "Grocery"),
@@ -68,8 +81,18 @@ const NOUNS: &[(&str, &str)] = &[
     ("Shampoo", "Beauty"),
 ];
 const BRANDS: &[&str] = &[
-    "Acme", "Northwind", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli",
-    "Vandelay", "Tyrell", "Soylent", "Gringotts",
+    "Acme",
+    "Northwind",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Hooli",
+    "Vandelay",
+    "Tyrell",
+    "Soylent",
+    "Gringotts",
 ];
 
 impl Catalog {
@@ -85,7 +108,8 @@ impl Catalog {
                         (format!("00{upc}"), upc)
                     }
                     1 => {
-                        let ean = with_check_digit(&format!("{}{}", 4 + index % 6, digits(&mut rng, 11)));
+                        let ean =
+                            with_check_digit(&format!("{}{}", 4 + index % 6, digits(&mut rng, 11)));
                         (format!("0{ean}"), ean)
                     }
                     _ => {

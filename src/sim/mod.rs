@@ -84,7 +84,11 @@ impl SimControl {
     }
 }
 
-async fn instrument(State(control): State<Arc<SimControl>>, request: Request, next: Next) -> Response {
+async fn instrument(
+    State(control): State<Arc<SimControl>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request
         .extensions()
         .get::<MatchedPath>()
@@ -119,7 +123,10 @@ impl Drop for RunningSim {
 /// Serves `router` on `127.0.0.1:0` with request counting and latency.
 pub async fn serve(router: Router) -> std::io::Result<RunningSim> {
     let control = Arc::new(SimControl::default());
-    let app = router.route_layer(axum::middleware::from_fn_with_state(control.clone(), instrument));
+    let app = router.route_layer(axum::middleware::from_fn_with_state(
+        control.clone(),
+        instrument,
+    ));
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
@@ -127,7 +134,8 @@ pub async fn serve(router: Router) -> std::io::Result<RunningSim> {
             tracing::error!(cause = %err, "simulator stopped");
         }
     });
-    let base_url = Url::parse(&format!("http://{addr}")).expect("a socket address is a valid URL host");
+    let base_url =
+        Url::parse(&format!("http://{addr}")).expect("a socket address is a valid URL host");
     Ok(RunningSim {
         addr,
         base_url,
@@ -188,7 +196,11 @@ impl Simulators {
             settings: InstanceSettings::default(),
         };
         vec![
-            spec("closient", &self.closient, closient::sim::demo_credentials()),
+            spec(
+                "closient",
+                &self.closient,
+                closient::sim::demo_credentials(),
+            ),
             spec("medusa", &self.medusa, medusa::sim::demo_credentials()),
             spec("violet", &self.violet, violet::sim::demo_credentials()),
         ]

@@ -39,7 +39,12 @@ impl Connector for VioletConnector {
     async fn fetch_offers(&self, _keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
         todo!("violet connector")
     }
-    async fn list_offers(&self, _scope: &ListScope, _offset: u64, _limit: u32) -> Result<OfferPage, UpstreamError> {
+    async fn list_offers(
+        &self,
+        _scope: &ListScope,
+        _offset: u64,
+        _limit: u32,
+    ) -> Result<OfferPage, UpstreamError> {
         todo!("violet connector")
     }
     fn max_page_size(&self) -> u32 {

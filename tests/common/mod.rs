@@ -1,0 +1,92 @@
+//! Test harness: the three simulators and a gateway over them, served over
+//! real HTTP on 127.0.0.1 port 0.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use offer_gateway::sim::Simulators;
+use offer_gateway::upstream::InstanceSpec;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// A running gateway over running simulators. Both stop when this is dropped.
+pub struct TestGateway {
+    pub sims: Simulators,
+    pub url: String,
+    pub http: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+impl TestGateway {
+    /// The demo setup: the three simulators, one instance of each.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// The demo setup, with the instance list adjusted by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut Vec<InstanceSpec>)) -> Self {
+        let sims = Simulators::start_demo().await.expect("simulators start");
+        let mut specs = sims.instance_specs();
+        adjust(&mut specs);
+        let schema = offer_gateway::gateway(specs, Duration::from_secs(2));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(offer_gateway::http::serve(
+            listener,
+            offer_gateway::http::app(schema),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        TestGateway {
+            sims,
+            url: format!("http://{addr}/graphql"),
+            http: reqwest::Client::new(),
+            _stop: stop,
+        }
+    }
+
+    /// POSTs a query and returns the whole JSON response.
+    pub async fn query(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .http
+            .post(&self.url)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("gateway answers");
+        assert!(
+            response.status().is_success(),
+            "HTTP {} from the gateway",
+            response.status()
+        );
+        response.json().await.expect("a JSON response")
+    }
+
+    /// POSTs a query that must succeed without errors; returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let response = self.query(query, variables).await;
+        assert!(
+            response.get("errors").is_none(),
+            "unexpected errors: {:#}",
+            response["errors"]
+        );
+        response["data"].clone()
+    }
+}
+
+/// The `extensions.code` values of a response's errors, in order.
+pub fn error_codes(response: &Value) -> Vec<String> {
+    response["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
