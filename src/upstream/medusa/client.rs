@@ -391,7 +391,7 @@ impl Connector for MedusaConnector {
         let mut total_count;
         loop {
             let wanted = (u64::from(limit) - offers.len() as u64).min(u64::from(MAX_PAGE_SIZE));
-            let page_offset = (offset + offers.len() as u64).to_string();
+            let page_offset = offset.saturating_add(offers.len() as u64).to_string();
             let page_limit = wanted.to_string();
             let answer = self
                 .list_call(&[
@@ -409,7 +409,7 @@ impl Connector for MedusaConnector {
             // limit, the end of the listing, or an empty page.
             let done = offers.len() as u64 >= u64::from(limit)
                 || received == 0
-                || offset + offers.len() as u64 >= total_count;
+                || offset.saturating_add(offers.len() as u64) >= total_count;
             if done {
                 break;
             }
@@ -423,5 +423,634 @@ impl Connector for MedusaConnector {
 
     fn max_page_size(&self) -> u32 {
         MAX_PAGE_SIZE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use axum::routing::get;
+    use axum::{Json, Router};
+    use rust_decimal::Decimal;
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::{MarketplaceDetails, OfferCommon};
+    use crate::pricing;
+    use crate::sim::catalog::Catalog;
+    use crate::sim::{serve, RunningSim};
+    use crate::upstream::client::DEFAULT_CONNECT_TIMEOUT;
+    use crate::upstream::medusa::sim::{self, SimData};
+    use crate::upstream::medusa::wire::ErrorType;
+    use crate::upstream::InstanceSettings;
+
+    const LIST: &str = "GET /admin/offers";
+    const RETRIEVE: &str = "GET /admin/offers/{id}";
+    const LOGIN: &str = "POST /auth/user/emailpass";
+
+    struct Fixture {
+        data: Arc<SimData>,
+        sim: RunningSim,
+    }
+
+    impl Fixture {
+        async fn start() -> Self {
+            let data = Arc::new(SimData::generate(&Catalog::demo()));
+            let sim = serve(sim::router(data.clone()))
+                .await
+                .expect("simulator binds");
+            Fixture { data, sim }
+        }
+
+        fn connector_with(
+            &self,
+            credentials: Credentials,
+            settings: InstanceSettings,
+        ) -> MedusaConnector {
+            connector(&self.sim, credentials, settings)
+        }
+
+        fn connector(&self) -> MedusaConnector {
+            self.connector_with(sim::demo_credentials(), InstanceSettings::default())
+        }
+    }
+
+    fn connector(
+        sim: &RunningSim,
+        credentials: Credentials,
+        settings: InstanceSettings,
+    ) -> MedusaConnector {
+        let spec = InstanceSpec {
+            name: Arc::from("mercur"),
+            base_url: sim.base_url.clone(),
+            credentials,
+            settings,
+        };
+        MedusaConnector::new(spec, HttpClient::new(DEFAULT_CONNECT_TIMEOUT))
+    }
+
+    fn key(id: &str) -> OfferKey {
+        OfferKey::new(OfferKind::Marketplace, id)
+    }
+
+    fn by_key(answers: Vec<(OfferKey, Lookup)>) -> HashMap<OfferKey, Lookup> {
+        let count = answers.len();
+        let map: HashMap<_, _> = answers.into_iter().collect();
+        assert_eq!(map.len(), count, "one answer per distinct key");
+        map
+    }
+
+    fn found(lookup: &Lookup) -> &Offer {
+        match lookup {
+            Ok(Some(offer)) => offer,
+            other => panic!("expected an offer, got {other:?}"),
+        }
+    }
+
+    fn medusa_details(offer: &Offer) -> &crate::model::MedusaOfferDetails {
+        match offer {
+            Offer::Marketplace(m) => match &m.details {
+                MarketplaceDetails::Medusa(d) => d,
+                other => panic!("not Medusa details: {other:?}"),
+            },
+            other => panic!("not a marketplace offer: {other:?}"),
+        }
+    }
+
+    fn settings(max_batch_size: usize) -> InstanceSettings {
+        InstanceSettings {
+            max_batch_size,
+            ..InstanceSettings::default()
+        }
+    }
+
+    #[test]
+    fn canonical_id_accepts_offer_ulids_in_any_case_and_explains_bad_ones() {
+        let spec = InstanceSpec {
+            name: Arc::from("mercur"),
+            base_url: "http://127.0.0.1:9".parse().expect("url"),
+            credentials: sim::demo_credentials(),
+            settings: InstanceSettings::default(),
+        };
+        let c = MedusaConnector::new(spec, HttpClient::new(DEFAULT_CONNECT_TIMEOUT));
+        assert_eq!(
+            c.canonical_id(OfferKind::Marketplace, "offer_01hxyz8q2m4n6p8r0t2v4w6x8y"),
+            Ok("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y".to_owned())
+        );
+        for bad in [
+            "42",
+            "offer_",
+            "offer_01HXYZ",
+            "prod_01HXYZ8Q2M4N6P8R0T2V4W6X8Y",
+            "offer_01HXYZ8Q2M4N6P8R0T2V4W6X8!",
+        ] {
+            let err = c.canonical_id(OfferKind::Marketplace, bad).expect_err(bad);
+            assert!(
+                err.contains("`offer_` followed by a 26-character ULID"),
+                "{err}"
+            );
+        }
+        let err = c
+            .canonical_id(OfferKind::Online, "offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y")
+            .expect_err("online ids are not Medusa ids");
+        assert!(err.contains("MarketplaceOffer"), "{err}");
+        assert_eq!(c.offer_kinds(), &[OfferKind::Marketplace]);
+        assert_eq!(c.max_page_size(), 100);
+    }
+
+    #[tokio::test]
+    async fn fetches_offers_with_the_simulators_prices_in_major_units() {
+        let f = Fixture::start().await;
+        let c = f.connector();
+        // One offer of each interesting kind: JPY, KWD, tiers, rules, none, zero.
+        let picks: Vec<&wire::Offer> = [
+            f.data
+                .offers
+                .iter()
+                .find(|o| o.prices.iter().any(|p| p.currency_code == "jpy")),
+            f.data
+                .offers
+                .iter()
+                .find(|o| o.prices.iter().any(|p| p.currency_code == "kwd")),
+            f.data.offers.iter().find(|o| o.prices.len() >= 3),
+            f.data
+                .offers
+                .iter()
+                .find(|o| o.prices.iter().any(|p| p.price_rules != Some(json!([])))),
+            f.data.offers.iter().find(|o| o.prices.is_empty()),
+            f.data
+                .offers
+                .iter()
+                .find(|o| o.prices.iter().any(|p| p.amount.as_str() == "0")),
+            f.data
+                .offers
+                .iter()
+                .find(|o| o.metadata.is_some() && o.sku.as_deref() == Some("")),
+        ]
+        .into_iter()
+        .map(|o| o.expect("the simulator has this kind of offer"))
+        .fold(Vec::new(), |mut picks: Vec<&wire::Offer>, o| {
+            if !picks.iter().any(|p| p.id == o.id) {
+                picks.push(o);
+            }
+            picks
+        });
+        let keys: Vec<OfferKey> = picks.iter().map(|o| key(&o.id)).collect();
+        let answers = by_key(c.fetch_offers(&keys).await);
+        assert_eq!(answers.len(), picks.len());
+        for raw in picks {
+            let offer = found(&answers[&key(&raw.id)]);
+            // The whole offer crossed the wire intact.
+            let expected =
+                map::offer(&Arc::from("mercur"), raw.clone()).expect("simulator data maps");
+            assert_eq!(offer, &expected);
+            let details = medusa_details(offer);
+            assert_eq!(details.prices.len(), raw.prices.len());
+            for (mapped, wire) in details.prices.iter().zip(&raw.prices) {
+                // Major units: the JSON number is the amount, not cents.
+                let amount = Decimal::from_str_exact(wire.amount.as_str()).expect("plain decimal");
+                assert_eq!(mapped.price.amount(), amount, "{}", wire.id);
+                assert_eq!(
+                    mapped.price.currency().code(),
+                    wire.currency_code.to_uppercase()
+                );
+            }
+            let common: &OfferCommon = offer.common();
+            let unit = raw
+                .prices
+                .iter()
+                .filter(|p| p.price_rules == Some(json!([])) && p.min_quantity.unwrap_or(0) <= 1)
+                // The narrowest tier; the first one among equals.
+                .min_by_key(|p| std::cmp::Reverse(p.min_quantity.unwrap_or(0)))
+                .map(|p| pricing::from_medusa(&p.amount, &p.currency_code).expect("valid"));
+            assert_eq!(common.price, unit, "{}", raw.id);
+            assert_eq!(common.buyable, unit.is_some());
+            assert_eq!(
+                common.product_id,
+                raw.product_id.clone().unwrap_or_default()
+            );
+        }
+        assert_eq!(f.sim.control.count(LIST), 1);
+        assert_eq!(f.sim.control.count(RETRIEVE), 0);
+    }
+
+    #[tokio::test]
+    async fn unknown_malformed_and_foreign_keys_are_not_found() {
+        let f = Fixture::start().await;
+        let c = f.connector();
+        let known = f.data.offers[3].id.clone();
+        let keys = vec![
+            key(&known),
+            key(&known.to_lowercase()),
+            key(&known),
+            key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y"),
+            key("not-an-offer-id"),
+            OfferKey::new(OfferKind::Online, known.clone()),
+        ];
+        let answers = by_key(c.fetch_offers(&keys).await);
+        assert_eq!(answers.len(), 5);
+        assert_eq!(found(&answers[&key(&known)]).common().key, key(&known));
+        assert_eq!(
+            found(&answers[&key(&known.to_lowercase())]).common().key,
+            key(&known)
+        );
+        assert!(matches!(
+            answers[&key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y")],
+            Ok(None)
+        ));
+        assert!(matches!(answers[&key("not-an-offer-id")], Ok(None)));
+        assert!(matches!(
+            answers[&OfferKey::new(OfferKind::Online, known)],
+            Ok(None)
+        ));
+        assert_eq!(f.sim.control.count(LIST), 1);
+        assert!(c.fetch_offers(&[]).await.is_empty());
+        assert_eq!(f.sim.control.count(LIST), 1);
+    }
+
+    #[tokio::test]
+    async fn batches_250_lookups_into_three_list_calls() {
+        let f = Fixture::start().await;
+        let c = f.connector_with(sim::demo_credentials(), settings(100));
+        let keys: Vec<OfferKey> = f
+            .data
+            .offers
+            .iter()
+            .rev()
+            .take(250)
+            .map(|o| key(&o.id))
+            .collect();
+        let answers = by_key(c.fetch_offers(&keys).await);
+        assert_eq!(answers.len(), 250);
+        assert!(answers.values().all(|lookup| matches!(lookup, Ok(Some(_)))));
+        assert_eq!(f.sim.control.count(LIST), 3);
+        assert_eq!(f.sim.control.count(RETRIEVE), 0);
+        assert_eq!(f.sim.control.count(LOGIN), 1);
+    }
+
+    #[tokio::test]
+    async fn n_lookups_cost_ceil_n_over_batch_size_calls() {
+        let f = Fixture::start().await;
+        for (n, batch) in [(1, 100), (7, 3), (10, 5), (11, 5), (40, 40)] {
+            f.sim.control.reset_counts();
+            let c = f.connector_with(sim::demo_credentials(), settings(batch));
+            let keys: Vec<OfferKey> = f.data.offers.iter().take(n).map(|o| key(&o.id)).collect();
+            let answers = c.fetch_offers(&keys).await;
+            assert_eq!(answers.len(), n);
+            assert_eq!(
+                f.sim.control.count(LIST) as usize,
+                n.div_ceil(batch),
+                "{n} ids in batches of {batch}"
+            );
+            assert_eq!(f.sim.control.count(RETRIEVE), 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn logs_in_once_for_many_concurrent_calls() {
+        let f = Fixture::start().await;
+        let c = f.connector();
+        let calls = f.data.offers.iter().take(20).map(|o| {
+            let keys = vec![key(&o.id)];
+            let c = &c;
+            async move { c.fetch_offers(&keys).await }
+        });
+        let answers = join_all(calls).await;
+        assert!(answers
+            .iter()
+            .flatten()
+            .all(|(_, lookup)| matches!(lookup, Ok(Some(_)))));
+        c.list_offers(&ListScope::All, 0, 5).await.expect("list");
+        assert_eq!(f.sim.control.count(LOGIN), 1);
+        assert_eq!(f.sim.control.count(LIST), 21);
+        assert_eq!(f.data.session_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_revoked_token_triggers_one_login_and_one_retry() {
+        let f = Fixture::start().await;
+        let c = f.connector();
+        let first = vec![key(&f.data.offers[0].id)];
+        assert!(matches!(&c.fetch_offers(&first).await[0].1, Ok(Some(_))));
+        assert_eq!(
+            (f.sim.control.count(LOGIN), f.sim.control.count(LIST)),
+            (1, 1)
+        );
+
+        f.data.revoke_tokens();
+        assert!(matches!(&c.fetch_offers(&first).await[0].1, Ok(Some(_))));
+        // One refused call, one login, one retry.
+        assert_eq!(
+            (f.sim.control.count(LOGIN), f.sim.control.count(LIST)),
+            (2, 3)
+        );
+
+        // Many callers hit the revoked token at once: still a single login.
+        f.data.revoke_tokens();
+        let calls = f.data.offers.iter().take(10).map(|o| {
+            let keys = vec![key(&o.id)];
+            let c = &c;
+            async move { c.fetch_offers(&keys).await }
+        });
+        let answers = join_all(calls).await;
+        assert!(answers
+            .iter()
+            .flatten()
+            .all(|(_, lookup)| matches!(lookup, Ok(Some(_)))));
+        assert_eq!(f.sim.control.count(LOGIN), 3);
+        assert_eq!(f.sim.control.count(LIST), 3 + 20);
+        assert_eq!(f.data.session_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn wrong_password_is_unauthorized_for_every_key() {
+        let f = Fixture::start().await;
+        let c = f.connector_with(
+            Credentials::Medusa(MedusaAuth::EmailPassword {
+                email: sim::DEMO_EMAIL.to_owned(),
+                password: Secret::new("not the password"),
+            }),
+            InstanceSettings::default(),
+        );
+        let keys: Vec<OfferKey> = f.data.offers.iter().take(3).map(|o| key(&o.id)).collect();
+        for (_, lookup) in c.fetch_offers(&keys).await {
+            match lookup {
+                Err(UpstreamError::Unauthorized {
+                    status: 401,
+                    detail,
+                }) => {
+                    assert!(!detail.contains("not the password"), "{detail}");
+                    assert!(detail.contains("Invalid email or password"), "{detail}");
+                }
+                other => panic!("expected Unauthorized, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            c.list_offers(&ListScope::All, 0, 10).await,
+            Err(UpstreamError::Unauthorized { status: 401, .. })
+        ));
+        assert_eq!(f.sim.control.count(LIST), 0);
+    }
+
+    #[tokio::test]
+    async fn configured_tokens_are_sent_as_is_and_never_refreshed() {
+        let f = Fixture::start().await;
+        let good = f.connector_with(
+            Credentials::Medusa(MedusaAuth::Token(Secret::new(sim::STATIC_ADMIN_TOKEN))),
+            InstanceSettings::default(),
+        );
+        let keys = vec![key(&f.data.offers[1].id)];
+        assert!(matches!(&good.fetch_offers(&keys).await[0].1, Ok(Some(_))));
+        let bad = f.connector_with(
+            Credentials::Medusa(MedusaAuth::Token(Secret::new("expired.jwt.token"))),
+            InstanceSettings::default(),
+        );
+        assert!(matches!(
+            &bad.fetch_offers(&keys).await[0].1,
+            Err(UpstreamError::Unauthorized { status: 401, .. })
+        ));
+        assert_eq!(f.sim.control.count(LOGIN), 0);
+        assert_eq!(f.sim.control.count(LIST), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_gives_its_error_to_every_key_of_that_batch() {
+        let f = Fixture::start().await;
+        let c = f.connector_with(sim::demo_credentials(), settings(2));
+        let mut ids: Vec<String> = f.data.offers.iter().take(4).map(|o| o.id.clone()).collect();
+        ids.sort();
+        // Log in first so the injected failure hits a batch.
+        c.fetch_offers(&[key(&ids[0])]).await;
+        f.data.fail_next(1, ErrorType::UnknownError);
+        let keys: Vec<OfferKey> = ids.iter().map(|id| key(id)).collect();
+        let answers = by_key(c.fetch_offers(&keys).await);
+        let failed: HashSet<&str> = answers
+            .iter()
+            .filter(|(_, lookup)| matches!(lookup, Err(UpstreamError::Server { status: 500 })))
+            .map(|(k, _)| k.native_id.as_str())
+            .collect();
+        let batches: Vec<HashSet<&str>> = ids
+            .chunks(2)
+            .map(|b| b.iter().map(String::as_str).collect())
+            .collect();
+        assert!(
+            batches.contains(&failed),
+            "failed keys {failed:?} are one batch of {batches:?}"
+        );
+        assert_eq!(
+            answers
+                .values()
+                .filter(|l| matches!(l, Ok(Some(_))))
+                .count(),
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn upstream_refusals_map_to_rejected_and_unauthorized() {
+        let f = Fixture::start().await;
+        let c = f.connector();
+        c.list_offers(&ListScope::All, 0, 1).await.expect("list");
+        f.data.fail_next(1, ErrorType::InvalidData);
+        assert!(matches!(
+            c.list_offers(&ListScope::All, 0, 1).await,
+            Err(UpstreamError::Rejected { status: 400, .. })
+        ));
+        f.data.fail_next(1, ErrorType::Forbidden);
+        assert!(matches!(
+            c.list_offers(&ListScope::All, 0, 1).await,
+            Err(UpstreamError::Unauthorized { status: 403, .. })
+        ));
+        f.data.fail_next(1, ErrorType::Conflict);
+        assert!(matches!(
+            c.list_offers(&ListScope::All, 0, 1).await,
+            Err(UpstreamError::BadResponse(_))
+        ));
+        // A 403 is not an expired token: no new login.
+        assert_eq!(f.sim.control.count(LOGIN), 1);
+    }
+
+    #[tokio::test]
+    async fn lists_every_offer_page_by_page_with_the_total() {
+        let f = Fixture::start().await;
+        let c = f.connector();
+        let total = f.data.offers.len() as u64;
+        let mut listed = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = c
+                .list_offers(&ListScope::All, offset, 100)
+                .await
+                .expect("page");
+            assert_eq!(page.total_count, total);
+            if page.offers.is_empty() {
+                break;
+            }
+            offset += page.offers.len() as u64;
+            listed.extend(
+                page.offers
+                    .into_iter()
+                    .map(|o| o.common().key.native_id.clone()),
+            );
+        }
+        let mut expected: Vec<String> = f.data.offers.iter().map(|o| o.id.clone()).collect();
+        expected.sort();
+        assert_eq!(listed, expected);
+        assert_eq!(f.sim.control.count(LIST), total.div_ceil(100) + 1);
+    }
+
+    #[tokio::test]
+    async fn lists_from_an_unaligned_offset_beyond_one_page() {
+        let f = Fixture::start().await;
+        let c = f.connector();
+        let page = c.list_offers(&ListScope::All, 37, 250).await.expect("page");
+        let ids: Vec<&str> = page
+            .offers
+            .iter()
+            .map(|o| o.common().key.native_id.as_str())
+            .collect();
+        let expected: Vec<&str> = f.data.offers[37..287]
+            .iter()
+            .map(|o| o.id.as_str())
+            .collect();
+        assert_eq!(ids, expected);
+        assert_eq!(f.sim.control.count(LIST), 3);
+        let tail = c
+            .list_offers(&ListScope::All, f.data.offers.len() as u64 - 3, 100)
+            .await
+            .expect("tail");
+        assert_eq!(tail.offers.len(), 3);
+        let empty = c.list_offers(&ListScope::All, 0, 0).await.expect("empty");
+        assert_eq!(
+            (empty.offers.len(), empty.total_count),
+            (0, f.data.offers.len() as u64)
+        );
+    }
+
+    #[tokio::test]
+    async fn organization_listings_are_rejected() {
+        let f = Fixture::start().await;
+        let c = f.connector();
+        assert!(matches!(
+            c.list_offers(&ListScope::Organization("org".into()), 0, 10)
+                .await,
+            Err(UpstreamError::Rejected { .. })
+        ));
+        assert_eq!(f.sim.control.total(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_other_credentials_log_in_as_another_admin() {
+        let f = Fixture::start().await;
+        let demo = f.connector();
+        let other = f.connector_with(sim::other_credentials(), InstanceSettings::default());
+        assert_ne!(
+            sim::demo_credentials().fingerprint(),
+            sim::other_credentials().fingerprint()
+        );
+        let keys = vec![key(&f.data.offers[2].id)];
+        assert!(matches!(&demo.fetch_offers(&keys).await[0].1, Ok(Some(_))));
+        assert!(matches!(&other.fetch_offers(&keys).await[0].1, Ok(Some(_))));
+        assert_eq!(f.sim.control.count(LOGIN), 2);
+        assert_eq!(f.data.session_count(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_bad_offer_in_a_batch_fails_only_that_key() {
+        let good = serde_json::to_value(SimData::generate(&Catalog::demo()).offers[0].clone())
+            .expect("offer");
+        let good_id = good["id"].as_str().expect("id").to_owned();
+        let mut bad_price = good.clone();
+        bad_price["id"] = json!("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y");
+        bad_price["prices"] = json!([{"id": "price_x", "amount": 5, "currency_code": "zzz"}]);
+        let mut bad_shape = good.clone();
+        bad_shape["id"] = json!("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Z");
+        bad_shape["prices"] = json!([{"id": "price_y", "amount": "5.00", "currency_code": "usd"}]);
+        let body =
+            json!({"offers": [good, bad_price, bad_shape], "count": 3, "offset": 0, "limit": 3});
+        let router = Router::new().route("/admin/offers", get(move || async move { Json(body) }));
+        let running = serve(router).await.expect("binds");
+        let c = connector(
+            &running,
+            Credentials::Medusa(MedusaAuth::Token(Secret::new("t"))),
+            InstanceSettings::default(),
+        );
+        let answers = by_key(
+            c.fetch_offers(&[
+                key(&good_id),
+                key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y"),
+                key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Z"),
+            ])
+            .await,
+        );
+        assert!(matches!(answers[&key(&good_id)], Ok(Some(_))));
+        for bad in [
+            "offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y",
+            "offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Z",
+        ] {
+            assert!(
+                matches!(&answers[&key(bad)], Err(UpstreamError::BadResponse(d)) if d.contains(bad)),
+                "{bad}: {:?}",
+                answers[&key(bad)]
+            );
+        }
+        // A listing cannot hold a broken offer back: the page fails.
+        assert!(matches!(
+            c.list_offers(&ListScope::All, 0, 3).await,
+            Err(UpstreamError::BadResponse(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_medusa_is_a_bad_response() {
+        let router = Router::new().route("/admin/offers", get(|| async { "<html>proxy</html>" }));
+        let running = serve(router).await.expect("binds");
+        let c = connector(
+            &running,
+            Credentials::Medusa(MedusaAuth::Token(Secret::new("t"))),
+            InstanceSettings::default(),
+        );
+        let answers = c
+            .fetch_offers(&[key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y")])
+            .await;
+        assert!(matches!(answers[0].1, Err(UpstreamError::BadResponse(_))));
+    }
+
+    #[tokio::test]
+    async fn requests_ask_for_the_relations_and_encode_array_ids() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let router = Router::new().route(
+            "/admin/offers",
+            get(
+                move |axum::extract::RawQuery(query): axum::extract::RawQuery| {
+                    let record = record.clone();
+                    async move {
+                        record.lock().expect("lock").push(query.unwrap_or_default());
+                        Json(json!({"offers": [], "count": 0, "offset": 0, "limit": 2}))
+                    }
+                },
+            ),
+        );
+        let running = serve(router).await.expect("binds");
+        let c = connector(
+            &running,
+            Credentials::Medusa(MedusaAuth::Token(Secret::new("t"))),
+            InstanceSettings::default(),
+        );
+        c.fetch_offers(&[
+            key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y"),
+            key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Z"),
+        ])
+        .await;
+        let queries = seen.lock().expect("lock").clone();
+        assert_eq!(
+            queries,
+            [concat!(
+                "id%5B%5D=offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y&id%5B%5D=offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Z&limit=2",
+                "&fields=*seller%2C*product_variant%2C*shipping_profile%2C*prices%2C*inventory_items"
+            )]
+        );
     }
 }

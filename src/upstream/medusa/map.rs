@@ -32,7 +32,7 @@ pub fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamE
     let prices = offer
         .prices
         .into_iter()
-        .map(|p| price(p).map_err(|e| bad(e)))
+        .map(|p| price(p).map_err(&bad))
         .collect::<Result<Vec<_>, _>>()?;
     let inventory_items = offer
         .inventory_items
