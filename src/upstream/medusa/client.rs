@@ -12,12 +12,13 @@
 //! that need a token while one is being fetched wait for it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::future::join_all;
 use serde_json::value::RawValue;
-use tokio::sync::{RwLock, Semaphore};
+use tokio::sync::{Mutex, Semaphore};
 
 use crate::error::UpstreamError;
 use crate::model::{Offer, OfferKey, OfferKind, UpstreamKind};
@@ -55,13 +56,40 @@ enum Auth {
     Login {
         email: String,
         password: Secret,
-        /// The current session token; the write lock is held while logging
-        /// in, so concurrent callers wait for one login instead of each
-        /// starting their own.
-        token: RwLock<Option<Secret>>,
+        session: Session,
     },
     /// The credentials are not Medusa credentials.
     Misconfigured,
+}
+
+/// The session token of a login, and the single-flight of logins.
+#[derive(Default)]
+struct Session {
+    /// The current token; `None` before the first login, while logging in
+    /// again, and after a failed login. Never held across an await.
+    token: std::sync::RwLock<Option<Secret>>,
+    /// Logins finished, to tell whether one finished while a caller waited.
+    completed: AtomicU64,
+    /// Held while logging in, so concurrent callers wait for one login
+    /// instead of each starting their own. Holds the latest login failure,
+    /// which the callers that waited for that login share.
+    single_flight: Mutex<Option<UpstreamError>>,
+}
+
+impl Session {
+    fn current(&self) -> Option<Secret> {
+        self.token
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn set(&self, token: Option<Secret>) {
+        *self
+            .token
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = token;
+    }
 }
 
 impl MedusaConnector {
@@ -72,7 +100,7 @@ impl MedusaConnector {
             Credentials::Medusa(MedusaAuth::EmailPassword { email, password }) => Auth::Login {
                 email: email.clone(),
                 password: password.clone(),
-                token: RwLock::new(None),
+                session: Session::default(),
             },
             _ => Auth::Misconfigured,
         };
@@ -88,42 +116,72 @@ impl MedusaConnector {
     /// The token to send: the configured one, the cached one, or a fresh
     /// login's.
     async fn token(&self) -> Result<Secret, UpstreamError> {
-        match &self.auth {
-            Auth::Static(token) => Ok(token.clone()),
-            Auth::Misconfigured => Err(misconfigured()),
-            Auth::Login { token, .. } => {
-                if let Some(current) = token.read().await.as_ref() {
-                    return Ok(current.clone());
-                }
-                let mut slot = token.write().await;
-                if let Some(current) = slot.as_ref() {
-                    // Another caller logged in while this one waited.
-                    return Ok(current.clone());
-                }
-                let fresh = self.login().await?;
-                *slot = Some(fresh.clone());
-                Ok(fresh)
+        let session = match &self.auth {
+            Auth::Static(token) => return Ok(token.clone()),
+            Auth::Misconfigured => return Err(misconfigured()),
+            Auth::Login { session, .. } => session,
+        };
+        if let Some(token) = session.current() {
+            return Ok(token);
+        }
+        let seen = session.completed.load(Ordering::SeqCst);
+        let mut failure = session.single_flight.lock().await;
+        if let Some(token) = session.current() {
+            return Ok(token);
+        }
+        if session.completed.load(Ordering::SeqCst) != seen {
+            if let Some(failure) = failure.as_ref() {
+                // The login this caller waited for failed: share its failure.
+                return Err(failure.clone());
             }
         }
+        self.log_in(session, &mut failure).await
     }
 
     /// A new token after `rejected` was refused, or `None` when the
     /// credentials cannot log in again (a configured token).
     async fn refresh(&self, rejected: &Secret) -> Result<Option<Secret>, UpstreamError> {
-        let Auth::Login { token, .. } = &self.auth else {
+        let Auth::Login { session, .. } = &self.auth else {
             return Ok(None);
         };
-        let mut slot = token.write().await;
-        if let Some(current) = slot.as_ref() {
-            if current != rejected {
-                // Another caller already logged in again.
-                return Ok(Some(current.clone()));
+        let mut failure = session.single_flight.lock().await;
+        match session.current() {
+            // Another caller already logged in again.
+            Some(token) if token != *rejected => return Ok(Some(token)),
+            // Another caller tried to log in again since `rejected` was
+            // issued, and failed.
+            None => {
+                if let Some(failure) = failure.as_ref() {
+                    return Err(failure.clone());
+                }
+            }
+            Some(_) => {}
+        }
+        self.log_in(session, &mut failure).await.map(Some)
+    }
+
+    /// Logs in, holding the single-flight lock, and records the outcome.
+    async fn log_in(
+        &self,
+        session: &Session,
+        failure: &mut Option<UpstreamError>,
+    ) -> Result<Secret, UpstreamError> {
+        // Callers arriving meanwhile wait for this login instead of sending
+        // a token about to be replaced.
+        session.set(None);
+        let outcome = self.login().await;
+        match &outcome {
+            Ok(token) => {
+                session.set(Some(token.clone()));
+                *failure = None;
+            }
+            Err(err) => {
+                tracing::warn!(upstream = %self.spec.name, cause = %err, "medusa login failed");
+                *failure = Some(err.clone());
             }
         }
-        *slot = None;
-        let fresh = self.login().await?;
-        *slot = Some(fresh.clone());
-        Ok(Some(fresh))
+        session.completed.fetch_add(1, Ordering::SeqCst);
+        outcome
     }
 
     /// `POST /auth/user/emailpass`. A refused login is `Unauthorized`.
@@ -786,10 +844,26 @@ mod tests {
                 other => panic!("expected Unauthorized, got {other:?}"),
             }
         }
+        assert_eq!(f.sim.control.count(LOGIN), 1);
         assert!(matches!(
             c.list_offers(&ListScope::All, 0, 10).await,
             Err(UpstreamError::Unauthorized { status: 401, .. })
         ));
+        // A failed login is not remembered: the next call tries again.
+        assert_eq!(f.sim.control.count(LOGIN), 2);
+        // Callers waiting for a failing login share its failure.
+        let calls = keys.iter().map(|k| {
+            let keys = vec![k.clone()];
+            let c = &c;
+            async move { c.fetch_offers(&keys).await }
+        });
+        for answer in join_all(calls).await {
+            assert!(matches!(
+                answer[0].1,
+                Err(UpstreamError::Unauthorized { .. })
+            ));
+        }
+        assert_eq!(f.sim.control.count(LOGIN), 3);
         assert_eq!(f.sim.control.count(LIST), 0);
     }
 
