@@ -129,16 +129,15 @@ impl SimData {
     /// catalog seed always gives the same data.
     pub fn generate(catalog: &Catalog) -> Self {
         let mut rng = fastrand::Rng::with_seed(catalog.seed ^ 0x4d65_6475_7361);
-        let ulid = new_id;
         let setup_ms = SIM_EPOCH_MS - 60 * DAY_MS;
         let users = vec![
             SimUser {
-                id: ulid(&mut rng, "user_", setup_ms),
+                id: new_id(&mut rng, "user_", setup_ms),
                 email: DEMO_EMAIL.to_owned(),
                 password: DEMO_PASSWORD.to_owned(),
             },
             SimUser {
-                id: ulid(&mut rng, "user_", setup_ms + 1),
+                id: new_id(&mut rng, "user_", setup_ms + 1),
                 email: OTHER_EMAIL.to_owned(),
                 password: OTHER_PASSWORD.to_owned(),
             },
@@ -147,37 +146,37 @@ impl SimData {
             .iter()
             .enumerate()
             .map(|(i, (name, handle, _))| wire::Seller {
-                id: ulid(&mut rng, "sel_", setup_ms + DAY_MS * (1 + i as u64)),
+                id: new_id(&mut rng, "sel_", setup_ms + DAY_MS * (1 + i as u64)),
                 name: Some((*name).to_owned()),
                 handle: Some((*handle).to_owned()),
             })
             .collect();
         // The member of each seller who creates most of its offers.
         let seller_members: Vec<String> = (0..sellers.len())
-            .map(|i| ulid(&mut rng, "user_", setup_ms + DAY_MS * (1 + i as u64) + 1))
+            .map(|i| new_id(&mut rng, "user_", setup_ms + DAY_MS * (1 + i as u64) + 1))
             .collect();
         let shipping_profiles: Vec<wire::ShippingProfile> = SHIPPING_PROFILES
             .iter()
             .enumerate()
             .map(|(i, name)| wire::ShippingProfile {
-                id: ulid(&mut rng, "sp_", setup_ms + i as u64),
+                id: new_id(&mut rng, "sp_", setup_ms + i as u64),
                 name: Some((*name).to_owned()),
             })
             .collect();
         let customer_groups: Vec<String> = (0..CUSTOMER_GROUPS)
-            .map(|i| ulid(&mut rng, "cusgroup_", setup_ms + i as u64))
+            .map(|i| new_id(&mut rng, "cusgroup_", setup_ms + i as u64))
             .collect();
 
         let mut offers = Vec::new();
         let mut clock = SIM_EPOCH_MS;
         for product in &catalog.products {
             let product_ms = SIM_EPOCH_MS - 30 * DAY_MS + product.index as u64 * 60_000;
-            let product_id = ulid(&mut rng, "prod_", product_ms);
+            let product_id = new_id(&mut rng, "prod_", product_ms);
             let titles = variant_titles(product, 1 + rng.usize(..4));
             let variants: Vec<wire::ProductVariant> = titles
                 .iter()
                 .map(|title| wire::ProductVariant {
-                    id: ulid(&mut rng, "variant_", product_ms),
+                    id: new_id(&mut rng, "variant_", product_ms),
                     title: Some(title.clone()),
                     sku: Some(variant_sku(product, title)),
                 })
@@ -196,7 +195,7 @@ impl SimData {
                 } else {
                     created_ms + rng.u64(1_000..=30 * DAY_MS)
                 };
-                let offer_id = ulid(&mut rng, "offer_", created_ms);
+                let offer_id = new_id(&mut rng, "offer_", created_ms);
                 let variant = &variants[rng.usize(..variants.len())];
                 let seller = &sellers[seller_index];
                 let variant_sku = variant.sku.clone().unwrap_or_default();
@@ -220,7 +219,7 @@ impl SimData {
                 };
                 let inventory_items = {
                     let item = |rng: &mut fastrand::Rng, quantity: i64, sku: String| {
-                        let id = ulid(rng, "iitem_", created_ms);
+                        let id = new_id(rng, "iitem_", created_ms);
                         wire::InventoryItem {
                             inventory_item_id: Some(id.clone()),
                             id,
