@@ -1,6 +1,8 @@
-//! The Medusa-style upstream: wire types, mapping, connector and simulator.
+//! The Medusa v2 / Mercur-style upstream (marketplace admin API): wire
+//! types, id codec, mapping into the domain, connector and simulator.
 
 pub mod client;
+pub mod id;
 pub mod map;
 pub mod sim;
 pub mod wire;
