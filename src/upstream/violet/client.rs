@@ -36,7 +36,9 @@ use crate::error::UpstreamError;
 use crate::model::{OfferKey, OfferKind, UpstreamKind};
 use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
-use crate::upstream::{Connector, Credentials, HttpClient, InstanceSpec, ListScope, Lookup, OfferPage};
+use crate::upstream::{
+    Connector, Credentials, HttpClient, InstanceSpec, ListScope, Lookup, OfferPage,
+};
 
 /// Largest page Violet serves.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -106,10 +108,12 @@ impl VioletConnector {
     }
 
     fn app(&self) -> Result<&AppAuth, UpstreamError> {
-        self.app.as_ref().ok_or_else(|| UpstreamError::Unauthorized {
-            status: 0,
-            detail: "the instance is configured without Violet credentials".to_owned(),
-        })
+        self.app
+            .as_ref()
+            .ok_or_else(|| UpstreamError::Unauthorized {
+                status: 0,
+                detail: "the instance is configured without Violet credentials".to_owned(),
+            })
     }
 
     fn with_app_headers(request: RequestBuilder, app: &AppAuth) -> RequestBuilder {
@@ -119,20 +123,22 @@ impl VioletConnector {
     }
 
     async fn send(&self, request: RequestBuilder) -> Result<RawResponse, UpstreamError> {
-        self.http.send(request, self.spec.settings.request_timeout).await
+        self.http
+            .send(request, self.spec.settings.request_timeout)
+            .await
     }
 
     /// `POST /v1/login`.
     async fn login(&self, app: &AppAuth) -> Result<Tokens, UpstreamError> {
         tracing::debug!(upstream = %self.spec.name, "logging in");
-        let request = self
-            .http
-            .reqwest()
-            .post(self.spec.url("/v1/login"))
-            .json(&wire::LoginRequest {
-                username: app.username.clone(),
-                password: app.password.expose().to_owned(),
-            });
+        let request =
+            self.http
+                .reqwest()
+                .post(self.spec.url("/v1/login"))
+                .json(&wire::LoginRequest {
+                    username: app.username.clone(),
+                    password: app.password.expose().to_owned(),
+                });
         let response = self.send(Self::with_app_headers(request, app)).await?;
         match response.status.as_u16() {
             200..=299 => {
@@ -198,7 +204,9 @@ impl VioletConnector {
                     };
                     return Ok(store(&mut state, tokens));
                 }
-                Err(err @ (UpstreamError::Unauthorized { .. } | UpstreamError::Rejected { .. })) => {
+                Err(
+                    err @ (UpstreamError::Unauthorized { .. } | UpstreamError::Rejected { .. }),
+                ) => {
                     tracing::info!(upstream = %self.spec.name, cause = %err, "token refresh refused; logging in again");
                 }
                 Err(err) => return Err(err),
@@ -254,7 +262,12 @@ impl VioletConnector {
         };
         let url = self.spec.url(&format!("/v1/catalog/offers/{id}"));
         let response = self
-            .call(|| self.http.reqwest().get(url.clone()).query(&[("include", INCLUDE)]))
+            .call(|| {
+                self.http
+                    .reqwest()
+                    .get(url.clone())
+                    .query(&[("include", INCLUDE)])
+            })
             .await?;
         match response.status.as_u16() {
             200..=299 => {
@@ -273,7 +286,11 @@ impl VioletConnector {
     }
 
     /// One page (1-based) of the search.
-    async fn search_page(&self, page: u64, size: u32) -> Result<wire::Page<wire::Offer>, UpstreamError> {
+    async fn search_page(
+        &self,
+        page: u64,
+        size: u32,
+    ) -> Result<wire::Page<wire::Offer>, UpstreamError> {
         let url = self.spec.url("/v1/catalog/offers/search");
         let query = [
             ("page", page.to_string()),
@@ -282,7 +299,13 @@ impl VioletConnector {
         ];
         let filter = wire::SearchRequest::default();
         let response = self
-            .call(|| self.http.reqwest().post(url.clone()).query(&query).json(&filter))
+            .call(|| {
+                self.http
+                    .reqwest()
+                    .post(url.clone())
+                    .query(&query)
+                    .json(&filter)
+            })
             .await?;
         match response.status.as_u16() {
             200..=299 => response.json(),
@@ -319,7 +342,10 @@ fn describe(response: &RawResponse) -> String {
                 None => message,
             }
         }
-        None => format!("HTTP {} without a Violet error body", response.status.as_u16()),
+        None => format!(
+            "HTTP {} without a Violet error body",
+            response.status.as_u16()
+        ),
     }
 }
 
@@ -337,14 +363,17 @@ fn failure(response: &RawResponse) -> UpstreamError {
             status,
             detail: describe(response),
         },
-        status => UpstreamError::BadResponse(format!("unexpected HTTP {status}: {}", describe(response))),
+        status => {
+            UpstreamError::BadResponse(format!("unexpected HTTP {status}: {}", describe(response)))
+        }
     }
 }
 
 /// Checks an offer id as a client typed it: a positive decimal int64.
 /// Leading zeros are dropped (`007` is `7`).
 pub fn canonical_offer_id(raw: &str) -> Result<String, String> {
-    const EXPECTED: &str = "a Violet offer id is a positive decimal integer of at most 19 digits, e.g. 3000000127";
+    const EXPECTED: &str =
+        "a Violet offer id is a positive decimal integer of at most 19 digits, e.g. 3000000127";
     if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("not a number: {EXPECTED}"));
     }
@@ -442,16 +471,22 @@ impl Connector for VioletConnector {
         .await
     }
 
-    async fn list_offers(&self, scope: &ListScope, offset: u64, limit: u32) -> Result<OfferPage, UpstreamError> {
+    async fn list_offers(
+        &self,
+        scope: &ListScope,
+        offset: u64,
+        limit: u32,
+    ) -> Result<OfferPage, UpstreamError> {
         if let ListScope::Organization(_) = scope {
             return Err(UpstreamError::Rejected {
                 status: 400,
-                detail: "Violet has no organization listings; only the whole catalog can be listed".to_owned(),
+                detail: "Violet has no organization listings; only the whole catalog can be listed"
+                    .to_owned(),
             });
         }
         let plan = PagePlan::new(offset, limit);
         // Violet's `page` is an int32: a window beyond it is past the end.
-        let past_int32 = plan.first_page + plan.pages > i32::MAX as u64;
+        let past_int32 = plan.first_page.saturating_add(plan.pages) > i32::MAX as u64;
         if limit == 0 || past_int32 {
             let page = self.search_page(1, 1).await?;
             return Ok(OfferPage {
@@ -478,7 +513,10 @@ impl Connector for VioletConnector {
             .take(limit as usize)
             .map(|offer| map::offer(&self.spec.name, offer))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(OfferPage { offers, total_count })
+        Ok(OfferPage {
+            offers,
+            total_count,
+        })
     }
 
     fn max_page_size(&self) -> u32 {
@@ -528,7 +566,10 @@ mod tests {
     }
 
     fn with_secret(credentials: Credentials, secret: &str, password: &str) -> Credentials {
-        let Credentials::Violet { app_id, username, .. } = credentials else {
+        let Credentials::Violet {
+            app_id, username, ..
+        } = credentials
+        else {
             panic!("Violet credentials")
         };
         Credentials::Violet {
@@ -552,8 +593,22 @@ mod tests {
     fn canonical_ids_are_positive_int64_without_leading_zeros() {
         assert_eq!(canonical_offer_id("3000000127"), Ok("3000000127".into()));
         assert_eq!(canonical_offer_id("000042"), Ok("42".into()));
-        assert_eq!(canonical_offer_id("9223372036854775807"), Ok(i64::MAX.to_string()));
-        for bad in ["", "0", "000", "-5", "+5", "12a", " 12", "1.5", "9223372036854775808", "offer_01H"] {
+        assert_eq!(
+            canonical_offer_id("9223372036854775807"),
+            Ok(i64::MAX.to_string())
+        );
+        for bad in [
+            "",
+            "0",
+            "000",
+            "-5",
+            "+5",
+            "12a",
+            " 12",
+            "1.5",
+            "9223372036854775808",
+            "offer_01H",
+        ] {
             let err = canonical_offer_id(bad).unwrap_err();
             assert!(err.contains("positive decimal integer"), "{bad:?}: {err}");
         }
@@ -564,8 +619,15 @@ mod tests {
         let (running, _) = start().await;
         let c = connector(&running, demo_credentials());
         assert!(c.canonical_id(OfferKind::Online, "12").is_err());
-        assert_eq!(c.canonical_id(OfferKind::Marketplace, "012"), Ok("12".into()));
-        assert_eq!(running.control.total(), 0, "validation never calls the upstream");
+        assert_eq!(
+            c.canonical_id(OfferKind::Marketplace, "012"),
+            Ok("12".into())
+        );
+        assert_eq!(
+            running.control.total(),
+            0,
+            "validation never calls the upstream"
+        );
     }
 
     #[test]
@@ -601,24 +663,50 @@ mod tests {
         assert_eq!(answers.len(), raws.len());
         for raw in &raws {
             let (_, lookup) = answers.iter().find(|(k, _)| *k == key(raw.id)).unwrap();
-            let offer = lookup.as_ref().unwrap().as_ref().expect("known offer is found");
-            let Offer::Marketplace(m) = offer else { panic!("marketplace offer") };
-            let crate::model::MarketplaceDetails::Violet(d) = &m.details else { panic!("Violet details") };
+            let offer = lookup
+                .as_ref()
+                .unwrap()
+                .as_ref()
+                .expect("known offer is found");
+            let Offer::Marketplace(m) = offer else {
+                panic!("marketplace offer")
+            };
+            let crate::model::MarketplaceDetails::Violet(d) = &m.details else {
+                panic!("Violet details")
+            };
             let currency = raw.skus[0].currency.as_deref().unwrap();
             let price = offer.common().price.clone().unwrap();
             assert_eq!(price.currency().code(), currency);
-            assert_eq!(price.minor_units(), Some(Decimal::from(raw.min_price)), "{currency}");
+            assert_eq!(
+                price.minor_units(),
+                Some(Decimal::from(raw.min_price)),
+                "{currency}"
+            );
             for (sku, raw_sku) in d.skus.iter().zip(&raw.skus) {
                 let sale = sku.sale_price.as_ref().unwrap();
-                assert_eq!(sale.minor_units(), Some(Decimal::from(raw_sku.sale_price.unwrap())));
+                assert_eq!(
+                    sale.minor_units(),
+                    Some(Decimal::from(raw_sku.sale_price.unwrap()))
+                );
                 assert_eq!(sale.currency().code(), currency);
             }
             assert_eq!(m.seller.id, raw.merchant_id.to_string());
-            assert_eq!(d.metadata.len(), raw.metadata.as_ref().unwrap().len(), "include=metadata is sent");
+            assert_eq!(
+                d.metadata.len(),
+                raw.metadata.as_ref().unwrap().len(),
+                "include=metadata is sent"
+            );
             assert_eq!(d.collections.len(), raw.collections.as_ref().unwrap().len());
-            assert_eq!(d.default_image_url, None, "by-id answers carry no default image");
+            assert_eq!(
+                d.default_image_url, None,
+                "by-id answers carry no default image"
+            );
         }
-        assert_eq!(running.control.count(GET_OFFER), raws.len() as u64, "one GET per offer");
+        assert_eq!(
+            running.control.count(GET_OFFER),
+            raws.len() as u64,
+            "one GET per offer"
+        );
         assert_eq!(running.control.count(LOGIN), 1, "one lazy login");
     }
 
@@ -639,12 +727,18 @@ mod tests {
         let missing = data.offers.last().unwrap().id + 1_000;
         let impossible = OfferKey::new(OfferKind::Marketplace, "not-a-number");
         let wrong_kind = OfferKey::new(OfferKind::Online, data.offers[0].id.to_string());
-        let answers = c.fetch_offers(&[key(missing), impossible, wrong_kind]).await;
+        let answers = c
+            .fetch_offers(&[key(missing), impossible, wrong_kind])
+            .await;
         assert_eq!(answers.len(), 3);
         for (k, lookup) in answers {
             assert!(matches!(lookup, Ok(None)), "{k:?}: {lookup:?}");
         }
-        assert_eq!(running.control.count(GET_OFFER), 1, "only the well-formed id is asked for");
+        assert_eq!(
+            running.control.count(GET_OFFER),
+            1,
+            "only the well-formed id is asked for"
+        );
     }
 
     #[tokio::test]
@@ -663,7 +757,10 @@ mod tests {
             let answers = c.fetch_offers(&[key(id)]).await;
             let err = answers[0].1.clone().unwrap_err();
             assert!(matches!(err, UpstreamError::Unauthorized { .. }), "{err}");
-            assert!(!err.to_string().contains("wrong"), "no secrets in details: {err}");
+            assert!(
+                !err.to_string().contains("wrong"),
+                "no secrets in details: {err}"
+            );
             let listed = c.list_offers(&ListScope::All, 0, 10).await;
             assert!(matches!(listed, Err(UpstreamError::Unauthorized { .. })));
         }
@@ -685,16 +782,26 @@ mod tests {
         let (running, data) = start().await;
         let c = connector(&running, demo_credentials());
         let ids: Vec<i64> = data.offers[..3].iter().map(|o| o.id).collect();
-        assert!(matches!(c.fetch_offers(&[key(ids[0])]).await[0].1, Ok(Some(_))));
+        assert!(matches!(
+            c.fetch_offers(&[key(ids[0])]).await[0].1,
+            Ok(Some(_))
+        ));
         data.expire_tokens();
 
         let answers = c.fetch_offers(&[key(ids[1])]).await;
         assert!(matches!(answers[0].1, Ok(Some(_))), "{:?}", answers[0].1);
         assert_eq!(running.control.count(REFRESH), 1);
-        assert_eq!(running.control.count(GET_OFFER), 3, "first call, expired call, retry");
+        assert_eq!(
+            running.control.count(GET_OFFER),
+            3,
+            "first call, expired call, retry"
+        );
 
         // The new token is kept: no more refreshes or logins.
-        assert!(matches!(c.fetch_offers(&[key(ids[2])]).await[0].1, Ok(Some(_))));
+        assert!(matches!(
+            c.fetch_offers(&[key(ids[2])]).await[0].1,
+            Ok(Some(_))
+        ));
         assert_eq!(running.control.count(REFRESH), 1);
         assert_eq!(running.control.count(LOGIN), 1);
         assert_eq!(running.control.count(GET_OFFER), 4);
@@ -704,12 +811,18 @@ mod tests {
     async fn concurrent_lookups_after_expiry_share_one_refresh() {
         let (running, data) = start().await;
         let c = connector(&running, demo_credentials());
-        assert!(matches!(c.fetch_offers(&[key(data.offers[0].id)]).await[0].1, Ok(Some(_))));
+        assert!(matches!(
+            c.fetch_offers(&[key(data.offers[0].id)]).await[0].1,
+            Ok(Some(_))
+        ));
         data.expire_tokens();
         let keys: Vec<OfferKey> = data.offers[1..11].iter().map(|o| key(o.id)).collect();
         let answers = c.fetch_offers(&keys).await;
         assert_eq!(answers.len(), 10);
-        assert!(answers.iter().all(|(_, l)| matches!(l, Ok(Some(_)))), "{answers:?}");
+        assert!(
+            answers.iter().all(|(_, l)| matches!(l, Ok(Some(_)))),
+            "{answers:?}"
+        );
         assert_eq!(running.control.count(REFRESH), 1);
         assert_eq!(running.control.count(LOGIN), 1);
     }
@@ -718,13 +831,49 @@ mod tests {
     async fn refused_refresh_falls_back_to_one_login() {
         let (running, data) = start().await;
         let c = connector(&running, demo_credentials());
-        assert!(matches!(c.fetch_offers(&[key(data.offers[0].id)]).await[0].1, Ok(Some(_))));
+        assert!(matches!(
+            c.fetch_offers(&[key(data.offers[0].id)]).await[0].1,
+            Ok(Some(_))
+        ));
         data.expire_tokens();
         data.revoke_refresh_tokens();
         let keys: Vec<OfferKey> = data.offers[1..6].iter().map(|o| key(o.id)).collect();
         let answers = c.fetch_offers(&keys).await;
-        assert!(answers.iter().all(|(_, l)| matches!(l, Ok(Some(_)))), "{answers:?}");
+        assert!(
+            answers.iter().all(|(_, l)| matches!(l, Ok(Some(_)))),
+            "{answers:?}"
+        );
         assert_eq!(running.control.count(REFRESH), 1);
+        assert_eq!(running.control.count(LOGIN), 2);
+    }
+
+    #[tokio::test]
+    async fn unknown_token_is_unauthorized_and_the_next_call_logs_in_again() {
+        let (running, data) = start().await;
+        let c = connector(&running, demo_credentials());
+        assert!(matches!(
+            c.fetch_offers(&[key(data.offers[0].id)]).await[0].1,
+            Ok(Some(_))
+        ));
+        data.forget_tokens();
+        let answers = c.fetch_offers(&[key(data.offers[1].id)]).await;
+        assert!(
+            matches!(
+                answers[0].1,
+                Err(UpstreamError::Unauthorized { status: 401, .. })
+            ),
+            "{:?}",
+            answers[0].1
+        );
+        assert_eq!(
+            running.control.count(REFRESH),
+            0,
+            "only an expired token is refreshed"
+        );
+        assert!(matches!(
+            c.fetch_offers(&[key(data.offers[1].id)]).await[0].1,
+            Ok(Some(_))
+        ));
         assert_eq!(running.control.count(LOGIN), 2);
     }
 
@@ -760,15 +909,29 @@ mod tests {
             assert_eq!(offer.common().key.native_id, raw.id.to_string());
             let price = offer.common().price.clone().unwrap();
             assert_eq!(price.minor_units(), Some(Decimal::from(raw.min_price)));
-            let Offer::Marketplace(m) = offer else { panic!("marketplace offer") };
-            let crate::model::MarketplaceDetails::Violet(d) = &m.details else { panic!("Violet details") };
-            assert!(d.default_image_url.is_some(), "search answers carry the default image");
+            let Offer::Marketplace(m) = offer else {
+                panic!("marketplace offer")
+            };
+            let crate::model::MarketplaceDetails::Violet(d) = &m.details else {
+                panic!("Violet details")
+            };
+            assert!(
+                d.default_image_url.is_some(),
+                "search answers carry the default image"
+            );
         }
         running.control.reset_counts();
         let page = c.list_offers(&ListScope::All, 5, 10).await.unwrap();
         assert_eq!(running.control.count(SEARCH), 1);
-        let got: Vec<String> = page.offers.iter().map(|o| o.common().key.native_id.clone()).collect();
-        let want: Vec<String> = data.offers[5..15].iter().map(|o| o.id.to_string()).collect();
+        let got: Vec<String> = page
+            .offers
+            .iter()
+            .map(|o| o.common().key.native_id.clone())
+            .collect();
+        let want: Vec<String> = data.offers[5..15]
+            .iter()
+            .map(|o| o.id.to_string())
+            .collect();
         assert_eq!(got, want);
 
         let end = c.list_offers(&ListScope::All, 1_190, 50).await.unwrap();
@@ -776,6 +939,9 @@ mod tests {
         let past = c.list_offers(&ListScope::All, 5_000, 20).await.unwrap();
         assert!(past.offers.is_empty());
         assert_eq!(past.total_count, 1_200);
+        let far = c.list_offers(&ListScope::All, u64::MAX, 100).await.unwrap();
+        assert!(far.offers.is_empty());
+        assert_eq!(far.total_count, 1_200);
         let none = c.list_offers(&ListScope::All, 0, 0).await.unwrap();
         assert!(none.offers.is_empty());
         assert_eq!(none.total_count, 1_200);

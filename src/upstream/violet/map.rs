@@ -85,7 +85,12 @@ pub fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamE
     let metadata_entries = offer.metadata.unwrap_or_default();
     let metadata_object: Map<String, Value> = metadata_entries
         .iter()
-        .map(|entry| (entry.key.clone(), entry.value.clone().unwrap_or(Value::Null)))
+        .map(|entry| {
+            (
+                entry.key.clone(),
+                entry.value.clone().unwrap_or(Value::Null),
+            )
+        })
         .collect();
 
     let commission_rate = offer
@@ -184,8 +189,8 @@ fn sku(
     let price = |field: &str, minor: Option<i64>| -> Result<Option<Money>, UpstreamError> {
         let Some(minor) = minor else { return Ok(None) };
         let field = format!("sku {sku_id} {field}");
-        let currency =
-            currency.ok_or_else(|| bad(&field, "no currency on the SKU or the offer".to_owned()))?;
+        let currency = currency
+            .ok_or_else(|| bad(&field, "no currency on the SKU or the offer".to_owned()))?;
         pricing::from_violet(minor, currency)
             .map(Some)
             .map_err(|err| bad(&field, err.to_string()))
@@ -419,7 +424,10 @@ mod tests {
     /// The seed example with its `"<string>"` currency placeholders replaced.
     fn seed_in(currency: &str) -> wire::Offer {
         let text = SEED_OFFER
-            .replace("\"currency\": \"<string>\"", &format!("\"currency\": \"{currency}\""))
+            .replace(
+                "\"currency\": \"<string>\"",
+                &format!("\"currency\": \"{currency}\""),
+            )
             .replace(
                 "\"presented_currency\": \"<string>\"",
                 &format!("\"presented_currency\": \"{currency}\""),
@@ -428,8 +436,12 @@ mod tests {
     }
 
     fn marketplace(offer: &Offer) -> (&MarketplaceOffer, &VioletOfferDetails) {
-        let Offer::Marketplace(m) = offer else { panic!("not a marketplace offer") };
-        let MarketplaceDetails::Violet(d) = &m.details else { panic!("not a Violet offer") };
+        let Offer::Marketplace(m) = offer else {
+            panic!("not a marketplace offer")
+        };
+        let MarketplaceDetails::Violet(d) = &m.details else {
+            panic!("not a Violet offer")
+        };
         (m, d)
     }
 
@@ -441,7 +453,10 @@ mod tests {
     fn seed_example_as_printed_is_a_bad_response_for_its_placeholder_currency() {
         let offer: wire::Offer = serde_json::from_str(SEED_OFFER).unwrap();
         let err = self::offer(&upstream(), offer).unwrap_err();
-        assert!(matches!(&err, UpstreamError::BadResponse(d) if d.contains("offer 123")), "{err}");
+        assert!(
+            matches!(&err, UpstreamError::BadResponse(d) if d.contains("offer 123")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -455,7 +470,10 @@ mod tests {
         assert_eq!(c.product_id, "<string>");
         assert_eq!(c.sku.as_deref(), Some("<string>"));
         let price = c.price.clone().unwrap();
-        assert_eq!((price.amount(), price.currency().code()), (dec("1.23"), "USD"));
+        assert_eq!(
+            (price.amount(), price.currency().code()),
+            (dec("1.23"), "USD")
+        );
         assert_eq!(c.status, OfferStatus::OutOfStock);
         assert_eq!(c.upstream_status.as_deref(), Some("UNAVAILABLE"));
         assert!(!c.buyable);
@@ -489,17 +507,29 @@ mod tests {
         assert_eq!(sku.product_type, Some(VioletProductType::Physical));
         assert_eq!(sku.status, Some(VioletStatus::Unavailable));
         let dims = sku.sku_dimensions.as_ref().unwrap();
-        assert_eq!((dims.weight, dims.dimension_type.as_deref()), (Some(dec("123")), Some("SKU")));
+        assert_eq!(
+            (dims.weight, dims.dimension_type.as_deref()),
+            (Some(dec("123")), Some("SKU"))
+        );
         assert!(sku.shipping_dimensions.is_some());
         assert_eq!(d.albums[0].album_type.as_deref(), Some("OFFER"));
         assert_eq!(d.three_d_enabled, Some(true));
         assert_eq!(d.product_type, Some(VioletProductType::Physical));
         assert_eq!(d.status, Some(VioletStatus::Unavailable));
-        assert_eq!(d.publishing_status, Some(VioletPublishingStatus::NotPublished));
-        assert_eq!(d.date_last_consolidated.as_deref(), Some("2023-11-07T05:31:56Z"));
+        assert_eq!(
+            d.publishing_status,
+            Some(VioletPublishingStatus::NotPublished)
+        );
+        assert_eq!(
+            d.date_last_consolidated.as_deref(),
+            Some("2023-11-07T05:31:56Z")
+        );
         assert_eq!(d.commission_rate, Some(dec("123")));
         assert_eq!(d.default_image_url.as_deref(), Some("<string>"));
-        assert_eq!(d.subscription_status, Some(VioletSubscriptionStatus::NotSubscribed));
+        assert_eq!(
+            d.subscription_status,
+            Some(VioletSubscriptionStatus::NotSubscribed)
+        );
         assert_eq!(d.external_data, Some(Json(serde_json::json!({}))));
         assert_eq!(d.collections[0].collection_type.as_deref(), Some("CUSTOM"));
         assert_eq!(d.collections[0].media.as_ref().unwrap().height, Some(123));
@@ -511,14 +541,24 @@ mod tests {
         for (currency, want) in [("JPY", "123"), ("KWD", "0.123"), ("EUR", "1.23")] {
             let mapped = offer(&upstream(), seed_in(currency)).unwrap();
             let (m, d) = marketplace(&mapped);
-            assert_eq!(m.common.price.as_ref().unwrap().amount(), dec(want), "{currency}");
-            assert_eq!(d.skus[0].sale_price.as_ref().unwrap().currency().code(), currency);
+            assert_eq!(
+                m.common.price.as_ref().unwrap().amount(),
+                dec(want),
+                "{currency}"
+            );
+            assert_eq!(
+                d.skus[0].sale_price.as_ref().unwrap().currency().code(),
+                currency
+            );
             assert_eq!(d.skus[0].sale_price.as_ref().unwrap().amount(), dec(want));
         }
         let mut kwd = seed_in("KWD");
         kwd.min_price = 1250;
         let mapped = offer(&upstream(), kwd).unwrap();
-        assert_eq!(mapped.common().price.as_ref().unwrap().amount_string(), "1.250");
+        assert_eq!(
+            mapped.common().price.as_ref().unwrap().amount_string(),
+            "1.250"
+        );
     }
 
     #[test]
@@ -540,7 +580,10 @@ mod tests {
         assert_eq!(m.common.sku, None);
 
         o.currency = None;
-        assert!(matches!(offer(&upstream(), o), Err(UpstreamError::BadResponse(_))));
+        assert!(matches!(
+            offer(&upstream(), o),
+            Err(UpstreamError::BadResponse(_))
+        ));
     }
 
     #[test]
@@ -549,7 +592,10 @@ mod tests {
         o.skus[0].currency = None;
         let mapped = offer(&upstream(), o).unwrap();
         let (_, d) = marketplace(&mapped);
-        assert_eq!(d.skus[0].sale_price.as_ref().unwrap().currency().code(), "GBP");
+        assert_eq!(
+            d.skus[0].sale_price.as_ref().unwrap().currency().code(),
+            "GBP"
+        );
     }
 
     #[test]
@@ -557,19 +603,31 @@ mod tests {
         let mut o = seed_in("USD");
         o.skus[0].retail_price = Some(-5);
         let err = offer(&upstream(), o).unwrap_err();
-        assert!(matches!(&err, UpstreamError::BadResponse(d) if d.contains("retail_price")), "{err}");
+        assert!(
+            matches!(&err, UpstreamError::BadResponse(d) if d.contains("retail_price")),
+            "{err}"
+        );
 
         let mut o = seed_in("USD");
         o.min_price = -1;
-        assert!(matches!(offer(&upstream(), o), Err(UpstreamError::BadResponse(_))));
+        assert!(matches!(
+            offer(&upstream(), o),
+            Err(UpstreamError::BadResponse(_))
+        ));
 
         let mut o = seed_in("USD");
         o.commission_rate = Some("1e300".parse().unwrap());
-        assert!(matches!(offer(&upstream(), o), Err(UpstreamError::BadResponse(_))));
+        assert!(matches!(
+            offer(&upstream(), o),
+            Err(UpstreamError::BadResponse(_))
+        ));
 
         let mut o = seed_in("XAU");
         o.skus.clear();
-        assert!(matches!(offer(&upstream(), o), Err(UpstreamError::BadResponse(_))));
+        assert!(matches!(
+            offer(&upstream(), o),
+            Err(UpstreamError::BadResponse(_))
+        ));
     }
 
     #[test]
@@ -577,13 +635,55 @@ mod tests {
         use wire::Status as S;
         let cases = [
             (Some(S::Available), true, true, OfferStatus::Active, true),
-            (Some(S::Available), false, true, OfferStatus::Unavailable, false),
-            (Some(S::Available), true, false, OfferStatus::Unavailable, false),
-            (Some(S::Unavailable), true, true, OfferStatus::OutOfStock, false),
-            (Some(S::DisabledAvailable), true, true, OfferStatus::Unavailable, false),
-            (Some(S::DisabledUnavailable), false, false, OfferStatus::Unavailable, false),
-            (Some(S::ForDeletion), true, true, OfferStatus::Discontinued, false),
-            (Some(S::Archived), false, true, OfferStatus::Discontinued, false),
+            (
+                Some(S::Available),
+                false,
+                true,
+                OfferStatus::Unavailable,
+                false,
+            ),
+            (
+                Some(S::Available),
+                true,
+                false,
+                OfferStatus::Unavailable,
+                false,
+            ),
+            (
+                Some(S::Unavailable),
+                true,
+                true,
+                OfferStatus::OutOfStock,
+                false,
+            ),
+            (
+                Some(S::DisabledAvailable),
+                true,
+                true,
+                OfferStatus::Unavailable,
+                false,
+            ),
+            (
+                Some(S::DisabledUnavailable),
+                false,
+                false,
+                OfferStatus::Unavailable,
+                false,
+            ),
+            (
+                Some(S::ForDeletion),
+                true,
+                true,
+                OfferStatus::Discontinued,
+                false,
+            ),
+            (
+                Some(S::Archived),
+                false,
+                true,
+                OfferStatus::Discontinued,
+                false,
+            ),
             (None, true, true, OfferStatus::Active, true),
             (None, true, false, OfferStatus::Active, false),
             (None, false, true, OfferStatus::OutOfStock, false),
@@ -595,7 +695,11 @@ mod tests {
             o.visible = visible;
             let mapped = offer(&upstream(), o).unwrap();
             let c = mapped.common();
-            assert_eq!((c.status, c.buyable), (want, buyable), "{status:?} {available} {visible}");
+            assert_eq!(
+                (c.status, c.buyable),
+                (want, buyable),
+                "{status:?} {available} {visible}"
+            );
             assert_eq!(c.upstream_status.as_deref(), status.map(S::as_str));
         }
     }

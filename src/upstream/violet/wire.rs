@@ -200,7 +200,8 @@ pub enum PublishingStatus {
 
 impl PublishingStatus {
     /// Every documented value.
-    pub const ALL: [PublishingStatus; 2] = [PublishingStatus::NotPublished, PublishingStatus::Published];
+    pub const ALL: [PublishingStatus; 2] =
+        [PublishingStatus::NotPublished, PublishingStatus::Published];
 }
 
 /// Whether the app is subscribed to an offer (`subscription_status`).
@@ -897,18 +898,39 @@ mod tests {
         assert_eq!(offer.merchant_id, 123);
         assert_eq!((offer.min_price, offer.max_price), (123, Some(123)));
         assert_eq!(offer.metadata.as_ref().map(Vec::len), Some(1));
-        assert_eq!(offer.metadata.as_ref().unwrap()[0].value, Some(serde_json::json!({})));
+        assert_eq!(
+            offer.metadata.as_ref().unwrap()[0].value,
+            Some(serde_json::json!({}))
+        );
         assert_eq!(offer.variants[0].values[0].sku_ids, vec![123]);
         let sku = &offer.skus[0];
         assert_eq!((sku.sale_price, sku.retail_price), (Some(123), Some(123)));
         assert_eq!(sku.status, Some(Status::Unavailable));
         assert_eq!(sku.product_type, Some(ProductType::Physical));
         assert_eq!(sku.albums[0].media[0].media_type.as_deref(), Some("IMAGE"));
-        assert_eq!(sku.sku_dimensions.as_ref().unwrap().weight.as_ref().unwrap().as_str(), "123");
-        assert_eq!(offer.albums[0].primary_media.as_ref().unwrap().primary, Some(true));
+        assert_eq!(
+            sku.sku_dimensions
+                .as_ref()
+                .unwrap()
+                .weight
+                .as_ref()
+                .unwrap()
+                .as_str(),
+            "123"
+        );
+        assert_eq!(
+            offer.albums[0].primary_media.as_ref().unwrap().primary,
+            Some(true)
+        );
         assert_eq!(offer.status, Some(Status::Unavailable));
-        assert_eq!(offer.publishing_status, Some(PublishingStatus::NotPublished));
-        assert_eq!(offer.subscription_status, Some(SubscriptionStatus::NotSubscribed));
+        assert_eq!(
+            offer.publishing_status,
+            Some(PublishingStatus::NotPublished)
+        );
+        assert_eq!(
+            offer.subscription_status,
+            Some(SubscriptionStatus::NotSubscribed)
+        );
         assert_eq!(offer.commission_rate.as_ref().unwrap().as_str(), "123");
         assert_eq!(offer.external_data, Some(serde_json::json!({})));
         let collection = &offer.collections.as_ref().unwrap()[0];
@@ -929,7 +951,13 @@ mod tests {
     fn documented_enum_values_use_the_api_spelling() {
         let names: Vec<String> = Source::ALL
             .iter()
-            .map(|s| serde_json::to_value(s).unwrap().as_str().unwrap().to_owned())
+            .map(|s| {
+                serde_json::to_value(s)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect();
         assert_eq!(names[3], "MAGENTO_ONE");
         assert_eq!(names[13], "THREEDCART");
@@ -946,7 +974,10 @@ mod tests {
             serde_json::to_value(SubscriptionStatus::NotSubscribed).unwrap(),
             "NOT_SUBSCRIBED"
         );
-        assert_eq!(serde_json::to_value(ProductType::Bundled).unwrap(), "BUNDLED");
+        assert_eq!(
+            serde_json::to_value(ProductType::Bundled).unwrap(),
+            "BUNDLED"
+        );
     }
 
     #[test]
@@ -977,6 +1008,9 @@ mod tests {
 
     #[test]
     fn empty_search_request_is_an_empty_object() {
-        assert_eq!(serde_json::to_string(&SearchRequest::default()).unwrap(), "{}");
+        assert_eq!(
+            serde_json::to_string(&SearchRequest::default()).unwrap(),
+            "{}"
+        );
     }
 }
