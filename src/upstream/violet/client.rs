@@ -1,24 +1,436 @@
-//! The Violet connector. (Placeholder: being written.)
+//! The Violet connector: talks to one Violet catalog API instance.
+//!
+//! Auth: the connector logs in lazily (`POST /v1/login` with the app
+//! headers and the user's name and password) and keeps the token and the
+//! refresh token. Every call sends `X-Violet-App-Id`,
+//! `X-Violet-App-Secret` and `X-Violet-Token`. When a call answers `401`
+//! with `error_code` 11 (token expired), the connector refreshes the token
+//! (`GET /v1/auth/token` with the refresh token), retries the call once and
+//! keeps the new token. Renewals are single-flight: the token state sits
+//! behind a `tokio::sync::Mutex` with a generation counter, so callers that
+//! saw the same expired token wait for one refresh and reuse its result. If
+//! the refresh is refused, the connector logs in again once. Any other
+//! 401/403 is [`UpstreamError::Unauthorized`]; a 401 also drops the token so
+//! that the next call logs in afresh (the upstream may have forgotten it).
+//!
+//! Lookups: Violet has no multi-get, so each offer is one
+//! `GET /v1/catalog/offers/{id}?include=metadata,collections`, sent
+//! concurrently and bounded by the instance's semaphore; 404 is "not found".
+//!
+//! Listing: [`ListScope::All`] is `POST /v1/catalog/offers/search` with the
+//! empty filter `{}`; 0-based offset/limit are mapped onto Violet's 1-based
+//! `page` and `size` (at most 100), with one call when a single page can
+//! cover the range and two otherwise. A listing in which one offer cannot be
+//! read fails as a whole (a page has no slot for a per-offer error).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures::future::join_all;
+use reqwest::RequestBuilder;
+use tokio::sync::{Mutex, Semaphore};
 
+use super::{map, wire};
 use crate::error::UpstreamError;
 use crate::model::{OfferKey, OfferKind, UpstreamKind};
-use crate::upstream::{Connector, HttpClient, InstanceSpec, ListScope, Lookup, OfferPage};
+use crate::secret::Secret;
+use crate::upstream::client::RawResponse;
+use crate::upstream::{
+    Connector, Credentials, HttpClient, InstanceSpec, ListScope, Lookup, OfferPage,
+};
+
+/// Largest page Violet serves.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// The extra data every offer request asks for.
+const INCLUDE: &str = "metadata,collections";
+
+/// Longest upstream message quoted in an error detail.
+const MAX_DETAIL_CHARS: usize = 200;
+
+/// The app and user credentials of the instance.
+struct AppAuth {
+    app_id: i64,
+    app_secret: Secret,
+    username: String,
+    password: Secret,
+}
+
+/// A token and the refresh token that renews it.
+struct Tokens {
+    access: Secret,
+    refresh: Option<Secret>,
+}
+
+/// The connector's session; `generation` counts the tokens obtained.
+#[derive(Default)]
+struct AuthState {
+    generation: u64,
+    tokens: Option<Tokens>,
+}
 
 /// Talks to one Violet instance.
 pub struct VioletConnector {
     spec: InstanceSpec,
-    #[allow(dead_code)]
     http: HttpClient,
+    app: Option<AppAuth>,
+    permits: Semaphore,
+    auth: Mutex<AuthState>,
 }
 
 impl VioletConnector {
-    /// A connector for `spec` over the shared client.
+    /// A connector for `spec` over the shared client. Nothing is sent until
+    /// the first lookup or listing.
     pub fn new(spec: InstanceSpec, http: HttpClient) -> Self {
-        VioletConnector { spec, http }
+        let app = match &spec.credentials {
+            Credentials::Violet {
+                app_id,
+                app_secret,
+                username,
+                password,
+            } => Some(AppAuth {
+                app_id: *app_id,
+                app_secret: app_secret.clone(),
+                username: username.clone(),
+                password: password.clone(),
+            }),
+            _ => None,
+        };
+        let permits = Semaphore::new(spec.settings.max_concurrency.max(1));
+        VioletConnector {
+            spec,
+            http,
+            app,
+            permits,
+            auth: Mutex::new(AuthState::default()),
+        }
+    }
+
+    fn app(&self) -> Result<&AppAuth, UpstreamError> {
+        self.app
+            .as_ref()
+            .ok_or_else(|| UpstreamError::Unauthorized {
+                status: 0,
+                detail: "the instance is configured without Violet credentials".to_owned(),
+            })
+    }
+
+    fn with_app_headers(request: RequestBuilder, app: &AppAuth) -> RequestBuilder {
+        request
+            .header("X-Violet-App-Id", app.app_id.to_string())
+            .header("X-Violet-App-Secret", app.app_secret.expose())
+    }
+
+    async fn send(&self, request: RequestBuilder) -> Result<RawResponse, UpstreamError> {
+        self.http
+            .send(request, self.spec.settings.request_timeout)
+            .await
+    }
+
+    /// `POST /v1/login`.
+    async fn login(&self, app: &AppAuth) -> Result<Tokens, UpstreamError> {
+        tracing::debug!(upstream = %self.spec.name, "logging in");
+        let request =
+            self.http
+                .reqwest()
+                .post(self.spec.url("/v1/login"))
+                .json(&wire::LoginRequest {
+                    username: app.username.clone(),
+                    password: app.password.expose().to_owned(),
+                });
+        let response = self.send(Self::with_app_headers(request, app)).await?;
+        match response.status.as_u16() {
+            200..=299 => {
+                let body: wire::LoginResponse = response.json()?;
+                Ok(Tokens {
+                    access: Secret::new(body.token),
+                    refresh: body.refresh_token.map(Secret::new),
+                })
+            }
+            status @ (401 | 403) => Err(UpstreamError::Unauthorized {
+                status,
+                detail: format!("login refused: {}", describe(&response)),
+            }),
+            _ => Err(failure(&response)),
+        }
+    }
+
+    /// `GET /v1/auth/token` with the refresh token.
+    async fn refresh(&self, app: &AppAuth, refresh: &Secret) -> Result<Secret, UpstreamError> {
+        tracing::debug!(upstream = %self.spec.name, "refreshing the token");
+        let request = self
+            .http
+            .reqwest()
+            .get(self.spec.url("/v1/auth/token"))
+            .header("X-Violet-Token", refresh.expose());
+        let response = self.send(Self::with_app_headers(request, app)).await?;
+        match response.status.as_u16() {
+            200..=299 => Ok(Secret::new(response.json::<wire::RefreshResponse>()?.token)),
+            status @ (401 | 403) => Err(UpstreamError::Unauthorized {
+                status,
+                detail: format!("refresh refused: {}", describe(&response)),
+            }),
+            _ => Err(failure(&response)),
+        }
+    }
+
+    /// The current token and its generation, logging in if there is none.
+    async fn token(&self, app: &AppAuth) -> Result<(u64, Secret), UpstreamError> {
+        let mut state = self.auth.lock().await;
+        if let Some(tokens) = &state.tokens {
+            return Ok((state.generation, tokens.access.clone()));
+        }
+        let tokens = self.login(app).await?;
+        Ok(store(&mut state, tokens))
+    }
+
+    /// Replaces the expired token of generation `seen`, once for all
+    /// callers that saw it: refresh, else log in again.
+    async fn renew(&self, app: &AppAuth, seen: u64) -> Result<(u64, Secret), UpstreamError> {
+        let mut state = self.auth.lock().await;
+        if state.generation != seen {
+            if let Some(tokens) = &state.tokens {
+                return Ok((state.generation, tokens.access.clone()));
+            }
+        }
+        let refresh = state.tokens.as_ref().and_then(|t| t.refresh.clone());
+        if let Some(refresh) = refresh {
+            match self.refresh(app, &refresh).await {
+                Ok(access) => {
+                    let tokens = Tokens {
+                        access,
+                        refresh: Some(refresh),
+                    };
+                    return Ok(store(&mut state, tokens));
+                }
+                Err(
+                    err @ (UpstreamError::Unauthorized { .. } | UpstreamError::Rejected { .. }),
+                ) => {
+                    tracing::info!(upstream = %self.spec.name, cause = %err, "token refresh refused; logging in again");
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        state.tokens = None;
+        let tokens = self.login(app).await?;
+        Ok(store(&mut state, tokens))
+    }
+
+    /// Drops the token of generation `seen` after the upstream refused it.
+    async fn forget(&self, seen: u64) {
+        let mut state = self.auth.lock().await;
+        if state.generation == seen {
+            state.tokens = None;
+        }
+    }
+
+    /// Sends an authenticated request built by `build`, renewing an expired
+    /// token and retrying once. Returns whatever the upstream answered last.
+    async fn call(&self, build: impl Fn() -> RequestBuilder) -> Result<RawResponse, UpstreamError> {
+        let app = self.app()?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the connector never closes its semaphore");
+        let (mut generation, token) = self.token(app).await?;
+        let mut response = self
+            .send(Self::with_app_headers(build(), app).header("X-Violet-Token", token.expose()))
+            .await?;
+        if token_expired(&response) {
+            tracing::debug!(upstream = %self.spec.name, "token expired");
+            let (renewed, token) = self.renew(app, generation).await?;
+            generation = renewed;
+            response = self
+                .send(Self::with_app_headers(build(), app).header("X-Violet-Token", token.expose()))
+                .await?;
+        }
+        if response.status.as_u16() == 401 {
+            self.forget(generation).await;
+        }
+        Ok(response)
+    }
+
+    async fn fetch_one(&self, key: &OfferKey) -> Lookup {
+        if key.kind != OfferKind::Marketplace {
+            return Ok(None);
+        }
+        // An id that is not a positive int64 cannot name a Violet offer.
+        let Ok(id) = canonical_offer_id(&key.native_id) else {
+            return Ok(None);
+        };
+        let url = self.spec.url(&format!("/v1/catalog/offers/{id}"));
+        let response = self
+            .call(|| {
+                self.http
+                    .reqwest()
+                    .get(url.clone())
+                    .query(&[("include", INCLUDE)])
+            })
+            .await?;
+        match response.status.as_u16() {
+            200..=299 => {
+                let offer: wire::Offer = response.json()?;
+                if offer.id.to_string() != id {
+                    return Err(UpstreamError::BadResponse(format!(
+                        "asked for offer {id}, got offer {}",
+                        offer.id
+                    )));
+                }
+                map::offer(&self.spec.name, offer).map(Some)
+            }
+            404 => Ok(None),
+            _ => Err(failure(&response)),
+        }
+    }
+
+    /// One page (1-based) of the search.
+    async fn search_page(
+        &self,
+        page: u64,
+        size: u32,
+    ) -> Result<wire::Page<wire::Offer>, UpstreamError> {
+        let url = self.spec.url("/v1/catalog/offers/search");
+        let query = [
+            ("page", page.to_string()),
+            ("size", size.to_string()),
+            ("include", INCLUDE.to_owned()),
+        ];
+        let filter = wire::SearchRequest::default();
+        let response = self
+            .call(|| {
+                self.http
+                    .reqwest()
+                    .post(url.clone())
+                    .query(&query)
+                    .json(&filter)
+            })
+            .await?;
+        match response.status.as_u16() {
+            200..=299 => response.json(),
+            _ => Err(failure(&response)),
+        }
+    }
+}
+
+/// Keeps new tokens as the next generation.
+fn store(state: &mut AuthState, tokens: Tokens) -> (u64, Secret) {
+    state.generation += 1;
+    let access = tokens.access.clone();
+    state.tokens = Some(tokens);
+    (state.generation, access)
+}
+
+fn error_body(response: &RawResponse) -> Option<wire::ErrorBody> {
+    serde_json::from_slice(&response.body).ok()
+}
+
+/// `401` with Violet's "Token has expired" code.
+fn token_expired(response: &RawResponse) -> bool {
+    response.status.as_u16() == 401
+        && error_body(response).and_then(|b| b.error_code) == Some(wire::ERROR_CODE_TOKEN_EXPIRED)
+}
+
+/// What the upstream said, short, for logs (never the request's secrets).
+fn describe(response: &RawResponse) -> String {
+    match error_body(response) {
+        Some(body) => {
+            let message: String = body.message.chars().take(MAX_DETAIL_CHARS).collect();
+            match body.error_code {
+                Some(code) => format!("error_code {code}: {message}"),
+                None => message,
+            }
+        }
+        None => format!(
+            "HTTP {} without a Violet error body",
+            response.status.as_u16()
+        ),
+    }
+}
+
+/// The error for an answer that is not a success the caller handles.
+fn failure(response: &RawResponse) -> UpstreamError {
+    if let Some(err) = response.common_failure() {
+        return err;
+    }
+    match response.status.as_u16() {
+        status @ (401 | 403) => UpstreamError::Unauthorized {
+            status,
+            detail: describe(response),
+        },
+        status @ (400 | 422) => UpstreamError::Rejected {
+            status,
+            detail: describe(response),
+        },
+        status => {
+            UpstreamError::BadResponse(format!("unexpected HTTP {status}: {}", describe(response)))
+        }
+    }
+}
+
+/// Checks an offer id as a client typed it: a positive decimal int64.
+/// Leading zeros are dropped (`007` is `7`).
+pub fn canonical_offer_id(raw: &str) -> Result<String, String> {
+    const EXPECTED: &str =
+        "a Violet offer id is a positive decimal integer of at most 19 digits, e.g. 3000000127";
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("not a number: {EXPECTED}"));
+    }
+    let digits = raw.trim_start_matches('0');
+    if digits.is_empty() {
+        return Err(format!("zero is not an offer id: {EXPECTED}"));
+    }
+    match digits.parse::<i64>() {
+        Ok(_) => Ok(digits.to_owned()),
+        Err(_) => Err(format!("too large: {EXPECTED}")),
+    }
+}
+
+/// How a 0-based `offset`/`limit` window is read with 1-based pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PagePlan {
+    /// Page size to ask for.
+    size: u32,
+    /// First page to read, 0-based.
+    first_page: u64,
+    /// Number of consecutive pages to read.
+    pages: u64,
+    /// Items to drop from the start of the first page.
+    skip: u64,
+}
+
+impl PagePlan {
+    /// The plan for `limit >= 1` items from `offset`: one page of the
+    /// smallest size (at least `limit`, at most 100) whose page holds the
+    /// whole window; else two pages of `limit`; above 100 items, as many
+    /// pages of 100 as the window spans.
+    fn new(offset: u64, limit: u32) -> PagePlan {
+        let limit = u64::from(limit.max(1));
+        let last = offset.saturating_add(limit - 1);
+        let max = u64::from(MAX_PAGE_SIZE);
+        if limit <= max {
+            if let Some(size) = (limit..=max).find(|size| offset / size == last / size) {
+                return PagePlan {
+                    size: size as u32,
+                    first_page: offset / size,
+                    pages: 1,
+                    skip: offset % size,
+                };
+            }
+            return PagePlan {
+                size: limit as u32,
+                first_page: offset / limit,
+                pages: 2,
+                skip: offset % limit,
+            };
+        }
+        PagePlan {
+            size: MAX_PAGE_SIZE,
+            first_page: offset / max,
+            pages: last / max - offset / max + 1,
+            skip: offset % max,
+        }
     }
 }
 
@@ -27,27 +439,552 @@ impl Connector for VioletConnector {
     fn name(&self) -> &Arc<str> {
         &self.spec.name
     }
+
     fn kind(&self) -> UpstreamKind {
         UpstreamKind::Violet
     }
+
     fn offer_kinds(&self) -> &'static [OfferKind] {
         &[OfferKind::Marketplace]
     }
-    fn canonical_id(&self, _kind: OfferKind, raw: &str) -> Result<String, String> {
-        Ok(raw.to_owned())
+
+    fn canonical_id(&self, kind: OfferKind, raw: &str) -> Result<String, String> {
+        if kind != OfferKind::Marketplace {
+            return Err(format!(
+                "a Violet upstream serves only MarketplaceOffer ids, not {}",
+                kind.type_name()
+            ));
+        }
+        canonical_offer_id(raw)
     }
-    async fn fetch_offers(&self, _keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
-        todo!("violet connector")
+
+    async fn fetch_offers(&self, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
+        let mut seen = HashSet::new();
+        let distinct: Vec<&OfferKey> = keys.iter().filter(|k| seen.insert(*k)).collect();
+        join_all(distinct.into_iter().map(|key| async move {
+            let lookup = self.fetch_one(key).await;
+            if let Err(err) = &lookup {
+                tracing::debug!(upstream = %self.spec.name, offer_id = %key.native_id, cause = %err, "lookup failed");
+            }
+            (key.clone(), lookup)
+        }))
+        .await
     }
+
     async fn list_offers(
         &self,
-        _scope: &ListScope,
-        _offset: u64,
-        _limit: u32,
+        scope: &ListScope,
+        offset: u64,
+        limit: u32,
     ) -> Result<OfferPage, UpstreamError> {
-        todo!("violet connector")
+        if let ListScope::Organization(_) = scope {
+            return Err(UpstreamError::Rejected {
+                status: 400,
+                detail: "Violet has no organization listings; only the whole catalog can be listed"
+                    .to_owned(),
+            });
+        }
+        let plan = PagePlan::new(offset, limit);
+        // Violet's `page` is an int32: a window beyond it is past the end.
+        let past_int32 = plan.first_page.saturating_add(plan.pages) > i32::MAX as u64;
+        if limit == 0 || past_int32 {
+            let page = self.search_page(1, 1).await?;
+            return Ok(OfferPage {
+                offers: Vec::new(),
+                total_count: page.total_elements,
+            });
+        }
+        let mut total_count = 0;
+        let mut wire_offers = Vec::new();
+        for n in 0..plan.pages {
+            let page = self.search_page(plan.first_page + n + 1, plan.size).await?;
+            if n == 0 {
+                total_count = page.total_elements;
+            }
+            let short = page.content.len() < plan.size as usize;
+            wire_offers.extend(page.content);
+            if page.last || short {
+                break;
+            }
+        }
+        let offers = wire_offers
+            .into_iter()
+            .skip(plan.skip as usize)
+            .take(limit as usize)
+            .map(|offer| map::offer(&self.spec.name, offer))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(OfferPage {
+            offers,
+            total_count,
+        })
     }
+
     fn max_page_size(&self) -> u32 {
-        100
+        MAX_PAGE_SIZE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::model::Offer;
+    use crate::sim::catalog::Catalog;
+    use crate::sim::{serve, RunningSim};
+    use crate::upstream::client::DEFAULT_CONNECT_TIMEOUT;
+    use crate::upstream::violet::sim::{demo_credentials, other_credentials, router, SimData};
+
+    const SEED: u64 = 0x5eed_0004;
+    const GET_OFFER: &str = "GET /v1/catalog/offers/{offer_id}";
+    const SEARCH: &str = "POST /v1/catalog/offers/search";
+    const LOGIN: &str = "POST /v1/login";
+    const REFRESH: &str = "GET /v1/auth/token";
+
+    async fn start() -> (RunningSim, Arc<SimData>) {
+        let data = Arc::new(SimData::generate(&Catalog::generate(SEED)));
+        let running = serve(router(data.clone())).await.expect("simulator starts");
+        (running, data)
+    }
+
+    fn connector(running: &RunningSim, credentials: Credentials) -> VioletConnector {
+        VioletConnector::new(
+            InstanceSpec {
+                name: Arc::from("violet-test"),
+                base_url: running.base_url.clone(),
+                credentials,
+                settings: Default::default(),
+            },
+            HttpClient::new(DEFAULT_CONNECT_TIMEOUT),
+        )
+    }
+
+    fn key(id: i64) -> OfferKey {
+        OfferKey::new(OfferKind::Marketplace, id.to_string())
+    }
+
+    fn with_secret(credentials: Credentials, secret: &str, password: &str) -> Credentials {
+        let Credentials::Violet {
+            app_id, username, ..
+        } = credentials
+        else {
+            panic!("Violet credentials")
+        };
+        Credentials::Violet {
+            app_id,
+            app_secret: Secret::new(secret),
+            username,
+            password: Secret::new(password),
+        }
+    }
+
+    /// The first offer of the merchant whose currency is `currency`.
+    fn offer_in(data: &SimData, currency: &str) -> wire::Offer {
+        data.offers
+            .iter()
+            .find(|o| o.skus.len() > 1 && o.skus[0].currency.as_deref() == Some(currency))
+            .expect("the simulator has offers in every merchant currency")
+            .clone()
+    }
+
+    #[test]
+    fn canonical_ids_are_positive_int64_without_leading_zeros() {
+        assert_eq!(canonical_offer_id("3000000127"), Ok("3000000127".into()));
+        assert_eq!(canonical_offer_id("000042"), Ok("42".into()));
+        assert_eq!(
+            canonical_offer_id("9223372036854775807"),
+            Ok(i64::MAX.to_string())
+        );
+        for bad in [
+            "",
+            "0",
+            "000",
+            "-5",
+            "+5",
+            "12a",
+            " 12",
+            "1.5",
+            "9223372036854775808",
+            "offer_01H",
+        ] {
+            let err = canonical_offer_id(bad).unwrap_err();
+            assert!(err.contains("positive decimal integer"), "{bad:?}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn canonical_id_rejects_other_offer_kinds() {
+        let (running, _) = start().await;
+        let c = connector(&running, demo_credentials());
+        assert!(c.canonical_id(OfferKind::Online, "12").is_err());
+        assert_eq!(
+            c.canonical_id(OfferKind::Marketplace, "012"),
+            Ok("12".into())
+        );
+        assert_eq!(
+            running.control.total(),
+            0,
+            "validation never calls the upstream"
+        );
+    }
+
+    #[test]
+    fn page_plans_cover_the_window_with_one_or_two_calls() {
+        let p = |size, first_page, pages, skip| PagePlan {
+            size,
+            first_page,
+            pages,
+            skip,
+        };
+        assert_eq!(PagePlan::new(0, 20), p(20, 0, 1, 0));
+        assert_eq!(PagePlan::new(40, 20), p(20, 2, 1, 0));
+        // Not aligned, but one larger page holds the window.
+        assert_eq!(PagePlan::new(5, 10), p(15, 0, 1, 5));
+        assert_eq!(PagePlan::new(99, 2), p(3, 33, 1, 0));
+        // No page of at most 100 holds 50..150: two pages of 100.
+        assert_eq!(PagePlan::new(50, 100), p(100, 0, 2, 50));
+        // Above the page limit: pages of 100.
+        assert_eq!(PagePlan::new(150, 250), p(100, 1, 3, 50));
+        assert_eq!(PagePlan::new(u64::MAX, 1).pages, 1);
+    }
+
+    #[tokio::test]
+    async fn looks_up_offers_with_simulator_prices_in_minor_units() {
+        let (running, data) = start().await;
+        let c = connector(&running, demo_credentials());
+        let raws: Vec<wire::Offer> = ["USD", "EUR", "GBP", "JPY", "KWD", "CAD"]
+            .iter()
+            .map(|cur| offer_in(&data, cur))
+            .collect();
+        let keys: Vec<OfferKey> = raws.iter().map(|o| key(o.id)).collect();
+        let answers = c.fetch_offers(&keys).await;
+        assert_eq!(answers.len(), raws.len());
+        for raw in &raws {
+            let (_, lookup) = answers.iter().find(|(k, _)| *k == key(raw.id)).unwrap();
+            let offer = lookup
+                .as_ref()
+                .unwrap()
+                .as_ref()
+                .expect("known offer is found");
+            let Offer::Marketplace(m) = offer else {
+                panic!("marketplace offer")
+            };
+            let crate::model::MarketplaceDetails::Violet(d) = &m.details else {
+                panic!("Violet details")
+            };
+            let currency = raw.skus[0].currency.as_deref().unwrap();
+            let price = offer.common().price.clone().unwrap();
+            assert_eq!(price.currency().code(), currency);
+            assert_eq!(
+                price.minor_units(),
+                Some(Decimal::from(raw.min_price)),
+                "{currency}"
+            );
+            for (sku, raw_sku) in d.skus.iter().zip(&raw.skus) {
+                let sale = sku.sale_price.as_ref().unwrap();
+                assert_eq!(
+                    sale.minor_units(),
+                    Some(Decimal::from(raw_sku.sale_price.unwrap()))
+                );
+                assert_eq!(sale.currency().code(), currency);
+            }
+            assert_eq!(m.seller.id, raw.merchant_id.to_string());
+            assert_eq!(
+                d.metadata.len(),
+                raw.metadata.as_ref().unwrap().len(),
+                "include=metadata is sent"
+            );
+            assert_eq!(d.collections.len(), raw.collections.as_ref().unwrap().len());
+            assert_eq!(
+                d.default_image_url, None,
+                "by-id answers carry no default image"
+            );
+        }
+        assert_eq!(
+            running.control.count(GET_OFFER),
+            raws.len() as u64,
+            "one GET per offer"
+        );
+        assert_eq!(running.control.count(LOGIN), 1, "one lazy login");
+    }
+
+    #[tokio::test]
+    async fn duplicate_keys_are_fetched_once() {
+        let (running, data) = start().await;
+        let c = connector(&running, demo_credentials());
+        let id = data.offers[10].id;
+        let answers = c.fetch_offers(&[key(id), key(id), key(id)]).await;
+        assert_eq!(answers.len(), 1);
+        assert_eq!(running.control.count(GET_OFFER), 1);
+    }
+
+    #[tokio::test]
+    async fn unknown_and_impossible_ids_are_not_found() {
+        let (running, data) = start().await;
+        let c = connector(&running, demo_credentials());
+        let missing = data.offers.last().unwrap().id + 1_000;
+        let impossible = OfferKey::new(OfferKind::Marketplace, "not-a-number");
+        let wrong_kind = OfferKey::new(OfferKind::Online, data.offers[0].id.to_string());
+        let answers = c
+            .fetch_offers(&[key(missing), impossible, wrong_kind])
+            .await;
+        assert_eq!(answers.len(), 3);
+        for (k, lookup) in answers {
+            assert!(matches!(lookup, Ok(None)), "{k:?}: {lookup:?}");
+        }
+        assert_eq!(
+            running.control.count(GET_OFFER),
+            1,
+            "only the well-formed id is asked for"
+        );
+    }
+
+    #[tokio::test]
+    async fn wrong_app_secret_or_password_is_unauthorized() {
+        let (running, data) = start().await;
+        let id = data.offers[0].id;
+        for credentials in [
+            with_secret(demo_credentials(), "vsk_wrong", "violet-demo-password"),
+            with_secret(
+                demo_credentials(),
+                "vsk_demo_4f9c2a7e81d34b6a9e0c5d7f3a2b1c8e",
+                "wrong-password",
+            ),
+        ] {
+            let c = connector(&running, credentials);
+            let answers = c.fetch_offers(&[key(id)]).await;
+            let err = answers[0].1.clone().unwrap_err();
+            assert!(matches!(err, UpstreamError::Unauthorized { .. }), "{err}");
+            assert!(
+                !err.to_string().contains("wrong"),
+                "no secrets in details: {err}"
+            );
+            let listed = c.list_offers(&ListScope::All, 0, 10).await;
+            assert!(matches!(listed, Err(UpstreamError::Unauthorized { .. })));
+        }
+        assert_eq!(running.control.count(GET_OFFER), 0);
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_calls_log_in_once() {
+        let (running, data) = start().await;
+        let c = connector(&running, demo_credentials());
+        let keys: Vec<OfferKey> = data.offers[..10].iter().map(|o| key(o.id)).collect();
+        let answers = c.fetch_offers(&keys).await;
+        assert!(answers.iter().all(|(_, l)| matches!(l, Ok(Some(_)))));
+        assert_eq!(running.control.count(LOGIN), 1);
+    }
+
+    #[tokio::test]
+    async fn expired_token_is_refreshed_once_and_the_call_retried() {
+        let (running, data) = start().await;
+        let c = connector(&running, demo_credentials());
+        let ids: Vec<i64> = data.offers[..3].iter().map(|o| o.id).collect();
+        assert!(matches!(
+            c.fetch_offers(&[key(ids[0])]).await[0].1,
+            Ok(Some(_))
+        ));
+        data.expire_tokens();
+
+        let answers = c.fetch_offers(&[key(ids[1])]).await;
+        assert!(matches!(answers[0].1, Ok(Some(_))), "{:?}", answers[0].1);
+        assert_eq!(running.control.count(REFRESH), 1);
+        assert_eq!(
+            running.control.count(GET_OFFER),
+            3,
+            "first call, expired call, retry"
+        );
+
+        // The new token is kept: no more refreshes or logins.
+        assert!(matches!(
+            c.fetch_offers(&[key(ids[2])]).await[0].1,
+            Ok(Some(_))
+        ));
+        assert_eq!(running.control.count(REFRESH), 1);
+        assert_eq!(running.control.count(LOGIN), 1);
+        assert_eq!(running.control.count(GET_OFFER), 4);
+    }
+
+    #[tokio::test]
+    async fn concurrent_lookups_after_expiry_share_one_refresh() {
+        let (running, data) = start().await;
+        let c = connector(&running, demo_credentials());
+        assert!(matches!(
+            c.fetch_offers(&[key(data.offers[0].id)]).await[0].1,
+            Ok(Some(_))
+        ));
+        data.expire_tokens();
+        let keys: Vec<OfferKey> = data.offers[1..11].iter().map(|o| key(o.id)).collect();
+        let answers = c.fetch_offers(&keys).await;
+        assert_eq!(answers.len(), 10);
+        assert!(
+            answers.iter().all(|(_, l)| matches!(l, Ok(Some(_)))),
+            "{answers:?}"
+        );
+        assert_eq!(running.control.count(REFRESH), 1);
+        assert_eq!(running.control.count(LOGIN), 1);
+    }
+
+    #[tokio::test]
+    async fn refused_refresh_falls_back_to_one_login() {
+        let (running, data) = start().await;
+        let c = connector(&running, demo_credentials());
+        assert!(matches!(
+            c.fetch_offers(&[key(data.offers[0].id)]).await[0].1,
+            Ok(Some(_))
+        ));
+        data.expire_tokens();
+        data.revoke_refresh_tokens();
+        let keys: Vec<OfferKey> = data.offers[1..6].iter().map(|o| key(o.id)).collect();
+        let answers = c.fetch_offers(&keys).await;
+        assert!(
+            answers.iter().all(|(_, l)| matches!(l, Ok(Some(_)))),
+            "{answers:?}"
+        );
+        assert_eq!(running.control.count(REFRESH), 1);
+        assert_eq!(running.control.count(LOGIN), 2);
+    }
+
+    #[tokio::test]
+    async fn unknown_token_is_unauthorized_and_the_next_call_logs_in_again() {
+        let (running, data) = start().await;
+        let c = connector(&running, demo_credentials());
+        assert!(matches!(
+            c.fetch_offers(&[key(data.offers[0].id)]).await[0].1,
+            Ok(Some(_))
+        ));
+        data.forget_tokens();
+        let answers = c.fetch_offers(&[key(data.offers[1].id)]).await;
+        assert!(
+            matches!(
+                answers[0].1,
+                Err(UpstreamError::Unauthorized { status: 401, .. })
+            ),
+            "{:?}",
+            answers[0].1
+        );
+        assert_eq!(
+            running.control.count(REFRESH),
+            0,
+            "only an expired token is refreshed"
+        );
+        assert!(matches!(
+            c.fetch_offers(&[key(data.offers[1].id)]).await[0].1,
+            Ok(Some(_))
+        ));
+        assert_eq!(running.control.count(LOGIN), 2);
+    }
+
+    #[tokio::test]
+    async fn lists_the_whole_catalog_to_the_end_with_its_total() {
+        let (running, data) = start().await;
+        let c = connector(&running, demo_credentials());
+        let mut ids = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = c.list_offers(&ListScope::All, offset, 37).await.unwrap();
+            assert_eq!(page.total_count, data.offers.len() as u64);
+            if page.offers.is_empty() {
+                break;
+            }
+            ids.extend(page.offers.iter().map(|o| o.common().key.native_id.clone()));
+            offset += page.offers.len() as u64;
+        }
+        let want: Vec<String> = data.offers.iter().map(|o| o.id.to_string()).collect();
+        assert_eq!(ids, want);
+        let unique: BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+    }
+
+    #[tokio::test]
+    async fn listing_maps_prices_and_costs_at_most_two_calls() {
+        let (running, data) = start().await;
+        let c = connector(&running, demo_credentials());
+        let page = c.list_offers(&ListScope::All, 50, 100).await.unwrap();
+        assert_eq!(running.control.count(SEARCH), 2);
+        assert_eq!(page.offers.len(), 100);
+        for (offer, raw) in page.offers.iter().zip(&data.offers[50..150]) {
+            assert_eq!(offer.common().key.native_id, raw.id.to_string());
+            let price = offer.common().price.clone().unwrap();
+            assert_eq!(price.minor_units(), Some(Decimal::from(raw.min_price)));
+            let Offer::Marketplace(m) = offer else {
+                panic!("marketplace offer")
+            };
+            let crate::model::MarketplaceDetails::Violet(d) = &m.details else {
+                panic!("Violet details")
+            };
+            assert!(
+                d.default_image_url.is_some(),
+                "search answers carry the default image"
+            );
+        }
+        running.control.reset_counts();
+        let page = c.list_offers(&ListScope::All, 5, 10).await.unwrap();
+        assert_eq!(running.control.count(SEARCH), 1);
+        let got: Vec<String> = page
+            .offers
+            .iter()
+            .map(|o| o.common().key.native_id.clone())
+            .collect();
+        let want: Vec<String> = data.offers[5..15]
+            .iter()
+            .map(|o| o.id.to_string())
+            .collect();
+        assert_eq!(got, want);
+
+        let end = c.list_offers(&ListScope::All, 1_190, 50).await.unwrap();
+        assert_eq!(end.offers.len(), 10);
+        let past = c.list_offers(&ListScope::All, 5_000, 20).await.unwrap();
+        assert!(past.offers.is_empty());
+        assert_eq!(past.total_count, 1_200);
+        let far = c.list_offers(&ListScope::All, u64::MAX, 100).await.unwrap();
+        assert!(far.offers.is_empty());
+        assert_eq!(far.total_count, 1_200);
+        let none = c.list_offers(&ListScope::All, 0, 0).await.unwrap();
+        assert!(none.offers.is_empty());
+        assert_eq!(none.total_count, 1_200);
+    }
+
+    #[tokio::test]
+    async fn organization_listings_are_rejected() {
+        let (running, _) = start().await;
+        let c = connector(&running, demo_credentials());
+        let err = c
+            .list_offers(&ListScope::Organization("x".into()), 0, 10)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, UpstreamError::Rejected { .. }));
+        assert_eq!(running.control.total(), 0);
+    }
+
+    #[tokio::test]
+    async fn other_credentials_see_only_their_connected_merchants() {
+        let (running, data) = start().await;
+        let demo = connector(&running, demo_credentials());
+        let other = connector(&running, other_credentials());
+        let jpy = offer_in(&data, "JPY");
+        let usd = offer_in(&data, "USD");
+        let keys = [key(jpy.id), key(usd.id)];
+        let demo_answers = demo.fetch_offers(&keys).await;
+        let other_answers = other.fetch_offers(&keys).await;
+        let found = |answers: &[(OfferKey, Lookup)], id: i64| {
+            answers
+                .iter()
+                .find(|(k, _)| *k == key(id))
+                .map(|(_, l)| matches!(l, Ok(Some(_))))
+                .unwrap()
+        };
+        assert!(found(&demo_answers, jpy.id) && found(&demo_answers, usd.id));
+        assert!(!found(&other_answers, jpy.id) && found(&other_answers, usd.id));
+        let visible_to_other = data
+            .offers
+            .iter()
+            .filter(|o| data.apps[1].merchant_ids.contains(&o.merchant_id))
+            .count() as u64;
+        let page = other.list_offers(&ListScope::All, 0, 5).await.unwrap();
+        assert_eq!(page.total_count, visible_to_other);
+        assert!(visible_to_other < data.offers.len() as u64);
     }
 }
