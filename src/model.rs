@@ -9,10 +9,36 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Enum, Json, SimpleObject, Union};
+use async_graphql::{
+    Enum, InputValueError, InputValueResult, Json, Scalar, ScalarType, SimpleObject, Union,
+    Value as GraphQLValue,
+};
+use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::pricing::{Money, PriceTier};
+
+/// An exact decimal number that is not money (a rate, a dimension).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecimalNumber(pub Decimal);
+
+/// An exact decimal number as a string, e.g. `"12.5"`; never binary floating point.
+#[Scalar(name = "Decimal")]
+impl ScalarType for DecimalNumber {
+    fn parse(value: GraphQLValue) -> InputValueResult<Self> {
+        match &value {
+            GraphQLValue::String(text) => text
+                .parse::<Decimal>()
+                .map(DecimalNumber)
+                .map_err(|_| InputValueError::custom("not a decimal number")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> GraphQLValue {
+        GraphQLValue::String(self.0.normalize().to_string())
+    }
+}
 
 /// The API style of an upstream.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -620,7 +646,7 @@ pub struct VioletOfferDetails {
     /// Last consolidation date (jittered; may be in the future).
     pub date_last_consolidated: Option<String>,
     /// Commission given by the merchant, in percent.
-    pub commission_rate: Option<rust_decimal::Decimal>,
+    pub commission_rate: Option<DecimalNumber>,
     /// Symbol of the presented currency.
     pub currency_symbol: Option<String>,
     /// The presented currency.
@@ -770,13 +796,13 @@ pub struct VioletDimensions {
     /// SKU id.
     pub sku_id: Option<String>,
     /// Weight.
-    pub weight: Option<rust_decimal::Decimal>,
+    pub weight: Option<DecimalNumber>,
     /// Height.
-    pub height: Option<rust_decimal::Decimal>,
+    pub height: Option<DecimalNumber>,
     /// Width.
-    pub width: Option<rust_decimal::Decimal>,
+    pub width: Option<DecimalNumber>,
     /// Length.
-    pub length: Option<rust_decimal::Decimal>,
+    pub length: Option<DecimalNumber>,
     /// Dimension kind, e.g. `SKU`.
     #[graphql(name = "type")]
     pub dimension_type: Option<String>,

@@ -261,13 +261,20 @@ pub fn from_closient(amount: Option<&str>, currency: &str) -> Result<Option<Mone
 /// not cents.
 pub fn from_medusa(amount: &JsonNumber, currency_code: &str) -> Result<Money, PriceError> {
     let currency = Currency::parse(currency_code)?;
-    let text = amount.as_str();
-    let value = if text.contains(['e', 'E']) {
-        Decimal::from_scientific(text).map_err(|_| PriceError::OutOfRange(text.to_owned()))?
+    let value = exact_decimal(amount)?;
+    Ok(Money::new(non_negative(value, amount.as_str())?, currency))
+}
+
+/// The exact decimal value of a JSON number (also for numbers that are not
+/// money, such as rates and dimensions). Exponent notation is accepted; a
+/// value beyond 28 significant digits is [`PriceError::OutOfRange`].
+pub fn exact_decimal(number: &JsonNumber) -> Result<Decimal, PriceError> {
+    let text = number.as_str();
+    if text.contains(['e', 'E']) {
+        Decimal::from_scientific(text).map_err(|_| PriceError::OutOfRange(text.to_owned()))
     } else {
-        parse_plain_decimal(text)?
-    };
-    Ok(Money::new(non_negative(value, text)?, currency))
+        parse_plain_decimal(text)
+    }
 }
 
 /// Violet: an integer in the currency's minor unit (`2999` USD is $29.99,

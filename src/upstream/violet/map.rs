@@ -19,16 +19,15 @@
 //! else `OutOfStock`. An offer is buyable when it is `Active`, available
 //! and visible.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use async_graphql::Json;
-use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use super::wire;
 use crate::error::UpstreamError;
 use crate::model::{
+    DecimalNumber,
     MarketplaceDetails, MarketplaceOffer, Offer, OfferCommon, OfferKey, OfferKind, OfferStatus,
     Seller, UpstreamKind, VioletAlbum, VioletCollection, VioletCollectionMedia, VioletDimensions,
     VioletMedia, VioletMetadata, VioletOfferDetails, VioletProductType, VioletPublishingStatus,
@@ -241,14 +240,10 @@ fn sku(
 }
 
 /// Reads a non-money JSON number (a rate, a dimension) exactly.
-fn decimal(number: &JsonNumber) -> Result<Decimal, String> {
-    let text = number.as_str();
-    let parsed = if text.contains(['e', 'E']) {
-        Decimal::from_scientific(text)
-    } else {
-        Decimal::from_str(text)
-    };
-    parsed.map_err(|_| format!("number out of range: {text}"))
+fn decimal(number: &JsonNumber) -> Result<DecimalNumber, String> {
+    pricing::exact_decimal(number)
+        .map(DecimalNumber)
+        .map_err(|err| err.to_string())
 }
 
 fn dimensions(d: wire::Dimensions) -> Result<VioletDimensions, String> {
