@@ -42,15 +42,16 @@ pub struct ClosientConnector {
 impl ClosientConnector {
     /// A connector for `spec` over the shared client.
     pub fn new(spec: InstanceSpec, http: HttpClient) -> Self {
-        let api_key = match &spec.credentials {
-            Credentials::Closient { api_key } => {
-                HeaderValue::from_str(api_key.expose()).ok().map(|mut value| {
-                    value.set_sensitive(true);
-                    value
-                })
-            }
-            _ => None,
-        };
+        let api_key =
+            match &spec.credentials {
+                Credentials::Closient { api_key } => HeaderValue::from_str(api_key.expose())
+                    .ok()
+                    .map(|mut value| {
+                        value.set_sensitive(true);
+                        value
+                    }),
+                _ => None,
+            };
         let permits = Semaphore::new(spec.settings.max_concurrency.max(1));
         ClosientConnector {
             spec,
@@ -62,11 +63,14 @@ impl ClosientConnector {
 
     /// Sends one authenticated GET, waiting for a concurrency permit.
     async fn get(&self, url: url::Url) -> Result<RawResponse, UpstreamError> {
-        let api_key = self.api_key.clone().ok_or_else(|| UpstreamError::Unauthorized {
-            status: 0,
-            detail: "the configured credentials are not a Closient API key usable as a header"
-                .to_owned(),
-        })?;
+        let api_key = self
+            .api_key
+            .clone()
+            .ok_or_else(|| UpstreamError::Unauthorized {
+                status: 0,
+                detail: "the configured credentials are not a Closient API key usable as a header"
+                    .to_owned(),
+            })?;
         let _permit = self
             .permits
             .acquire()
@@ -78,7 +82,9 @@ impl ClosientConnector {
             .get(url)
             .header("X-API-Key", api_key)
             .header(ACCEPT, "application/json");
-        self.http.send(request, self.spec.settings.request_timeout).await
+        self.http
+            .send(request, self.spec.settings.request_timeout)
+            .await
     }
 
     async fn fetch_one(&self, key: &OfferKey) -> Lookup {
@@ -104,9 +110,12 @@ impl ClosientConnector {
                 .transpose()?,
         };
         match offer {
-            Some(offer) if offer.common().key.native_id != id => Err(UpstreamError::BadResponse(
-                format!("asked for offer {id}, got offer {}", offer.common().key.native_id),
-            )),
+            Some(offer) if offer.common().key.native_id != id => {
+                Err(UpstreamError::BadResponse(format!(
+                    "asked for offer {id}, got offer {}",
+                    offer.common().key.native_id
+                )))
+            }
             offer => Ok(offer),
         }
     }
@@ -177,7 +186,10 @@ fn read<T: DeserializeOwned>(response: &RawResponse) -> Result<Option<T>, Upstre
             detail: error_detail(response),
         }),
         _ => Err(response.common_failure().unwrap_or_else(|| {
-            UpstreamError::BadResponse(format!("unexpected HTTP {status}: {}", error_detail(response)))
+            UpstreamError::BadResponse(format!(
+                "unexpected HTTP {status}: {}",
+                error_detail(response)
+            ))
         })),
     }
 }
@@ -185,7 +197,10 @@ fn read<T: DeserializeOwned>(response: &RawResponse) -> Result<Option<T>, Upstre
 /// What the error envelope says, for the logs (never the whole body).
 fn error_detail(response: &RawResponse) -> String {
     let Ok(envelope) = serde_json::from_slice::<wire::ErrorEnvelope>(&response.body) else {
-        return format!("HTTP {} without the error envelope", response.status.as_u16());
+        return format!(
+            "HTTP {} without the error envelope",
+            response.status.as_u16()
+        );
     };
     let mut detail = format!(
         "{}: {}",
@@ -331,7 +346,9 @@ mod tests {
 
     async fn start() -> (RunningSim, Arc<SimData>) {
         let data = Arc::new(SimData::generate(&Catalog::generate(SEED)));
-        let running = serve(sim::router(data.clone())).await.expect("simulator starts");
+        let running = serve(sim::router(data.clone()))
+            .await
+            .expect("simulator starts");
         (running, data)
     }
 
@@ -425,7 +442,10 @@ mod tests {
                 keys.push(OfferKey::new(OfferKind::Online, offer.id.clone()));
             }
         }
-        assert!(currencies.contains("JPY") && currencies.contains("KWD"), "{currencies:?}");
+        assert!(
+            currencies.contains("JPY") && currencies.contains("KWD"),
+            "{currencies:?}"
+        );
         let mut in_store_currencies = HashSet::new();
         for offer in &data.in_store_offers {
             let currency = data.store_currency(&offer.physical_store_id).unwrap();
@@ -461,14 +481,23 @@ mod tests {
             match (offer.common().price.as_ref(), raw_price.amount.as_deref()) {
                 (Some(money), Some(raw)) => {
                     assert_eq!(money.amount(), decimal(raw), "{key:?}");
-                    assert_eq!(money.currency().code(), data.store_currency(&store).unwrap());
+                    assert_eq!(
+                        money.currency().code(),
+                        data.store_currency(&store).unwrap()
+                    );
                 }
                 (None, None) => {}
                 other => panic!("price mismatch for {key:?}: {other:?}"),
             }
         }
-        assert_eq!(running.control.count(ONLINE_ENDPOINT), currencies.len() as u64);
-        assert_eq!(running.control.count(IN_STORE_ENDPOINT), in_store_currencies.len() as u64);
+        assert_eq!(
+            running.control.count(ONLINE_ENDPOINT),
+            currencies.len() as u64
+        );
+        assert_eq!(
+            running.control.count(IN_STORE_ENDPOINT),
+            in_store_currencies.len() as u64
+        );
     }
 
     fn org_index_of(data: &SimData, organization_id: &str) -> usize {
@@ -486,13 +515,17 @@ mod tests {
         let ids: Vec<String> = data
             .online_offers
             .iter()
-            .filter(|o| visible.contains(&org_index_of(&data, o.organization_id.as_deref().unwrap())))
+            .filter(|o| {
+                visible.contains(&org_index_of(&data, o.organization_id.as_deref().unwrap()))
+            })
             .take(40)
             .map(|o| o.id.clone())
             .collect();
         let missing = shortuuid::encode(1);
-        let mut keys: Vec<OfferKey> =
-            ids.iter().map(|id| OfferKey::new(OfferKind::Online, id.clone())).collect();
+        let mut keys: Vec<OfferKey> = ids
+            .iter()
+            .map(|id| OfferKey::new(OfferKind::Online, id.clone()))
+            .collect();
         keys.extend(keys.clone()); // every key twice
         keys.push(OfferKey::new(OfferKind::Online, missing.clone()));
         let answers = connector.fetch_offers(&keys).await;
@@ -531,10 +564,25 @@ mod tests {
         }
         // Listing that organization with the demo key: nothing to see.
         let scope = ListScope::Organization(their_org_id.clone());
-        let page = connector(&running, demo).list_offers(&scope, 0, 10).await.unwrap();
-        assert_eq!(page, OfferPage { offers: Vec::new(), total_count: 0 });
-        let page = connector(&running, other).list_offers(&scope, 0, 10).await.unwrap();
-        assert_eq!(page.total_count, data.organization_online_offers(&their_org_id).len() as u64);
+        let page = connector(&running, demo)
+            .list_offers(&scope, 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            page,
+            OfferPage {
+                offers: Vec::new(),
+                total_count: 0
+            }
+        );
+        let page = connector(&running, other)
+            .list_offers(&scope, 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.total_count,
+            data.organization_online_offers(&their_org_id).len() as u64
+        );
     }
 
     #[tokio::test]
@@ -543,7 +591,10 @@ mod tests {
         let connector = connector(&running, sim::demo_credentials());
         let raw = &data.online_offers[0];
         let uuid = shortuuid::format_uuid(shortuuid::decode(&raw.id).unwrap());
-        assert_eq!(connector.canonical_id(OfferKind::Online, &uuid), Ok(raw.id.clone()));
+        assert_eq!(
+            connector.canonical_id(OfferKind::Online, &uuid),
+            Ok(raw.id.clone())
+        );
         assert_eq!(
             connector.canonical_id(OfferKind::InStore, &uuid.to_uppercase()),
             Ok(raw.id.clone())
@@ -587,7 +638,12 @@ mod tests {
             "not a key",
             "line\nbreak",
         ] {
-            let connector = connector(&running, Credentials::Closient { api_key: Secret::new(api_key) });
+            let connector = connector(
+                &running,
+                Credentials::Closient {
+                    api_key: Secret::new(api_key),
+                },
+            );
             let answers = connector.fetch_offers(std::slice::from_ref(&key)).await;
             let err = answers[0].1.clone().unwrap_err();
             assert!(matches!(err, UpstreamError::Unauthorized { .. }), "{err:?}");
@@ -608,11 +664,17 @@ mod tests {
         let org = visible
             .iter()
             .copied()
-            .max_by_key(|&o| data.organization_online_offers(&data.organizations[o].id).len())
+            .max_by_key(|&o| {
+                data.organization_online_offers(&data.organizations[o].id)
+                    .len()
+            })
             .unwrap();
         let org_id = data.organizations[org].id.clone();
-        let expected: Vec<String> =
-            data.organization_online_offers(&org_id).iter().map(|o| o.id.clone()).collect();
+        let expected: Vec<String> = data
+            .organization_online_offers(&org_id)
+            .iter()
+            .map(|o| o.id.clone())
+            .collect();
         assert!(expected.len() > 250, "{} offers", expected.len());
         let scope = ListScope::Organization(org_id.clone());
         for step in [100_u32, 37] {
@@ -629,7 +691,10 @@ mod tests {
                     assert_eq!(o.organization_id.as_deref(), Some(org_id.as_str()));
                     assert_eq!(
                         o.common.price.as_ref().map(|m| m.amount()),
-                        raw.price.as_ref().and_then(|p| p.amount.as_deref()).map(decimal)
+                        raw.price
+                            .as_ref()
+                            .and_then(|p| p.amount.as_deref())
+                            .map(decimal)
                     );
                     listed.push(o.common.key.native_id.clone());
                 }
@@ -643,11 +708,19 @@ mod tests {
         }
         // Past the end: empty, with the total.
         let page = connector.list_offers(&scope, 10_000, 50).await.unwrap();
-        assert_eq!((page.offers.len(), page.total_count), (0, expected.len() as u64));
+        assert_eq!(
+            (page.offers.len(), page.total_count),
+            (0, expected.len() as u64)
+        );
         // The organization id may be given as a UUID.
-        let uuid_scope = ListScope::Organization(shortuuid::format_uuid(data.organizations[org].uuid));
+        let uuid_scope =
+            ListScope::Organization(shortuuid::format_uuid(data.organizations[org].uuid));
         let page = connector.list_offers(&uuid_scope, 3, 2).await.unwrap();
-        let ids: Vec<_> = page.offers.iter().map(|o| o.common().key.native_id.clone()).collect();
+        let ids: Vec<_> = page
+            .offers
+            .iter()
+            .map(|o| o.common().key.native_id.clone())
+            .collect();
         assert_eq!(ids, expected[3..5]);
     }
 
@@ -656,17 +729,28 @@ mod tests {
         let (running, data) = start().await;
         let connector = connector(&running, sim::demo_credentials());
         let org_id = data.organizations[0].id.clone();
-        let expected: Vec<String> =
-            data.organization_online_offers(&org_id).iter().map(|o| o.id.clone()).collect();
+        let expected: Vec<String> = data
+            .organization_online_offers(&org_id)
+            .iter()
+            .map(|o| o.id.clone())
+            .collect();
         let scope = ListScope::Organization(org_id);
         for (offset, limit, calls) in [(90_u64, 20_u32, 1_u64), (95, 100, 2), (0, 0, 1)] {
             running.control.reset_counts();
             let page = connector.list_offers(&scope, offset, limit).await.unwrap();
-            let ids: Vec<_> = page.offers.iter().map(|o| o.common().key.native_id.clone()).collect();
+            let ids: Vec<_> = page
+                .offers
+                .iter()
+                .map(|o| o.common().key.native_id.clone())
+                .collect();
             let end = (offset + u64::from(limit)) as usize;
             assert_eq!(ids, expected[offset as usize..end.min(expected.len())]);
             assert_eq!(page.total_count, expected.len() as u64);
-            assert_eq!(running.control.count(LIST_ENDPOINT), calls, "{offset}/{limit}");
+            assert_eq!(
+                running.control.count(LIST_ENDPOINT),
+                calls,
+                "{offset}/{limit}"
+            );
         }
     }
 
@@ -674,7 +758,10 @@ mod tests {
     async fn listing_all_offers_is_not_supported() {
         let (running, _) = start().await;
         let connector = connector(&running, sim::demo_credentials());
-        let err = connector.list_offers(&ListScope::All, 0, 10).await.unwrap_err();
+        let err = connector
+            .list_offers(&ListScope::All, 0, 10)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, UpstreamError::Rejected { detail, .. } if detail.contains("per organization")),
             "{err:?}"
@@ -683,7 +770,10 @@ mod tests {
             .list_offers(&ListScope::Organization("nope".into()), 0, 10)
             .await
             .unwrap_err();
-        assert!(matches!(err, UpstreamError::Rejected { status: 422, .. }), "{err:?}");
+        assert!(
+            matches!(err, UpstreamError::Rejected { status: 422, .. }),
+            "{err:?}"
+        );
         assert_eq!(running.control.total(), 0);
     }
 
@@ -699,13 +789,22 @@ mod tests {
         }
         let answers = connector.fetch_offers(std::slice::from_ref(&key)).await;
         match &answers[0].1 {
-            Err(UpstreamError::RateLimited { retry_after: Some(wait) }) => {
-                assert!(*wait > Duration::ZERO && *wait <= Duration::from_secs(60), "{wait:?}");
+            Err(UpstreamError::RateLimited {
+                retry_after: Some(wait),
+            }) => {
+                assert!(
+                    *wait > Duration::ZERO && *wait <= Duration::from_secs(60),
+                    "{wait:?}"
+                );
             }
             other => panic!("expected a rate limit, got {other:?}"),
         }
         let err = connector
-            .list_offers(&ListScope::Organization(data.organizations[0].id.clone()), 0, 5)
+            .list_offers(
+                &ListScope::Organization(data.organizations[0].id.clone()),
+                0,
+                5,
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, UpstreamError::RateLimited { .. }), "{err:?}");

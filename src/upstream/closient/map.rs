@@ -41,8 +41,7 @@ pub fn online_offer(
         .map(|days| to_i32("lead_time_days", days))
         .transpose()
         .map_err(bad)?;
-    let min_order_quantity =
-        to_i32("min_order_quantity", wire.min_order_quantity).map_err(bad)?;
+    let min_order_quantity = to_i32("min_order_quantity", wire.min_order_quantity).map_err(bad)?;
     let common = common(
         upstream,
         OfferKey::new(OfferKind::Online, id.clone()),
@@ -83,9 +82,8 @@ pub fn in_store_offer(
         .map(|quantity| to_i32("quantity_on_hand", quantity))
         .transpose()
         .map_err(bad)?;
-    let buyable = wire.status == wire::OfferStatus::Active
-        && price.is_some()
-        && quantity_on_hand != Some(0);
+    let buyable =
+        wire.status == wire::OfferStatus::Active && price.is_some() && quantity_on_hand != Some(0);
     let common = common(
         upstream,
         OfferKey::new(OfferKind::InStore, id.clone()),
@@ -138,7 +136,10 @@ fn common(
 /// a UUID is accepted and converted).
 fn offer_id(raw: &str) -> Result<String, UpstreamError> {
     shortuuid::canonical(raw).map_err(|err| {
-        UpstreamError::BadResponse(format!("offer id {:?} is not a Closient id: {err}", clip(raw)))
+        UpstreamError::BadResponse(format!(
+            "offer id {:?} is not a Closient id: {err}",
+            clip(raw)
+        ))
     })
 }
 
@@ -161,9 +162,9 @@ fn money(
         }
         // The store currency only travels inside `price`; without it a
         // shipping cost cannot be denominated.
-        None if shipping_cost.is_some() => {
-            Err("shipping_cost is set but price (which carries the store currency) is missing".into())
-        }
+        None if shipping_cost.is_some() => Err(
+            "shipping_cost is set but price (which carries the store currency) is missing".into(),
+        ),
         None => Ok((None, None)),
     }
 }
@@ -241,10 +242,12 @@ mod tests {
 
     use super::*;
 
-    const LIST_EXAMPLE: &str = include_str!("../../../tests/fixtures/closient/list_online_offers.json");
+    const LIST_EXAMPLE: &str =
+        include_str!("../../../tests/fixtures/closient/list_online_offers.json");
     const PAGINATION_EXAMPLE: &str =
         include_str!("../../../tests/fixtures/closient/pagination_example.json");
-    const IN_STORE_EXAMPLE: &str = include_str!("../../../tests/fixtures/closient/in_store_offer.json");
+    const IN_STORE_EXAMPLE: &str =
+        include_str!("../../../tests/fixtures/closient/in_store_offer.json");
     const PRICE_EXAMPLE: &str = include_str!("../../../tests/fixtures/closient/price_example.json");
 
     const ID: &str = "CnEqURgZ3swzj528KMLvX5";
@@ -375,8 +378,12 @@ mod tests {
     #[test]
     fn seed_online_example_placeholders_are_not_an_offer() {
         // The literal example's "<string>" id and shipping cost cannot be read.
-        let literal: Value = serde_json::from_str::<Value>(LIST_EXAMPLE).unwrap()["data"][0].clone();
-        assert!(matches!(online(literal), Err(UpstreamError::BadResponse(_))));
+        let literal: Value =
+            serde_json::from_str::<Value>(LIST_EXAMPLE).unwrap()["data"][0].clone();
+        assert!(matches!(
+            online(literal),
+            Err(UpstreamError::BadResponse(_))
+        ));
         let mut offer = filled_online_example();
         offer["shipping_cost"] = json!("<string>");
         let err = online(offer).unwrap_err();
@@ -405,7 +412,10 @@ mod tests {
                     key: OfferKey::new(OfferKind::InStore, ID),
                     product_id: "<string>".into(),
                     sku: None,
-                    price: Some(Money::new(dec("5.99"), pricing::Currency::parse("USD").unwrap())),
+                    price: Some(Money::new(
+                        dec("5.99"),
+                        pricing::Currency::parse("USD").unwrap()
+                    )),
                     status: OfferStatus::Active,
                     upstream_status: Some("active".into()),
                     buyable: true,
@@ -456,7 +466,10 @@ mod tests {
         offer["shipping_cost"] = json!("350");
         let jpy = as_online(online(offer.clone()).unwrap());
         let price = jpy.common.price.clone().unwrap();
-        assert_eq!((price.amount(), price.currency().code()), (dec("1200"), "JPY"));
+        assert_eq!(
+            (price.amount(), price.currency().code()),
+            (dec("1200"), "JPY")
+        );
         assert_eq!(price.minor_units(), Some(dec("1200")));
         assert_eq!(jpy.shipping_cost.clone().unwrap().amount_string(), "350");
 
@@ -487,9 +500,11 @@ mod tests {
                 "{field} = {value}: {err:?}"
             );
         }
-        let wire: wire::InStoreOfferOut =
-            serde_json::from_value(json!({"id": ID, "product_id": "p", "physical_store_id": "s",
-                "quantity_on_hand": 1_i64 << 40})).unwrap();
+        let wire: wire::InStoreOfferOut = serde_json::from_value(
+            json!({"id": ID, "product_id": "p", "physical_store_id": "s",
+                "quantity_on_hand": 1_i64 << 40}),
+        )
+        .unwrap();
         assert!(matches!(
             in_store_offer(&upstream(), &wire),
             Err(UpstreamError::BadResponse(d)) if d.contains("quantity_on_hand")

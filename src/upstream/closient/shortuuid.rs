@@ -41,7 +41,9 @@ pub enum IdError {
     #[error("shortuuid is out of range: its value exceeds 128 bits")]
     Overflow,
     /// 36 characters that are not a canonical UUID.
-    #[error("malformed UUID: expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx with hexadecimal digits")]
+    #[error(
+        "malformed UUID: expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx with hexadecimal digits"
+    )]
     MalformedUuid,
 }
 
@@ -151,10 +153,22 @@ mod tests {
     use super::*;
 
     const VECTORS: &[(&str, &str)] = &[
-        ("3c90c3cc-0d44-4b50-8888-8dd25736052a", "CnEqURgZ3swzj528KMLvX5"),
-        ("00000000-0000-0000-0000-000000000000", "2222222222222222222222"),
-        ("00000000-0000-0000-0000-000000000001", "2222222222222222222223"),
-        ("ffffffff-ffff-ffff-ffff-ffffffffffff", "oZEq7ovRbLq6UnGMPwc8B5"),
+        (
+            "3c90c3cc-0d44-4b50-8888-8dd25736052a",
+            "CnEqURgZ3swzj528KMLvX5",
+        ),
+        (
+            "00000000-0000-0000-0000-000000000000",
+            "2222222222222222222222",
+        ),
+        (
+            "00000000-0000-0000-0000-000000000001",
+            "2222222222222222222223",
+        ),
+        (
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            "oZEq7ovRbLq6UnGMPwc8B5",
+        ),
     ];
 
     #[test]
@@ -221,7 +235,10 @@ mod tests {
     fn rejects_wrong_lengths_and_malformed_uuids() {
         assert_eq!(decode(""), Err(IdError::Length(0)));
         assert_eq!(parse_id("CnEqURgZ3swzj528KMLvX"), Err(IdError::Length(21)));
-        assert_eq!(parse_id("CnEqURgZ3swzj528KMLvX55"), Err(IdError::Length(23)));
+        assert_eq!(
+            parse_id("CnEqURgZ3swzj528KMLvX55"),
+            Err(IdError::Length(23))
+        );
         for bad in [
             "3c90c3cc0d444b5088888dd25736052a",
             "3c90c3cc-0d44-4b50-8888-8dd25736052g",

@@ -22,33 +22,32 @@
 //!   429. [`SimData::set_minute_limit`] changes or switches off the
 //!   per-minute limit at run time (benchmarks switch it off).
 
+mod generate;
+mod rate_limit;
+
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use rust_decimal::{Decimal, RoundingStrategy};
-use serde_json::{json, Map, Value};
-use tokio::time::Instant;
 
 use super::shortuuid;
 use super::wire::{
-    ErrorBody, ErrorCode, ErrorEnvelope, FieldError, FulfillmentType, InStoreOfferOut,
-    OfferSource, OfferStatus, OnlineOfferOut, Page, PaginationMeta, PriceOut, ProductOut,
-    StockLevel,
+    ErrorBody, ErrorCode, ErrorEnvelope, FieldError, InStoreOfferOut, OnlineOfferOut, Page,
+    PaginationMeta, ProductOut,
 };
-use crate::pricing::Currency;
 use crate::secret::Secret;
-use crate::sim::catalog::{self, Catalog, Product};
+use crate::sim::catalog::{self, Catalog};
 use crate::upstream::Credentials;
+use generate::{api_key, DEMO_KEY_SEED, DEMO_ORGS, OTHER_KEY_SEED, OTHER_ORGS};
+pub use generate::{crc32, is_well_formed_api_key};
+use rate_limit::{RateLimiter, Verdict};
 
 /// Documented requests per minute per key.
 pub const MINUTE_LIMIT: u32 = 300;
@@ -58,13 +57,6 @@ pub const DAY_LIMIT: u32 = 10_000;
 pub const DEFAULT_PAGE_SIZE: u64 = 25;
 /// Largest accepted `page_size`.
 pub const MAX_PAGE_SIZE: u64 = 100;
-
-const MINUTE: Duration = Duration::from_secs(60);
-const DAY: Duration = Duration::from_secs(24 * 60 * 60);
-/// Mixed into the catalog seed so Closient data differs from other styles'.
-const SALT: u64 = 0xC105_1E47_0000_0001;
-const DEMO_KEY_SEED: u64 = 0xC105_0000_0000_0001;
-const OTHER_KEY_SEED: u64 = 0xC105_0000_0000_0002;
 
 /// A retail chain that owns stores and offers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,540 +147,19 @@ impl fmt::Debug for SimData {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Data generation
-// ---------------------------------------------------------------------------
-
-struct OrgSpec {
-    name: &'static str,
-    /// (domain, currency, country)
-    online: &'static [(&'static str, &'static str, &'static str)],
-    /// (name, currency, country)
-    physical: &'static [(&'static str, &'static str, &'static str)],
-}
-
-const ORGS: &[OrgSpec] = &[
-    OrgSpec {
-        name: "Northwind Market",
-        online: &[("northwindmarket.com", "USD", "US")],
-        physical: &[
-            ("Northwind Market Seattle", "USD", "US"),
-            ("Northwind Market Portland", "USD", "US"),
-            ("Northwind Market Austin", "USD", "US"),
-            ("Northwind Market Vancouver", "CAD", "CA"),
-        ],
-    },
-    OrgSpec {
-        name: "Maple & Co.",
-        online: &[("mapleandco.ca", "CAD", "CA")],
-        physical: &[
-            ("Maple & Co. Toronto", "CAD", "CA"),
-            ("Maple & Co. Montreal", "CAD", "CA"),
-        ],
-    },
-    OrgSpec {
-        name: "Britannia Stores",
-        online: &[
-            ("britanniastores.co.uk", "GBP", "GB"),
-            ("britanniastores.ie", "EUR", "IE"),
-        ],
-        physical: &[
-            ("Britannia Stores Leeds", "GBP", "GB"),
-            ("Britannia Stores Dublin", "EUR", "IE"),
-        ],
-    },
-    OrgSpec {
-        name: "Euromarkt",
-        online: &[("euromarkt.de", "EUR", "DE"), ("euromarkt.fr", "EUR", "FR")],
-        physical: &[
-            ("Euromarkt Berlin", "EUR", "DE"),
-            ("Euromarkt München", "EUR", "DE"),
-            ("Euromarkt Lyon", "EUR", "FR"),
-        ],
-    },
-    OrgSpec {
-        name: "Sakura Retail",
-        online: &[("sakura-retail.jp", "JPY", "JP")],
-        physical: &[("Sakura Retail Shibuya", "JPY", "JP"), ("Sakura Retail Umeda", "JPY", "JP")],
-    },
-    OrgSpec {
-        name: "Gulf Trading Co.",
-        online: &[("gulftrading.com.kw", "KWD", "KW")],
-        physical: &[
-            ("Gulf Trading Kuwait City", "KWD", "KW"),
-            ("Gulf Trading Salmiya", "KWD", "KW"),
-        ],
-    },
-    OrgSpec {
-        name: "Pacific Outfitters",
-        online: &[("pacificoutfitters.com", "USD", "US")],
-        physical: &[("Pacific Outfitters Honolulu", "USD", "US")],
-    },
-];
-
-/// Organizations (indexes into `ORGS`) the demo key sees: all but the last.
-const DEMO_ORGS: &[usize] = &[0, 1, 2, 3, 4, 5];
-/// Organizations the other key sees: one shared with the demo key, one its own.
-const OTHER_ORGS: &[usize] = &[4, 6];
-
-/// US dollars to the store currency, roughly.
-fn usd_rate(currency: &str) -> Decimal {
-    let (mantissa, scale) = match currency {
-        "CAD" => (136, 2),
-        "GBP" => (79, 2),
-        "EUR" => (92, 2),
-        "JPY" => (151, 0),
-        "KWD" => (307, 3),
-        _ => (1, 0),
-    };
-    Decimal::new(mantissa, scale)
-}
-
-fn exponent(currency: &str) -> u32 {
-    Currency::parse(currency)
-        .ok()
-        .and_then(Currency::exponent)
-        .unwrap_or(2)
-}
-
-/// A shelf price: `usd_cents` converted into `currency`, scaled by
-/// `factor`, rounded the way stores price in that currency, and written
-/// with exactly the currency's number of decimals.
-fn shelf_price(rng: &mut fastrand::Rng, usd_cents: i64, currency: &str, factor: Decimal) -> String {
-    let raw = Decimal::new(usd_cents, 2) * usd_rate(currency) * factor;
-    let exp = exponent(currency);
-    let mut amount = match exp {
-        // Yen: whole tens.
-        0 => ((raw / Decimal::TEN).round() * Decimal::TEN).max(Decimal::TEN),
-        // Dinar and similar: multiples of 0.005.
-        3 => ((raw * Decimal::from(200)).round() / Decimal::from(200)).max(Decimal::new(5, 3)),
-        // Cents: charm prices ending in .99 or .49.
-        _ => {
-            let ending = if rng.u8(..4) == 0 { Decimal::new(49, 2) } else { Decimal::new(99, 2) };
-            raw.round_dp_with_strategy(0, RoundingStrategy::ToZero) + ending
-        }
-    };
-    amount.rescale(exp);
-    amount.to_string()
-}
-
-fn zero_amount(rng: &mut fastrand::Rng, currency: &str) -> String {
-    if exponent(currency) == 2 && rng.bool() {
-        "0.00".to_owned()
-    } else {
-        "0".to_owned()
-    }
-}
-
-fn weighted<T: Copy>(rng: &mut fastrand::Rng, choices: &[(T, u32)]) -> T {
-    let total: u32 = choices.iter().map(|(_, w)| w).sum();
-    let mut roll = rng.u32(..total);
-    for &(value, weight) in choices {
-        if roll < weight {
-            return value;
-        }
-        roll -= weight;
-    }
-    choices[choices.len() - 1].0
-}
-
-/// A random version-4 UUID from the seeded generator.
-fn uuid_v4(rng: &mut fastrand::Rng) -> u128 {
-    let raw = rng.u128(..);
-    (raw & !(0xF << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62)
-}
-
-fn delivery_countries(rng: &mut fastrand::Rng, country: &str) -> Vec<String> {
-    if rng.u8(..10) < 4 {
-        // Empty: inherit from the storefront.
-        return Vec::new();
-    }
-    let options: &[&[&str]] = match country {
-        "US" => &[&["US"], &["US", "CA"]],
-        "CA" => &[&["CA"], &["CA", "US"]],
-        "GB" => &[&["GB"], &["GB", "IE"]],
-        "IE" => &[&["IE", "GB"]],
-        "DE" => &[&["DE", "AT"], &["DE", "AT", "CH"]],
-        "FR" => &[&["FR", "BE"], &["FR"]],
-        "JP" => &[&["JP"]],
-        "KW" => &[&["KW", "SA", "AE"], &["KW"]],
-        _ => &[&["US"]],
-    };
-    options[rng.usize(..options.len())]
-        .iter()
-        .map(|c| (*c).to_owned())
-        .collect()
-}
-
-fn slug(name: &str) -> String {
-    name.to_ascii_lowercase()
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-fn sku_prefix(store: &Store) -> String {
-    store
-        .name
-        .chars()
-        .filter(char::is_ascii_alphabetic)
-        .take(3)
-        .collect::<String>()
-        .to_ascii_uppercase()
-}
-
-const ONLINE_SOURCES: &[(OfferSource, u32)] = &[
-    (OfferSource::AffiliateFeed, 30),
-    (OfferSource::Scrape, 25),
-    (OfferSource::Brand, 10),
-    (OfferSource::Manual, 20),
-    (OfferSource::PosSync, 5),
-    (OfferSource::UserFeedback, 10),
-];
-const IN_STORE_SOURCES: &[(OfferSource, u32)] = &[
-    (OfferSource::PosSync, 45),
-    (OfferSource::Manual, 15),
-    (OfferSource::Scrape, 10),
-    (OfferSource::Brand, 10),
-    (OfferSource::AffiliateFeed, 5),
-    (OfferSource::UserFeedback, 15),
-];
-const STATUSES: &[(OfferStatus, u32)] = &[
-    (OfferStatus::Active, 80),
-    (OfferStatus::OutOfStock, 8),
-    (OfferStatus::Seasonal, 6),
-    (OfferStatus::Discontinued, 6),
-];
-const FULFILLMENT: &[(FulfillmentType, u32)] = &[
-    (FulfillmentType::Standard, 40),
-    (FulfillmentType::SameDay, 8),
-    (FulfillmentType::NextDay, 10),
-    (FulfillmentType::Prime, 15),
-    (FulfillmentType::ShipToStore, 7),
-    (FulfillmentType::StorePickup, 7),
-    (FulfillmentType::DigitalDownload, 5),
-    (FulfillmentType::SubscribeAndSave, 8),
-];
-const STOCK: &[(StockLevel, u32)] = &[
-    (StockLevel::InStock, 50),
-    (StockLevel::LowStock, 15),
-    (StockLevel::PreOrder, 6),
-    (StockLevel::Backordered, 6),
-    (StockLevel::OutOfStock, 8),
-    (StockLevel::Unknown, 15),
-];
-const AISLES: &[&str] = &["A5", "Dairy 12", "B12", "Aisle 7", "Electronics 3", "Garden 1", "C3 Shelf 2"];
-const FEEDS: &[&str] = &["awin", "cj", "impact", "rakuten"];
-
-/// Prices: unknown (`None`), free (`"0"`/`"0.00"`) or a shelf price.
-fn offer_price(
-    rng: &mut fastrand::Rng,
-    product: &Product,
-    store: &Store,
-    store_factor: Decimal,
-    unknown_percent: u8,
-) -> PriceOut {
-    let roll = rng.u8(..100);
-    let amount = if roll < unknown_percent {
-        None
-    } else if roll < unknown_percent + 2 {
-        Some(zero_amount(rng, store.currency))
-    } else {
-        let jitter = Decimal::new(95 + rng.i64(0..=10), 2);
-        Some(shelf_price(
-            rng,
-            product.base_price_cents,
-            store.currency,
-            store_factor * jitter,
-        ))
-    };
-    PriceOut {
-        amount,
-        currency: store.currency.to_owned(),
-    }
-}
-
-fn is_verified(rng: &mut fastrand::Rng, source: OfferSource) -> bool {
-    matches!(source, OfferSource::Brand | OfferSource::PosSync) || rng.u8(..4) == 0
-}
-
-fn online_offer(
-    rng: &mut fastrand::Rng,
-    product: &Product,
-    store: &Store,
-    store_factor: Decimal,
-    organization: &Organization,
-    sku: String,
-) -> OnlineOfferOut {
-    let status = weighted(rng, STATUSES);
-    let source = weighted(rng, ONLINE_SOURCES);
-    let fulfillment_type = weighted(rng, FULFILLMENT);
-    let stock_level = weighted(rng, STOCK);
-    let shipping = |rng: &mut fastrand::Rng, usd_cents: std::ops::RangeInclusive<i64>| {
-        let cents = rng.i64(usd_cents);
-        Some(shelf_price(rng, cents, store.currency, Decimal::ONE))
-    };
-    let shipping_cost = match fulfillment_type {
-        // Prime and similar memberships ship free: null.
-        FulfillmentType::Prime => None,
-        // Standard shipping whose cost the source does not say: null (unknown).
-        FulfillmentType::Standard if rng.u8(..100) < 15 => None,
-        FulfillmentType::ShipToStore | FulfillmentType::StorePickup | FulfillmentType::DigitalDownload => {
-            Some(zero_amount(rng, store.currency))
-        }
-        FulfillmentType::SubscribeAndSave if rng.bool() => None,
-        FulfillmentType::SameDay | FulfillmentType::NextDay => shipping(rng, 799..=1999),
-        _ => shipping(rng, 299..=899),
-    };
-    let lead_time_days = if rng.u8(..10) == 0 {
-        None
-    } else {
-        Some(match (stock_level, fulfillment_type) {
-            (StockLevel::Backordered, _) => rng.i64(14..=30),
-            (StockLevel::PreOrder, _) => rng.i64(20..=60),
-            (_, FulfillmentType::SameDay | FulfillmentType::DigitalDownload) => 0,
-            (_, FulfillmentType::NextDay) => 1,
-            (_, FulfillmentType::Prime) => rng.i64(1..=2),
-            _ => rng.i64(2..=7),
-        })
-    };
-    let url = if rng.u8(..10) == 0 {
-        String::new()
-    } else {
-        format!(
-            "https://{}/p/{}/{}",
-            store.name,
-            slug(&product.name),
-            rng.u32(100_000..1_000_000)
-        )
-    };
-    let metadata = if rng.u8(..10) == 0 {
-        json_object(json!({
-            "feed": FEEDS[rng.usize(..FEEDS.len())],
-            "campaign": format!("{}-{}", ["spring", "summer", "autumn", "winter"][rng.usize(..4)], 2024 + rng.u8(..2) as u16),
-        }))
-    } else {
-        Map::new()
-    };
-    OnlineOfferOut {
-        id: shortuuid::encode(uuid_v4(rng)),
-        product_id: shortuuid::encode(product.uuid),
-        online_store_id: store.id.clone(),
-        metadata,
-        organization_id: Some(organization.id.clone()),
-        sku,
-        url,
-        price: Some(offer_price(rng, product, store, store_factor, 4)),
-        status,
-        is_verified: is_verified(rng, source),
-        source,
-        fulfillment_type,
-        stock_level,
-        delivery_countries: delivery_countries(rng, store.country),
-        shipping_cost,
-        lead_time_days,
-        min_order_quantity: if rng.u8(..20) == 0 {
-            [2, 6, 12, 24][rng.usize(..4)]
-        } else {
-            1
-        },
-    }
-}
-
-fn in_store_offer(
-    rng: &mut fastrand::Rng,
-    product: &Product,
-    store: &Store,
-    store_factor: Decimal,
-    organization: &Organization,
-) -> InStoreOfferOut {
-    let source = weighted(rng, IN_STORE_SOURCES);
-    let sku = if rng.u8(..5) == 0 {
-        String::new()
-    } else {
-        format!("{}{:07}", sku_prefix(store), rng.u32(..10_000_000))
-    };
-    let quantity_on_hand = match rng.u8(..100) {
-        0..20 => None,
-        20..28 => Some(0),
-        _ => Some(rng.i64(1..=250)),
-    };
-    let metadata = if rng.u8(..10) == 0 {
-        json_object(json!({
-            "planogram": format!("PG-{:04}", rng.u16(..10_000)),
-            "pos_id": format!("{}", rng.u32(..1_000_000)),
-        }))
-    } else {
-        Map::new()
-    };
-    InStoreOfferOut {
-        id: shortuuid::encode(uuid_v4(rng)),
-        product_id: shortuuid::encode(product.uuid),
-        physical_store_id: store.id.clone(),
-        metadata,
-        organization_id: Some(organization.id.clone()),
-        sku,
-        price: Some(offer_price(rng, product, store, store_factor, 5)),
-        status: weighted(rng, STATUSES),
-        is_verified: is_verified(rng, source),
-        source,
-        quantity_on_hand,
-        aisle: if rng.u8(..10) < 7 {
-            AISLES[rng.usize(..AISLES.len())].to_owned()
-        } else {
-            String::new()
-        },
-        store_pickup_available: rng.bool(),
-    }
-}
-
-fn json_object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
-
-/// Picks `count` distinct stores: the first from `preferred` (so every
-/// product is visible to the demo key), the rest from all stores.
-fn pick_stores(
-    rng: &mut fastrand::Rng,
-    count: usize,
-    preferred: &[usize],
-    all: usize,
-) -> Vec<usize> {
-    let mut picked = vec![preferred[rng.usize(..preferred.len())]];
-    while picked.len() < count.min(all) {
-        let candidate = rng.usize(..all);
-        if !picked.contains(&candidate) {
-            picked.push(candidate);
-        }
-    }
-    picked
-}
-
-/// The CRC-32 (IEEE 802.3) of `bytes`, as used in the API key checksum.
-pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
-}
-
-/// A plausible API key derived from `seed`: `csb_<32 chars>_<crc32 hex>`.
-fn api_key(seed: u64) -> String {
-    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let body: String = (0..32)
-        .map(|_| char::from(CHARS[rng.usize(..CHARS.len())]))
-        .collect();
-    format!("csb_{body}_{:08x}", crc32(body.as_bytes()))
-}
-
-/// Whether `key` has the shape of a Closient key with a valid checksum.
-pub fn is_well_formed_api_key(key: &str) -> bool {
-    let Some(rest) = key.strip_prefix("csb_") else {
-        return false;
-    };
-    let Some((body, checksum)) = rest.split_once('_') else {
-        return false;
-    };
-    body.len() == 32
-        && body.bytes().all(|b| b.is_ascii_alphanumeric())
-        && checksum.len() == 8
-        && u32::from_str_radix(checksum, 16).is_ok_and(|crc| crc == crc32(body.as_bytes()))
-}
-
 impl SimData {
     /// Generates the simulator's data from the shared catalog. The same
     /// catalog seed always gives the same data.
     pub fn generate(catalog: &Catalog) -> Self {
-        let mut rng = fastrand::Rng::with_seed(catalog.seed ^ SALT);
-        let mut organizations = Vec::new();
-        let mut online_stores = Vec::new();
-        let mut physical_stores = Vec::new();
-        let mut store_factors: HashMap<(bool, usize), Decimal> = HashMap::new();
-        for (index, spec) in ORGS.iter().enumerate() {
-            let uuid = uuid_v4(&mut rng);
-            organizations.push(Organization {
-                uuid,
-                id: shortuuid::encode(uuid),
-                name: spec.name.to_owned(),
-            });
-            for (online, stores, specs) in [
-                (true, &mut online_stores, spec.online),
-                (false, &mut physical_stores, spec.physical),
-            ] {
-                for &(name, currency, country) in specs {
-                    let uuid = uuid_v4(&mut rng);
-                    store_factors.insert((online, stores.len()), Decimal::new(90 + rng.i64(0..=20), 2));
-                    stores.push(Store {
-                        uuid,
-                        id: shortuuid::encode(uuid),
-                        organization: index,
-                        name: name.to_owned(),
-                        currency,
-                        country,
-                    });
-                }
-            }
-        }
-        let in_demo = |store: &Store| DEMO_ORGS.contains(&store.organization);
-        let demo_online: Vec<usize> = (0..online_stores.len())
-            .filter(|&i| in_demo(&online_stores[i]))
-            .collect();
-        let demo_physical: Vec<usize> = (0..physical_stores.len())
-            .filter(|&i| in_demo(&physical_stores[i]))
-            .collect();
-
-        let mut online_offers = Vec::new();
-        let mut online_org = Vec::new();
-        let mut in_store_offers = Vec::new();
-        let mut in_store_org = Vec::new();
-        for product in &catalog.products {
-            let count = 1 + rng.usize(..3);
-            for store_index in pick_stores(&mut rng, count, &demo_online, online_stores.len()) {
-                let store = &online_stores[store_index];
-                let organization = &organizations[store.organization];
-                let factor = store_factors[&(true, store_index)];
-                let sku = if rng.u8(..100) < 15 {
-                    String::new()
-                } else {
-                    format!("{}-{:06}", sku_prefix(store), rng.u32(..1_000_000))
-                };
-                // A few products are sold in two pack sizes at one store:
-                // same (product, store), different sku.
-                let pack = (rng.u8(..100) < 3).then(|| format!("{}-{}PK", if sku.is_empty() { "MULTI" } else { &sku }, [2, 4, 6][rng.usize(..3)]));
-                online_offers.push(online_offer(&mut rng, product, store, factor, organization, sku));
-                online_org.push(store.organization);
-                if let Some(pack_sku) = pack {
-                    online_offers.push(online_offer(&mut rng, product, store, factor, organization, pack_sku));
-                    online_org.push(store.organization);
-                }
-            }
-            if rng.u8(..100) < 85 {
-                let count = 1 + rng.usize(..3);
-                for store_index in pick_stores(&mut rng, count, &demo_physical, physical_stores.len()) {
-                    let store = &physical_stores[store_index];
-                    let factor = store_factors[&(false, store_index)];
-                    in_store_offers.push(in_store_offer(
-                        &mut rng,
-                        product,
-                        store,
-                        factor,
-                        &organizations[store.organization],
-                    ));
-                    in_store_org.push(store.organization);
-                }
-            }
-        }
-
+        let generate::Generated {
+            organizations,
+            online_stores,
+            physical_stores,
+            online_offers,
+            online_org,
+            in_store_offers,
+            in_store_org,
+        } = generate::generate(catalog);
         let products: Vec<ProductOut> = catalog
             .products
             .iter()
@@ -720,9 +191,21 @@ impl SimData {
         SimData {
             online_by_uuid: uuid_index(online_offers.iter().map(|o| o.id.as_str())),
             in_store_by_uuid: uuid_index(in_store_offers.iter().map(|o| o.id.as_str())),
-            org_by_uuid: organizations.iter().enumerate().map(|(i, o)| (o.uuid, i)).collect(),
-            products_by_gtin: products.iter().enumerate().map(|(i, p)| (p.gtin.clone(), i)).collect(),
-            keys_by_value: api_keys.iter().enumerate().map(|(i, k)| (k.key.clone(), i)).collect(),
+            org_by_uuid: organizations
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (o.uuid, i))
+                .collect(),
+            products_by_gtin: products
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.gtin.clone(), i))
+                .collect(),
+            keys_by_value: api_keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.key.clone(), i))
+                .collect(),
             online_org,
             in_store_org,
             online_by_org,
@@ -740,13 +223,17 @@ impl SimData {
     /// The online offer with this id (shortuuid or UUID), whoever owns it.
     pub fn online_offer(&self, id: &str) -> Option<&OnlineOfferOut> {
         let uuid = shortuuid::parse_id(id).ok()?;
-        self.online_by_uuid.get(&uuid).map(|&i| &self.online_offers[i])
+        self.online_by_uuid
+            .get(&uuid)
+            .map(|&i| &self.online_offers[i])
     }
 
     /// The in-store offer with this id (shortuuid or UUID), whoever owns it.
     pub fn in_store_offer(&self, id: &str) -> Option<&InStoreOfferOut> {
         let uuid = shortuuid::parse_id(id).ok()?;
-        self.in_store_by_uuid.get(&uuid).map(|&i| &self.in_store_offers[i])
+        self.in_store_by_uuid
+            .get(&uuid)
+            .map(|&i| &self.in_store_offers[i])
     }
 
     /// The online offers of an organization in listing order (empty for an
@@ -755,7 +242,12 @@ impl SimData {
         shortuuid::parse_id(organization_id)
             .ok()
             .and_then(|uuid| self.org_by_uuid.get(&uuid))
-            .map(|&org| self.online_by_org[org].iter().map(|&i| &self.online_offers[i]).collect())
+            .map(|&org| {
+                self.online_by_org[org]
+                    .iter()
+                    .map(|&i| &self.online_offers[i])
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -788,139 +280,36 @@ impl SimData {
     /// Sets the per-minute limit of every key (`None` switches it off).
     /// The documented limit, [`MINUTE_LIMIT`], is the default.
     pub fn set_minute_limit(&self, limit: Option<u32>) {
-        self.limiter.minute.store(limit.unwrap_or(0), Ordering::Relaxed);
+        self.limiter.set_minute_limit(limit);
     }
 
     /// Sets the per-day limit of every key (`None` switches it off).
     /// The documented limit, [`DAY_LIMIT`], is the default.
     pub fn set_day_limit(&self, limit: Option<u32>) {
-        self.limiter.day.store(limit.unwrap_or(0), Ordering::Relaxed);
+        self.limiter.set_day_limit(limit);
     }
 
     /// Forgets all requests counted so far (fresh windows for every key).
     pub fn reset_rate_limits(&self) {
-        self.limiter.windows.lock().expect("rate limit lock poisoned").clear();
+        self.limiter.reset();
     }
 
     fn visible(&self, caller: Caller, organization: usize) -> bool {
-        self.api_keys[caller.0].organizations.contains(&organization)
+        self.api_keys[caller.0]
+            .organizations
+            .contains(&organization)
     }
 }
 
 fn uuid_index<'a>(ids: impl Iterator<Item = &'a str>) -> HashMap<u128, usize> {
     ids.enumerate()
-        .map(|(i, id)| (shortuuid::decode(id).expect("generated ids are shortuuids"), i))
+        .map(|(i, id)| {
+            (
+                shortuuid::decode(id).expect("generated ids are shortuuids"),
+                i,
+            )
+        })
         .collect()
-}
-
-// ---------------------------------------------------------------------------
-// Rate limiting
-// ---------------------------------------------------------------------------
-
-/// Fixed-window counters per key; a limit of 0 is "off".
-#[derive(Debug)]
-struct RateLimiter {
-    minute: AtomicU32,
-    day: AtomicU32,
-    windows: Mutex<HashMap<usize, Windows>>,
-}
-
-impl Default for RateLimiter {
-    fn default() -> Self {
-        RateLimiter {
-            minute: AtomicU32::new(MINUTE_LIMIT),
-            day: AtomicU32::new(DAY_LIMIT),
-            windows: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Windows {
-    minute_start: Instant,
-    minute_used: u32,
-    day_start: Instant,
-    day_used: u32,
-}
-
-/// The `RateLimit-*` header values of one answer.
-#[derive(Debug, Clone, Copy)]
-struct RateState {
-    limit: u32,
-    remaining: u32,
-    reset_secs: u64,
-}
-
-enum Verdict {
-    Allowed(Option<RateState>),
-    Limited(RateState),
-}
-
-fn seconds_left(start: Instant, window: Duration, now: Instant) -> u64 {
-    let left = (start + window).saturating_duration_since(now);
-    left.as_secs() + u64::from(left.subsec_nanos() > 0)
-}
-
-impl RateLimiter {
-    /// Counts one request of `key`, or refuses it when a window is used up.
-    fn check(&self, key: usize) -> Verdict {
-        let now = Instant::now();
-        let mut windows = self.windows.lock().expect("rate limit lock poisoned");
-        let w = windows.entry(key).or_insert(Windows {
-            minute_start: now,
-            minute_used: 0,
-            day_start: now,
-            day_used: 0,
-        });
-        if now.duration_since(w.minute_start) >= MINUTE {
-            w.minute_start = now;
-            w.minute_used = 0;
-        }
-        if now.duration_since(w.day_start) >= DAY {
-            w.day_start = now;
-            w.day_used = 0;
-        }
-        let policies = [
-            (self.minute.load(Ordering::Relaxed), w.minute_used, seconds_left(w.minute_start, MINUTE, now)),
-            (self.day.load(Ordering::Relaxed), w.day_used, seconds_left(w.day_start, DAY, now)),
-        ];
-        let active = policies.iter().filter(|(limit, _, _)| *limit > 0);
-        // Refused: report the used-up window that frees up last.
-        if let Some(&(limit, _, reset_secs)) = active
-            .clone()
-            .filter(|(limit, used, _)| used >= limit)
-            .max_by_key(|(_, _, reset)| *reset)
-        {
-            return Verdict::Limited(RateState {
-                limit,
-                remaining: 0,
-                reset_secs: reset_secs.max(1),
-            });
-        }
-        w.minute_used += 1;
-        w.day_used += 1;
-        // Allowed: report the window closest to running out.
-        let state = active
-            .map(|&(limit, used, reset_secs)| RateState {
-                limit,
-                remaining: limit.saturating_sub(used + 1),
-                reset_secs: reset_secs.max(1),
-            })
-            .min_by_key(|s| s.remaining);
-        Verdict::Allowed(state)
-    }
-}
-
-impl RateState {
-    fn apply(&self, headers: &mut HeaderMap) {
-        for (name, value) in [
-            ("ratelimit-limit", u64::from(self.limit)),
-            ("ratelimit-remaining", u64::from(self.remaining)),
-            ("ratelimit-reset", self.reset_secs),
-        ] {
-            headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -996,7 +385,11 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
         .filter(|k| !k.is_empty())
 }
 
-async fn authenticate(State(data): State<Arc<SimData>>, mut request: Request, next: Next) -> Response {
+async fn authenticate(
+    State(data): State<Arc<SimData>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let caller = match presented_key(request.headers()) {
         None => {
             return ApiError::new(
@@ -1014,7 +407,10 @@ async fn authenticate(State(data): State<Arc<SimData>>, mut request: Request, ne
         Verdict::Limited(state) => {
             let mut response = ApiError::new(
                 ErrorCode::RateLimited,
-                format!("Rate limit exceeded. Retry in {} seconds.", state.reset_secs),
+                format!(
+                    "Rate limit exceeded. Retry in {} seconds.",
+                    state.reset_secs
+                ),
             )
             .into_response();
             state.apply(response.headers_mut());
@@ -1035,10 +431,7 @@ async fn authenticate(State(data): State<Arc<SimData>>, mut request: Request, ne
 }
 
 /// Reads a path id (shortuuid or UUID) into its 128-bit value.
-fn path_id(
-    path: Result<Path<String>, PathRejection>,
-    field: &str,
-) -> Result<u128, FieldError> {
+fn path_id(path: Result<Path<String>, PathRejection>, field: &str) -> Result<u128, FieldError> {
     let Path(raw) = path.map_err(|_| field_error(field, "Invalid path parameter encoding."))?;
     shortuuid::parse_id(&raw).map_err(|err| field_error(field, err.to_string()))
 }
@@ -1091,7 +484,9 @@ async fn list_online_offers(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Page<OnlineOfferOut>>, ApiError> {
     let mut errors = Vec::new();
-    let organization = path_id(path, "organization_id").map_err(|e| errors.push(e)).ok();
+    let organization = path_id(path, "organization_id")
+        .map_err(|e| errors.push(e))
+        .ok();
     let paging = Paging::parse(query.as_deref(), &mut errors);
     let organization = match organization {
         Some(uuid) if errors.is_empty() => uuid,
@@ -1178,7 +573,10 @@ async fn get_product(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ProductOut>, ApiError> {
     let Path(raw) = path.map_err(|_| {
-        ApiError::validation(vec![field_error("gtin", "Invalid path parameter encoding.")])
+        ApiError::validation(vec![field_error(
+            "gtin",
+            "Invalid path parameter encoding.",
+        )])
     })?;
     let gtin = gtin14(&raw).map_err(|e| ApiError::validation(vec![e]))?;
     data.products_by_gtin
@@ -1199,8 +597,14 @@ pub fn router(data: Arc<SimData>) -> Router {
             "/retailers/api/v1/organizations/{organization_id}/online-offers",
             get(list_online_offers),
         )
-        .route("/retailers/api/v1/online-offers/{offer_id}", get(get_online_offer))
-        .route("/retailers/api/v1/in-store-offers/{offer_id}", get(get_in_store_offer))
+        .route(
+            "/retailers/api/v1/online-offers/{offer_id}",
+            get(get_online_offer),
+        )
+        .route(
+            "/retailers/api/v1/in-store-offers/{offer_id}",
+            get(get_in_store_offer),
+        )
         .route("/products/api/v1/products/{gtin}", get(get_product))
         .route_layer(middleware::from_fn_with_state(data.clone(), authenticate))
         .fallback(fallback)
@@ -1232,6 +636,9 @@ mod tests {
 
     use super::*;
     use crate::sim::serve;
+    use crate::upstream::closient::wire::{
+        FulfillmentType, OfferSource, OfferStatus, PriceOut, StockLevel,
+    };
 
     fn demo_key() -> String {
         key_of(&demo_credentials())
@@ -1275,7 +682,11 @@ mod tests {
     }
 
     fn org_of(data: &SimData, credentials: &Credentials, not_of: &Credentials) -> String {
-        let theirs: Vec<_> = data.organizations_visible_to(not_of).iter().map(|o| o.id.clone()).collect();
+        let theirs: Vec<_> = data
+            .organizations_visible_to(not_of)
+            .iter()
+            .map(|o| o.id.clone())
+            .collect();
         data.organizations_visible_to(credentials)
             .iter()
             .find(|o| !theirs.contains(&o.id))
@@ -1302,10 +713,16 @@ mod tests {
         for seed in [catalog::DEMO_SEED, 1, 2] {
             let data = SimData::generate(&Catalog::generate(seed));
             let online_status: HashSet<_> = data.online_offers.iter().map(|o| o.status).collect();
-            let in_store_status: HashSet<_> = data.in_store_offers.iter().map(|o| o.status).collect();
+            let in_store_status: HashSet<_> =
+                data.in_store_offers.iter().map(|o| o.status).collect();
             let online_source: HashSet<_> = data.online_offers.iter().map(|o| o.source).collect();
-            let in_store_source: HashSet<_> = data.in_store_offers.iter().map(|o| o.source).collect();
-            let fulfillment: HashSet<_> = data.online_offers.iter().map(|o| o.fulfillment_type).collect();
+            let in_store_source: HashSet<_> =
+                data.in_store_offers.iter().map(|o| o.source).collect();
+            let fulfillment: HashSet<_> = data
+                .online_offers
+                .iter()
+                .map(|o| o.fulfillment_type)
+                .collect();
             let stock: HashSet<_> = data.online_offers.iter().map(|o| o.stock_level).collect();
             assert_eq!(online_status, OfferStatus::ALL.into_iter().collect());
             assert_eq!(in_store_status, OfferStatus::ALL.into_iter().collect());
@@ -1325,9 +742,16 @@ mod tests {
         assert!(online.iter().any(|o| amount(&o.price).is_none()));
         assert!(in_store.iter().any(|o| amount(&o.price).is_none()));
         for zero in ["0", "0.00"] {
-            assert!(online.iter().any(|o| amount(&o.price).as_deref() == Some(zero)), "{zero}");
+            assert!(
+                online
+                    .iter()
+                    .any(|o| amount(&o.price).as_deref() == Some(zero)),
+                "{zero}"
+            );
         }
-        assert!(in_store.iter().any(|o| amount(&o.price).as_deref() == Some("0")));
+        assert!(in_store
+            .iter()
+            .any(|o| amount(&o.price).as_deref() == Some("0")));
         let shipping_null = |kind| {
             online
                 .iter()
@@ -1335,12 +759,25 @@ mod tests {
         };
         assert!(shipping_null(FulfillmentType::Prime), "free");
         assert!(shipping_null(FulfillmentType::Standard), "unknown");
-        assert!(online.iter().any(|o| o.fulfillment_type == FulfillmentType::Standard && o.shipping_cost.is_some()));
-        assert!(online.iter().all(|o| o.fulfillment_type != FulfillmentType::Prime || o.shipping_cost.is_none()));
-        assert!(online.iter().any(|o| o.sku.is_empty()) && online.iter().any(|o| !o.sku.is_empty()));
-        assert!(in_store.iter().any(|o| o.sku.is_empty()) && in_store.iter().any(|o| !o.sku.is_empty()));
-        assert!(online.iter().any(|o| o.url.is_empty()) && online.iter().any(|o| !o.url.is_empty()));
-        assert!(online.iter().any(|o| !o.metadata.is_empty()) && online.iter().any(|o| o.metadata.is_empty()));
+        assert!(online
+            .iter()
+            .any(|o| o.fulfillment_type == FulfillmentType::Standard && o.shipping_cost.is_some()));
+        assert!(online
+            .iter()
+            .all(|o| o.fulfillment_type != FulfillmentType::Prime || o.shipping_cost.is_none()));
+        assert!(
+            online.iter().any(|o| o.sku.is_empty()) && online.iter().any(|o| !o.sku.is_empty())
+        );
+        assert!(
+            in_store.iter().any(|o| o.sku.is_empty()) && in_store.iter().any(|o| !o.sku.is_empty())
+        );
+        assert!(
+            online.iter().any(|o| o.url.is_empty()) && online.iter().any(|o| !o.url.is_empty())
+        );
+        assert!(
+            online.iter().any(|o| !o.metadata.is_empty())
+                && online.iter().any(|o| o.metadata.is_empty())
+        );
         assert!(in_store.iter().any(|o| !o.metadata.is_empty()));
         assert!(online.iter().any(|o| o.delivery_countries.is_empty()));
         assert!(online.iter().any(|o| o.delivery_countries == ["US", "CA"]));
@@ -1349,7 +786,10 @@ mod tests {
         assert!(online.iter().any(|o| o.min_order_quantity > 1));
         assert!(in_store.iter().any(|o| o.quantity_on_hand.is_none()));
         assert!(in_store.iter().any(|o| o.quantity_on_hand == Some(0)));
-        assert!(in_store.iter().any(|o| o.aisle.is_empty()) && in_store.iter().any(|o| !o.aisle.is_empty()));
+        assert!(
+            in_store.iter().any(|o| o.aisle.is_empty())
+                && in_store.iter().any(|o| !o.aisle.is_empty())
+        );
         assert!(in_store.iter().any(|o| o.store_pickup_available));
         assert!(in_store.iter().any(|o| !o.store_pickup_available));
         assert!(online.iter().any(|o| o.is_verified) && online.iter().any(|o| !o.is_verified));
@@ -1364,12 +804,26 @@ mod tests {
         let prices = data
             .online_offers
             .iter()
-            .map(|o| (o.price.clone().unwrap(), o.shipping_cost.clone(), data.store_currency(&o.online_store_id)))
+            .map(|o| {
+                (
+                    o.price.clone().unwrap(),
+                    o.shipping_cost.clone(),
+                    data.store_currency(&o.online_store_id),
+                )
+            })
             .chain(data.in_store_offers.iter().map(|o| {
-                (o.price.clone().unwrap(), None, data.store_currency(&o.physical_store_id))
+                (
+                    o.price.clone().unwrap(),
+                    None,
+                    data.store_currency(&o.physical_store_id),
+                )
             }));
         for (price, shipping, store_currency) in prices {
-            assert_eq!(Some(price.currency.as_str()), store_currency, "price in the store currency");
+            assert_eq!(
+                Some(price.currency.as_str()),
+                store_currency,
+                "price in the store currency"
+            );
             currencies.insert(price.currency.clone());
             for amount in [price.amount, shipping].into_iter().flatten() {
                 assert!(
@@ -1385,7 +839,9 @@ mod tests {
                 }
             }
         }
-        let want: HashSet<String> = ["USD", "EUR", "GBP", "CAD", "JPY", "KWD"].map(String::from).into();
+        let want: HashSet<String> = ["USD", "EUR", "GBP", "CAD", "JPY", "KWD"]
+            .map(String::from)
+            .into();
         assert_eq!(currencies, want);
     }
 
@@ -1404,11 +860,23 @@ mod tests {
             .filter(|o| demo.contains(o.organization_id.as_deref().unwrap()))
             .map(|o| o.product_id.clone())
             .collect();
-        let in_store: HashSet<_> = data.in_store_offers.iter().map(|o| o.product_id.clone()).collect();
+        let in_store: HashSet<_> = data
+            .in_store_offers
+            .iter()
+            .map(|o| o.product_id.clone())
+            .collect();
         for product in &catalog.products {
-            assert!(online.contains(&shortuuid::encode(product.uuid)), "{}", product.gtin);
+            assert!(
+                online.contains(&shortuuid::encode(product.uuid)),
+                "{}",
+                product.gtin
+            );
         }
-        assert!(in_store.len() * 10 > catalog.products.len() * 7, "{}", in_store.len());
+        assert!(
+            in_store.len() * 10 > catalog.products.len() * 7,
+            "{}",
+            in_store.len()
+        );
     }
 
     #[test]
@@ -1448,22 +916,34 @@ mod tests {
             assert!(is_well_formed_api_key(key), "{key}");
             assert_eq!(key.len(), 4 + 32 + 1 + 8);
         }
-        assert!(!is_well_formed_api_key("csb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000"));
+        assert!(!is_well_formed_api_key(
+            "csb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000"
+        ));
         let demo_orgs = data.organizations_visible_to(&demo_credentials());
         let other_orgs = data.organizations_visible_to(&other_credentials());
         assert!(demo_orgs.len() > data.organizations.len() / 2);
         assert!(demo_orgs.iter().any(|o| !other_orgs.contains(o)));
         assert!(other_orgs.iter().any(|o| !demo_orgs.contains(o)));
         assert!(other_orgs.iter().any(|o| demo_orgs.contains(o)));
-        assert!(format!("{data:?}").len() < 2_000, "Debug stays short and prints no key");
+        assert!(
+            format!("{data:?}").len() < 2_000,
+            "Debug stays short and prints no key"
+        );
         assert!(!format!("{data:?}").contains(&demo));
     }
 
     #[tokio::test]
     async fn requests_without_a_valid_key_get_the_401_envelope() {
         let (running, data) = start().await;
-        let path = format!("/retailers/api/v1/online-offers/{}", data.online_offers[0].id);
-        for key in [None, Some(""), Some("csb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000")] {
+        let path = format!(
+            "/retailers/api/v1/online-offers/{}",
+            data.online_offers[0].id
+        );
+        for key in [
+            None,
+            Some(""),
+            Some("csb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000"),
+        ] {
             let (status, headers, body) = get(&running, &path, key).await;
             assert_eq!(status, Status::UNAUTHORIZED, "{key:?}");
             assert_eq!(error_code(&body), "UNAUTHORIZED");
@@ -1488,7 +968,10 @@ mod tests {
     async fn pagination_parameters_are_validated() {
         let (running, data) = start().await;
         let key = demo_key();
-        let base = format!("/retailers/api/v1/organizations/{}/online-offers", data.organizations[0].id);
+        let base = format!(
+            "/retailers/api/v1/organizations/{}/online-offers",
+            data.organizations[0].id
+        );
         for (query, field) in [
             ("page=0", "page"),
             ("page=-1", "page"),
@@ -1505,7 +988,12 @@ mod tests {
             assert_eq!(body["error"]["details"][0]["field"], field, "{query}");
             assert!(body["error"]["details"][0]["message"].is_string());
         }
-        let (_, _, body) = get(&running, &format!("{base}?page=0&page_size=500"), Some(&key)).await;
+        let (_, _, body) = get(
+            &running,
+            &format!("{base}?page=0&page_size=500"),
+            Some(&key),
+        )
+        .await;
         assert_eq!(body["error"]["details"].as_array().unwrap().len(), 2);
     }
 
@@ -1533,12 +1021,22 @@ mod tests {
             }
         );
         let last = total.div_ceil(100);
-        let (_, _, body) = get(&running, &format!("{base}?page={last}&page_size=100"), Some(&key)).await;
+        let (_, _, body) = get(
+            &running,
+            &format!("{base}?page={last}&page_size=100"),
+            Some(&key),
+        )
+        .await;
         let page: Page<OnlineOfferOut> = serde_json::from_value(body).unwrap();
         assert_eq!(page.data.len() as u64, total - (last - 1) * 100);
         assert_eq!(&page.data[0], all[(last as usize - 1) * 100]);
         assert!(!page.pagination.has_next && page.pagination.has_previous);
-        let (status, _, body) = get(&running, &format!("{base}?page={}&page_size=100", last + 5), Some(&key)).await;
+        let (status, _, body) = get(
+            &running,
+            &format!("{base}?page={}&page_size=100", last + 5),
+            Some(&key),
+        )
+        .await;
         assert_eq!(status, Status::OK);
         let page: Page<OnlineOfferOut> = serde_json::from_value(body).unwrap();
         assert!(page.data.is_empty());
@@ -1552,9 +1050,18 @@ mod tests {
         let (running, data) = start().await;
         let key = demo_key();
         for (path, field) in [
-            ("/retailers/api/v1/online-offers/not-an-id".to_owned(), "offer_id"),
-            ("/retailers/api/v1/in-store-offers/0000000000000000000000".to_owned(), "offer_id"),
-            ("/retailers/api/v1/organizations/zzzzzzzzzzzzzzzzzzzzzz/online-offers".to_owned(), "organization_id"),
+            (
+                "/retailers/api/v1/online-offers/not-an-id".to_owned(),
+                "offer_id",
+            ),
+            (
+                "/retailers/api/v1/in-store-offers/0000000000000000000000".to_owned(),
+                "offer_id",
+            ),
+            (
+                "/retailers/api/v1/organizations/zzzzzzzzzzzzzzzzzzzzzz/online-offers".to_owned(),
+                "organization_id",
+            ),
         ] {
             let (status, _, body) = get(&running, &path, Some(&key)).await;
             assert_eq!(status, Status::UNPROCESSABLE_ENTITY, "{path}");
@@ -1562,9 +1069,17 @@ mod tests {
         }
         let offer = &data.in_store_offers[0];
         let uuid = shortuuid::format_uuid(shortuuid::decode(&offer.id).unwrap());
-        let (status, _, body) = get(&running, &format!("/retailers/api/v1/in-store-offers/{uuid}"), Some(&key)).await;
+        let (status, _, body) = get(
+            &running,
+            &format!("/retailers/api/v1/in-store-offers/{uuid}"),
+            Some(&key),
+        )
+        .await;
         assert_eq!(status, Status::OK);
-        assert_eq!(serde_json::from_value::<InStoreOfferOut>(body).unwrap(), *offer);
+        assert_eq!(
+            serde_json::from_value::<InStoreOfferOut>(body).unwrap(),
+            *offer
+        );
         let org_uuid = shortuuid::format_uuid(data.organizations[0].uuid);
         let path = format!("/retailers/api/v1/organizations/{org_uuid}/online-offers");
         assert_eq!(get(&running, &path, Some(&key)).await.0, Status::OK);
@@ -1576,10 +1091,20 @@ mod tests {
         let key = demo_key();
         let theirs = org_of(&data, &other_credentials(), &demo_credentials());
         let offer = data.organization_online_offers(&theirs)[0].id.clone();
-        let (status, _, hidden) = get(&running, &format!("/retailers/api/v1/online-offers/{offer}"), Some(&key)).await;
+        let (status, _, hidden) = get(
+            &running,
+            &format!("/retailers/api/v1/online-offers/{offer}"),
+            Some(&key),
+        )
+        .await;
         assert_eq!(status, Status::NOT_FOUND);
         let missing = shortuuid::encode(42);
-        let (_, _, absent) = get(&running, &format!("/retailers/api/v1/online-offers/{missing}"), Some(&key)).await;
+        let (_, _, absent) = get(
+            &running,
+            &format!("/retailers/api/v1/online-offers/{missing}"),
+            Some(&key),
+        )
+        .await;
         assert_eq!(hidden, absent, "existence is not leaked");
         assert_eq!(error_code(&hidden), "NOT_FOUND");
         let list = |org: &str| format!("/retailers/api/v1/organizations/{org}/online-offers");
@@ -1588,7 +1113,10 @@ mod tests {
         let (_, _, absent) = get(&running, &list(&missing), Some(&key)).await;
         assert_eq!(hidden, absent);
         let other = key_of(&other_credentials());
-        assert_eq!(get(&running, &list(&theirs), Some(&other)).await.0, Status::OK);
+        assert_eq!(
+            get(&running, &list(&theirs), Some(&other)).await.0,
+            Status::OK
+        );
         let in_store = data
             .in_store_offers
             .iter()
@@ -1606,7 +1134,12 @@ mod tests {
         let catalog = Catalog::demo();
         for product in catalog.products.iter().take(3) {
             for code in [&product.gtin, &product.barcode] {
-                let (status, _, body) = get(&running, &format!("/products/api/v1/products/{code}"), Some(&key)).await;
+                let (status, _, body) = get(
+                    &running,
+                    &format!("/products/api/v1/products/{code}"),
+                    Some(&key),
+                )
+                .await;
                 assert_eq!(status, Status::OK, "{code}");
                 let answer: ProductOut = serde_json::from_value(body).unwrap();
                 assert_eq!(answer.gtin, product.gtin);
@@ -1617,25 +1150,45 @@ mod tests {
         let gtin = &catalog.products[0].gtin;
         let wrong_check = format!("{}{}", &gtin[..13], (gtin.as_bytes()[13] - b'0' + 1) % 10);
         for bad in ["123", "abcdefghijklmn", wrong_check.as_str()] {
-            let (status, _, body) = get(&running, &format!("/products/api/v1/products/{bad}"), Some(&key)).await;
+            let (status, _, body) = get(
+                &running,
+                &format!("/products/api/v1/products/{bad}"),
+                Some(&key),
+            )
+            .await;
             assert_eq!(status, Status::UNPROCESSABLE_ENTITY, "{bad}");
             assert_eq!(body["error"]["details"][0]["field"], "gtin");
         }
         let unknown = catalog::with_check_digit("9999999999999");
-        let (status, _, body) = get(&running, &format!("/products/api/v1/products/{unknown}"), Some(&key)).await;
-        assert_eq!((status, error_code(&body)), (Status::NOT_FOUND, "NOT_FOUND"));
+        let (status, _, body) = get(
+            &running,
+            &format!("/products/api/v1/products/{unknown}"),
+            Some(&key),
+        )
+        .await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (Status::NOT_FOUND, "NOT_FOUND")
+        );
     }
 
     #[tokio::test]
     async fn rate_limit_headers_are_on_every_answer_and_429_says_when_to_retry() {
         let (running, data) = start().await;
         let key = demo_key();
-        let ok = format!("/retailers/api/v1/online-offers/{}", data.online_offers[0].id);
+        let ok = format!(
+            "/retailers/api/v1/online-offers/{}",
+            data.online_offers[0].id
+        );
         let missing = format!("/retailers/api/v1/online-offers/{}", shortuuid::encode(7));
         let (_, headers, _) = get(&running, &ok, Some(&key)).await;
         assert_eq!(headers["ratelimit-limit"], "300");
         assert_eq!(headers["ratelimit-remaining"], "299");
-        let reset: u64 = headers["ratelimit-reset"].to_str().unwrap().parse().unwrap();
+        let reset: u64 = headers["ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((1..=60).contains(&reset));
         assert!(headers.get("retry-after").is_none());
         let (status, headers, _) = get(&running, &missing, Some(&key)).await;
@@ -1644,7 +1197,10 @@ mod tests {
 
         data.set_minute_limit(Some(3));
         let (status, headers, _) = get(&running, &ok, Some(&key)).await;
-        assert_eq!((status, &headers["ratelimit-remaining"]), (Status::OK, &HeaderValue::from(0)));
+        assert_eq!(
+            (status, &headers["ratelimit-remaining"]),
+            (Status::OK, &HeaderValue::from(0))
+        );
         let (status, headers, body) = get(&running, &ok, Some(&key)).await;
         assert_eq!(status, Status::TOO_MANY_REQUESTS);
         assert_eq!(error_code(&body), "RATE_LIMITED");
@@ -1659,13 +1215,22 @@ mod tests {
         data.set_minute_limit(None);
         let (status, headers, _) = get(&running, &ok, Some(&key)).await;
         assert_eq!(status, Status::OK);
-        assert_eq!(headers["ratelimit-limit"], "10000", "the daily window remains");
+        assert_eq!(
+            headers["ratelimit-limit"], "10000",
+            "the daily window remains"
+        );
         data.set_day_limit(Some(4)); // four requests counted today so far
-        assert_eq!(get(&running, &ok, Some(&key)).await.0, Status::TOO_MANY_REQUESTS);
+        assert_eq!(
+            get(&running, &ok, Some(&key)).await.0,
+            Status::TOO_MANY_REQUESTS
+        );
         data.set_day_limit(None);
         let (status, headers, _) = get(&running, &ok, Some(&key)).await;
         assert_eq!(status, Status::OK);
-        assert!(headers.get("ratelimit-limit").is_none(), "no limits, no headers");
+        assert!(
+            headers.get("ratelimit-limit").is_none(),
+            "no limits, no headers"
+        );
         data.set_minute_limit(Some(MINUTE_LIMIT));
         data.reset_rate_limits();
         let (_, headers, _) = get(&running, &ok, Some(&key)).await;
@@ -1676,6 +1241,9 @@ mod tests {
     async fn unknown_paths_answer_the_404_envelope() {
         let (running, _) = start().await;
         let (status, _, body) = get(&running, "/retailers/api/v1/nothing", Some(&demo_key())).await;
-        assert_eq!((status, error_code(&body)), (Status::NOT_FOUND, "NOT_FOUND"));
+        assert_eq!(
+            (status, error_code(&body)),
+            (Status::NOT_FOUND, "NOT_FOUND")
+        );
     }
 }
