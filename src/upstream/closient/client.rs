@@ -1,24 +1,266 @@
-//! The Closient connector. (Placeholder: being written.)
+//! The Closient connector: by-id lookups of online and in-store offers and
+//! the paginated online-offer listing of one organization.
+//!
+//! Closient has no multi-get, so a batch becomes concurrent single GETs,
+//! bounded by the instance's semaphore. A 404 is "not found" (it is also
+//! what Closient answers for offers of organizations the key cannot view).
+//! The key travels as `X-API-Key`.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use reqwest::header::{HeaderValue, ACCEPT};
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
 
+use super::shortuuid;
+use super::{map, wire};
 use crate::error::UpstreamError;
 use crate::model::{OfferKey, OfferKind, UpstreamKind};
-use crate::upstream::{Connector, HttpClient, InstanceSpec, ListScope, Lookup, OfferPage};
+use crate::upstream::client::RawResponse;
+use crate::upstream::{
+    Connector, Credentials, HttpClient, InstanceSpec, ListScope, Lookup, OfferPage,
+};
+
+/// Largest `page_size` Closient accepts.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+const ONLINE_OFFER_PATH: &str = "/retailers/api/v1/online-offers/";
+const IN_STORE_OFFER_PATH: &str = "/retailers/api/v1/in-store-offers/";
 
 /// Talks to one Closient instance.
 pub struct ClosientConnector {
     spec: InstanceSpec,
-    #[allow(dead_code)]
     http: HttpClient,
+    /// The `X-API-Key` value; `None` when the credentials cannot be sent.
+    api_key: Option<HeaderValue>,
+    /// Bounds the calls in flight to this instance.
+    permits: Semaphore,
 }
 
 impl ClosientConnector {
     /// A connector for `spec` over the shared client.
     pub fn new(spec: InstanceSpec, http: HttpClient) -> Self {
-        ClosientConnector { spec, http }
+        let api_key =
+            match &spec.credentials {
+                Credentials::Closient { api_key } => HeaderValue::from_str(api_key.expose())
+                    .ok()
+                    .map(|mut value| {
+                        value.set_sensitive(true);
+                        value
+                    }),
+                _ => None,
+            };
+        let permits = Semaphore::new(spec.settings.max_concurrency.max(1));
+        ClosientConnector {
+            spec,
+            http,
+            api_key,
+            permits,
+        }
+    }
+
+    /// Sends one authenticated GET, waiting for a concurrency permit.
+    async fn get(&self, url: url::Url) -> Result<RawResponse, UpstreamError> {
+        let api_key = self
+            .api_key
+            .clone()
+            .ok_or_else(|| UpstreamError::Unauthorized {
+                status: 0,
+                detail: "the configured credentials are not a Closient API key usable as a header"
+                    .to_owned(),
+            })?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the connector never closes its semaphore");
+        let request = self
+            .http
+            .reqwest()
+            .get(url)
+            .header("X-API-Key", api_key)
+            .header(ACCEPT, "application/json");
+        self.http
+            .send(request, self.spec.settings.request_timeout)
+            .await
+    }
+
+    async fn fetch_one(&self, key: &OfferKey) -> Lookup {
+        let path = match key.kind {
+            OfferKind::Online => ONLINE_OFFER_PATH,
+            OfferKind::InStore => IN_STORE_OFFER_PATH,
+            // Closient has no marketplace offers: nothing to find here.
+            OfferKind::Marketplace => return Ok(None),
+        };
+        // Keys are normally canonical already; a UUID is converted, and an
+        // id that is neither cannot name an offer.
+        let Ok(id) = shortuuid::canonical(&key.native_id) else {
+            return Ok(None);
+        };
+        tracing::debug!(upstream = %self.spec.name, offer_id = %id, "closient offer lookup");
+        let response = self.get(self.spec.url(&format!("{path}{id}"))).await?;
+        let offer = match key.kind {
+            OfferKind::Online => read::<wire::OnlineOfferOut>(&response)?
+                .map(|wire| map::online_offer(&self.spec.name, &wire))
+                .transpose()?,
+            _ => read::<wire::InStoreOfferOut>(&response)?
+                .map(|wire| map::in_store_offer(&self.spec.name, &wire))
+                .transpose()?,
+        };
+        match offer {
+            Some(offer) if offer.common().key.native_id != id => {
+                Err(UpstreamError::BadResponse(format!(
+                    "asked for offer {id}, got offer {}",
+                    offer.common().key.native_id
+                )))
+            }
+            offer => Ok(offer),
+        }
+    }
+
+    async fn list_organization(
+        &self,
+        organization: &str,
+        offset: u64,
+        limit: u32,
+    ) -> Result<OfferPage, UpstreamError> {
+        let organization =
+            shortuuid::canonical(organization).map_err(|err| UpstreamError::Rejected {
+                status: 422,
+                detail: format!("organization id: {err}"),
+            })?;
+        let plan = PagePlan::new(offset, limit);
+        let end = offset.saturating_add(u64::from(limit));
+        let mut offers = Vec::new();
+        let mut total_count = 0;
+        for page in plan.first_page..=plan.last_page {
+            let mut url = self.spec.url(&format!(
+                "/retailers/api/v1/organizations/{organization}/online-offers"
+            ));
+            url.query_pairs_mut()
+                .append_pair("page", &page.to_string())
+                .append_pair("page_size", &plan.page_size.to_string());
+            tracing::debug!(upstream = %self.spec.name, organization = %organization, page, "closient listing");
+            let response = self.get(url).await?;
+            let Some(body) = read::<wire::Page<wire::OnlineOfferOut>>(&response)? else {
+                // Closient answers 404 both for an organization that does not
+                // exist and for one the key cannot view: nothing to list.
+                return Ok(OfferPage {
+                    offers: Vec::new(),
+                    total_count: 0,
+                });
+            };
+            total_count = body.pagination.total_count;
+            let page_start = (page - 1).saturating_mul(plan.page_size);
+            for (index, offer) in body.data.iter().enumerate() {
+                let position = page_start.saturating_add(index as u64);
+                if (offset..end).contains(&position) {
+                    offers.push(map::online_offer(&self.spec.name, offer)?);
+                }
+            }
+            if (body.data.len() as u64) < plan.page_size {
+                break; // The listing ended on this page.
+            }
+        }
+        Ok(OfferPage {
+            offers,
+            total_count,
+        })
+    }
+}
+
+/// Decodes a 200 answer as `T`; a 404 is `None`; other statuses are errors.
+fn read<T: DeserializeOwned>(response: &RawResponse) -> Result<Option<T>, UpstreamError> {
+    let status = response.status.as_u16();
+    match status {
+        200 => response.json().map(Some),
+        404 => Ok(None),
+        401 | 403 => Err(UpstreamError::Unauthorized {
+            status,
+            detail: error_detail(response),
+        }),
+        400 | 422 => Err(UpstreamError::Rejected {
+            status,
+            detail: error_detail(response),
+        }),
+        _ => Err(response.common_failure().unwrap_or_else(|| {
+            UpstreamError::BadResponse(format!(
+                "unexpected HTTP {status}: {}",
+                error_detail(response)
+            ))
+        })),
+    }
+}
+
+/// What the error envelope says, for the logs (never the whole body).
+fn error_detail(response: &RawResponse) -> String {
+    let Ok(envelope) = serde_json::from_slice::<wire::ErrorEnvelope>(&response.body) else {
+        return format!(
+            "HTTP {} without the error envelope",
+            response.status.as_u16()
+        );
+    };
+    let mut detail = format!(
+        "{}: {}",
+        envelope.error.code.as_str(),
+        clip(&envelope.error.message)
+    );
+    for problem in envelope.error.details.iter().take(5) {
+        detail.push_str(&format!(
+            "; {}: {}",
+            clip(problem.field.as_deref().unwrap_or("-")),
+            clip(&problem.message)
+        ));
+    }
+    detail
+}
+
+fn clip(text: &str) -> &str {
+    match text.char_indices().nth(200) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
+/// Which `page`/`page_size` calls cover the 0-based window
+/// `[offset, offset + limit)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PagePlan {
+    page_size: u64,
+    first_page: u64,
+    last_page: u64,
+}
+
+impl PagePlan {
+    /// For `limit <= 100`: the smallest page size at least `limit` whose
+    /// page holds the whole window (one call), else page size `limit` (two
+    /// calls). Longer windows read pages of 100. `limit == 0` reads one
+    /// item, for the total.
+    fn new(offset: u64, limit: u32) -> Self {
+        let max = u64::from(MAX_PAGE_SIZE);
+        if limit == 0 {
+            return PagePlan {
+                page_size: 1,
+                first_page: 1,
+                last_page: 1,
+            };
+        }
+        let limit = u64::from(limit);
+        let last = offset.saturating_add(limit - 1);
+        let page_size = if limit <= max {
+            (limit..=max)
+                .find(|&size| offset / size == last / size)
+                .unwrap_or(limit)
+        } else {
+            max
+        };
+        PagePlan {
+            page_size,
+            first_page: (offset / page_size).saturating_add(1),
+            last_page: (last / page_size).saturating_add(1),
+        }
     }
 }
 
@@ -27,27 +269,547 @@ impl Connector for ClosientConnector {
     fn name(&self) -> &Arc<str> {
         &self.spec.name
     }
+
     fn kind(&self) -> UpstreamKind {
         UpstreamKind::Closient
     }
+
     fn offer_kinds(&self) -> &'static [OfferKind] {
-        &[OfferKind::Marketplace]
+        &[OfferKind::Online, OfferKind::InStore]
     }
-    fn canonical_id(&self, _kind: OfferKind, raw: &str) -> Result<String, String> {
-        Ok(raw.to_owned())
+
+    fn canonical_id(&self, kind: OfferKind, raw: &str) -> Result<String, String> {
+        match kind {
+            OfferKind::Online | OfferKind::InStore => {
+                shortuuid::canonical(raw).map_err(|err| err.to_string())
+            }
+            OfferKind::Marketplace => Err(format!(
+                "upstream `{}` is a Closient retailers API: it serves OnlineOffer and \
+                 InStoreOffer ids, not MarketplaceOffer ids",
+                self.spec.name
+            )),
+        }
     }
-    async fn fetch_offers(&self, _keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
-        todo!("closient connector")
+
+    async fn fetch_offers(&self, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
+        let mut seen = HashSet::new();
+        let distinct = keys.iter().filter(|key| seen.insert(*key));
+        futures::future::join_all(
+            distinct.map(|key| async move { (key.clone(), self.fetch_one(key).await) }),
+        )
+        .await
     }
+
     async fn list_offers(
         &self,
-        _scope: &ListScope,
-        _offset: u64,
-        _limit: u32,
+        scope: &ListScope,
+        offset: u64,
+        limit: u32,
     ) -> Result<OfferPage, UpstreamError> {
-        todo!("closient connector")
+        match scope {
+            ListScope::Organization(organization) => {
+                self.list_organization(organization, offset, limit).await
+            }
+            ListScope::All => Err(UpstreamError::Rejected {
+                status: 400,
+                detail: "Closient lists online offers per organization only; \
+                         a listing of all offers is not supported"
+                    .to_owned(),
+            }),
+        }
     }
+
     fn max_page_size(&self) -> u32 {
-        100
+        MAX_PAGE_SIZE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::model::Offer;
+    use crate::secret::Secret;
+    use crate::sim::catalog::Catalog;
+    use crate::sim::{serve, RunningSim};
+    use crate::upstream::client::DEFAULT_CONNECT_TIMEOUT;
+    use crate::upstream::closient::sim::{self, SimData};
+
+    const SEED: u64 = 20_240_601;
+    const ONLINE_ENDPOINT: &str = "GET /retailers/api/v1/online-offers/{offer_id}";
+    const IN_STORE_ENDPOINT: &str = "GET /retailers/api/v1/in-store-offers/{offer_id}";
+    const LIST_ENDPOINT: &str =
+        "GET /retailers/api/v1/organizations/{organization_id}/online-offers";
+
+    async fn start() -> (RunningSim, Arc<SimData>) {
+        let data = Arc::new(SimData::generate(&Catalog::generate(SEED)));
+        let running = serve(sim::router(data.clone()))
+            .await
+            .expect("simulator starts");
+        (running, data)
+    }
+
+    fn connector(running: &RunningSim, credentials: Credentials) -> ClosientConnector {
+        ClosientConnector::new(
+            InstanceSpec {
+                name: Arc::from("closient"),
+                base_url: running.base_url.clone(),
+                credentials,
+                settings: Default::default(),
+            },
+            HttpClient::new(DEFAULT_CONNECT_TIMEOUT),
+        )
+    }
+
+    fn org_index(data: &SimData, name: &str) -> usize {
+        data.organizations
+            .iter()
+            .position(|o| o.name == name)
+            .expect("organization exists")
+    }
+
+    fn visible_orgs(data: &SimData, credentials: &Credentials) -> Vec<usize> {
+        data.organizations_visible_to(credentials)
+            .iter()
+            .map(|o| org_index(data, &o.name))
+            .collect()
+    }
+
+    /// An organization one key sees and the other does not.
+    fn exclusive_org(data: &SimData, mine: &Credentials, theirs: &Credentials) -> usize {
+        let theirs = visible_orgs(data, theirs);
+        visible_orgs(data, mine)
+            .into_iter()
+            .find(|o| !theirs.contains(o))
+            .expect("each key has an organization of its own")
+    }
+
+    fn decimal(text: &str) -> Decimal {
+        Decimal::from_str_exact(text).expect("simulator amounts are decimals")
+    }
+
+    fn online(offer: &Offer) -> &crate::model::OnlineOffer {
+        match offer {
+            Offer::Online(o) => o,
+            other => panic!("expected an online offer, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn page_plan_reads_one_page_when_the_window_fits_one() {
+        let plan = |offset, limit| {
+            let p = PagePlan::new(offset, limit);
+            (p.page_size, p.first_page, p.last_page)
+        };
+        assert_eq!(plan(0, 25), (25, 1, 1));
+        assert_eq!(plan(100, 100), (100, 2, 2));
+        assert_eq!(plan(5, 10), (15, 1, 1));
+        assert_eq!(plan(90, 20), (22, 5, 5));
+        // No page size up to 100 holds 95..195: two pages of 100.
+        assert_eq!(plan(95, 100), (100, 1, 2));
+        assert_eq!(plan(250, 150), (100, 3, 4));
+        assert_eq!(plan(7, 0), (1, 1, 1));
+        assert_eq!(plan(u64::MAX, 1).0, 1);
+        for offset in 0..300 {
+            for limit in [1, 2, 3, 10, 33, 50, 99, 100, 101, 250] {
+                let p = PagePlan::new(offset, limit);
+                let covered = ((p.first_page - 1) * p.page_size)..(p.last_page * p.page_size);
+                assert!(covered.start <= offset && covered.end >= offset + u64::from(limit));
+                assert!(p.page_size <= 100);
+                if limit <= 100 {
+                    assert!(p.last_page - p.first_page < 2, "{offset}/{limit}: {p:?}");
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn fetches_online_and_in_store_offers_with_the_simulators_prices() {
+        let (running, data) = start().await;
+        let credentials = sim::demo_credentials();
+        let connector = connector(&running, credentials.clone());
+        let visible = visible_orgs(&data, &credentials);
+        // One visible online offer per store currency, and a few in-store offers.
+        let mut keys = Vec::new();
+        let mut currencies = HashSet::new();
+        for offer in &data.online_offers {
+            let currency = data.store_currency(&offer.online_store_id).unwrap();
+            let org = org_index_of(&data, offer.organization_id.as_deref().unwrap());
+            if visible.contains(&org) && currencies.insert(currency) {
+                keys.push(OfferKey::new(OfferKind::Online, offer.id.clone()));
+            }
+        }
+        assert!(
+            currencies.contains("JPY") && currencies.contains("KWD"),
+            "{currencies:?}"
+        );
+        let mut in_store_currencies = HashSet::new();
+        for offer in &data.in_store_offers {
+            let currency = data.store_currency(&offer.physical_store_id).unwrap();
+            let org = org_index_of(&data, offer.organization_id.as_deref().unwrap());
+            if visible.contains(&org) && in_store_currencies.insert(currency) {
+                keys.push(OfferKey::new(OfferKind::InStore, offer.id.clone()));
+            }
+        }
+        let answers = connector.fetch_offers(&keys).await;
+        assert_eq!(answers.len(), keys.len());
+        for (key, lookup) in answers {
+            let offer = lookup.expect("lookup succeeds").expect("offer is found");
+            assert_eq!(offer.common().key, key);
+            let (raw_price, store) = match &offer {
+                Offer::Online(o) => {
+                    let raw = data.online_offer(&key.native_id).unwrap();
+                    assert_eq!(o.online_store_id, raw.online_store_id);
+                    assert_eq!(o.url, raw.url);
+                    assert_eq!(o.delivery_countries, raw.delivery_countries);
+                    assert_eq!(o.min_order_quantity as i64, raw.min_order_quantity);
+                    (raw.price.clone().unwrap(), raw.online_store_id.clone())
+                }
+                Offer::InStore(o) => {
+                    let raw = data.in_store_offer(&key.native_id).unwrap();
+                    assert_eq!(o.physical_store_id, raw.physical_store_id);
+                    assert_eq!(o.aisle, raw.aisle);
+                    assert_eq!(o.quantity_on_hand.map(i64::from), raw.quantity_on_hand);
+                    (raw.price.clone().unwrap(), raw.physical_store_id.clone())
+                }
+                Offer::Marketplace(_) => unreachable!(),
+            };
+            // The simulator's decimal string is major units of the store currency.
+            match (offer.common().price.as_ref(), raw_price.amount.as_deref()) {
+                (Some(money), Some(raw)) => {
+                    assert_eq!(money.amount(), decimal(raw), "{key:?}");
+                    assert_eq!(
+                        money.currency().code(),
+                        data.store_currency(&store).unwrap()
+                    );
+                }
+                (None, None) => {}
+                other => panic!("price mismatch for {key:?}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            running.control.count(ONLINE_ENDPOINT),
+            currencies.len() as u64
+        );
+        assert_eq!(
+            running.control.count(IN_STORE_ENDPOINT),
+            in_store_currencies.len() as u64
+        );
+    }
+
+    fn org_index_of(data: &SimData, organization_id: &str) -> usize {
+        data.organizations
+            .iter()
+            .position(|o| o.id == organization_id)
+            .expect("offer organization exists")
+    }
+
+    #[tokio::test]
+    async fn answers_one_entry_per_distinct_key_with_one_call_each() {
+        let (running, data) = start().await;
+        let connector = connector(&running, sim::demo_credentials());
+        let visible = visible_orgs(&data, &sim::demo_credentials());
+        let ids: Vec<String> = data
+            .online_offers
+            .iter()
+            .filter(|o| {
+                visible.contains(&org_index_of(&data, o.organization_id.as_deref().unwrap()))
+            })
+            .take(40)
+            .map(|o| o.id.clone())
+            .collect();
+        let missing = shortuuid::encode(1);
+        let mut keys: Vec<OfferKey> = ids
+            .iter()
+            .map(|id| OfferKey::new(OfferKind::Online, id.clone()))
+            .collect();
+        keys.extend(keys.clone()); // every key twice
+        keys.push(OfferKey::new(OfferKind::Online, missing.clone()));
+        let answers = connector.fetch_offers(&keys).await;
+        assert_eq!(answers.len(), ids.len() + 1);
+        for (key, lookup) in &answers {
+            let found = lookup.as_ref().expect("no upstream error");
+            assert_eq!(found.is_none(), key.native_id == missing, "{key:?}");
+        }
+        assert_eq!(running.control.count(ONLINE_ENDPOINT), ids.len() as u64 + 1);
+    }
+
+    #[tokio::test]
+    async fn offers_of_organizations_the_key_cannot_view_are_not_found() {
+        let (running, data) = start().await;
+        let demo = sim::demo_credentials();
+        let other = sim::other_credentials();
+        let theirs = exclusive_org(&data, &other, &demo);
+        let their_org_id = data.organizations[theirs].id.clone();
+        let online_id = data.organization_online_offers(&their_org_id)[0].id.clone();
+        let in_store_id = data
+            .in_store_offers
+            .iter()
+            .find(|o| o.organization_id.as_deref() == Some(their_org_id.as_str()))
+            .expect("the organization has in-store offers")
+            .id
+            .clone();
+        let keys = [
+            OfferKey::new(OfferKind::Online, online_id.clone()),
+            OfferKey::new(OfferKind::InStore, in_store_id),
+        ];
+        for (_, lookup) in connector(&running, demo.clone()).fetch_offers(&keys).await {
+            assert!(matches!(lookup, Ok(None)), "{lookup:?}");
+        }
+        for (_, lookup) in connector(&running, other.clone()).fetch_offers(&keys).await {
+            assert!(matches!(lookup, Ok(Some(_))), "{lookup:?}");
+        }
+        // Listing that organization with the demo key: nothing to see.
+        let scope = ListScope::Organization(their_org_id.clone());
+        let page = connector(&running, demo)
+            .list_offers(&scope, 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            page,
+            OfferPage {
+                offers: Vec::new(),
+                total_count: 0
+            }
+        );
+        let page = connector(&running, other)
+            .list_offers(&scope, 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.total_count,
+            data.organization_online_offers(&their_org_id).len() as u64
+        );
+    }
+
+    #[tokio::test]
+    async fn uuid_form_ids_are_canonicalized_and_fetched() {
+        let (running, data) = start().await;
+        let connector = connector(&running, sim::demo_credentials());
+        let raw = &data.online_offers[0];
+        let uuid = shortuuid::format_uuid(shortuuid::decode(&raw.id).unwrap());
+        assert_eq!(
+            connector.canonical_id(OfferKind::Online, &uuid),
+            Ok(raw.id.clone())
+        );
+        assert_eq!(
+            connector.canonical_id(OfferKind::InStore, &uuid.to_uppercase()),
+            Ok(raw.id.clone())
+        );
+        let key = OfferKey::new(OfferKind::Online, uuid);
+        let answers = connector.fetch_offers(std::slice::from_ref(&key)).await;
+        let (answer_key, lookup) = &answers[0];
+        assert_eq!(answer_key, &key);
+        let offer = lookup.as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(offer.common().key.native_id, raw.id);
+    }
+
+    #[tokio::test]
+    async fn canonical_id_explains_malformed_ids() {
+        let (running, _) = start().await;
+        let connector = connector(&running, sim::demo_credentials());
+        for (raw, hint) in [
+            ("", "22-character shortuuid"),
+            ("CnEqURgZ3swzj528KMLvX", "got 21 characters"),
+            ("CnEqURgZ3swzj528KMLvX0", "not in the shortuuid alphabet"),
+            ("zzzzzzzzzzzzzzzzzzzzzz", "out of range"),
+            ("3c90c3cc-0d44-4b50-8888-8dd25736052z", "malformed UUID"),
+        ] {
+            let err = connector.canonical_id(OfferKind::Online, raw).unwrap_err();
+            assert!(err.contains(hint), "{raw:?}: {err}");
+        }
+        let err = connector
+            .canonical_id(OfferKind::Marketplace, "CnEqURgZ3swzj528KMLvX5")
+            .unwrap_err();
+        assert!(err.contains("MarketplaceOffer"), "{err}");
+        assert_eq!(running.control.total(), 0);
+    }
+
+    #[tokio::test]
+    async fn wrong_credentials_are_unauthorized() {
+        let (running, data) = start().await;
+        let org = data.organizations[0].id.clone();
+        let key = OfferKey::new(OfferKind::Online, data.online_offers[0].id.clone());
+        for api_key in [
+            "csb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000",
+            "not a key",
+            "line\nbreak",
+        ] {
+            let connector = connector(
+                &running,
+                Credentials::Closient {
+                    api_key: Secret::new(api_key),
+                },
+            );
+            let answers = connector.fetch_offers(std::slice::from_ref(&key)).await;
+            let err = answers[0].1.clone().unwrap_err();
+            assert!(matches!(err, UpstreamError::Unauthorized { .. }), "{err:?}");
+            assert!(!err.to_string().contains(api_key), "{err}");
+            let err = connector
+                .list_offers(&ListScope::Organization(org.clone()), 0, 10)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, UpstreamError::Unauthorized { .. }), "{err:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn lists_an_organization_to_the_end_through_several_pages() {
+        let (running, data) = start().await;
+        let connector = connector(&running, sim::demo_credentials());
+        let visible = visible_orgs(&data, &sim::demo_credentials());
+        let org = visible
+            .iter()
+            .copied()
+            .max_by_key(|&o| {
+                data.organization_online_offers(&data.organizations[o].id)
+                    .len()
+            })
+            .unwrap();
+        let org_id = data.organizations[org].id.clone();
+        let expected: Vec<String> = data
+            .organization_online_offers(&org_id)
+            .iter()
+            .map(|o| o.id.clone())
+            .collect();
+        assert!(expected.len() > 250, "{} offers", expected.len());
+        let scope = ListScope::Organization(org_id.clone());
+        for step in [100_u32, 37] {
+            running.control.reset_counts();
+            let mut listed = Vec::new();
+            let mut offset = 0;
+            loop {
+                let page = connector.list_offers(&scope, offset, step).await.unwrap();
+                assert_eq!(page.total_count, expected.len() as u64);
+                let received = page.offers.len();
+                for offer in &page.offers {
+                    let o = online(offer);
+                    let raw = data.online_offer(&o.common.key.native_id).unwrap();
+                    assert_eq!(o.organization_id.as_deref(), Some(org_id.as_str()));
+                    assert_eq!(
+                        o.common.price.as_ref().map(|m| m.amount()),
+                        raw.price
+                            .as_ref()
+                            .and_then(|p| p.amount.as_deref())
+                            .map(decimal)
+                    );
+                    listed.push(o.common.key.native_id.clone());
+                }
+                offset += received as u64;
+                if received < step as usize {
+                    break;
+                }
+            }
+            assert_eq!(listed, expected, "step {step}");
+            assert!(running.control.count(LIST_ENDPOINT) >= expected.len() as u64 / 100);
+        }
+        // Past the end: empty, with the total.
+        let page = connector.list_offers(&scope, 10_000, 50).await.unwrap();
+        assert_eq!(
+            (page.offers.len(), page.total_count),
+            (0, expected.len() as u64)
+        );
+        // The organization id may be given as a UUID.
+        let uuid_scope =
+            ListScope::Organization(shortuuid::format_uuid(data.organizations[org].uuid));
+        let page = connector.list_offers(&uuid_scope, 3, 2).await.unwrap();
+        let ids: Vec<_> = page
+            .offers
+            .iter()
+            .map(|o| o.common().key.native_id.clone())
+            .collect();
+        assert_eq!(ids, expected[3..5]);
+    }
+
+    #[tokio::test]
+    async fn unaligned_windows_cost_at_most_two_page_calls() {
+        let (running, data) = start().await;
+        let connector = connector(&running, sim::demo_credentials());
+        let org_id = data.organizations[0].id.clone();
+        let expected: Vec<String> = data
+            .organization_online_offers(&org_id)
+            .iter()
+            .map(|o| o.id.clone())
+            .collect();
+        let scope = ListScope::Organization(org_id);
+        for (offset, limit, calls) in [(90_u64, 20_u32, 1_u64), (95, 100, 2), (0, 0, 1)] {
+            running.control.reset_counts();
+            let page = connector.list_offers(&scope, offset, limit).await.unwrap();
+            let ids: Vec<_> = page
+                .offers
+                .iter()
+                .map(|o| o.common().key.native_id.clone())
+                .collect();
+            let end = (offset + u64::from(limit)) as usize;
+            assert_eq!(ids, expected[offset as usize..end.min(expected.len())]);
+            assert_eq!(page.total_count, expected.len() as u64);
+            assert_eq!(
+                running.control.count(LIST_ENDPOINT),
+                calls,
+                "{offset}/{limit}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn listing_all_offers_is_not_supported() {
+        let (running, _) = start().await;
+        let connector = connector(&running, sim::demo_credentials());
+        let err = connector
+            .list_offers(&ListScope::All, 0, 10)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, UpstreamError::Rejected { detail, .. } if detail.contains("per organization")),
+            "{err:?}"
+        );
+        let err = connector
+            .list_offers(&ListScope::Organization("nope".into()), 0, 10)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, UpstreamError::Rejected { status: 422, .. }),
+            "{err:?}"
+        );
+        assert_eq!(running.control.total(), 0);
+    }
+
+    #[tokio::test]
+    async fn rate_limited_answers_become_rate_limited_errors() {
+        let (running, data) = start().await;
+        data.set_minute_limit(Some(2));
+        let connector = connector(&running, sim::demo_credentials());
+        let key = OfferKey::new(OfferKind::Online, data.online_offers[0].id.clone());
+        for _ in 0..2 {
+            let answers = connector.fetch_offers(std::slice::from_ref(&key)).await;
+            assert!(answers[0].1.is_ok(), "{:?}", answers[0].1);
+        }
+        let answers = connector.fetch_offers(std::slice::from_ref(&key)).await;
+        match &answers[0].1 {
+            Err(UpstreamError::RateLimited {
+                retry_after: Some(wait),
+            }) => {
+                assert!(
+                    *wait > Duration::ZERO && *wait <= Duration::from_secs(60),
+                    "{wait:?}"
+                );
+            }
+            other => panic!("expected a rate limit, got {other:?}"),
+        }
+        let err = connector
+            .list_offers(
+                &ListScope::Organization(data.organizations[0].id.clone()),
+                0,
+                5,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, UpstreamError::RateLimited { .. }), "{err:?}");
+        data.set_minute_limit(None);
+        let answers = connector.fetch_offers(std::slice::from_ref(&key)).await;
+        assert!(answers[0].1.is_ok());
     }
 }

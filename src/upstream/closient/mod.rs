@@ -1,8 +1,24 @@
-//! The Closient-style upstream: wire types, mapping, connector and simulator.
+//! The Closient-style upstream (a retailers API): online offers of web
+//! storefronts and in-store offers of physical stores, owned by
+//! organizations (retail chains), keyed by shortuuids.
+//!
+//! - [`wire`]: `OnlineOfferOut`, `InStoreOfferOut`, pagination and error envelopes.
+//! - [`map`]: wire to [`crate::model`], prices through [`crate::pricing::from_closient`].
+//! - [`client`]: the [`ClosientConnector`].
+//! - [`sim`]: the simulator of the API.
+//! - [`shortuuid`]: the id codec (shortuuid and canonical UUID forms).
 
 pub mod client;
 pub mod map;
+pub mod shortuuid;
 pub mod sim;
 pub mod wire;
 
 pub use client::ClosientConnector;
+
+/// Checks an organization id as a client typed it (shortuuid or UUID) and
+/// returns its shortuuid, for [`crate::upstream::ListScope::Organization`].
+/// The error says what is wrong, for a `BAD_USER_INPUT` message.
+pub fn canonical_organization_id(raw: &str) -> Result<String, String> {
+    shortuuid::canonical(raw).map_err(|err| err.to_string())
+}

@@ -1,1 +1,394 @@
-//! Closient wire types, exactly as the API sends them. (Placeholder: being written.)
+//! Closient wire types, exactly as the retailers API sends them
+//! (`OnlineOfferOut`, `InStoreOfferOut`, the pagination envelope and the
+//! error envelope).
+//!
+//! The simulator serializes these and the connector deserializes them.
+//! Responses may carry fields added later, so nothing here denies unknown
+//! fields. Fields the API documents with a default take it when missing;
+//! string, list and object fields also read `null` as their default.
+//! Integers stay `i64` here so that a value outside the domain's `i32` is
+//! reported by the mapping for that one offer.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+/// Reads `null` as the type's default (`""`, `[]`, `{}`).
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// `PriceOut`: the row's bare decimal with the parent store's currency.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PriceOut {
+    /// Decimal string in major units; `null` when the price is unknown.
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// ISO 4217 code of the parent store's currency.
+    pub currency: String,
+}
+
+/// Lifecycle state of an offer (`status`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferStatus {
+    /// Resolvable.
+    #[default]
+    Active,
+    /// Permanently withdrawn.
+    Discontinued,
+    /// Temporarily withdrawn; comes back.
+    Seasonal,
+    /// Not available at the moment.
+    OutOfStock,
+}
+
+impl OfferStatus {
+    /// Every documented value.
+    pub const ALL: [OfferStatus; 4] = [
+        OfferStatus::Active,
+        OfferStatus::Discontinued,
+        OfferStatus::Seasonal,
+        OfferStatus::OutOfStock,
+    ];
+
+    /// The value as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OfferStatus::Active => "active",
+            OfferStatus::Discontinued => "discontinued",
+            OfferStatus::Seasonal => "seasonal",
+            OfferStatus::OutOfStock => "out_of_stock",
+        }
+    }
+}
+
+/// Where an offer row came from (`source`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferSource {
+    /// Supplied by the brand.
+    Brand,
+    /// Partner-feed ingest.
+    AffiliateFeed,
+    /// Scraped from the storefront.
+    Scrape,
+    /// Point-of-sale synchronization.
+    PosSync,
+    /// Ad-hoc API write (the default).
+    #[default]
+    Manual,
+    /// Reported by a user.
+    UserFeedback,
+}
+
+impl OfferSource {
+    /// Every documented value.
+    pub const ALL: [OfferSource; 6] = [
+        OfferSource::Brand,
+        OfferSource::AffiliateFeed,
+        OfferSource::Scrape,
+        OfferSource::PosSync,
+        OfferSource::Manual,
+        OfferSource::UserFeedback,
+    ];
+}
+
+/// How the storefront delivers an online offer (`fulfillment_type`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum FulfillmentType {
+    /// Plain ground shipping.
+    #[default]
+    Standard,
+    /// Same-day delivery.
+    SameDay,
+    /// Next-day delivery.
+    NextDay,
+    /// Prime or an equivalent membership (free shipping).
+    Prime,
+    /// Shipped to a store.
+    ShipToStore,
+    /// Picked up at a store.
+    StorePickup,
+    /// Downloaded.
+    DigitalDownload,
+    /// Recurring delivery.
+    SubscribeAndSave,
+}
+
+impl FulfillmentType {
+    /// Every documented value.
+    pub const ALL: [FulfillmentType; 8] = [
+        FulfillmentType::Standard,
+        FulfillmentType::SameDay,
+        FulfillmentType::NextDay,
+        FulfillmentType::Prime,
+        FulfillmentType::ShipToStore,
+        FulfillmentType::StorePickup,
+        FulfillmentType::DigitalDownload,
+        FulfillmentType::SubscribeAndSave,
+    ];
+}
+
+/// Inventory reported by the storefront (`stock_level`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum StockLevel {
+    /// Buyable now.
+    InStock,
+    /// Buyable now, few left.
+    LowStock,
+    /// Buyable with a wait.
+    PreOrder,
+    /// Buyable with a wait.
+    Backordered,
+    /// Not buyable.
+    OutOfStock,
+    /// No stock signal (the default).
+    #[default]
+    Unknown,
+}
+
+impl StockLevel {
+    /// Every documented value.
+    pub const ALL: [StockLevel; 6] = [
+        StockLevel::InStock,
+        StockLevel::LowStock,
+        StockLevel::PreOrder,
+        StockLevel::Backordered,
+        StockLevel::OutOfStock,
+        StockLevel::Unknown,
+    ];
+}
+
+/// `OnlineOfferOut`: an offer for a product on one online storefront.
+/// One row per (product, online store, sku).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct OnlineOfferOut {
+    /// Shortuuid of the offer.
+    pub id: String,
+    /// Shortuuid of the catalog product.
+    pub product_id: String,
+    /// Shortuuid of the online store; its currency denominates the prices.
+    pub online_store_id: String,
+    /// Developer-attached key/value data.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metadata: Map<String, Value>,
+    /// Shortuuid of the owning organization.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// Storefront SKU; empty when the source has none.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub sku: String,
+    /// Deep link to the product page; empty when the source has none.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub url: String,
+    /// Structured price.
+    #[serde(default)]
+    pub price: Option<PriceOut>,
+    /// Lifecycle state.
+    #[serde(default)]
+    pub status: OfferStatus,
+    /// Confirmed by a human or a trusted feed.
+    #[serde(default)]
+    pub is_verified: bool,
+    /// Where the row came from.
+    #[serde(default)]
+    pub source: OfferSource,
+    /// How the storefront delivers.
+    #[serde(default)]
+    pub fulfillment_type: FulfillmentType,
+    /// Reported inventory.
+    #[serde(default)]
+    pub stock_level: StockLevel,
+    /// ISO 3166-1 alpha-2 codes shipped to; empty = inherit from the storefront.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub delivery_countries: Vec<String>,
+    /// Bare decimal in the store's currency; `null` when free or unknown.
+    #[serde(default)]
+    pub shipping_cost: Option<String>,
+    /// Handling and shipping days; `null` when unknown.
+    #[serde(default)]
+    pub lead_time_days: Option<i64>,
+    /// Minimum units per order (default 1).
+    #[serde(default = "one")]
+    pub min_order_quantity: i64,
+}
+
+/// `InStoreOfferOut`: an offer for a product at one physical store.
+/// One row per (product, physical store, sku).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct InStoreOfferOut {
+    /// Shortuuid of the offer.
+    pub id: String,
+    /// Shortuuid of the catalog product.
+    pub product_id: String,
+    /// Shortuuid of the physical store; its currency denominates the price.
+    pub physical_store_id: String,
+    /// Developer-attached key/value data.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metadata: Map<String, Value>,
+    /// Shortuuid of the owning organization.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// Retailer SKU; empty when the source has none.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub sku: String,
+    /// Structured price.
+    #[serde(default)]
+    pub price: Option<PriceOut>,
+    /// Lifecycle state.
+    #[serde(default)]
+    pub status: OfferStatus,
+    /// Confirmed by a human or a trusted feed.
+    #[serde(default)]
+    pub is_verified: bool,
+    /// Where the row came from.
+    #[serde(default)]
+    pub source: OfferSource,
+    /// Units on the shelf at last count; `null` when unknown.
+    #[serde(default)]
+    pub quantity_on_hand: Option<i64>,
+    /// Aisle or shelf locator; empty when unknown.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub aisle: String,
+    /// Can be reserved online and picked up here.
+    #[serde(default)]
+    pub store_pickup_available: bool,
+}
+
+/// `PaginationMeta`: where a page sits in the whole result set.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PaginationMeta {
+    /// 1-based page number.
+    pub page: u64,
+    /// Items per page.
+    pub page_size: u64,
+    /// Items in the whole result set.
+    pub total_count: u64,
+    /// Pages in the whole result set.
+    pub total_pages: u64,
+    /// Whether a later page has items.
+    pub has_next: bool,
+    /// Whether this is not the first page.
+    pub has_previous: bool,
+}
+
+/// A page of a paginated listing.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    /// Items on this page; empty past the end.
+    pub data: Vec<T>,
+    /// Position in the result set.
+    pub pagination: PaginationMeta,
+}
+
+/// A catalog product of `GET /products/api/v1/products/{gtin}`.
+///
+/// The seed documents do not describe this answer; this is the simulator's
+/// minimal assumption (`id`, `gtin`, `name`, `brand`, `category`). The
+/// connector does not read it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ProductOut {
+    /// Shortuuid of the product (the `product_id` of its offers).
+    pub id: String,
+    /// GTIN-14, digits only.
+    pub gtin: String,
+    /// Product name.
+    pub name: String,
+    /// Brand.
+    pub brand: String,
+    /// Category name.
+    pub category: String,
+}
+
+/// Machine-readable error code of the error envelope.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// 400.
+    BadRequest,
+    /// 401.
+    Unauthorized,
+    /// 403.
+    Forbidden,
+    /// 404.
+    NotFound,
+    /// 409.
+    Conflict,
+    /// 422.
+    ValidationError,
+    /// 429.
+    RateLimited,
+    /// 500.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// The HTTP status that goes with the code.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::ValidationError => 422,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::InternalError => 500,
+        }
+    }
+
+    /// The code as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::ValidationError => "VALIDATION_ERROR",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::InternalError => "INTERNAL_ERROR",
+        }
+    }
+}
+
+/// One problem of a `VALIDATION_ERROR`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The offending field (path or query parameter, body field).
+    #[serde(default)]
+    pub field: Option<String>,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// The body of every error answer: `{"error": {...}}`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ErrorEnvelope {
+    /// The error.
+    pub error: ErrorBody,
+}
+
+/// The error inside the envelope.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ErrorBody {
+    /// Machine-readable code.
+    pub code: ErrorCode,
+    /// Human-readable message.
+    pub message: String,
+    /// The HTTP status, repeated.
+    pub status: u16,
+    /// Field problems (validation errors); empty otherwise.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub details: Vec<FieldError>,
+}

@@ -1,0 +1,616 @@
+//! Generation of the simulator's data: organizations (retail chains) with
+//! their online and physical stores, and the offers of the catalog's
+//! products at those stores, with every documented value and edge case
+//! (unknown and free prices, JPY and KWD amounts, empty SKUs and URLs,
+//! metadata, ...). Also the API keys of the demo and the other credentials.
+
+use std::collections::HashMap;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::{json, Map, Value};
+
+use super::{Organization, Store};
+use crate::pricing::Currency;
+use crate::sim::catalog::{Catalog, Product};
+use crate::upstream::closient::shortuuid;
+use crate::upstream::closient::wire::{
+    FulfillmentType, InStoreOfferOut, OfferSource, OfferStatus, OnlineOfferOut, PriceOut,
+    StockLevel,
+};
+
+/// Mixed into the catalog seed so Closient data differs from other styles'.
+const SALT: u64 = 0xC105_1E47_0000_0001;
+/// Seeds of the two API keys; fixed, so the keys do not depend on the catalog.
+pub(super) const DEMO_KEY_SEED: u64 = 0xC105_0000_0000_0001;
+pub(super) const OTHER_KEY_SEED: u64 = 0xC105_0000_0000_0002;
+
+struct OrgSpec {
+    name: &'static str,
+    /// (domain, currency, country)
+    online: &'static [(&'static str, &'static str, &'static str)],
+    /// (name, currency, country)
+    physical: &'static [(&'static str, &'static str, &'static str)],
+}
+
+const ORGS: &[OrgSpec] = &[
+    OrgSpec {
+        name: "Northwind Market",
+        online: &[("northwindmarket.com", "USD", "US")],
+        physical: &[
+            ("Northwind Market Seattle", "USD", "US"),
+            ("Northwind Market Portland", "USD", "US"),
+            ("Northwind Market Austin", "USD", "US"),
+            ("Northwind Market Vancouver", "CAD", "CA"),
+        ],
+    },
+    OrgSpec {
+        name: "Maple & Co.",
+        online: &[("mapleandco.ca", "CAD", "CA")],
+        physical: &[
+            ("Maple & Co. Toronto", "CAD", "CA"),
+            ("Maple & Co. Montreal", "CAD", "CA"),
+        ],
+    },
+    OrgSpec {
+        name: "Britannia Stores",
+        online: &[
+            ("britanniastores.co.uk", "GBP", "GB"),
+            ("britanniastores.ie", "EUR", "IE"),
+        ],
+        physical: &[
+            ("Britannia Stores Leeds", "GBP", "GB"),
+            ("Britannia Stores Dublin", "EUR", "IE"),
+        ],
+    },
+    OrgSpec {
+        name: "Euromarkt",
+        online: &[("euromarkt.de", "EUR", "DE"), ("euromarkt.fr", "EUR", "FR")],
+        physical: &[
+            ("Euromarkt Berlin", "EUR", "DE"),
+            ("Euromarkt München", "EUR", "DE"),
+            ("Euromarkt Lyon", "EUR", "FR"),
+        ],
+    },
+    OrgSpec {
+        name: "Sakura Retail",
+        online: &[("sakura-retail.jp", "JPY", "JP")],
+        physical: &[
+            ("Sakura Retail Shibuya", "JPY", "JP"),
+            ("Sakura Retail Umeda", "JPY", "JP"),
+        ],
+    },
+    OrgSpec {
+        name: "Gulf Trading Co.",
+        online: &[("gulftrading.com.kw", "KWD", "KW")],
+        physical: &[
+            ("Gulf Trading Kuwait City", "KWD", "KW"),
+            ("Gulf Trading Salmiya", "KWD", "KW"),
+        ],
+    },
+    OrgSpec {
+        name: "Pacific Outfitters",
+        online: &[("pacificoutfitters.com", "USD", "US")],
+        physical: &[("Pacific Outfitters Honolulu", "USD", "US")],
+    },
+];
+
+/// Organizations (indexes into `ORGS`) the demo key sees: all but the last.
+pub(super) const DEMO_ORGS: &[usize] = &[0, 1, 2, 3, 4, 5];
+/// Organizations the other key sees: one shared with the demo key, one its own.
+pub(super) const OTHER_ORGS: &[usize] = &[4, 6];
+
+/// US dollars to the store currency, roughly.
+fn usd_rate(currency: &str) -> Decimal {
+    let (mantissa, scale) = match currency {
+        "CAD" => (136, 2),
+        "GBP" => (79, 2),
+        "EUR" => (92, 2),
+        "JPY" => (151, 0),
+        "KWD" => (307, 3),
+        _ => (1, 0),
+    };
+    Decimal::new(mantissa, scale)
+}
+
+fn exponent(currency: &str) -> u32 {
+    Currency::parse(currency)
+        .ok()
+        .and_then(Currency::exponent)
+        .unwrap_or(2)
+}
+
+/// A shelf price: `usd_cents` converted into `currency`, scaled by
+/// `factor`, rounded the way stores price in that currency, and written
+/// with exactly the currency's number of decimals.
+fn shelf_price(rng: &mut fastrand::Rng, usd_cents: i64, currency: &str, factor: Decimal) -> String {
+    let raw = Decimal::new(usd_cents, 2) * usd_rate(currency) * factor;
+    let exp = exponent(currency);
+    let mut amount = match exp {
+        // Yen: whole tens.
+        0 => ((raw / Decimal::TEN).round() * Decimal::TEN).max(Decimal::TEN),
+        // Dinar and similar: multiples of 0.005.
+        3 => ((raw * Decimal::from(200)).round() / Decimal::from(200)).max(Decimal::new(5, 3)),
+        // Cents: charm prices ending in .99 or .49.
+        _ => {
+            let ending = if rng.u8(..4) == 0 {
+                Decimal::new(49, 2)
+            } else {
+                Decimal::new(99, 2)
+            };
+            raw.round_dp_with_strategy(0, RoundingStrategy::ToZero) + ending
+        }
+    };
+    amount.rescale(exp);
+    amount.to_string()
+}
+
+fn zero_amount(rng: &mut fastrand::Rng, currency: &str) -> String {
+    if exponent(currency) == 2 && rng.bool() {
+        "0.00".to_owned()
+    } else {
+        "0".to_owned()
+    }
+}
+
+fn weighted<T: Copy>(rng: &mut fastrand::Rng, choices: &[(T, u32)]) -> T {
+    let total: u32 = choices.iter().map(|(_, w)| w).sum();
+    let mut roll = rng.u32(..total);
+    for &(value, weight) in choices {
+        if roll < weight {
+            return value;
+        }
+        roll -= weight;
+    }
+    choices[choices.len() - 1].0
+}
+
+/// A random version-4 UUID from the seeded generator.
+fn uuid_v4(rng: &mut fastrand::Rng) -> u128 {
+    let raw = rng.u128(..);
+    (raw & !(0xF << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62)
+}
+
+fn delivery_countries(rng: &mut fastrand::Rng, country: &str) -> Vec<String> {
+    if rng.u8(..10) < 4 {
+        // Empty: inherit from the storefront.
+        return Vec::new();
+    }
+    let options: &[&[&str]] = match country {
+        "US" => &[&["US"], &["US", "CA"]],
+        "CA" => &[&["CA"], &["CA", "US"]],
+        "GB" => &[&["GB"], &["GB", "IE"]],
+        "IE" => &[&["IE", "GB"]],
+        "DE" => &[&["DE", "AT"], &["DE", "AT", "CH"]],
+        "FR" => &[&["FR", "BE"], &["FR"]],
+        "JP" => &[&["JP"]],
+        "KW" => &[&["KW", "SA", "AE"], &["KW"]],
+        _ => &[&["US"]],
+    };
+    options[rng.usize(..options.len())]
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect()
+}
+
+fn slug(name: &str) -> String {
+    name.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn sku_prefix(store: &Store) -> String {
+    store
+        .name
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .take(3)
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+const ONLINE_SOURCES: &[(OfferSource, u32)] = &[
+    (OfferSource::AffiliateFeed, 30),
+    (OfferSource::Scrape, 25),
+    (OfferSource::Brand, 10),
+    (OfferSource::Manual, 20),
+    (OfferSource::PosSync, 5),
+    (OfferSource::UserFeedback, 10),
+];
+const IN_STORE_SOURCES: &[(OfferSource, u32)] = &[
+    (OfferSource::PosSync, 45),
+    (OfferSource::Manual, 15),
+    (OfferSource::Scrape, 10),
+    (OfferSource::Brand, 10),
+    (OfferSource::AffiliateFeed, 5),
+    (OfferSource::UserFeedback, 15),
+];
+const STATUSES: &[(OfferStatus, u32)] = &[
+    (OfferStatus::Active, 80),
+    (OfferStatus::OutOfStock, 8),
+    (OfferStatus::Seasonal, 6),
+    (OfferStatus::Discontinued, 6),
+];
+const FULFILLMENT: &[(FulfillmentType, u32)] = &[
+    (FulfillmentType::Standard, 40),
+    (FulfillmentType::SameDay, 8),
+    (FulfillmentType::NextDay, 10),
+    (FulfillmentType::Prime, 15),
+    (FulfillmentType::ShipToStore, 7),
+    (FulfillmentType::StorePickup, 7),
+    (FulfillmentType::DigitalDownload, 5),
+    (FulfillmentType::SubscribeAndSave, 8),
+];
+const STOCK: &[(StockLevel, u32)] = &[
+    (StockLevel::InStock, 50),
+    (StockLevel::LowStock, 15),
+    (StockLevel::PreOrder, 6),
+    (StockLevel::Backordered, 6),
+    (StockLevel::OutOfStock, 8),
+    (StockLevel::Unknown, 15),
+];
+const AISLES: &[&str] = &[
+    "A5",
+    "Dairy 12",
+    "B12",
+    "Aisle 7",
+    "Electronics 3",
+    "Garden 1",
+    "C3 Shelf 2",
+];
+const FEEDS: &[&str] = &["awin", "cj", "impact", "rakuten"];
+
+/// Prices: unknown (`None`), free (`"0"`/`"0.00"`) or a shelf price.
+fn offer_price(
+    rng: &mut fastrand::Rng,
+    product: &Product,
+    store: &Store,
+    store_factor: Decimal,
+    unknown_percent: u8,
+) -> PriceOut {
+    let roll = rng.u8(..100);
+    let amount = if roll < unknown_percent {
+        None
+    } else if roll < unknown_percent + 2 {
+        Some(zero_amount(rng, store.currency))
+    } else {
+        let jitter = Decimal::new(95 + rng.i64(0..=10), 2);
+        Some(shelf_price(
+            rng,
+            product.base_price_cents,
+            store.currency,
+            store_factor * jitter,
+        ))
+    };
+    PriceOut {
+        amount,
+        currency: store.currency.to_owned(),
+    }
+}
+
+fn is_verified(rng: &mut fastrand::Rng, source: OfferSource) -> bool {
+    matches!(source, OfferSource::Brand | OfferSource::PosSync) || rng.u8(..4) == 0
+}
+
+fn online_offer(
+    rng: &mut fastrand::Rng,
+    product: &Product,
+    store: &Store,
+    store_factor: Decimal,
+    organization: &Organization,
+    sku: String,
+) -> OnlineOfferOut {
+    let status = weighted(rng, STATUSES);
+    let source = weighted(rng, ONLINE_SOURCES);
+    let fulfillment_type = weighted(rng, FULFILLMENT);
+    let stock_level = weighted(rng, STOCK);
+    let shipping = |rng: &mut fastrand::Rng, usd_cents: std::ops::RangeInclusive<i64>| {
+        let cents = rng.i64(usd_cents);
+        Some(shelf_price(rng, cents, store.currency, Decimal::ONE))
+    };
+    let shipping_cost = match fulfillment_type {
+        // Prime and similar memberships ship free: null.
+        FulfillmentType::Prime => None,
+        // Standard shipping whose cost the source does not say: null (unknown).
+        FulfillmentType::Standard if rng.u8(..100) < 15 => None,
+        FulfillmentType::ShipToStore
+        | FulfillmentType::StorePickup
+        | FulfillmentType::DigitalDownload => Some(zero_amount(rng, store.currency)),
+        FulfillmentType::SubscribeAndSave if rng.bool() => None,
+        FulfillmentType::SameDay | FulfillmentType::NextDay => shipping(rng, 799..=1999),
+        _ => shipping(rng, 299..=899),
+    };
+    let lead_time_days = if rng.u8(..10) == 0 {
+        None
+    } else {
+        Some(match (stock_level, fulfillment_type) {
+            (StockLevel::Backordered, _) => rng.i64(14..=30),
+            (StockLevel::PreOrder, _) => rng.i64(20..=60),
+            (_, FulfillmentType::SameDay | FulfillmentType::DigitalDownload) => 0,
+            (_, FulfillmentType::NextDay) => 1,
+            (_, FulfillmentType::Prime) => rng.i64(1..=2),
+            _ => rng.i64(2..=7),
+        })
+    };
+    let url = if rng.u8(..10) == 0 {
+        String::new()
+    } else {
+        format!(
+            "https://{}/p/{}/{}",
+            store.name,
+            slug(&product.name),
+            rng.u32(100_000..1_000_000)
+        )
+    };
+    let metadata = if rng.u8(..10) == 0 {
+        json_object(json!({
+            "feed": FEEDS[rng.usize(..FEEDS.len())],
+            "campaign": format!("{}-{}", ["spring", "summer", "autumn", "winter"][rng.usize(..4)], 2024 + rng.u8(..2) as u16),
+        }))
+    } else {
+        Map::new()
+    };
+    OnlineOfferOut {
+        id: shortuuid::encode(uuid_v4(rng)),
+        product_id: shortuuid::encode(product.uuid),
+        online_store_id: store.id.clone(),
+        metadata,
+        organization_id: Some(organization.id.clone()),
+        sku,
+        url,
+        price: Some(offer_price(rng, product, store, store_factor, 4)),
+        status,
+        is_verified: is_verified(rng, source),
+        source,
+        fulfillment_type,
+        stock_level,
+        delivery_countries: delivery_countries(rng, store.country),
+        shipping_cost,
+        lead_time_days,
+        min_order_quantity: if rng.u8(..20) == 0 {
+            [2, 6, 12, 24][rng.usize(..4)]
+        } else {
+            1
+        },
+    }
+}
+
+fn in_store_offer(
+    rng: &mut fastrand::Rng,
+    product: &Product,
+    store: &Store,
+    store_factor: Decimal,
+    organization: &Organization,
+) -> InStoreOfferOut {
+    let source = weighted(rng, IN_STORE_SOURCES);
+    let sku = if rng.u8(..5) == 0 {
+        String::new()
+    } else {
+        format!("{}{:07}", sku_prefix(store), rng.u32(..10_000_000))
+    };
+    let quantity_on_hand = match rng.u8(..100) {
+        0..20 => None,
+        20..28 => Some(0),
+        _ => Some(rng.i64(1..=250)),
+    };
+    let metadata = if rng.u8(..10) == 0 {
+        json_object(json!({
+            "planogram": format!("PG-{:04}", rng.u16(..10_000)),
+            "pos_id": format!("{}", rng.u32(..1_000_000)),
+        }))
+    } else {
+        Map::new()
+    };
+    InStoreOfferOut {
+        id: shortuuid::encode(uuid_v4(rng)),
+        product_id: shortuuid::encode(product.uuid),
+        physical_store_id: store.id.clone(),
+        metadata,
+        organization_id: Some(organization.id.clone()),
+        sku,
+        price: Some(offer_price(rng, product, store, store_factor, 5)),
+        status: weighted(rng, STATUSES),
+        is_verified: is_verified(rng, source),
+        source,
+        quantity_on_hand,
+        aisle: if rng.u8(..10) < 7 {
+            AISLES[rng.usize(..AISLES.len())].to_owned()
+        } else {
+            String::new()
+        },
+        store_pickup_available: rng.bool(),
+    }
+}
+
+fn json_object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// Picks `count` distinct stores: the first from `preferred` (so every
+/// product is visible to the demo key), the rest from all stores.
+fn pick_stores(
+    rng: &mut fastrand::Rng,
+    count: usize,
+    preferred: &[usize],
+    all: usize,
+) -> Vec<usize> {
+    let mut picked = vec![preferred[rng.usize(..preferred.len())]];
+    while picked.len() < count.min(all) {
+        let candidate = rng.usize(..all);
+        if !picked.contains(&candidate) {
+            picked.push(candidate);
+        }
+    }
+    picked
+}
+
+/// The CRC-32 (IEEE 802.3) of `bytes`, as used in the API key checksum.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+/// A plausible API key derived from `seed`: `csb_<32 chars>_<crc32 hex>`.
+pub(super) fn api_key(seed: u64) -> String {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let body: String = (0..32)
+        .map(|_| char::from(CHARS[rng.usize(..CHARS.len())]))
+        .collect();
+    format!("csb_{body}_{:08x}", crc32(body.as_bytes()))
+}
+
+/// Whether `key` has the shape of a Closient key with a valid checksum.
+pub fn is_well_formed_api_key(key: &str) -> bool {
+    let Some(rest) = key.strip_prefix("csb_") else {
+        return false;
+    };
+    let Some((body, checksum)) = rest.split_once('_') else {
+        return false;
+    };
+    body.len() == 32
+        && body.bytes().all(|b| b.is_ascii_alphanumeric())
+        && checksum.len() == 8
+        && u32::from_str_radix(checksum, 16).is_ok_and(|crc| crc == crc32(body.as_bytes()))
+}
+
+/// Organizations, stores and offers generated from the catalog, with the
+/// organization (index) of every offer.
+pub(super) struct Generated {
+    pub organizations: Vec<Organization>,
+    pub online_stores: Vec<Store>,
+    pub physical_stores: Vec<Store>,
+    pub online_offers: Vec<OnlineOfferOut>,
+    pub online_org: Vec<usize>,
+    pub in_store_offers: Vec<InStoreOfferOut>,
+    pub in_store_org: Vec<usize>,
+}
+
+/// Generates everything from `catalog`: the same seed gives the same data.
+/// Every product gets one to three online offers (the first at a store the
+/// demo key sees) and 85% get one to three in-store offers.
+pub(super) fn generate(catalog: &Catalog) -> Generated {
+    let mut rng = fastrand::Rng::with_seed(catalog.seed ^ SALT);
+    let mut organizations = Vec::new();
+    let mut online_stores = Vec::new();
+    let mut physical_stores = Vec::new();
+    let mut store_factors: HashMap<(bool, usize), Decimal> = HashMap::new();
+    for (index, spec) in ORGS.iter().enumerate() {
+        let uuid = uuid_v4(&mut rng);
+        organizations.push(Organization {
+            uuid,
+            id: shortuuid::encode(uuid),
+            name: spec.name.to_owned(),
+        });
+        for (online, stores, specs) in [
+            (true, &mut online_stores, spec.online),
+            (false, &mut physical_stores, spec.physical),
+        ] {
+            for &(name, currency, country) in specs {
+                let uuid = uuid_v4(&mut rng);
+                store_factors.insert(
+                    (online, stores.len()),
+                    Decimal::new(90 + rng.i64(0..=20), 2),
+                );
+                stores.push(Store {
+                    uuid,
+                    id: shortuuid::encode(uuid),
+                    organization: index,
+                    name: name.to_owned(),
+                    currency,
+                    country,
+                });
+            }
+        }
+    }
+    let in_demo = |store: &Store| DEMO_ORGS.contains(&store.organization);
+    let demo_online: Vec<usize> = (0..online_stores.len())
+        .filter(|&i| in_demo(&online_stores[i]))
+        .collect();
+    let demo_physical: Vec<usize> = (0..physical_stores.len())
+        .filter(|&i| in_demo(&physical_stores[i]))
+        .collect();
+
+    let mut online_offers = Vec::new();
+    let mut online_org = Vec::new();
+    let mut in_store_offers = Vec::new();
+    let mut in_store_org = Vec::new();
+    for product in &catalog.products {
+        let count = 1 + rng.usize(..3);
+        for store_index in pick_stores(&mut rng, count, &demo_online, online_stores.len()) {
+            let store = &online_stores[store_index];
+            let organization = &organizations[store.organization];
+            let factor = store_factors[&(true, store_index)];
+            let sku = if rng.u8(..100) < 15 {
+                String::new()
+            } else {
+                format!("{}-{:06}", sku_prefix(store), rng.u32(..1_000_000))
+            };
+            // A few products are sold in two pack sizes at one store:
+            // same (product, store), different sku.
+            let pack = (rng.u8(..100) < 3).then(|| {
+                format!(
+                    "{}-{}PK",
+                    if sku.is_empty() { "MULTI" } else { &sku },
+                    [2, 4, 6][rng.usize(..3)]
+                )
+            });
+            online_offers.push(online_offer(
+                &mut rng,
+                product,
+                store,
+                factor,
+                organization,
+                sku,
+            ));
+            online_org.push(store.organization);
+            if let Some(pack_sku) = pack {
+                online_offers.push(online_offer(
+                    &mut rng,
+                    product,
+                    store,
+                    factor,
+                    organization,
+                    pack_sku,
+                ));
+                online_org.push(store.organization);
+            }
+        }
+        if rng.u8(..100) < 85 {
+            let count = 1 + rng.usize(..3);
+            for store_index in pick_stores(&mut rng, count, &demo_physical, physical_stores.len()) {
+                let store = &physical_stores[store_index];
+                let factor = store_factors[&(false, store_index)];
+                in_store_offers.push(in_store_offer(
+                    &mut rng,
+                    product,
+                    store,
+                    factor,
+                    &organizations[store.organization],
+                ));
+                in_store_org.push(store.organization);
+            }
+        }
+    }
+
+    Generated {
+        organizations,
+        online_stores,
+        physical_stores,
+        online_offers,
+        online_org,
+        in_store_offers,
+        in_store_org,
+    }
+}
