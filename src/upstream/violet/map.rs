@@ -27,12 +27,11 @@ use serde_json::{Map, Value};
 use super::wire;
 use crate::error::UpstreamError;
 use crate::model::{
-    DecimalNumber,
-    MarketplaceDetails, MarketplaceOffer, Offer, OfferCommon, OfferKey, OfferKind, OfferStatus,
-    Seller, UpstreamKind, VioletAlbum, VioletCollection, VioletCollectionMedia, VioletDimensions,
-    VioletMedia, VioletMetadata, VioletOfferDetails, VioletProductType, VioletPublishingStatus,
-    VioletSku, VioletSkuVariantValue, VioletSource, VioletStatus, VioletSubscriptionStatus,
-    VioletVariant, VioletVariantValue,
+    DecimalNumber, MarketplaceDetails, MarketplaceOffer, Offer, OfferCommon, OfferKey, OfferKind,
+    OfferStatus, Seller, UpstreamKind, VioletAlbum, VioletCollection, VioletCollectionMedia,
+    VioletDimensions, VioletMedia, VioletMetadata, VioletOfferDetails, VioletProductType,
+    VioletPublishingStatus, VioletSku, VioletSkuVariantValue, VioletSource, VioletStatus,
+    VioletSubscriptionStatus, VioletVariant, VioletVariantValue,
 };
 use crate::pricing::{self, JsonNumber, Money};
 
