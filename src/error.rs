@@ -88,6 +88,10 @@ pub enum UpstreamError {
         /// What the upstream said, for the logs.
         detail: String,
     },
+    /// The upstream says the thing a listing is scoped to (an organization)
+    /// does not exist or is not visible to the gateway's credentials.
+    #[error("not found: {0}")]
+    NotFound(String),
     /// The body does not match the upstream's wire types, or an unexpected status.
     #[error("bad response: {0}")]
     BadResponse(String),
@@ -110,6 +114,7 @@ impl UpstreamError {
             UpstreamError::Unauthorized { .. } => ErrorCode::UpstreamUnauthorized,
             UpstreamError::RateLimited { .. } => ErrorCode::UpstreamRateLimited,
             UpstreamError::BadResponse(_) => ErrorCode::UpstreamBadResponse,
+            UpstreamError::NotFound(_) => ErrorCode::NotFound,
             UpstreamError::Rejected { .. } => ErrorCode::Internal,
         }
     }
@@ -134,6 +139,9 @@ impl UpstreamError {
             }
             UpstreamError::BadResponse(_) => {
                 format!("upstream `{upstream}` sent a response the gateway cannot read")
+            }
+            UpstreamError::NotFound(what) => {
+                format!("upstream `{upstream}` has no {what} visible to the gateway")
             }
         }
     }

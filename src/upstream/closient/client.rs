@@ -146,11 +146,10 @@ impl ClosientConnector {
             let response = self.get(url).await?;
             let Some(body) = read::<wire::Page<wire::OnlineOfferOut>>(&response)? else {
                 // Closient answers 404 both for an organization that does not
-                // exist and for one the key cannot view: nothing to list.
-                return Ok(OfferPage {
-                    offers: Vec::new(),
-                    total_count: 0,
-                });
+                // exist and for one the key cannot view.
+                return Err(UpstreamError::NotFound(format!(
+                    "organization {organization}"
+                )));
             };
             total_count = body.pagination.total_count;
             let page_start = (page - 1).saturating_mul(plan.page_size);
@@ -562,18 +561,12 @@ mod tests {
         for (_, lookup) in connector(&running, other.clone()).fetch_offers(&keys).await {
             assert!(matches!(lookup, Ok(Some(_))), "{lookup:?}");
         }
-        // Listing that organization with the demo key: nothing to see.
+        // Listing that organization with the demo key: not found.
         let scope = ListScope::Organization(their_org_id.clone());
-        let page = connector(&running, demo)
-            .list_offers(&scope, 0, 10)
-            .await
-            .unwrap();
-        assert_eq!(
-            page,
-            OfferPage {
-                offers: Vec::new(),
-                total_count: 0
-            }
+        let listing = connector(&running, demo).list_offers(&scope, 0, 10).await;
+        assert!(
+            matches!(listing, Err(UpstreamError::NotFound(_))),
+            "{listing:?}"
         );
         let page = connector(&running, other)
             .list_offers(&scope, 0, 10)

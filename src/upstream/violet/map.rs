@@ -439,8 +439,8 @@ mod tests {
         (m, d)
     }
 
-    fn dec(s: &str) -> Decimal {
-        Decimal::from_str_exact(s).unwrap()
+    fn dec(s: &str) -> rust_decimal::Decimal {
+        rust_decimal::Decimal::from_str_exact(s).unwrap()
     }
 
     #[test]
@@ -503,7 +503,7 @@ mod tests {
         let dims = sku.sku_dimensions.as_ref().unwrap();
         assert_eq!(
             (dims.weight, dims.dimension_type.as_deref()),
-            (Some(dec("123")), Some("SKU"))
+            (Some(DecimalNumber(dec("123"))), Some("SKU"))
         );
         assert!(sku.shipping_dimensions.is_some());
         assert_eq!(d.albums[0].album_type.as_deref(), Some("OFFER"));
@@ -518,7 +518,7 @@ mod tests {
             d.date_last_consolidated.as_deref(),
             Some("2023-11-07T05:31:56Z")
         );
-        assert_eq!(d.commission_rate, Some(dec("123")));
+        assert_eq!(d.commission_rate, Some(DecimalNumber(dec("123"))));
         assert_eq!(d.default_image_url.as_deref(), Some("<string>"));
         assert_eq!(
             d.subscription_status,
