@@ -23,6 +23,8 @@ pub enum Node {
 }
 
 /// A product offer from any upstream: what every offer type shares.
+// Several interface fields share a type; clippy reads that as repeated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(Interface)]
 #[graphql(
     name = "Offer",

@@ -13,6 +13,21 @@ use crate::schema::id::GlobalId;
 use crate::schema::offer::{MarketplaceOffer, Node, OfferInterface, OnlineOffer};
 use crate::upstream::{Connector, ListScope, Upstreams};
 
+/// The answer of a nullable field: `None` is null without an error,
+/// `Some(Err(..))` is null with the error at the field's path. (async-graphql
+/// turns an error inside an `Option` into a null; an error returned by the
+/// resolver itself would drop the field instead.) This is what lets one
+/// failing upstream leave the rest of a response intact.
+pub type Nullable<T> = Option<Result<T>>;
+
+/// Turns a resolver outcome into a nullable field value.
+fn nullable<T>(outcome: Result<Option<T>, GatewayError>) -> Nullable<T> {
+    match outcome {
+        Ok(value) => value.map(Ok),
+        Err(err) => Some(Err(err.into())),
+    }
+}
+
 /// Page size of a connection when `first` is not given.
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 
@@ -138,10 +153,12 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "A global id.")] id: ID,
-    ) -> Result<Option<Node>> {
-        Ok(resolve_offer(ctx, "id", &id)
-            .await?
-            .map(OfferInterface::into_node))
+    ) -> Nullable<Node> {
+        nullable(
+            resolve_offer(ctx, "id", &id)
+                .await
+                .map(|offer| offer.map(OfferInterface::into_node)),
+        )
     }
 
     /// Fetches objects by global id: same length and order as `ids`, null where not found.
@@ -150,12 +167,13 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Global ids, in the order the answer should follow.")] ids: Vec<ID>,
-    ) -> Vec<Result<Option<Node>>> {
+    ) -> Vec<Nullable<Node>> {
         let lookups = ids.iter().enumerate().map(|(i, id)| async move {
-            resolve_offer(ctx, &format!("ids[{i}]"), id)
-                .await
-                .map(|o| o.map(OfferInterface::into_node))
-                .map_err(Into::into)
+            nullable(
+                resolve_offer(ctx, &format!("ids[{i}]"), id)
+                    .await
+                    .map(|offer| offer.map(OfferInterface::into_node)),
+            )
         });
         futures::future::join_all(lookups).await
     }
@@ -165,8 +183,8 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "A global offer id.")] id: ID,
-    ) -> Result<Option<OfferInterface>> {
-        Ok(resolve_offer(ctx, "id", &id).await?)
+    ) -> Nullable<OfferInterface> {
+        nullable(resolve_offer(ctx, "id", &id).await)
     }
 
     /// Fetches offers by global id: same length and order as `ids`, null where not found.
@@ -176,11 +194,9 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Global offer ids, in the order the answer should follow.")] ids: Vec<ID>,
-    ) -> Vec<Result<Option<OfferInterface>>> {
+    ) -> Vec<Nullable<OfferInterface>> {
         let lookups = ids.iter().enumerate().map(|(i, id)| async move {
-            resolve_offer(ctx, &format!("ids[{i}]"), id)
-                .await
-                .map_err(Into::into)
+            nullable(resolve_offer(ctx, &format!("ids[{i}]"), id).await)
         });
         futures::future::join_all(lookups).await
     }
@@ -197,7 +213,8 @@ impl QueryRoot {
     }
 
     /// The online offers of one organization of a Closient-style upstream, a page at a time,
-    /// in the upstream's order. Null with an error when the upstream fails.
+    /// in the upstream's order. Null with an error when the arguments are invalid or the
+    /// upstream fails.
     async fn online_offers(
         &self,
         ctx: &Context<'_>,
@@ -212,55 +229,13 @@ impl QueryRoot {
         )]
         first: Option<i32>,
         #[graphql(desc = "Return offers after this cursor.")] after: Option<String>,
-    ) -> Result<Option<OnlineOfferConnection>> {
-        let upstreams = ctx.data_unchecked::<Upstreams>();
-        let connector = match upstream {
-            Some(name) => instance(upstreams, "upstream", &name, &[UpstreamKind::Closient])?,
-            None => {
-                let mut closients = upstreams
-                    .iter()
-                    .filter(|c| c.kind() == UpstreamKind::Closient);
-                match (closients.next(), closients.next()) {
-                    (Some(only), None) => only,
-                    (None, _) => {
-                        return Err(GatewayError::bad_input(
-                            "upstream",
-                            "no Closient-style upstream is configured",
-                        )
-                        .into())
-                    }
-                    (Some(_), Some(_)) => {
-                        return Err(GatewayError::bad_input(
-                            "upstream",
-                            "several Closient-style upstreams are configured: name one",
-                        )
-                        .into())
-                    }
-                }
-            }
-        };
-        let organization = connector
-            .canonical_id(OfferKind::Online, &organization_id)
-            .map_err(|why| GatewayError::bad_input("organizationId", why))?;
-        let (offset, total, offers) = list_window(
-            connector,
-            ListScope::Organization(organization),
-            first,
-            after,
-        )
-        .await?;
-        let nodes = offers
-            .into_iter()
-            .filter_map(|offer| match offer {
-                model::Offer::Online(o) => Some(OnlineOffer(o)),
-                _ => None,
-            })
-            .collect();
-        Ok(Some(OnlineOfferConnection::new(offset, total, nodes)))
+    ) -> Nullable<OnlineOfferConnection> {
+        nullable(online_offers_page(ctx, organization_id, upstream, first, after).await)
     }
 
     /// The offers of a marketplace (Medusa-style) or catalog (Violet-style) upstream, a page at
-    /// a time, in the upstream's order. Null with an error when the upstream fails.
+    /// a time, in the upstream's order. Null with an error when the arguments are invalid or
+    /// the upstream fails.
     async fn marketplace_offers(
         &self,
         ctx: &Context<'_>,
@@ -271,22 +246,82 @@ impl QueryRoot {
         )]
         first: Option<i32>,
         #[graphql(desc = "Return offers after this cursor.")] after: Option<String>,
-    ) -> Result<Option<MarketplaceOfferConnection>> {
-        let upstreams = ctx.data_unchecked::<Upstreams>();
-        let connector = instance(
-            upstreams,
-            "upstream",
-            &upstream,
-            &[UpstreamKind::Medusa, UpstreamKind::Violet],
-        )?;
-        let (offset, total, offers) = list_window(connector, ListScope::All, first, after).await?;
-        let nodes = offers
-            .into_iter()
-            .filter_map(|offer| match offer {
-                model::Offer::Marketplace(o) => Some(MarketplaceOffer(o)),
-                _ => None,
-            })
-            .collect();
-        Ok(Some(MarketplaceOfferConnection::new(offset, total, nodes)))
+    ) -> Nullable<MarketplaceOfferConnection> {
+        nullable(marketplace_offers_page(ctx, upstream, first, after).await)
     }
+}
+
+async fn online_offers_page(
+    ctx: &Context<'_>,
+    organization_id: String,
+    upstream: Option<String>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Option<OnlineOfferConnection>, GatewayError> {
+    let upstreams = ctx.data_unchecked::<Upstreams>();
+    let connector = match upstream {
+        Some(name) => instance(upstreams, "upstream", &name, &[UpstreamKind::Closient])?,
+        None => {
+            let mut closients = upstreams
+                .iter()
+                .filter(|c| c.kind() == UpstreamKind::Closient);
+            match (closients.next(), closients.next()) {
+                (Some(only), None) => only,
+                (None, _) => {
+                    return Err(GatewayError::bad_input(
+                        "upstream",
+                        "no Closient-style upstream is configured",
+                    ))
+                }
+                (Some(_), Some(_)) => {
+                    return Err(GatewayError::bad_input(
+                        "upstream",
+                        "several Closient-style upstreams are configured: name one",
+                    ))
+                }
+            }
+        }
+    };
+    let organization = connector
+        .canonical_id(OfferKind::Online, &organization_id)
+        .map_err(|why| GatewayError::bad_input("organizationId", why))?;
+    let (offset, total, offers) = list_window(
+        connector,
+        ListScope::Organization(organization),
+        first,
+        after,
+    )
+    .await?;
+    let nodes = offers
+        .into_iter()
+        .filter_map(|offer| match offer {
+            model::Offer::Online(o) => Some(OnlineOffer(o)),
+            _ => None,
+        })
+        .collect();
+    Ok(Some(OnlineOfferConnection::new(offset, total, nodes)))
+}
+
+async fn marketplace_offers_page(
+    ctx: &Context<'_>,
+    upstream: String,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Option<MarketplaceOfferConnection>, GatewayError> {
+    let upstreams = ctx.data_unchecked::<Upstreams>();
+    let connector = instance(
+        upstreams,
+        "upstream",
+        &upstream,
+        &[UpstreamKind::Medusa, UpstreamKind::Violet],
+    )?;
+    let (offset, total, offers) = list_window(connector, ListScope::All, first, after).await?;
+    let nodes = offers
+        .into_iter()
+        .filter_map(|offer| match offer {
+            model::Offer::Marketplace(o) => Some(MarketplaceOffer(o)),
+            _ => None,
+        })
+        .collect();
+    Ok(Some(MarketplaceOfferConnection::new(offset, total, nodes)))
 }

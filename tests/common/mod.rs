@@ -28,6 +28,10 @@ impl TestGateway {
     /// The demo setup, with the instance list adjusted by `adjust`.
     pub async fn start_with(adjust: impl FnOnce(&mut Vec<InstanceSpec>)) -> Self {
         let sims = Simulators::start_demo().await.expect("simulators start");
+        // Tests walk the whole catalog: lift Closient's per-key rate limits
+        // (the tests that check them set their own).
+        sims.closient_data.set_minute_limit(None);
+        sims.closient_data.set_day_limit(None);
         let mut specs = sims.instance_specs();
         adjust(&mut specs);
         let schema = offer_gateway::gateway(specs, Duration::from_secs(2));

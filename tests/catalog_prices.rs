@@ -1,0 +1,205 @@
+//! The price of every offer of the demo catalog, as the gateway returns it,
+//! equals the simulator's raw value read in that upstream's unit.
+//!
+//! The expected values are computed here independently of the pricing
+//! module: Closient decimal strings and Medusa JSON numbers in major units,
+//! Violet integers in minor units with the ISO 4217 exponents written out.
+
+mod common;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use common::TestGateway;
+use offer_gateway::model::OfferKind;
+use offer_gateway::schema::id::GlobalId;
+use offer_gateway::upstream::closient;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+/// (amount, currency) as the gateway answered, or `None` for an unknown price.
+type Price = Option<(Decimal, String)>;
+
+fn answered(price: &Value) -> Price {
+    if price.is_null() {
+        return None;
+    }
+    let amount = Decimal::from_str(price["amount"].as_str().expect("amount is a string"))
+        .expect("amount is a decimal");
+    Some((
+        amount,
+        price["currency"].as_str().expect("currency").to_owned(),
+    ))
+}
+
+fn exponent(currency: &str) -> u32 {
+    match currency {
+        "JPY" | "KRW" => 0,
+        "KWD" | "BHD" | "JOD" => 3,
+        "USD" | "EUR" | "GBP" | "CAD" | "AUD" | "CHF" | "SEK" | "MXN" => 2,
+        other => panic!("the test does not know the exponent of {other}"),
+    }
+}
+
+/// Reads a whole listing through the gateway, 100 at a time.
+async fn walk(gateway: &TestGateway, field: &str, args: &str) -> HashMap<String, Price> {
+    let mut prices = HashMap::new();
+    let mut after = Value::Null;
+    loop {
+        let query = format!(
+            "query($after: String) {{ list: {field}({args} first: 100, after: $after) {{
+                totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ nativeId price {{ amount currency }} }}
+            }} }}"
+        );
+        let data = gateway.data(&query, json!({ "after": after })).await;
+        let list = &data["list"];
+        for node in list["nodes"].as_array().expect("nodes") {
+            prices.insert(
+                node["nativeId"].as_str().expect("nativeId").to_owned(),
+                answered(&node["price"]),
+            );
+        }
+        if !list["pageInfo"]["hasNextPage"]
+            .as_bool()
+            .expect("hasNextPage")
+        {
+            assert_eq!(
+                prices.len() as u64,
+                list["totalCount"].as_u64().expect("totalCount")
+            );
+            return prices;
+        }
+        after = list["pageInfo"]["endCursor"].clone();
+    }
+}
+
+#[tokio::test]
+async fn every_demo_price_equals_the_simulators_raw_value() {
+    let gateway = TestGateway::start().await;
+    let sims = &gateway.sims;
+
+    // Closient online offers: every organization the demo key sees, listed.
+    let demo = closient::sim::demo_credentials();
+    let mut online = HashMap::new();
+    for org in sims.closient_data.organizations_visible_to(&demo) {
+        online.extend(
+            walk(
+                &gateway,
+                "onlineOffers",
+                &format!("organizationId: \"{}\",", org.id),
+            )
+            .await,
+        );
+    }
+    let mut checked = 0;
+    for offer in &sims.closient_data.online_offers {
+        let Some(got) = online.get(&offer.id) else {
+            continue; // an organization the demo key cannot see
+        };
+        let price = offer
+            .price
+            .as_ref()
+            .expect("the simulator always sends a price object");
+        let want = price.amount.as_deref().map(|a| {
+            (
+                Decimal::from_str(a).expect("decimal string"),
+                price.currency.clone(),
+            )
+        });
+        assert_eq!(got, &want, "online offer {}", offer.id);
+        checked += 1;
+    }
+    assert_eq!(checked, online.len());
+    assert!(checked > 1000, "only {checked} online offers checked");
+
+    // Closient in-store offers have no listing: look every one up by id, 100 per query.
+    let visible: Vec<&str> = sims
+        .closient_data
+        .organizations_visible_to(&demo)
+        .iter()
+        .map(|o| o.id.as_str())
+        .collect();
+    let in_store: Vec<_> = sims
+        .closient_data
+        .in_store_offers
+        .iter()
+        .filter(|o| {
+            o.organization_id
+                .as_deref()
+                .is_some_and(|org| visible.contains(&org))
+        })
+        .collect();
+    assert!(in_store.len() > 1000);
+    for chunk in in_store.chunks(100) {
+        let ids: Vec<String> = chunk
+            .iter()
+            .map(|o| GlobalId::encode(OfferKind::InStore, "closient", &o.id))
+            .collect();
+        let data = gateway
+            .data(
+                "query($ids: [ID!]!) { offers(ids: $ids) { nativeId price { amount currency } } }",
+                json!({ "ids": ids }),
+            )
+            .await;
+        for (offer, got) in chunk.iter().zip(data["offers"].as_array().expect("offers")) {
+            assert_eq!(got["nativeId"], offer.id.as_str());
+            let price = offer.price.as_ref().expect("price object");
+            let want = price.amount.as_deref().map(|a| {
+                (
+                    Decimal::from_str(a).expect("decimal string"),
+                    price.currency.clone(),
+                )
+            });
+            assert_eq!(answered(&got["price"]), want, "in-store offer {}", offer.id);
+        }
+    }
+
+    // Medusa: major units; the price for one unit is the rule-free tier whose
+    // bounds hold 1, the narrowest first.
+    let medusa = walk(&gateway, "marketplaceOffers", "upstream: \"medusa\",").await;
+    assert_eq!(medusa.len(), sims.medusa_data.offers.len());
+    for offer in &sims.medusa_data.offers {
+        let want = offer
+            .prices
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                p.price_rules
+                    .as_ref()
+                    .is_none_or(|r| r.is_null() || r.as_array().is_some_and(|a| a.is_empty()))
+            })
+            .filter(|(_, p)| {
+                p.min_quantity.is_none_or(|m| m <= 1) && p.max_quantity.is_none_or(|m| m >= 1)
+            })
+            .min_by_key(|(i, p)| (std::cmp::Reverse(p.min_quantity.unwrap_or(0)), *i))
+            .map(|(_, p)| {
+                (
+                    Decimal::from_str(p.amount.as_str()).expect("a plain JSON number"),
+                    p.currency_code.to_uppercase(),
+                )
+            });
+        assert_eq!(medusa[&offer.id], want, "medusa offer {}", offer.id);
+    }
+
+    // Violet: integer minor units, in the first SKU's currency (the SKU currency is the source of truth).
+    let violet = walk(&gateway, "marketplaceOffers", "upstream: \"violet\",").await;
+    assert_eq!(violet.len(), sims.violet_data.offers.len());
+    for offer in &sims.violet_data.offers {
+        let currency = offer
+            .skus
+            .first()
+            .and_then(|s| s.currency.clone())
+            .or_else(|| offer.currency.clone())
+            .expect("a currency");
+        let want = Some((
+            Decimal::new(offer.min_price, exponent(&currency)),
+            currency.clone(),
+        ));
+        assert_eq!(
+            violet[&offer.id.to_string()],
+            want,
+            "violet offer {}",
+            offer.id
+        );
+    }
+}
