@@ -10,6 +10,7 @@
 pub mod client;
 pub mod closient;
 pub mod medusa;
+pub mod paging;
 pub mod violet;
 
 use std::collections::HashMap;

@@ -19,6 +19,7 @@ use super::{map, wire};
 use crate::error::UpstreamError;
 use crate::model::{OfferKey, OfferKind, UpstreamKind};
 use crate::upstream::client::RawResponse;
+use crate::upstream::paging::PagePlan;
 use crate::upstream::{
     Connector, Credentials, HttpClient, InstanceSpec, ListScope, Lookup, OfferPage,
 };
@@ -131,11 +132,11 @@ impl ClosientConnector {
                 status: 422,
                 detail: format!("organization id: {err}"),
             })?;
-        let plan = PagePlan::new(offset, limit);
+        let plan = PagePlan::new(offset, limit, MAX_PAGE_SIZE);
         let end = offset.saturating_add(u64::from(limit));
         let mut offers = Vec::new();
         let mut total_count = 0;
-        for page in plan.first_page..=plan.last_page {
+        for page in plan.pages() {
             let mut url = self.spec.url(&format!(
                 "/retailers/api/v1/organizations/{organization}/online-offers"
             ));
@@ -220,46 +221,6 @@ fn clip(text: &str) -> &str {
     match text.char_indices().nth(200) {
         Some((end, _)) => &text[..end],
         None => text,
-    }
-}
-
-/// Which `page`/`page_size` calls cover the 0-based window
-/// `[offset, offset + limit)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct PagePlan {
-    page_size: u64,
-    first_page: u64,
-    last_page: u64,
-}
-
-impl PagePlan {
-    /// For `limit <= 100`: the smallest page size at least `limit` whose
-    /// page holds the whole window (one call), else page size `limit` (two
-    /// calls). Longer windows read pages of 100. `limit == 0` reads one
-    /// item, for the total.
-    fn new(offset: u64, limit: u32) -> Self {
-        let max = u64::from(MAX_PAGE_SIZE);
-        if limit == 0 {
-            return PagePlan {
-                page_size: 1,
-                first_page: 1,
-                last_page: 1,
-            };
-        }
-        let limit = u64::from(limit);
-        let last = offset.saturating_add(limit - 1);
-        let page_size = if limit <= max {
-            (limit..=max)
-                .find(|&size| offset / size == last / size)
-                .unwrap_or(limit)
-        } else {
-            max
-        };
-        PagePlan {
-            page_size,
-            first_page: (offset / page_size).saturating_add(1),
-            last_page: (last / page_size).saturating_add(1),
-        }
     }
 }
 
@@ -394,34 +355,6 @@ mod tests {
         match offer {
             Offer::Online(o) => o,
             other => panic!("expected an online offer, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn page_plan_reads_one_page_when_the_window_fits_one() {
-        let plan = |offset, limit| {
-            let p = PagePlan::new(offset, limit);
-            (p.page_size, p.first_page, p.last_page)
-        };
-        assert_eq!(plan(0, 25), (25, 1, 1));
-        assert_eq!(plan(100, 100), (100, 2, 2));
-        assert_eq!(plan(5, 10), (15, 1, 1));
-        assert_eq!(plan(90, 20), (22, 5, 5));
-        // No page size up to 100 holds 95..195: two pages of 100.
-        assert_eq!(plan(95, 100), (100, 1, 2));
-        assert_eq!(plan(250, 150), (100, 3, 4));
-        assert_eq!(plan(7, 0), (1, 1, 1));
-        assert_eq!(plan(u64::MAX, 1).0, 1);
-        for offset in 0..300 {
-            for limit in [1, 2, 3, 10, 33, 50, 99, 100, 101, 250] {
-                let p = PagePlan::new(offset, limit);
-                let covered = ((p.first_page - 1) * p.page_size)..(p.last_page * p.page_size);
-                assert!(covered.start <= offset && covered.end >= offset + u64::from(limit));
-                assert!(p.page_size <= 100);
-                if limit <= 100 {
-                    assert!(p.last_page - p.first_page < 2, "{offset}/{limit}: {p:?}");
-                }
-            }
         }
     }
 

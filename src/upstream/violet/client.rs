@@ -36,6 +36,7 @@ use crate::error::UpstreamError;
 use crate::model::{OfferKey, OfferKind, UpstreamKind};
 use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
+use crate::upstream::paging::PagePlan;
 use crate::upstream::{
     Connector, Credentials, HttpClient, InstanceSpec, ListScope, Lookup, OfferPage,
 };
@@ -387,53 +388,6 @@ pub fn canonical_offer_id(raw: &str) -> Result<String, String> {
     }
 }
 
-/// How a 0-based `offset`/`limit` window is read with 1-based pages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct PagePlan {
-    /// Page size to ask for.
-    size: u32,
-    /// First page to read, 0-based.
-    first_page: u64,
-    /// Number of consecutive pages to read.
-    pages: u64,
-    /// Items to drop from the start of the first page.
-    skip: u64,
-}
-
-impl PagePlan {
-    /// The plan for `limit >= 1` items from `offset`: one page of the
-    /// smallest size (at least `limit`, at most 100) whose page holds the
-    /// whole window; else two pages of `limit`; above 100 items, as many
-    /// pages of 100 as the window spans.
-    fn new(offset: u64, limit: u32) -> PagePlan {
-        let limit = u64::from(limit.max(1));
-        let last = offset.saturating_add(limit - 1);
-        let max = u64::from(MAX_PAGE_SIZE);
-        if limit <= max {
-            if let Some(size) = (limit..=max).find(|size| offset / size == last / size) {
-                return PagePlan {
-                    size: size as u32,
-                    first_page: offset / size,
-                    pages: 1,
-                    skip: offset % size,
-                };
-            }
-            return PagePlan {
-                size: limit as u32,
-                first_page: offset / limit,
-                pages: 2,
-                skip: offset % limit,
-            };
-        }
-        PagePlan {
-            size: MAX_PAGE_SIZE,
-            first_page: offset / max,
-            pages: last / max - offset / max + 1,
-            skip: offset % max,
-        }
-    }
-}
-
 #[async_trait]
 impl Connector for VioletConnector {
     fn name(&self) -> &Arc<str> {
@@ -484,9 +438,9 @@ impl Connector for VioletConnector {
                     .to_owned(),
             });
         }
-        let plan = PagePlan::new(offset, limit);
+        let plan = PagePlan::new(offset, limit, MAX_PAGE_SIZE);
         // Violet's `page` is an int32: a window beyond it is past the end.
-        let past_int32 = plan.first_page.saturating_add(plan.pages) > i32::MAX as u64;
+        let past_int32 = plan.last_page > i32::MAX as u64;
         if limit == 0 || past_int32 {
             let page = self.search_page(1, 1).await?;
             return Ok(OfferPage {
@@ -496,12 +450,12 @@ impl Connector for VioletConnector {
         }
         let mut total_count = 0;
         let mut wire_offers = Vec::new();
-        for n in 0..plan.pages {
-            let page = self.search_page(plan.first_page + n + 1, plan.size).await?;
-            if n == 0 {
+        for number in plan.pages() {
+            let page = self.search_page(number, plan.page_size as u32).await?;
+            if number == plan.first_page {
                 total_count = page.total_elements;
             }
-            let short = page.content.len() < plan.size as usize;
+            let short = (page.content.len() as u64) < plan.page_size;
             wire_offers.extend(page.content);
             if page.last || short {
                 break;
@@ -628,26 +582,6 @@ mod tests {
             0,
             "validation never calls the upstream"
         );
-    }
-
-    #[test]
-    fn page_plans_cover_the_window_with_one_or_two_calls() {
-        let p = |size, first_page, pages, skip| PagePlan {
-            size,
-            first_page,
-            pages,
-            skip,
-        };
-        assert_eq!(PagePlan::new(0, 20), p(20, 0, 1, 0));
-        assert_eq!(PagePlan::new(40, 20), p(20, 2, 1, 0));
-        // Not aligned, but one larger page holds the window.
-        assert_eq!(PagePlan::new(5, 10), p(15, 0, 1, 5));
-        assert_eq!(PagePlan::new(99, 2), p(3, 33, 1, 0));
-        // No page of at most 100 holds 50..150: two pages of 100.
-        assert_eq!(PagePlan::new(50, 100), p(100, 0, 2, 50));
-        // Above the page limit: pages of 100.
-        assert_eq!(PagePlan::new(150, 250), p(100, 1, 3, 50));
-        assert_eq!(PagePlan::new(u64::MAX, 1).pages, 1);
     }
 
     #[tokio::test]
