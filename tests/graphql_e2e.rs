@@ -572,3 +572,133 @@ async fn graphql_over_get_graphiql_and_health() {
         .unwrap();
     assert_eq!(health.status(), 200);
 }
+
+/// A configuration file's upstreams, with secrets from the environment,
+/// are the ones the gateway talks to.
+#[tokio::test]
+async fn a_config_file_points_the_connectors_at_its_upstreams() {
+    use offer_gateway::config::Config;
+
+    let sims = offer_gateway::sim::Simulators::start_demo()
+        .await
+        .expect("simulators");
+    let secret = |credentials: Credentials| -> Vec<(String, String)> {
+        match credentials {
+            Credentials::Closient { api_key } => {
+                vec![("CLOSIENT_KEY".into(), api_key.expose().into())]
+            }
+            Credentials::Medusa(MedusaAuth::EmailPassword { password, .. }) => {
+                vec![("MERCUR_PASSWORD".into(), password.expose().into())]
+            }
+            Credentials::Violet {
+                app_secret,
+                password,
+                ..
+            } => vec![
+                ("VIOLET_SECRET".into(), app_secret.expose().into()),
+                ("VIOLET_PASSWORD".into(), password.expose().into()),
+            ],
+            other => panic!("unexpected demo credentials {other:?}"),
+        }
+    };
+    let env: Vec<(String, String)> = [
+        offer_gateway::upstream::closient::sim::demo_credentials(),
+        offer_gateway::upstream::medusa::sim::demo_credentials(),
+        offer_gateway::upstream::violet::sim::demo_credentials(),
+    ]
+    .into_iter()
+    .flat_map(secret)
+    .collect();
+    let Credentials::Violet {
+        app_id, username, ..
+    } = offer_gateway::upstream::violet::sim::demo_credentials()
+    else {
+        unreachable!("violet credentials")
+    };
+    let toml = format!(
+        r#"
+        [[upstream]]
+        name = "retail-eu"
+        kind = "closient"
+        base_url = "{closient}"
+        api_key_env = "CLOSIENT_KEY"
+
+        [[upstream]]
+        name = "mercur"
+        kind = "medusa"
+        base_url = "{medusa}"
+        username = "{medusa_user}"
+        password_env = "MERCUR_PASSWORD"
+        max_batch_size = 2
+
+        [[upstream]]
+        name = "catalog"
+        kind = "violet"
+        base_url = "{violet}"
+        app_id = {app_id}
+        app_secret_env = "VIOLET_SECRET"
+        username = "{username}"
+        password_env = "VIOLET_PASSWORD"
+        "#,
+        closient = sims.closient.base_url,
+        medusa = sims.medusa.base_url,
+        violet = sims.violet.base_url,
+        medusa_user = offer_gateway::upstream::medusa::sim::DEMO_EMAIL,
+    );
+    let config = Config::from_toml(&toml, |name| {
+        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    })
+    .expect("a valid config");
+    let schema = offer_gateway::gateway(config.instances, config.connect_timeout);
+    let ids: Vec<String> = sims.medusa_data.offers[..5]
+        .iter()
+        .map(|o| GlobalId::encode(OfferKind::Marketplace, "mercur", &o.id))
+        .chain([
+            GlobalId::encode(
+                OfferKind::Online,
+                "retail-eu",
+                &sims.closient_data.online_offers[0].id,
+            ),
+            GlobalId::encode(
+                OfferKind::Marketplace,
+                "catalog",
+                &sims.violet_data.offers[0].id.to_string(),
+            ),
+        ])
+        .collect();
+    let request = async_graphql::Request::new(
+        "query($ids: [ID!]!) { upstreams { name kind } offers(ids: $ids) { upstream nativeId } }",
+    )
+    .variables(async_graphql::Variables::from_json(json!({ "ids": ids })));
+    let response = schema.execute(request).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let data = response.data.into_json().expect("JSON");
+    assert_eq!(
+        data["upstreams"],
+        json!([
+            { "name": "retail-eu", "kind": "CLOSIENT" },
+            { "name": "mercur", "kind": "MEDUSA" },
+            { "name": "catalog", "kind": "VIOLET" },
+        ])
+    );
+    let upstreams: Vec<&str> = data["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["upstream"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        upstreams,
+        [
+            "mercur",
+            "mercur",
+            "mercur",
+            "mercur",
+            "mercur",
+            "retail-eu",
+            "catalog"
+        ]
+    );
+    // max_batch_size = 2 from the file: five Medusa ids are three list calls.
+    assert_eq!(sims.medusa.control.count("GET /admin/offers"), 3);
+}
