@@ -27,8 +27,9 @@ use url::Url;
 use crate::model::UpstreamKind;
 use crate::secret::Secret;
 use crate::upstream::{
-    Credentials, InstanceSettings, InstanceSpec, MedusaAuth, DEFAULT_MAX_BATCH_SIZE,
-    DEFAULT_MAX_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT,
+    CacheSettings, Credentials, InstanceSettings, InstanceSpec, MedusaAuth,
+    DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_NOT_FOUND_TTL, DEFAULT_CACHE_TTL,
+    DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT,
 };
 
 /// Default address the gateway listens on.
@@ -99,6 +100,18 @@ pub struct UpstreamConfig {
     /// Most ids in one multi-get call (default 100).
     #[serde(default)]
     pub max_batch_size: Option<usize>,
+    /// Whether answers of this instance are cached (default true).
+    #[serde(default)]
+    pub cache: Option<bool>,
+    /// How long an answer is served from the cache (default 60s).
+    #[serde(default, with = "humantime_serde")]
+    pub cache_ttl: Option<Duration>,
+    /// How long a "not found" answer is served from the cache (default 10s).
+    #[serde(default, with = "humantime_serde")]
+    pub cache_not_found_ttl: Option<Duration>,
+    /// Memory bound of the instance's cache in bytes (default 64 MiB).
+    #[serde(default)]
+    pub cache_max_bytes: Option<u64>,
     /// Closient: environment variable holding the API key.
     #[serde(default)]
     pub api_key_env: Option<String>,
@@ -242,6 +255,29 @@ impl UpstreamConfig {
                 DEFAULT_MAX_BATCH_SIZE,
                 &format!("{key}.max_batch_size"),
             )?,
+            cache: CacheSettings {
+                enabled: self.cache.unwrap_or(true),
+                ttl: positive_duration(
+                    self.cache_ttl,
+                    DEFAULT_CACHE_TTL,
+                    &format!("{key}.cache_ttl"),
+                )?,
+                not_found_ttl: positive_duration(
+                    self.cache_not_found_ttl,
+                    DEFAULT_CACHE_NOT_FOUND_TTL,
+                    &format!("{key}.cache_not_found_ttl"),
+                )?,
+                max_bytes: match self.cache_max_bytes {
+                    None => DEFAULT_CACHE_MAX_BYTES,
+                    Some(0) => {
+                        return Err(invalid(
+                            format!("{key}.cache_max_bytes"),
+                            "must be at least 1 (use `cache = false` to turn the cache off)",
+                        ))
+                    }
+                    Some(n) => n,
+                },
+            },
         };
         let credentials = self.credentials(key, env)?;
         Ok(InstanceSpec {

@@ -33,6 +33,13 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 32;
 /// Default number of ids in one multi-get call (Medusa `id[]=`).
 pub const DEFAULT_MAX_BATCH_SIZE: usize = 100;
 
+/// Default time an upstream answer is served from the cache.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
+/// Default time a "not found" answer is served from the cache.
+pub const DEFAULT_CACHE_NOT_FOUND_TTL: Duration = Duration::from_secs(10);
+/// Default memory bound of one instance's cache, in (approximate) bytes.
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Tuning of one upstream instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InstanceSettings {
@@ -42,6 +49,8 @@ pub struct InstanceSettings {
     pub max_concurrency: usize,
     /// Most ids in one multi-get call, for styles that have one.
     pub max_batch_size: usize,
+    /// The instance's answer cache.
+    pub cache: CacheSettings,
 }
 
 impl Default for InstanceSettings {
@@ -50,6 +59,32 @@ impl Default for InstanceSettings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             max_batch_size: DEFAULT_MAX_BATCH_SIZE,
+            cache: CacheSettings::default(),
+        }
+    }
+}
+
+/// The cache in front of one upstream instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// Whether answers are cached at all. Concurrent lookups of one key are
+    /// coalesced into one call either way.
+    pub enabled: bool,
+    /// How long an answer is served from the cache.
+    pub ttl: Duration,
+    /// How long a "not found" answer is served from the cache.
+    pub not_found_ttl: Duration,
+    /// Memory bound of the cache, in approximate bytes of cached offers.
+    pub max_bytes: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            enabled: true,
+            ttl: DEFAULT_CACHE_TTL,
+            not_found_ttl: DEFAULT_CACHE_NOT_FOUND_TTL,
+            max_bytes: DEFAULT_CACHE_MAX_BYTES,
         }
     }
 }
