@@ -6,7 +6,8 @@
 //! - [`schema`]: the GraphQL types, thin views over [`model`]; root fields
 //!   decode global ids and call the loaders.
 //! - [`loader`]: one async-graphql `DataLoader` per upstream instance, so
-//!   by-id lookups are batched.
+//!   by-id lookups are batched, coalesced and cached.
+//! - [`cache`]: the moka answer cache in front of each upstream instance.
 //! - [`upstream`]: the [`upstream::Connector`] trait and one folder per API
 //!   style (`closient`, `medusa`, `violet`), each split into `wire`, `map`,
 //!   `client` and `sim`.
@@ -17,6 +18,7 @@
 //! - [`sim`]: runs the simulators (the embedded default upstreams).
 //! - [`secret`]: credentials that never print.
 
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod http;

@@ -99,21 +99,26 @@ fn page_window(
     Ok((offset, limit))
 }
 
-/// Reads one window of a listing: the offset, the total and the offers.
+/// Reads one window of a listing (through the instance's cache): the
+/// offset, the total and the offers.
 async fn list_window(
+    ctx: &Context<'_>,
     connector: &Arc<dyn Connector>,
     scope: ListScope,
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<(u64, u64, Vec<model::Offer>), GatewayError> {
     let (offset, limit) = page_window(first, after, connector.max_page_size())?;
+    let store = ctx
+        .data_unchecked::<Loaders>()
+        .store(connector.name())
+        .ok_or_else(|| GatewayError::internal(format!("no store for `{}`", connector.name())))?;
     // A zero-size window still reports the total: ask for one item.
-    let page = connector
-        .list_offers(&scope, offset, limit.max(1))
+    let page = store
+        .list(scope, offset, limit.max(1))
         .await
         .map_err(|err| GatewayError::upstream(connector.name(), &err))?;
-    let mut offers = page.offers;
-    offers.truncate(limit as usize);
+    let offers = page.offers.iter().take(limit as usize).cloned().collect();
     Ok((offset, page.total_count, offers))
 }
 
@@ -286,6 +291,7 @@ async fn online_offers_page(
         .canonical_id(OfferKind::Online, &organization_id)
         .map_err(|why| GatewayError::bad_input("organizationId", why))?;
     let (offset, total, offers) = list_window(
+        ctx,
         connector,
         ListScope::Organization(organization),
         first,
@@ -315,7 +321,7 @@ async fn marketplace_offers_page(
         &upstream,
         &[UpstreamKind::Medusa, UpstreamKind::Violet],
     )?;
-    let (offset, total, offers) = list_window(connector, ListScope::All, first, after).await?;
+    let (offset, total, offers) = list_window(ctx, connector, ListScope::All, first, after).await?;
     let nodes = offers
         .into_iter()
         .filter_map(|offer| match offer {

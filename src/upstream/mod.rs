@@ -242,6 +242,13 @@ pub trait Connector: Send + Sync + 'static {
 
     /// Largest `limit` the upstream serves in one page.
     fn max_page_size(&self) -> u32;
+
+    /// The instance's settings.
+    fn settings(&self) -> &InstanceSettings;
+
+    /// Identity of the credentials this connector calls with, for cache
+    /// keys ([`Credentials::fingerprint`]); never the secret.
+    fn credential_fingerprint(&self) -> u64;
 }
 
 /// Builds the connector for an instance, by its style.

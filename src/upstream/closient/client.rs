@@ -21,7 +21,8 @@ use crate::model::{OfferKey, OfferKind, UpstreamKind};
 use crate::upstream::client::RawResponse;
 use crate::upstream::paging::PagePlan;
 use crate::upstream::{
-    Connector, Credentials, HttpClient, InstanceSpec, ListScope, Lookup, OfferPage,
+    Connector, Credentials, HttpClient, InstanceSettings, InstanceSpec, ListScope, Lookup,
+    OfferPage,
 };
 
 /// Largest `page_size` Closient accepts.
@@ -281,6 +282,14 @@ impl Connector for ClosientConnector {
 
     fn max_page_size(&self) -> u32 {
         MAX_PAGE_SIZE
+    }
+
+    fn settings(&self) -> &InstanceSettings {
+        &self.spec.settings
+    }
+
+    fn credential_fingerprint(&self) -> u64 {
+        self.spec.credentials.fingerprint()
     }
 }
 

@@ -25,7 +25,8 @@ use crate::model::{Offer, OfferKey, OfferKind, UpstreamKind};
 use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
 use crate::upstream::{
-    Connector, Credentials, HttpClient, InstanceSpec, ListScope, Lookup, MedusaAuth, OfferPage,
+    Connector, Credentials, HttpClient, InstanceSettings, InstanceSpec, ListScope, Lookup,
+    MedusaAuth, OfferPage,
 };
 
 use super::{id, map, wire};
@@ -481,6 +482,14 @@ impl Connector for MedusaConnector {
 
     fn max_page_size(&self) -> u32 {
         MAX_PAGE_SIZE
+    }
+
+    fn settings(&self) -> &InstanceSettings {
+        &self.spec.settings
+    }
+
+    fn credential_fingerprint(&self) -> u64 {
+        self.spec.credentials.fingerprint()
     }
 }
 

@@ -38,7 +38,8 @@ use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
 use crate::upstream::paging::PagePlan;
 use crate::upstream::{
-    Connector, Credentials, HttpClient, InstanceSpec, ListScope, Lookup, OfferPage,
+    Connector, Credentials, HttpClient, InstanceSettings, InstanceSpec, ListScope, Lookup,
+    OfferPage,
 };
 
 /// Largest page Violet serves.
@@ -475,6 +476,14 @@ impl Connector for VioletConnector {
 
     fn max_page_size(&self) -> u32 {
         MAX_PAGE_SIZE
+    }
+
+    fn settings(&self) -> &InstanceSettings {
+        &self.spec.settings
+    }
+
+    fn credential_fingerprint(&self) -> u64 {
+        self.spec.credentials.fingerprint()
     }
 }
 
