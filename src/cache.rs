@@ -138,3 +138,51 @@ impl fmt::Write for ByteCounter {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::OfferKind;
+
+    fn key(i: usize) -> CacheKey {
+        CacheKey {
+            upstream: Arc::from("medusa"),
+            credential: 1,
+            question: Question::Offer(OfferKey::new(
+                OfferKind::Marketplace,
+                format!("offer_{i:026}"),
+            )),
+        }
+    }
+
+    #[test]
+    fn memory_stays_within_the_weight_bound() {
+        let max_bytes = 64 * 1024;
+        let cache = AnswerCache::new(&CacheSettings {
+            max_bytes,
+            ..CacheSettings::default()
+        });
+        for i in 0..10_000 {
+            cache.insert(key(i), Cached::NotFound);
+        }
+        cache.run_pending_tasks();
+        assert!(
+            cache.weighted_size() <= max_bytes,
+            "{}",
+            cache.weighted_size()
+        );
+        assert!(cache.entry_count() > 100, "the cache still holds entries");
+        assert!(cache.entry_count() < 10_000, "some were evicted");
+    }
+
+    #[test]
+    fn weight_grows_with_the_entry() {
+        let small = weight(&key(1), &Cached::NotFound);
+        let page = Cached::Page(Arc::new(OfferPage {
+            offers: Vec::new(),
+            total_count: 12,
+        }));
+        assert!(small > 50, "the key's strings count: {small}");
+        assert!(weight(&key(1), &page) > small);
+    }
+}

@@ -249,3 +249,161 @@ impl Loaders {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use tokio::sync::Semaphore;
+
+    use super::*;
+    use crate::model::{OfferKind, UpstreamKind};
+    use crate::upstream::{CacheSettings, InstanceSettings, Lookup};
+
+    /// A connector that counts calls and answers only when the test lets it.
+    struct Gated {
+        name: Arc<str>,
+        settings: InstanceSettings,
+        calls: AtomicUsize,
+        keys_asked: AtomicUsize,
+        gate: Semaphore,
+    }
+
+    impl Gated {
+        fn new(cache: bool) -> Arc<Self> {
+            Arc::new(Gated {
+                name: Arc::from("gated"),
+                settings: InstanceSettings {
+                    cache: CacheSettings {
+                        enabled: cache,
+                        ..CacheSettings::default()
+                    },
+                    ..InstanceSettings::default()
+                },
+                calls: AtomicUsize::new(0),
+                keys_asked: AtomicUsize::new(0),
+                gate: Semaphore::new(0),
+            })
+        }
+    }
+
+    #[async_trait]
+    impl Connector for Gated {
+        fn name(&self) -> &Arc<str> {
+            &self.name
+        }
+        fn kind(&self) -> UpstreamKind {
+            UpstreamKind::Medusa
+        }
+        fn offer_kinds(&self) -> &'static [OfferKind] {
+            &[OfferKind::Marketplace]
+        }
+        fn canonical_id(&self, _kind: OfferKind, raw: &str) -> Result<String, String> {
+            Ok(raw.to_owned())
+        }
+        async fn fetch_offers(&self, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.keys_asked.fetch_add(keys.len(), Ordering::SeqCst);
+            let _permit = self.gate.acquire().await.expect("gate open");
+            // Every key is "not found" except those starting with "err",
+            // which fail.
+            keys.iter()
+                .map(|k| {
+                    let answer = if k.native_id.starts_with("err") {
+                        Err(UpstreamError::Timeout)
+                    } else {
+                        Ok(None)
+                    };
+                    (k.clone(), answer)
+                })
+                .collect()
+        }
+        async fn list_offers(
+            &self,
+            _scope: &ListScope,
+            _offset: u64,
+            _limit: u32,
+        ) -> Result<OfferPage, UpstreamError> {
+            Err(UpstreamError::Timeout)
+        }
+        fn max_page_size(&self) -> u32 {
+            100
+        }
+        fn settings(&self) -> &InstanceSettings {
+            &self.settings
+        }
+        fn credential_fingerprint(&self) -> u64 {
+            7
+        }
+    }
+
+    fn key(id: &str) -> OfferKey {
+        OfferKey::new(OfferKind::Marketplace, id)
+    }
+
+    /// Waits until the connector has been called `n` times.
+    async fn until_calls(connector: &Gated, n: usize) {
+        while connector.calls.load(Ordering::SeqCst) < n {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_batch_waits_for_the_keys_a_first_batch_is_fetching() {
+        for cache in [true, false] {
+            let connector = Gated::new(cache);
+            let store = Arc::new(UpstreamStore::new(connector.clone()));
+            let first = tokio::spawn({
+                let store = store.clone();
+                async move { store.load_many(&[key("a"), key("b")]).await }
+            });
+            until_calls(&connector, 1).await;
+            // "a" is in flight: the second batch fetches only "c".
+            let second = tokio::spawn({
+                let store = store.clone();
+                async move { store.load_many(&[key("a"), key("c")]).await }
+            });
+            until_calls(&connector, 2).await;
+            connector.gate.add_permits(2);
+            assert!(first.await.expect("first batch").is_empty());
+            assert!(second.await.expect("second batch").is_empty());
+            assert_eq!(connector.calls.load(Ordering::SeqCst), 2);
+            assert_eq!(
+                connector.keys_asked.load(Ordering::SeqCst),
+                3,
+                "cache {cache}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn not_found_is_remembered_and_errors_are_not() {
+        let connector = Gated::new(true);
+        let store = Arc::new(UpstreamStore::new(connector.clone()));
+        connector.gate.add_permits(10);
+        let answers = store.load_many(&[key("missing"), key("err-1")]).await;
+        assert!(matches!(
+            answers.get(&key("err-1")),
+            Some(Err(UpstreamError::Timeout))
+        ));
+        assert!(!answers.contains_key(&key("missing")));
+        let answers = store.load_many(&[key("missing"), key("err-1")]).await;
+        assert!(matches!(answers.get(&key("err-1")), Some(Err(_))));
+        // The second round asked only for the failed key again.
+        assert_eq!(connector.keys_asked.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn cache_keys_differ_by_credential() {
+        let cache = AnswerCache::new(&CacheSettings::default());
+        let key_for = |credential| CacheKey {
+            upstream: Arc::from("closient"),
+            credential,
+            question: Question::Offer(key("a")),
+        };
+        cache.insert(key_for(1), Cached::NotFound);
+        assert!(cache.get(&key_for(1)).is_some());
+        assert!(cache.get(&key_for(2)).is_none());
+    }
+}
