@@ -281,7 +281,7 @@ async fn two_credentials_for_one_upstream_never_share_answers() {
             .iter()
             .find(|o| {
                 let org = o.organization_id.clone().unwrap_or_default();
-                orgs.contains(&org) && (theirs.contains(&org) == !mine)
+                orgs.contains(&org) && theirs.contains(&org) != mine
             })
             .expect("an offer")
             .id
