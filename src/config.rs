@@ -500,6 +500,31 @@ mod tests {
     }
 
     #[test]
+    fn cache_settings_have_defaults_and_are_checked() {
+        let config = Config::from_toml(FULL, env).unwrap();
+        assert_eq!(config.instances[0].settings.cache, CacheSettings::default());
+        let base = "[[upstream]]\nname = \"a\"\nkind = \"closient\"\nbase_url = \"http://x\"\napi_key_env = \"CLOSIENT_KEY\"\n";
+        let config = Config::from_toml(
+            &format!("{base}cache = false\ncache_ttl = \"5m\"\ncache_not_found_ttl = \"1s\"\ncache_max_bytes = 1024\n"),
+            env,
+        )
+        .unwrap();
+        assert_eq!(
+            config.instances[0].settings.cache,
+            CacheSettings {
+                enabled: false,
+                ttl: Duration::from_secs(300),
+                not_found_ttl: Duration::from_secs(1),
+                max_bytes: 1024,
+            }
+        );
+        let err = error_of(&format!("{base}cache_max_bytes = 0\n"));
+        assert!(err.starts_with("upstream[0].cache_max_bytes:"), "{err}");
+        let err = error_of(&format!("{base}cache_ttl = \"0s\"\n"));
+        assert!(err.starts_with("upstream[0].cache_ttl:"), "{err}");
+    }
+
+    #[test]
     fn duplicate_names_are_refused() {
         let one = "[[upstream]]\nname = \"a\"\nkind = \"closient\"\nbase_url = \"http://x\"\napi_key_env = \"CLOSIENT_KEY\"\n";
         let err = error_of(&format!("{one}{one}"));
