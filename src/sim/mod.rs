@@ -5,9 +5,11 @@
 //! (`upstream/<style>/sim.rs`) and serves the same wire types the connector
 //! reads, over a shared deterministic [`catalog::Catalog`]. This module
 //! runs them: it binds each on `127.0.0.1:0`, counts the requests each
-//! endpoint served, and can add a fixed latency to every answer.
+//! endpoint served, can add a fixed latency to every answer, and injects
+//! the faults of [`fault`] per endpoint.
 
 pub mod catalog;
+pub mod fault;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -15,13 +17,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
-use tokio::net::TcpListener;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use tower::ServiceExt;
 use url::Url;
+
+use fault::{Fault, FaultRule, ResetConnection};
 
 use crate::upstream::{closient, medusa, violet, Credentials, InstanceSettings, InstanceSpec};
 use catalog::Catalog;
@@ -31,9 +44,38 @@ use catalog::Catalog;
 pub struct SimControl {
     latency_micros: AtomicU64,
     counts: Mutex<BTreeMap<String, u64>>,
+    faults: Mutex<Vec<FaultRule>>,
 }
 
 impl SimControl {
+    /// Injects `fault` into calls of `endpoint` (`"GET /admin/offers"`;
+    /// `None` for every endpoint), for the next `first_n` calls or for all
+    /// of them. The first matching rule, in injection order, applies.
+    pub fn inject(&self, endpoint: Option<&str>, fault: Fault, first_n: Option<u32>) {
+        self.faults
+            .lock()
+            .expect("fault lock poisoned")
+            .push(FaultRule {
+                endpoint: endpoint.map(str::to_owned),
+                fault,
+                remaining: first_n,
+            });
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        self.faults.lock().expect("fault lock poisoned").clear();
+    }
+
+    fn take_fault(&self, endpoint: &str) -> Option<Fault> {
+        let mut faults = self.faults.lock().expect("fault lock poisoned");
+        let rule = faults.iter_mut().find(|rule| rule.matches(endpoint))?;
+        if let Some(remaining) = &mut rule.remaining {
+            *remaining -= 1;
+        }
+        Some(rule.fault.clone())
+    }
+
     /// Adds `latency` before every answer from now on.
     pub fn set_latency(&self, latency: Duration) {
         self.latency_micros
@@ -94,10 +136,21 @@ async fn instrument(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "(unmatched)".to_owned());
-    control.record(format!("{} {path}", request.method()));
+    let endpoint = format!("{} {path}", request.method());
+    control.record(endpoint.clone());
     let latency = control.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
+    }
+    if let Some(fault) = control.take_fault(&endpoint) {
+        match fault::respond(&fault).await {
+            Some(response) => return response,
+            None => {
+                if let Fault::Latency(extra) = fault {
+                    tokio::time::sleep(extra).await;
+                }
+            }
+        }
     }
     next.run(request).await
 }
@@ -120,7 +173,8 @@ impl Drop for RunningSim {
     }
 }
 
-/// Serves `router` on `127.0.0.1:0` with request counting and latency.
+/// Serves `router` on `127.0.0.1:0` with request counting, latency and
+/// fault injection.
 pub async fn serve(router: Router) -> std::io::Result<RunningSim> {
     let control = Arc::new(SimControl::default());
     let app = router.route_layer(axum::middleware::from_fn_with_state(
@@ -129,11 +183,7 @@ pub async fn serve(router: Router) -> std::io::Result<RunningSim> {
     ));
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, app).await {
-            tracing::error!(cause = %err, "simulator stopped");
-        }
-    });
+    let task = tokio::spawn(accept(listener, app));
     let base_url =
         Url::parse(&format!("http://{addr}")).expect("a socket address is a valid URL host");
     Ok(RunningSim {
@@ -142,6 +192,107 @@ pub async fn serve(router: Router) -> std::io::Result<RunningSim> {
         control,
         task,
     })
+}
+
+/// The accept loop: HTTP/1.1 connections served by `app`, except that a
+/// response marked [`ResetConnection`] resets the connection instead.
+async fn accept(listener: TcpListener, app: Router) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                tracing::warn!(cause = %err, "simulator accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        tokio::spawn(async move {
+            let reset = Arc::new(AtomicBool::new(false));
+            let io = TokioIo::new(ResettableStream {
+                inner: stream,
+                reset: reset.clone(),
+            });
+            let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+                let app = app.clone();
+                let reset = reset.clone();
+                async move {
+                    let response = app
+                        .oneshot(request.map(Body::new))
+                        .await
+                        .unwrap_or_else(|never| match never {});
+                    if response.extensions().get::<ResetConnection>().is_some() {
+                        reset.store(true, Ordering::SeqCst);
+                        return Err(ResetRequested);
+                    }
+                    Ok(response)
+                }
+            });
+            // Errors here are clients going away or injected resets.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+    }
+}
+
+#[derive(Debug)]
+struct ResetRequested;
+
+impl std::fmt::Display for ResetRequested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by fault injection")
+    }
+}
+
+impl std::error::Error for ResetRequested {}
+
+/// A TCP stream that, once asked to, closes with a reset (RST) instead of
+/// an orderly shutdown.
+struct ResettableStream {
+    inner: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Drop for ResettableStream {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::SeqCst) {
+            let _ = self.inner.set_zero_linger();
+        }
+    }
+}
+
+impl AsyncRead for ResettableStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ResettableStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if self.reset.load(Ordering::SeqCst) {
+            // No orderly shutdown: the drop resets the connection.
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// The three simulators over one catalog.
@@ -223,5 +374,115 @@ impl Simulators {
         for sim in [&self.closient, &self.medusa, &self.violet] {
             sim.control.reset_counts();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::get;
+
+    use super::*;
+
+    async fn hello() -> &'static str {
+        "{\"hello\": \"world\"}"
+    }
+
+    async fn sim() -> RunningSim {
+        serve(Router::new().route("/hello/{name}", get(hello)))
+            .await
+            .expect("bind")
+    }
+
+    #[tokio::test]
+    async fn counts_requests_per_endpoint() {
+        let sim = sim().await;
+        let client = reqwest::Client::new();
+        for name in ["a", "b"] {
+            let url = sim.base_url.join(&format!("/hello/{name}")).unwrap();
+            assert_eq!(client.get(url).send().await.unwrap().status(), 200);
+        }
+        assert_eq!(sim.control.count("GET /hello/{name}"), 2);
+        assert_eq!(sim.control.total(), 2);
+        sim.control.reset_counts();
+        assert_eq!(sim.control.total(), 0);
+    }
+
+    #[tokio::test]
+    async fn injected_faults_fail_the_first_n_calls_of_their_endpoint() {
+        let sim = sim().await;
+        let client = reqwest::Client::new();
+        let url = sim.base_url.join("/hello/x").unwrap();
+        sim.control
+            .inject(Some("GET /hello/{name}"), Fault::Status(503), Some(2));
+        sim.control.inject(Some("GET /other"), Fault::Hang, None);
+        for _ in 0..2 {
+            assert_eq!(client.get(url.clone()).send().await.unwrap().status(), 503);
+        }
+        assert_eq!(client.get(url.clone()).send().await.unwrap().status(), 200);
+    }
+
+    #[tokio::test]
+    async fn each_fault_breaks_the_answer_its_own_way() {
+        let sim = sim().await;
+        let client = reqwest::Client::new();
+        let url = sim.base_url.join("/hello/x").unwrap();
+        let once = |fault| sim.control.inject(None, fault, Some(1));
+
+        once(Fault::RateLimited {
+            retry_after_secs: 3,
+        });
+        let response = client.get(url.clone()).send().await.unwrap();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], "3");
+
+        once(Fault::MalformedJson);
+        let body = client
+            .get(url.clone())
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(serde_json::from_slice::<serde_json::Value>(&body).is_err());
+
+        once(Fault::WrongContentType);
+        let response = client.get(url.clone()).send().await.unwrap();
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+
+        once(Fault::RandomBytes { seed: 1 });
+        let body = client
+            .get(url.clone())
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(serde_json::from_slice::<serde_json::Value>(&body).is_err());
+
+        once(Fault::TruncatedBody);
+        let response = client.get(url.clone()).send().await.unwrap();
+        assert!(response.bytes().await.is_err(), "the body breaks off");
+
+        once(Fault::Reset);
+        assert!(
+            client.get(url.clone()).send().await.is_err(),
+            "no answer at all"
+        );
+
+        once(Fault::Hang);
+        let hung = client
+            .get(url.clone())
+            .timeout(Duration::from_millis(100))
+            .send()
+            .await;
+        assert!(hung.unwrap_err().is_timeout());
+
+        // The faults were used up: the endpoint answers again.
+        assert_eq!(client.get(url).send().await.unwrap().status(), 200);
     }
 }
