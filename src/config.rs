@@ -27,8 +27,8 @@ use url::Url;
 use crate::model::UpstreamKind;
 use crate::secret::Secret;
 use crate::upstream::{
-    CacheSettings, Credentials, InstanceSettings, InstanceSpec, MedusaAuth,
-    DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_NOT_FOUND_TTL, DEFAULT_CACHE_TTL,
+    BreakerSettings, CacheSettings, Credentials, InstanceSettings, InstanceSpec, MedusaAuth,
+    RetrySettings, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_NOT_FOUND_TTL, DEFAULT_CACHE_TTL,
     DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT,
 };
 
@@ -112,6 +112,33 @@ pub struct UpstreamConfig {
     /// Memory bound of the instance's cache in bytes (default 64 MiB).
     #[serde(default)]
     pub cache_max_bytes: Option<u64>,
+    /// Connect timeout of this instance (default: the top-level `connect_timeout`).
+    #[serde(default, with = "humantime_serde")]
+    pub connect_timeout: Option<Duration>,
+    /// Attempts per call, the first included; 1 turns retries off (default 3).
+    #[serde(default)]
+    pub retry_max_attempts: Option<u32>,
+    /// Backoff before the first retry, doubling each time, with jitter (default 100ms).
+    #[serde(default, with = "humantime_serde")]
+    pub retry_base_backoff: Option<Duration>,
+    /// Longest backoff (default 2s).
+    #[serde(default, with = "humantime_serde")]
+    pub retry_max_backoff: Option<Duration>,
+    /// Longest `Retry-After` waited for (default 5s).
+    #[serde(default, with = "humantime_serde")]
+    pub retry_after_cap: Option<Duration>,
+    /// Retries allowed as a fraction of calls, 0 to 1 (default 0.2).
+    #[serde(default)]
+    pub retry_budget_percent: Option<f32>,
+    /// Whether the circuit breaker is used (default true).
+    #[serde(default)]
+    pub breaker: Option<bool>,
+    /// Consecutive failed calls that open the breaker (default 5).
+    #[serde(default)]
+    pub breaker_failure_threshold: Option<u32>,
+    /// How long an open breaker fails calls fast before a probe (default 10s).
+    #[serde(default, with = "humantime_serde")]
+    pub breaker_cool_down: Option<Duration>,
     /// Closient: environment variable holding the API key.
     #[serde(default)]
     pub api_key_env: Option<String>,
@@ -239,6 +266,7 @@ impl UpstreamConfig {
                 "must not carry a query or credentials (use the *_env settings)",
             ));
         }
+        let defaults = InstanceSettings::default();
         let settings = InstanceSettings {
             request_timeout: positive_duration(
                 self.request_timeout,
@@ -255,6 +283,21 @@ impl UpstreamConfig {
                 DEFAULT_MAX_BATCH_SIZE,
                 &format!("{key}.max_batch_size"),
             )?,
+            connect_timeout: self.connect_timeout,
+            retry: self.retry_settings(key)?,
+            breaker: BreakerSettings {
+                enabled: self.breaker.unwrap_or(true),
+                failure_threshold: positive(
+                    self.breaker_failure_threshold.map(|n| n as usize),
+                    defaults.breaker.failure_threshold as usize,
+                    &format!("{key}.breaker_failure_threshold"),
+                )? as u32,
+                cool_down: positive_duration(
+                    self.breaker_cool_down,
+                    defaults.breaker.cool_down,
+                    &format!("{key}.breaker_cool_down"),
+                )?,
+            },
             cache: CacheSettings {
                 enabled: self.cache.unwrap_or(true),
                 ttl: positive_duration(
@@ -285,6 +328,29 @@ impl UpstreamConfig {
             base_url,
             credentials,
             settings,
+        })
+    }
+
+    fn retry_settings(&self, key: &str) -> Result<RetrySettings, ConfigError> {
+        let defaults = RetrySettings::default();
+        let budget_percent = self.retry_budget_percent.unwrap_or(defaults.budget_percent);
+        if !(0.0..=1.0).contains(&budget_percent) {
+            return Err(invalid(
+                format!("{key}.retry_budget_percent"),
+                "must be between 0 and 1",
+            ));
+        }
+        Ok(RetrySettings {
+            max_attempts: positive(
+                self.retry_max_attempts.map(|n| n as usize),
+                defaults.max_attempts as usize,
+                &format!("{key}.retry_max_attempts"),
+            )? as u32,
+            base_backoff: self.retry_base_backoff.unwrap_or(defaults.base_backoff),
+            max_backoff: self.retry_max_backoff.unwrap_or(defaults.max_backoff),
+            retry_after_cap: self.retry_after_cap.unwrap_or(defaults.retry_after_cap),
+            budget_percent,
+            ..defaults
         })
     }
 

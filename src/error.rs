@@ -59,6 +59,9 @@ pub enum UpstreamError {
     /// Connecting or sending failed (refused, reset, DNS, TLS).
     #[error("connection failed: {0}")]
     Connect(String),
+    /// The instance's circuit breaker is open: the call was not made.
+    #[error("circuit open")]
+    CircuitOpen,
     /// The upstream answered a 5xx status.
     #[error("server error: HTTP {status}")]
     Server {
@@ -108,9 +111,9 @@ impl UpstreamError {
     pub fn code(&self) -> ErrorCode {
         match self {
             UpstreamError::Timeout => ErrorCode::UpstreamTimeout,
-            UpstreamError::Connect(_) | UpstreamError::Server { .. } => {
-                ErrorCode::UpstreamUnavailable
-            }
+            UpstreamError::Connect(_)
+            | UpstreamError::Server { .. }
+            | UpstreamError::CircuitOpen => ErrorCode::UpstreamUnavailable,
             UpstreamError::Unauthorized { .. } => ErrorCode::UpstreamUnauthorized,
             UpstreamError::RateLimited { .. } => ErrorCode::UpstreamRateLimited,
             UpstreamError::BadResponse(_) => ErrorCode::UpstreamBadResponse,
@@ -125,6 +128,9 @@ impl UpstreamError {
         match self {
             UpstreamError::Timeout => format!("upstream `{upstream}` did not answer in time"),
             UpstreamError::Connect(_) => format!("upstream `{upstream}` could not be reached"),
+            UpstreamError::CircuitOpen => format!(
+                "upstream `{upstream}` is failing; calls are paused for a moment (circuit open)"
+            ),
             UpstreamError::Server { status } => {
                 format!("upstream `{upstream}` failed (HTTP {status})")
             }

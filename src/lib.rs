@@ -33,10 +33,10 @@ pub mod upstream;
 use std::time::Duration;
 
 use crate::schema::GatewaySchema;
-use crate::upstream::{HttpClient, InstanceSpec, Upstreams};
+use crate::upstream::{InstanceSpec, Upstreams};
 
-/// Builds the gateway's schema over upstream instances, on one shared HTTP client.
+/// Builds the gateway's schema over upstream instances; `connect_timeout`
+/// is the default of instances that set none.
 pub fn gateway(instances: Vec<InstanceSpec>, connect_timeout: Duration) -> GatewaySchema {
-    let http = HttpClient::new(connect_timeout);
-    schema::build_schema(Upstreams::new(instances, http))
+    schema::build_schema(Upstreams::new(instances, connect_timeout))
 }

@@ -11,6 +11,7 @@ pub mod client;
 pub mod closient;
 pub mod medusa;
 pub mod paging;
+pub mod resilience;
 pub mod violet;
 
 use std::collections::HashMap;
@@ -41,7 +42,7 @@ pub const DEFAULT_CACHE_NOT_FOUND_TTL: Duration = Duration::from_secs(10);
 pub const DEFAULT_CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Tuning of one upstream instance.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InstanceSettings {
     /// Whole-request timeout of one call.
     pub request_timeout: Duration,
@@ -49,8 +50,14 @@ pub struct InstanceSettings {
     pub max_concurrency: usize,
     /// Most ids in one multi-get call, for styles that have one.
     pub max_batch_size: usize,
+    /// Connect timeout of this instance; `None` for the gateway's default.
+    pub connect_timeout: Option<Duration>,
     /// The instance's answer cache.
     pub cache: CacheSettings,
+    /// Retries of failed calls.
+    pub retry: RetrySettings,
+    /// The circuit breaker.
+    pub breaker: BreakerSettings,
 }
 
 impl Default for InstanceSettings {
@@ -59,7 +66,65 @@ impl Default for InstanceSettings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             max_batch_size: DEFAULT_MAX_BATCH_SIZE,
+            connect_timeout: None,
             cache: CacheSettings::default(),
+            retry: RetrySettings::default(),
+            breaker: BreakerSettings::default(),
+        }
+    }
+}
+
+/// Retries of idempotent calls that failed on the way (connection errors,
+/// 502, 503, 504, 429).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetrySettings {
+    /// Attempts in all, the first included (1 = no retries).
+    pub max_attempts: u32,
+    /// Backoff before the first retry; doubles each time, with full jitter.
+    pub base_backoff: Duration,
+    /// Longest backoff.
+    pub max_backoff: Duration,
+    /// Longest `Retry-After` honoured; a longer one is not waited for.
+    pub retry_after_cap: Duration,
+    /// Retries allowed as a fraction of calls (0.2 = one retry per five calls) ...
+    pub budget_percent: f32,
+    /// ... plus this many retries per second, over ...
+    pub budget_min_per_sec: u32,
+    /// ... this window.
+    pub budget_window: Duration,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            max_attempts: 3,
+            base_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            retry_after_cap: Duration::from_secs(5),
+            budget_percent: 0.2,
+            budget_min_per_sec: 10,
+            budget_window: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The circuit breaker of one instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BreakerSettings {
+    /// Whether the breaker is used.
+    pub enabled: bool,
+    /// Consecutive failed calls that open the breaker.
+    pub failure_threshold: u32,
+    /// How long an open breaker fails calls fast before one probe.
+    pub cool_down: Duration,
+}
+
+impl Default for BreakerSettings {
+    fn default() -> Self {
+        BreakerSettings {
+            enabled: true,
+            failure_threshold: 5,
+            cool_down: Duration::from_secs(10),
         }
     }
 }
@@ -268,11 +333,19 @@ pub struct Upstreams {
 }
 
 impl Upstreams {
-    /// Builds connectors for all instances on one shared HTTP client.
-    pub fn new(specs: Vec<InstanceSpec>, http: HttpClient) -> Self {
+    /// Builds connectors for all instances. Instances share pooled
+    /// connections: one HTTP client per distinct connect timeout (`default`
+    /// for instances that set none).
+    pub fn new(specs: Vec<InstanceSpec>, default: Duration) -> Self {
+        let mut clients: HashMap<Duration, HttpClient> = HashMap::new();
         let mut upstreams = Upstreams::default();
         for spec in specs {
-            upstreams.add(connect(spec, http.clone()));
+            let timeout = spec.settings.connect_timeout.unwrap_or(default);
+            let http = clients
+                .entry(timeout)
+                .or_insert_with(|| HttpClient::new(timeout))
+                .clone();
+            upstreams.add(connect(spec, http));
         }
         upstreams
     }

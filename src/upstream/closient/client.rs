@@ -12,7 +12,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use reqwest::header::{HeaderValue, ACCEPT};
 use serde::de::DeserializeOwned;
-use tokio::sync::Semaphore;
 
 use super::shortuuid;
 use super::{map, wire};
@@ -20,6 +19,7 @@ use crate::error::UpstreamError;
 use crate::model::{OfferKey, OfferKind, UpstreamKind};
 use crate::upstream::client::RawResponse;
 use crate::upstream::paging::PagePlan;
+use crate::upstream::resilience::{Idempotent, InstanceClient};
 use crate::upstream::{
     Connector, Credentials, HttpClient, InstanceSettings, InstanceSpec, ListScope, Lookup,
     OfferPage,
@@ -34,11 +34,10 @@ const IN_STORE_OFFER_PATH: &str = "/retailers/api/v1/in-store-offers/";
 /// Talks to one Closient instance.
 pub struct ClosientConnector {
     spec: InstanceSpec,
-    http: HttpClient,
+    /// Sends under the instance's limits, retries and breaker.
+    client: InstanceClient,
     /// The `X-API-Key` value; `None` when the credentials cannot be sent.
     api_key: Option<HeaderValue>,
-    /// Bounds the calls in flight to this instance.
-    permits: Semaphore,
 }
 
 impl ClosientConnector {
@@ -54,16 +53,14 @@ impl ClosientConnector {
                     }),
                 _ => None,
             };
-        let permits = Semaphore::new(spec.settings.max_concurrency.max(1));
         ClosientConnector {
+            client: InstanceClient::new(&spec, http),
             spec,
-            http,
             api_key,
-            permits,
         }
     }
 
-    /// Sends one authenticated GET, waiting for a concurrency permit.
+    /// Sends one authenticated GET.
     async fn get(&self, url: url::Url) -> Result<RawResponse, UpstreamError> {
         let api_key = self
             .api_key
@@ -73,20 +70,13 @@ impl ClosientConnector {
                 detail: "the configured credentials are not a Closient API key usable as a header"
                     .to_owned(),
             })?;
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("the connector never closes its semaphore");
         let request = self
-            .http
+            .client
             .reqwest()
             .get(url)
             .header("X-API-Key", api_key)
             .header(ACCEPT, "application/json");
-        self.http
-            .send(request, self.spec.settings.request_timeout)
-            .await
+        self.client.send(request, Idempotent::Yes).await
     }
 
     async fn fetch_one(&self, key: &OfferKey) -> Lookup {

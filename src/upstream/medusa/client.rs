@@ -18,12 +18,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::future::join_all;
 use serde_json::value::RawValue;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Mutex;
 
 use crate::error::UpstreamError;
 use crate::model::{Offer, OfferKey, OfferKind, UpstreamKind};
 use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
+use crate::upstream::resilience::{Idempotent, InstanceClient};
 use crate::upstream::{
     Connector, Credentials, HttpClient, InstanceSettings, InstanceSpec, ListScope, Lookup,
     MedusaAuth, OfferPage,
@@ -44,8 +45,8 @@ const MAX_DETAIL_CHARS: usize = 200;
 /// Talks to one Medusa instance.
 pub struct MedusaConnector {
     spec: InstanceSpec,
-    http: HttpClient,
-    permits: Semaphore,
+    /// Sends under the instance's limits, retries and breaker.
+    client: InstanceClient,
     auth: Auth,
 }
 
@@ -105,13 +106,8 @@ impl MedusaConnector {
             },
             _ => Auth::Misconfigured,
         };
-        let permits = Semaphore::new(spec.settings.max_concurrency.max(1));
-        MedusaConnector {
-            spec,
-            http,
-            permits,
-            auth,
-        }
+        let client = InstanceClient::new(&spec, http);
+        MedusaConnector { spec, client, auth }
     }
 
     /// The token to send: the configured one, the cached one, or a fresh
@@ -198,20 +194,12 @@ impl MedusaConnector {
             password: password.expose().to_owned(),
         };
         let request = self
-            .http
+            .client
             .reqwest()
             .post(self.spec.url("/auth/user/emailpass"))
             .json(&body);
-        let response = {
-            let _permit = self
-                .permits
-                .acquire()
-                .await
-                .expect("the semaphore is never closed");
-            self.http
-                .send(request, self.spec.settings.request_timeout)
-                .await?
-        };
+        // Logging in has no side effect worth guarding: it may be retried.
+        let response = self.client.send(request, Idempotent::Yes).await?;
         tracing::debug!(upstream = %self.spec.name, status = response.status.as_u16(), "medusa login");
         if let Some(failure) = response.common_failure() {
             return Err(failure);
@@ -246,18 +234,11 @@ impl MedusaConnector {
 
     async fn send_get(&self, url: &url::Url, token: &Secret) -> Result<RawResponse, UpstreamError> {
         let request = self
-            .http
+            .client
             .reqwest()
             .get(url.clone())
             .bearer_auth(token.expose());
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
-        self.http
-            .send(request, self.spec.settings.request_timeout)
-            .await
+        self.client.send(request, Idempotent::Yes).await
     }
 
     /// `GET /admin/offers` with `params` and the relation fields, decoded

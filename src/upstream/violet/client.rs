@@ -29,7 +29,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::future::join_all;
 use reqwest::RequestBuilder;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Mutex;
 
 use super::{map, wire};
 use crate::error::UpstreamError;
@@ -37,6 +37,7 @@ use crate::model::{OfferKey, OfferKind, UpstreamKind};
 use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
 use crate::upstream::paging::PagePlan;
+use crate::upstream::resilience::{Idempotent, InstanceClient};
 use crate::upstream::{
     Connector, Credentials, HttpClient, InstanceSettings, InstanceSpec, ListScope, Lookup,
     OfferPage,
@@ -75,9 +76,9 @@ struct AuthState {
 /// Talks to one Violet instance.
 pub struct VioletConnector {
     spec: InstanceSpec,
-    http: HttpClient,
+    /// Sends under the instance's limits, retries and breaker.
+    client: InstanceClient,
     app: Option<AppAuth>,
-    permits: Semaphore,
     auth: Mutex<AuthState>,
 }
 
@@ -99,12 +100,10 @@ impl VioletConnector {
             }),
             _ => None,
         };
-        let permits = Semaphore::new(spec.settings.max_concurrency.max(1));
         VioletConnector {
+            client: InstanceClient::new(&spec, http),
             spec,
-            http,
             app,
-            permits,
             auth: Mutex::new(AuthState::default()),
         }
     }
@@ -124,17 +123,17 @@ impl VioletConnector {
             .header("X-Violet-App-Secret", app.app_secret.expose())
     }
 
+    /// Every Violet call reads (the search and the login are POSTs without
+    /// side effects), so every call may be retried.
     async fn send(&self, request: RequestBuilder) -> Result<RawResponse, UpstreamError> {
-        self.http
-            .send(request, self.spec.settings.request_timeout)
-            .await
+        self.client.send(request, Idempotent::Yes).await
     }
 
     /// `POST /v1/login`.
     async fn login(&self, app: &AppAuth) -> Result<Tokens, UpstreamError> {
         tracing::debug!(upstream = %self.spec.name, "logging in");
         let request =
-            self.http
+            self.client
                 .reqwest()
                 .post(self.spec.url("/v1/login"))
                 .json(&wire::LoginRequest {
@@ -162,7 +161,7 @@ impl VioletConnector {
     async fn refresh(&self, app: &AppAuth, refresh: &Secret) -> Result<Secret, UpstreamError> {
         tracing::debug!(upstream = %self.spec.name, "refreshing the token");
         let request = self
-            .http
+            .client
             .reqwest()
             .get(self.spec.url("/v1/auth/token"))
             .header("X-Violet-Token", refresh.expose());
@@ -231,11 +230,6 @@ impl VioletConnector {
     /// token and retrying once. Returns whatever the upstream answered last.
     async fn call(&self, build: impl Fn() -> RequestBuilder) -> Result<RawResponse, UpstreamError> {
         let app = self.app()?;
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("the connector never closes its semaphore");
         let (mut generation, token) = self.token(app).await?;
         let mut response = self
             .send(Self::with_app_headers(build(), app).header("X-Violet-Token", token.expose()))
@@ -265,7 +259,7 @@ impl VioletConnector {
         let url = self.spec.url(&format!("/v1/catalog/offers/{id}"));
         let response = self
             .call(|| {
-                self.http
+                self.client
                     .reqwest()
                     .get(url.clone())
                     .query(&[("include", INCLUDE)])
@@ -302,7 +296,7 @@ impl VioletConnector {
         let filter = wire::SearchRequest::default();
         let response = self
             .call(|| {
-                self.http
+                self.client
                     .reqwest()
                     .post(url.clone())
                     .query(&query)
