@@ -4,9 +4,11 @@
 //! requests. A key holds everything that changes the answer: the instance,
 //! the identity of the credential that fetched it (a fingerprint, never the
 //! secret) and what was asked (an offer by kind and id, or a listing
-//! window). Offers found are kept for the instance's TTL, "not found"
-//! answers for a shorter one, errors never. Capacity is bounded by weight:
-//! the approximate bytes of the cached offers.
+//! window). Offers found are fresh for the instance's TTL, "not found"
+//! answers for a shorter one, errors are never cached. Past its TTL an
+//! answer is kept a while longer (`stale_if_error`) to be served, marked
+//! stale, if the upstream fails. Capacity is bounded by weight: the
+//! approximate bytes of the cached offers.
 
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
@@ -56,33 +58,81 @@ pub enum Cached {
     Page(Arc<OfferPage>),
 }
 
+/// A cached answer with the time it was fetched.
+#[derive(Clone, Debug)]
+struct Entry {
+    value: Cached,
+    fetched_at: Instant,
+}
+
+/// What the cache holds for a key.
+#[derive(Clone, Debug)]
+pub enum Hit {
+    /// An answer within its TTL.
+    Fresh(Cached),
+    /// An answer past its TTL but within the stale-if-error grace: only to
+    /// be served when the upstream fails.
+    Stale {
+        /// The answer.
+        value: Cached,
+        /// How long ago it was fetched.
+        age: Duration,
+    },
+}
+
 /// The cache of one upstream instance.
 pub struct AnswerCache {
-    inner: Cache<CacheKey, Cached>,
+    inner: Cache<CacheKey, Entry>,
+    ttl: Ttl,
 }
 
 impl AnswerCache {
     /// A cache with the instance's settings.
     pub fn new(settings: &CacheSettings) -> Self {
+        let ttl = Ttl {
+            found: settings.ttl,
+            not_found: settings.not_found_ttl,
+            grace: settings.stale_if_error,
+        };
         let inner = Cache::builder()
             .max_capacity(settings.max_bytes)
-            .weigher(|key: &CacheKey, value: &Cached| weight(key, value))
-            .expire_after(Ttl {
-                found: settings.ttl,
-                not_found: settings.not_found_ttl,
-            })
+            .weigher(|key: &CacheKey, entry: &Entry| weight(key, &entry.value))
+            .expire_after(ttl.clone())
             .build();
-        AnswerCache { inner }
+        AnswerCache { inner, ttl }
     }
 
-    /// The cached answer, if any and fresh.
+    /// The cached answer for `key`, fresh or stale.
+    pub fn lookup(&self, key: &CacheKey) -> Option<Hit> {
+        let entry = self.inner.get(key)?;
+        let age = entry.fetched_at.elapsed();
+        if age < self.ttl.fresh_for(&entry.value) {
+            Some(Hit::Fresh(entry.value))
+        } else {
+            Some(Hit::Stale {
+                value: entry.value,
+                age,
+            })
+        }
+    }
+
+    /// The fresh answer for `key`, if any.
     pub fn get(&self, key: &CacheKey) -> Option<Cached> {
-        self.inner.get(key)
+        match self.lookup(key)? {
+            Hit::Fresh(value) => Some(value),
+            Hit::Stale { .. } => None,
+        }
     }
 
-    /// Remembers an answer.
+    /// Remembers an answer fetched just now.
     pub fn insert(&self, key: CacheKey, value: Cached) {
-        self.inner.insert(key, value);
+        self.inner.insert(
+            key,
+            Entry {
+                value,
+                fetched_at: Instant::now(),
+            },
+        );
     }
 
     /// Number of entries (approximate while maintenance is pending).
@@ -101,21 +151,34 @@ impl AnswerCache {
     }
 }
 
+#[derive(Clone)]
 struct Ttl {
     found: Duration,
     not_found: Duration,
+    grace: Duration,
 }
 
-impl Expiry<CacheKey, Cached> for Ttl {
+impl Ttl {
+    fn fresh_for(&self, value: &Cached) -> Duration {
+        match value {
+            Cached::NotFound => self.not_found,
+            Cached::Found(_) | Cached::Page(_) => self.found,
+        }
+    }
+}
+
+impl Expiry<CacheKey, Entry> for Ttl {
+    /// Entries live their TTL plus the stale-if-error grace; "not found"
+    /// answers are never served stale, so they get no grace.
     fn expire_after_create(
         &self,
         _key: &CacheKey,
-        value: &Cached,
+        entry: &Entry,
         _at: Instant,
     ) -> Option<Duration> {
-        Some(match value {
+        Some(match entry.value {
             Cached::NotFound => self.not_found,
-            Cached::Found(_) | Cached::Page(_) => self.found,
+            Cached::Found(_) | Cached::Page(_) => self.found.saturating_add(self.grace),
         })
     }
 }
@@ -178,11 +241,56 @@ mod tests {
     #[test]
     fn weight_grows_with_the_entry() {
         let small = weight(&key(1), &Cached::NotFound);
+        assert!(small < 1000);
         let page = Cached::Page(Arc::new(OfferPage {
             offers: Vec::new(),
             total_count: 12,
         }));
         assert!(small > 50, "the key's strings count: {small}");
         assert!(weight(&key(1), &page) > small);
+    }
+}
+
+#[cfg(test)]
+mod stale_tests {
+    use super::*;
+    use crate::model::OfferKind;
+
+    #[test]
+    fn answers_turn_stale_after_their_ttl_and_go_after_the_grace() {
+        let cache = AnswerCache::new(&CacheSettings {
+            ttl: Duration::from_millis(1),
+            stale_if_error: Duration::from_secs(3600),
+            ..CacheSettings::default()
+        });
+        let key = CacheKey {
+            upstream: Arc::from("violet"),
+            credential: 1,
+            question: Question::Page {
+                scope: ListScope::All,
+                offset: 0,
+                limit: 1,
+            },
+        };
+        let page = Cached::Page(Arc::new(OfferPage {
+            offers: Vec::new(),
+            total_count: 3,
+        }));
+        cache.insert(key.clone(), page);
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(cache.get(&key).is_none(), "past its TTL it is not fresh");
+        match cache.lookup(&key) {
+            Some(Hit::Stale { age, .. }) => assert!(age >= Duration::from_millis(1)),
+            other => panic!("expected a stale hit, got {other:?}"),
+        }
+        let not_found = CacheKey {
+            question: Question::Offer(OfferKey::new(OfferKind::Marketplace, "1")),
+            ..key
+        };
+        cache.insert(not_found.clone(), Cached::NotFound);
+        assert!(matches!(
+            cache.lookup(&not_found),
+            Some(Hit::Fresh(Cached::NotFound))
+        ));
     }
 }

@@ -28,8 +28,9 @@ use crate::model::UpstreamKind;
 use crate::secret::Secret;
 use crate::upstream::{
     BreakerSettings, CacheSettings, Credentials, InstanceSettings, InstanceSpec, MedusaAuth,
-    RetrySettings, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_NOT_FOUND_TTL, DEFAULT_CACHE_TTL,
-    DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT,
+    RetrySettings, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_NOT_FOUND_TTL,
+    DEFAULT_CACHE_STALE_IF_ERROR, DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_MAX_BATCH_SIZE,
+    DEFAULT_MAX_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT,
 };
 
 /// Default address the gateway listens on.
@@ -94,6 +95,10 @@ pub struct UpstreamConfig {
     /// Whole-request timeout of one call (default 10s).
     #[serde(default, with = "humantime_serde")]
     pub request_timeout: Option<Duration>,
+    /// Time from the start of a GraphQL request after which fields still
+    /// waiting for this instance fail with UPSTREAM_TIMEOUT (default 10s).
+    #[serde(default, with = "humantime_serde")]
+    pub deadline: Option<Duration>,
     /// Most calls in flight to this instance (default 32).
     #[serde(default)]
     pub max_concurrency: Option<usize>,
@@ -109,6 +114,10 @@ pub struct UpstreamConfig {
     /// How long a "not found" answer is served from the cache (default 10s).
     #[serde(default, with = "humantime_serde")]
     pub cache_not_found_ttl: Option<Duration>,
+    /// How long past `cache_ttl` an answer is kept to be served, marked
+    /// stale, when the upstream fails; "0s" turns it off (default 5m).
+    #[serde(default, with = "humantime_serde")]
+    pub cache_stale_if_error: Option<Duration>,
     /// Memory bound of the instance's cache in bytes (default 64 MiB).
     #[serde(default)]
     pub cache_max_bytes: Option<u64>,
@@ -273,6 +282,11 @@ impl UpstreamConfig {
                 DEFAULT_REQUEST_TIMEOUT,
                 &format!("{key}.request_timeout"),
             )?,
+            deadline: positive_duration(
+                self.deadline,
+                DEFAULT_DEADLINE,
+                &format!("{key}.deadline"),
+            )?,
             max_concurrency: positive(
                 self.max_concurrency,
                 DEFAULT_MAX_CONCURRENCY,
@@ -310,6 +324,9 @@ impl UpstreamConfig {
                     DEFAULT_CACHE_NOT_FOUND_TTL,
                     &format!("{key}.cache_not_found_ttl"),
                 )?,
+                stale_if_error: self
+                    .cache_stale_if_error
+                    .unwrap_or(DEFAULT_CACHE_STALE_IF_ERROR),
                 max_bytes: match self.cache_max_bytes {
                     None => DEFAULT_CACHE_MAX_BYTES,
                     Some(0) => {
@@ -581,6 +598,7 @@ mod tests {
                 enabled: false,
                 ttl: Duration::from_secs(300),
                 not_found_ttl: Duration::from_secs(1),
+                stale_if_error: DEFAULT_CACHE_STALE_IF_ERROR,
                 max_bytes: 1024,
             }
         );

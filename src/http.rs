@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::schema::GatewaySchema;
+use crate::schema::{scope, GatewaySchema};
 
 /// Largest request body accepted.
 pub const MAX_REQUEST_BODY_BYTES: usize = 256 * 1024;
@@ -42,7 +42,7 @@ async fn graphql_post(
     State(schema): State<GatewaySchema>,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
-    schema.execute(request.into_inner()).await.into()
+    scope::execute(&schema, request.into_inner()).await.into()
 }
 
 #[derive(serde::Deserialize)]
@@ -64,9 +64,8 @@ async fn graphql_get(
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
     match request {
-        Ok(request) => {
-            GraphQLResponse::from(schema.execute(request.into_inner()).await).into_response()
-        }
+        Ok(request) => GraphQLResponse::from(scope::execute(&schema, request.into_inner()).await)
+            .into_response(),
         Err(rejection) => rejection.into_response(),
     }
 }

@@ -14,7 +14,9 @@
 //!    which makes one multi-get where the style has one (Medusa) and
 //!    bounded concurrent single calls where it does not (Closient, Violet).
 //!
-//! Found offers and "not found" answers are cached; errors never are.
+//! Found offers and "not found" answers are cached; errors never are. When
+//! an upstream fails and the cache still holds an expired answer within the
+//! stale-if-error grace, that answer is served instead, marked with its age.
 //! Listings fill the by-id cache with the offers they carry, so asking for
 //! the details of listed offers costs no further call.
 
@@ -25,14 +27,35 @@ use std::sync::{Arc, Mutex};
 use async_graphql::dataloader::{DataLoader, Loader};
 use futures::future::{join_all, BoxFuture, FutureExt, Shared};
 
-use crate::cache::{AnswerCache, CacheKey, Cached, Question};
+use std::time::Duration;
+
+use crate::cache::{AnswerCache, CacheKey, Cached, Hit, Question};
 use crate::error::UpstreamError;
 use crate::model::{Offer, OfferKey};
 use crate::upstream::{Connector, ListScope, OfferPage, Upstreams};
 
+/// An offer as loaded: fresh, or served stale because the upstream failed.
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    /// The offer.
+    pub offer: Offer,
+    /// `Some(age)` when the upstream failed and this is a cached answer
+    /// past its TTL.
+    pub stale_age: Option<Duration>,
+}
+
+impl Fetched {
+    fn fresh(offer: Offer) -> Self {
+        Fetched {
+            offer,
+            stale_age: None,
+        }
+    }
+}
+
 /// The answer for one key: the offer, or the upstream failure. A key that
 /// is absent from an answer map was not found.
-pub type Loaded = Result<Offer, UpstreamError>;
+pub type Loaded = Result<Fetched, UpstreamError>;
 
 type BatchAnswers = Arc<HashMap<OfferKey, Loaded>>;
 type SharedBatch = Shared<BoxFuture<'static, BatchAnswers>>;
@@ -100,7 +123,7 @@ impl UpstreamStore {
                     .and_then(|cache| cache.get(&self.cache_key(Question::Offer(key.clone()))));
                 match cached {
                     Some(Cached::Found(offer)) => {
-                        answers.insert(key.clone(), Ok(offer));
+                        answers.insert(key.clone(), Ok(Fetched::fresh(offer)));
                     }
                     Some(Cached::NotFound) | Some(Cached::Page(_)) => {}
                     None => match in_flight.get(key) {
@@ -146,11 +169,18 @@ impl UpstreamStore {
             match lookup {
                 Ok(Some(offer)) => {
                     self.remember(&key, Cached::Found(offer.clone()));
-                    answers.insert(key, Ok(offer));
+                    answers.insert(key, Ok(Fetched::fresh(offer)));
                 }
                 Ok(None) => self.remember(&key, Cached::NotFound),
                 Err(err) => {
-                    answers.insert(key, Err(err));
+                    let answer = match self.stale(Question::Offer(key.clone()), &err) {
+                        Some((Cached::Found(offer), age)) => Ok(Fetched {
+                            offer,
+                            stale_age: Some(age),
+                        }),
+                        _ => Err(err),
+                    };
+                    answers.insert(key, answer);
                 }
             }
         }
@@ -161,30 +191,58 @@ impl UpstreamStore {
         Arc::new(answers)
     }
 
-    /// One window of a listing, from the cache or the upstream. The offers
+    /// The expired answer to `question` kept for when the upstream fails,
+    /// with its age.
+    fn stale(&self, question: Question, err: &UpstreamError) -> Option<(Cached, Duration)> {
+        let cache = self.cache.as_ref()?;
+        match cache.lookup(&self.cache_key(question))? {
+            Hit::Stale { value, age } => {
+                tracing::warn!(
+                    upstream = %self.connector.name(),
+                    age_secs = age.as_secs(),
+                    cause = %err,
+                    "upstream failed: serving a stale cached answer"
+                );
+                Some((value, age))
+            }
+            Hit::Fresh(value) => Some((value, Duration::ZERO)),
+        }
+    }
+
+    /// One window of a listing, from the cache or the upstream, with the
+    /// age of a stale answer served because the upstream failed. The offers
     /// of a fetched window also fill the by-id cache.
     pub async fn list(
         &self,
         scope: ListScope,
         offset: u64,
         limit: u32,
-    ) -> Result<Arc<OfferPage>, UpstreamError> {
-        let key = self.cache_key(Question::Page {
+    ) -> Result<(Arc<OfferPage>, Option<Duration>), UpstreamError> {
+        let question = Question::Page {
             scope: scope.clone(),
             offset,
             limit,
-        });
+        };
+        let key = self.cache_key(question.clone());
         if let Some(Cached::Page(page)) = self.cache.as_ref().and_then(|c| c.get(&key)) {
-            return Ok(page);
+            return Ok((page, None));
         }
-        let page = Arc::new(self.connector.list_offers(&scope, offset, limit).await?);
+        let page = match self.connector.list_offers(&scope, offset, limit).await {
+            Ok(page) => Arc::new(page),
+            Err(err) => {
+                return match self.stale(question, &err) {
+                    Some((Cached::Page(page), age)) => Ok((page, Some(age))),
+                    _ => Err(err),
+                }
+            }
+        };
         if let Some(cache) = &self.cache {
             for offer in &page.offers {
                 self.remember(&offer.common().key, Cached::Found(offer.clone()));
             }
             cache.insert(key, Cached::Page(page.clone()));
         }
-        Ok(page)
+        Ok((page, None))
     }
 }
 
@@ -237,12 +295,12 @@ impl Loaders {
         &self,
         upstream: &str,
         key: OfferKey,
-    ) -> Result<Option<Offer>, UpstreamError> {
+    ) -> Result<Option<Fetched>, UpstreamError> {
         let Some((_, loader)) = self.by_upstream.get(upstream) else {
             return Ok(None);
         };
         match loader.load_one(key).await {
-            Ok(Some(Ok(offer))) => Ok(Some(offer)),
+            Ok(Some(Ok(fetched))) => Ok(Some(fetched)),
             Ok(Some(Err(err))) => Err(err),
             Ok(None) => Ok(None),
             Err(never) => match never {},

@@ -5,12 +5,14 @@
 //! - `money.rs`: the `Money` type.
 //! - `connection.rs`: Relay connections over upstream listings.
 //! - `id.rs`: global ids.
+//! - `scope.rs`: per-request deadline start and warnings.
 
 pub mod connection;
 pub mod id;
 pub mod money;
 pub mod offer;
 pub mod query;
+pub mod scope;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
 
-use crate::error::GatewayError;
+use crate::error::{GatewayError, UpstreamError};
 use crate::loader::Loaders;
 use crate::model::{self, OfferKey, OfferKind, UpstreamKind};
 use crate::schema::connection::{decode_cursor, MarketplaceOfferConnection, OnlineOfferConnection};
 use crate::schema::id::GlobalId;
 use crate::schema::offer::{MarketplaceOffer, Node, OfferInterface, OnlineOffer};
+use crate::schema::scope;
 use crate::upstream::{Connector, ListScope, Upstreams};
 
 /// The answer of a nullable field: `None` is null without an error,
@@ -63,11 +64,20 @@ async fn resolve_offer(
         .canonical_id(global.kind, &global.native_id)
         .map_err(|why| GatewayError::bad_input(argument, why))?;
     let loaders = ctx.data_unchecked::<Loaders>();
-    match loaders
-        .load(&global.upstream, OfferKey::new(global.kind, native_id))
+    let scope = scope::of(ctx);
+    let deadline = scope.deadline(connector.settings().deadline);
+    let load = loaders.load(&global.upstream, OfferKey::new(global.kind, native_id));
+    let loaded = tokio::time::timeout_at(deadline.into(), load)
         .await
-    {
-        Ok(offer) => Ok(offer.map(OfferInterface::from_model)),
+        .unwrap_or(Err(UpstreamError::Timeout));
+    match loaded {
+        Ok(Some(fetched)) => {
+            if let Some(age) = fetched.stale_age {
+                scope.warn_stale(ctx, connector.name(), age);
+            }
+            Ok(Some(OfferInterface::from_model(fetched.offer)))
+        }
+        Ok(None) => Ok(None),
         Err(err) => Err(GatewayError::upstream(connector.name(), &err)),
     }
 }
@@ -113,11 +123,17 @@ async fn list_window(
         .data_unchecked::<Loaders>()
         .store(connector.name())
         .ok_or_else(|| GatewayError::internal(format!("no store for `{}`", connector.name())))?;
+    let request = scope::of(ctx);
+    let deadline = request.deadline(connector.settings().deadline);
     // A zero-size window still reports the total: ask for one item.
-    let page = store
-        .list(scope, offset, limit.max(1))
-        .await
-        .map_err(|err| GatewayError::upstream(connector.name(), &err))?;
+    let (page, stale_age) =
+        tokio::time::timeout_at(deadline.into(), store.list(scope, offset, limit.max(1)))
+            .await
+            .unwrap_or(Err(UpstreamError::Timeout))
+            .map_err(|err| GatewayError::upstream(connector.name(), &err))?;
+    if let Some(age) = stale_age {
+        request.warn_stale(ctx, connector.name(), age);
+    }
     let offers = page.offers.iter().take(limit as usize).cloned().collect();
     Ok((offset, page.total_count, offers))
 }

@@ -28,7 +28,10 @@ use crate::secret::Secret;
 pub use client::HttpClient;
 
 /// Default whole-request timeout of one upstream call.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default time, from the start of a GraphQL request, after which the
+/// fields still waiting for an instance fail with `UPSTREAM_TIMEOUT`.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 /// Default number of concurrent calls to one upstream instance.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 32;
 /// Default number of ids in one multi-get call (Medusa `id[]=`).
@@ -38,6 +41,8 @@ pub const DEFAULT_MAX_BATCH_SIZE: usize = 100;
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
 /// Default time a "not found" answer is served from the cache.
 pub const DEFAULT_CACHE_NOT_FOUND_TTL: Duration = Duration::from_secs(10);
+/// Default time an expired answer is kept to be served when the upstream fails.
+pub const DEFAULT_CACHE_STALE_IF_ERROR: Duration = Duration::from_secs(300);
 /// Default memory bound of one instance's cache, in (approximate) bytes.
 pub const DEFAULT_CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -46,6 +51,9 @@ pub const DEFAULT_CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 pub struct InstanceSettings {
     /// Whole-request timeout of one call.
     pub request_timeout: Duration,
+    /// Time from the start of a GraphQL request after which its fields still
+    /// waiting for this instance fail with `UPSTREAM_TIMEOUT`.
+    pub deadline: Duration,
     /// Most calls in flight at once to this instance.
     pub max_concurrency: usize,
     /// Most ids in one multi-get call, for styles that have one.
@@ -64,6 +72,7 @@ impl Default for InstanceSettings {
     fn default() -> Self {
         InstanceSettings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            deadline: DEFAULT_DEADLINE,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             max_batch_size: DEFAULT_MAX_BATCH_SIZE,
             connect_timeout: None,
@@ -139,6 +148,9 @@ pub struct CacheSettings {
     pub ttl: Duration,
     /// How long a "not found" answer is served from the cache.
     pub not_found_ttl: Duration,
+    /// How long past `ttl` an answer is kept to be served (marked stale)
+    /// when the upstream fails; zero turns stale-if-error off.
+    pub stale_if_error: Duration,
     /// Memory bound of the cache, in approximate bytes of cached offers.
     pub max_bytes: u64,
 }
@@ -149,6 +161,7 @@ impl Default for CacheSettings {
             enabled: true,
             ttl: DEFAULT_CACHE_TTL,
             not_found_ttl: DEFAULT_CACHE_NOT_FOUND_TTL,
+            stale_if_error: DEFAULT_CACHE_STALE_IF_ERROR,
             max_bytes: DEFAULT_CACHE_MAX_BYTES,
         }
     }

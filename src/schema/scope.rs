@@ -1,0 +1,91 @@
+//! What one GraphQL request carries besides its query: when it started,
+//! for the upstream deadlines, and the warnings its resolvers raise, which
+//! are returned in the response's `extensions.warnings`.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_graphql::{Context, Value};
+use serde_json::json;
+
+use crate::schema::GatewaySchema;
+
+/// The scope of one request.
+pub struct RequestScope {
+    started: Instant,
+    warnings: Mutex<Vec<serde_json::Value>>,
+}
+
+impl RequestScope {
+    /// A scope starting now.
+    pub fn new() -> Arc<Self> {
+        Arc::new(RequestScope {
+            started: Instant::now(),
+            warnings: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The instant `after` from the start of the request.
+    pub fn deadline(&self, after: Duration) -> Instant {
+        self.started + after
+    }
+
+    /// Records that the field at `ctx`'s path was answered from the cache
+    /// because `upstream` failed, with the answer's age.
+    pub fn warn_stale(&self, ctx: &Context<'_>, upstream: &str, age: Duration) {
+        let path: Vec<serde_json::Value> = ctx
+            .path_node
+            .as_ref()
+            .map(|node| node.to_string_vec())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|segment| match segment.parse::<u64>() {
+                // Names cannot start with a digit: this is a list index.
+                Ok(index) => json!(index),
+                Err(_) => json!(segment),
+            })
+            .collect();
+        self.warnings
+            .lock()
+            .expect("warnings lock poisoned")
+            .push(json!({
+                "code": "STALE_DATA",
+                "message": format!(
+                    "upstream `{upstream}` failed; this field was answered from the cache, {}s old",
+                    age.as_secs()
+                ),
+                "path": path,
+                "upstream": upstream,
+                "ageSeconds": age.as_secs(),
+            }));
+    }
+
+    fn attach(&self, response: &mut async_graphql::Response) {
+        let warnings = std::mem::take(&mut *self.warnings.lock().expect("warnings lock poisoned"));
+        if !warnings.is_empty() {
+            let value = Value::from_json(serde_json::Value::Array(warnings))
+                .expect("warnings are plain JSON");
+            response.extensions.insert("warnings".to_owned(), value);
+        }
+    }
+}
+
+/// Executes `request` with a fresh [`RequestScope`]: the one way requests
+/// are run, so that deadlines and warnings apply.
+pub async fn execute(
+    schema: &GatewaySchema,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    let scope = RequestScope::new();
+    let mut response = schema.execute(request.data(scope.clone())).await;
+    scope.attach(&mut response);
+    response
+}
+
+/// The request's scope, or a scope starting now for callers that run the
+/// schema directly.
+pub fn of(ctx: &Context<'_>) -> Arc<RequestScope> {
+    ctx.data_opt::<Arc<RequestScope>>()
+        .cloned()
+        .unwrap_or_else(RequestScope::new)
+}
