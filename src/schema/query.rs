@@ -51,6 +51,7 @@ async fn resolve_offer(
     ctx: &Context<'_>,
     argument: &str,
     id: &str,
+    index: Option<usize>,
 ) -> Result<Option<OfferInterface>, GatewayError> {
     let global = GlobalId::decode(id).map_err(|why| GatewayError::bad_input(argument, why))?;
     let upstreams = ctx.data_unchecked::<Upstreams>();
@@ -73,7 +74,7 @@ async fn resolve_offer(
     match loaded {
         Ok(Some(fetched)) => {
             if let Some(age) = fetched.stale_age {
-                scope.warn_stale(ctx, connector.name(), age);
+                scope.warn_stale(ctx, index, connector.name(), age);
             }
             Ok(Some(OfferInterface::from_model(fetched.offer)))
         }
@@ -132,7 +133,7 @@ async fn list_window(
             .unwrap_or(Err(UpstreamError::Timeout))
             .map_err(|err| GatewayError::upstream(connector.name(), &err))?;
     if let Some(age) = stale_age {
-        request.warn_stale(ctx, connector.name(), age);
+        request.warn_stale(ctx, None, connector.name(), age);
     }
     let offers = page.offers.iter().take(limit as usize).cloned().collect();
     Ok((offset, page.total_count, offers))
@@ -176,7 +177,7 @@ impl QueryRoot {
         #[graphql(desc = "A global id.")] id: ID,
     ) -> Nullable<Node> {
         nullable(
-            resolve_offer(ctx, "id", &id)
+            resolve_offer(ctx, "id", &id, None)
                 .await
                 .map(|offer| offer.map(OfferInterface::into_node)),
         )
@@ -191,7 +192,7 @@ impl QueryRoot {
     ) -> Vec<Nullable<Node>> {
         let lookups = ids.iter().enumerate().map(|(i, id)| async move {
             nullable(
-                resolve_offer(ctx, &format!("ids[{i}]"), id)
+                resolve_offer(ctx, &format!("ids[{i}]"), id, Some(i))
                     .await
                     .map(|offer| offer.map(OfferInterface::into_node)),
             )
@@ -205,7 +206,7 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "A global offer id.")] id: ID,
     ) -> Nullable<OfferInterface> {
-        nullable(resolve_offer(ctx, "id", &id).await)
+        nullable(resolve_offer(ctx, "id", &id, None).await)
     }
 
     /// Fetches offers by global id: same length and order as `ids`, null where not found.
@@ -217,7 +218,7 @@ impl QueryRoot {
         #[graphql(desc = "Global offer ids, in the order the answer should follow.")] ids: Vec<ID>,
     ) -> Vec<Nullable<OfferInterface>> {
         let lookups = ids.iter().enumerate().map(|(i, id)| async move {
-            nullable(resolve_offer(ctx, &format!("ids[{i}]"), id).await)
+            nullable(resolve_offer(ctx, &format!("ids[{i}]"), id, Some(i)).await)
         });
         futures::future::join_all(lookups).await
     }

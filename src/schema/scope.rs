@@ -30,10 +30,17 @@ impl RequestScope {
         self.started + after
     }
 
-    /// Records that the field at `ctx`'s path was answered from the cache
-    /// because `upstream` failed, with the answer's age.
-    pub fn warn_stale(&self, ctx: &Context<'_>, upstream: &str, age: Duration) {
-        let path: Vec<serde_json::Value> = ctx
+    /// Records that the field at `ctx`'s path (item `index` of it, for a
+    /// list answered in one resolver) was answered from the cache because
+    /// `upstream` failed, with the answer's age.
+    pub fn warn_stale(
+        &self,
+        ctx: &Context<'_>,
+        index: Option<usize>,
+        upstream: &str,
+        age: Duration,
+    ) {
+        let mut path: Vec<serde_json::Value> = ctx
             .path_node
             .as_ref()
             .map(|node| node.to_string_vec())
@@ -45,6 +52,7 @@ impl RequestScope {
                 Err(_) => json!(segment),
             })
             .collect();
+        path.extend(index.map(|i| json!(i)));
         self.warnings
             .lock()
             .expect("warnings lock poisoned")

@@ -1,0 +1,157 @@
+//! No error message or log line contains a configured secret, whatever the
+//! upstreams answer.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::TestGateway;
+use offer_gateway::model::OfferKind;
+use offer_gateway::schema::id::GlobalId;
+use offer_gateway::secret::Secret;
+use offer_gateway::sim::fault::Fault;
+use offer_gateway::upstream::{closient, medusa, violet, Credentials, MedusaAuth};
+use serde_json::json;
+
+/// Collects everything the subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn secrets_of(credentials: &Credentials) -> Vec<String> {
+    match credentials {
+        Credentials::Closient { api_key } => vec![api_key.expose().to_owned()],
+        Credentials::Medusa(MedusaAuth::Token(token)) => vec![token.expose().to_owned()],
+        Credentials::Medusa(MedusaAuth::EmailPassword { password, .. }) => {
+            vec![password.expose().to_owned()]
+        }
+        Credentials::Violet {
+            app_secret,
+            password,
+            ..
+        } => {
+            vec![app_secret.expose().to_owned(), password.expose().to_owned()]
+        }
+    }
+}
+
+// One thread, so that the subscriber set for this test sees every task.
+#[tokio::test(flavor = "current_thread")]
+async fn secrets_never_reach_errors_or_logs() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    const WRONG: &str = "SeCrEt-9f8e7d6c5b4a";
+    // First with the demo credentials (logins, tokens, faults), then with
+    // wrong ones that every upstream refuses.
+    let mut secrets: Vec<String> = [
+        closient::sim::demo_credentials(),
+        medusa::sim::demo_credentials(),
+        violet::sim::demo_credentials(),
+    ]
+    .iter()
+    .flat_map(secrets_of)
+    .collect();
+    secrets.push(WRONG.to_owned());
+
+    for wrong in [false, true] {
+        let gateway = TestGateway::start_with(|specs| {
+            for spec in specs.iter_mut() {
+                spec.settings.retry.base_backoff = std::time::Duration::from_millis(1);
+                if wrong {
+                    spec.credentials = match &spec.credentials {
+                        Credentials::Closient { .. } => Credentials::Closient {
+                            api_key: Secret::new(WRONG),
+                        },
+                        Credentials::Medusa(_) => {
+                            Credentials::Medusa(MedusaAuth::Token(Secret::new(WRONG)))
+                        }
+                        Credentials::Violet {
+                            app_id, username, ..
+                        } => Credentials::Violet {
+                            app_id: *app_id,
+                            app_secret: Secret::new(WRONG),
+                            username: username.clone(),
+                            password: Secret::new(WRONG),
+                        },
+                    };
+                }
+            }
+        })
+        .await;
+        let sims = &gateway.sims;
+        sims.violet_data.expire_tokens();
+        sims.medusa
+            .control
+            .inject(None, Fault::Status(503), Some(1));
+        sims.closient
+            .control
+            .inject(None, Fault::MalformedJson, Some(1));
+        let ids = json!([
+            GlobalId::encode(
+                OfferKind::Online,
+                "closient",
+                &sims.closient_data.online_offers[0].id
+            ),
+            GlobalId::encode(
+                OfferKind::Online,
+                "closient",
+                &sims.closient_data.online_offers[1].id
+            ),
+            GlobalId::encode(
+                OfferKind::Marketplace,
+                "medusa",
+                &sims.medusa_data.offers[0].id
+            ),
+            GlobalId::encode(
+                OfferKind::Marketplace,
+                "violet",
+                &sims.violet_data.offers[0].id.to_string()
+            ),
+        ]);
+        let query = "query($ids: [ID!]!) { offers(ids: $ids) { id } }";
+        for _ in 0..2 {
+            let response = gateway
+                .query(query, json!({ "ids": ids }))
+                .await
+                .to_string();
+            for secret in &secrets {
+                assert!(
+                    !response.contains(secret.as_str()),
+                    "a secret in a response: {response}"
+                );
+            }
+            if wrong {
+                assert!(response.contains("UPSTREAM_UNAUTHORIZED"), "{response}");
+            }
+        }
+    }
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("upstream call failed"),
+        "the failures were logged"
+    );
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret in the logs: {secret}"
+        );
+    }
+}
