@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use offer_gateway::config::{Config, DEFAULT_LISTEN};
+use offer_gateway::sim::fault::FaultSpec;
 use offer_gateway::sim::Simulators;
 use offer_gateway::upstream::client::DEFAULT_CONNECT_TIMEOUT;
 use offer_gateway::upstream::Credentials;
@@ -47,6 +48,18 @@ enum Command {
         /// Latency added to every simulator answer, e.g. `20ms`.
         #[arg(long, value_parser = humantime::parse_duration, default_value = "0ms")]
         latency: Duration,
+        /// Inject a fault: `UPSTREAM[@ENDPOINT]:FAULT[*N]`, e.g. `violet:hang`,
+        /// `closient:status=503*2`, `medusa@GET /admin/offers:reset`. Faults:
+        /// latency=DURATION, hang, status=CODE, rate-limited=SECONDS, malformed-json,
+        /// truncated-body, wrong-content-type, reset, random-bytes=SEED. Repeatable.
+        #[arg(long = "fault", value_name = "SPEC")]
+        faults: Vec<FaultSpec>,
+        /// Expire every Violet token and Medusa session this often, e.g. `30s`.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        expire_tokens_every: Option<Duration>,
+        /// Do not enforce Closient's per-key rate limits.
+        #[arg(long)]
+        no_rate_limits: bool,
     },
     /// Check a configuration file without starting.
     CheckConfig {
@@ -73,9 +86,14 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some(Command::Simulate { latency }) => {
+        Some(Command::Simulate {
+            latency,
+            faults,
+            expire_tokens_every,
+            no_rate_limits,
+        }) => {
             init_tracing(cli.log_json);
-            simulate(latency).await
+            simulate(latency, &faults, expire_tokens_every, no_rate_limits).await
         }
         None => {
             init_tracing(cli.log_json);
@@ -145,11 +163,43 @@ async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Res
     Ok(())
 }
 
-async fn simulate(latency: Duration) -> anyhow::Result<()> {
-    let sims = Simulators::start_demo().await?;
+async fn simulate(
+    latency: Duration,
+    faults: &[FaultSpec],
+    expire_tokens_every: Option<Duration>,
+    no_rate_limits: bool,
+) -> anyhow::Result<()> {
+    let sims = std::sync::Arc::new(Simulators::start_demo().await?);
     sims.set_latency(latency);
-    let specs = sims.instance_specs();
-    for spec in &specs {
+    if no_rate_limits {
+        sims.closient_data.set_minute_limit(None);
+        sims.closient_data.set_day_limit(None);
+    }
+    for fault in faults {
+        sims.inject(fault);
+        println!(
+            "fault: {} {} {}{}",
+            fault.upstream,
+            fault.endpoint.as_deref().unwrap_or("(every endpoint)"),
+            fault.fault,
+            fault
+                .first_n
+                .map(|n| format!(" for {n} calls"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(every) = expire_tokens_every.filter(|d| !d.is_zero()) {
+        let sims = sims.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                sims.expire_tokens();
+            }
+        });
+    }
+    for spec in &sims.instance_specs() {
         println!(
             "{:<9} {}  ({})",
             spec.name,

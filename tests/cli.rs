@@ -57,3 +57,56 @@ fn print_schema_prints_the_committed_schema() {
         .expect("schema.graphql");
     assert_eq!(String::from_utf8_lossy(&output.stdout), committed);
 }
+
+#[tokio::test]
+async fn simulate_serves_the_simulators_with_the_faults_asked_for() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = gateway()
+        .args([
+            "simulate",
+            "--fault",
+            "medusa@POST /auth/user/emailpass:status=503*1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|line| !line.starts_with("press ctrl-c"))
+        .collect();
+    let medusa = lines
+        .iter()
+        .find_map(|line| line.strip_prefix("medusa"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the medusa simulator's URL is printed")
+        .to_owned();
+    let client = reqwest::Client::new();
+    let login = format!("{medusa}auth/user/emailpass");
+    let body = serde_json::json!({ "email": "admin@mercur.test", "password": "mercur-demo-admin" });
+    let first = client
+        .post(&login)
+        .json(&body)
+        .send()
+        .await
+        .expect("answers");
+    let second = client
+        .post(&login)
+        .json(&body)
+        .send()
+        .await
+        .expect("answers");
+    drop(child);
+    assert_eq!(first.status(), 503, "the injected fault");
+    assert_eq!(second.status(), 200, "only the first call failed");
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("fault: medusa POST /auth/user/emailpass status=503 for 1 calls")
+        ),
+        "{lines:?}"
+    );
+}

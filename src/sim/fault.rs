@@ -126,6 +126,57 @@ impl FaultRule {
     }
 }
 
+/// A fault aimed at one simulator, as `offer-gateway simulate --fault`
+/// takes it: `UPSTREAM[@ENDPOINT]:FAULT[*N]`, for example `violet:hang`,
+/// `closient:status=503*2` or `medusa@GET /admin/offers:reset`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultSpec {
+    /// `closient`, `medusa` or `violet`.
+    pub upstream: String,
+    /// The endpoint (`None` for all of them).
+    pub endpoint: Option<String>,
+    /// The fault.
+    pub fault: Fault,
+    /// For how many calls (`None` for all).
+    pub first_n: Option<u32>,
+}
+
+impl FromStr for FaultSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (target, rest) = text
+            .split_once(':')
+            .ok_or("expected UPSTREAM[@ENDPOINT]:FAULT[*N], e.g. violet:hang")?;
+        // The endpoint contains no ':' (a route like `/a/{id}`), the fault may.
+        let (upstream, endpoint) = match target.split_once('@') {
+            Some((upstream, endpoint)) => (upstream, Some(endpoint.trim().to_owned())),
+            None => (target, None),
+        };
+        if !["closient", "medusa", "violet"].contains(&upstream) {
+            return Err(format!(
+                "unknown simulator `{upstream}` (closient, medusa, violet)"
+            ));
+        }
+        let (fault, first_n) = match rest.rsplit_once('*') {
+            Some((fault, n)) => (
+                fault,
+                Some(
+                    n.parse()
+                        .map_err(|_| format!("`*{n}`: expected a number of calls"))?,
+                ),
+            ),
+            None => (rest, None),
+        };
+        Ok(FaultSpec {
+            upstream: upstream.to_owned(),
+            endpoint,
+            fault: fault.parse()?,
+            first_n,
+        })
+    }
+}
+
 /// Marks a response whose connection must be reset instead of answered.
 #[derive(Clone, Copy, Debug)]
 pub struct ResetConnection;
@@ -243,6 +294,26 @@ mod tests {
             .parse::<Fault>()
             .unwrap_err()
             .contains("unknown fault"));
+    }
+
+    #[test]
+    fn fault_specs_name_a_simulator_an_endpoint_and_a_count() {
+        assert_eq!(
+            "medusa@GET /admin/offers:status=503*2".parse::<FaultSpec>(),
+            Ok(FaultSpec {
+                upstream: "medusa".into(),
+                endpoint: Some("GET /admin/offers".into()),
+                fault: Fault::Status(503),
+                first_n: Some(2),
+            })
+        );
+        assert_eq!(
+            "violet:latency=200ms".parse::<FaultSpec>().map(|f| f.fault),
+            Ok(Fault::Latency(Duration::from_millis(200)))
+        );
+        assert!("shopify:hang".parse::<FaultSpec>().is_err());
+        assert!("violet".parse::<FaultSpec>().is_err());
+        assert!("violet:hang*x".parse::<FaultSpec>().is_err());
     }
 
     #[test]

@@ -364,6 +364,31 @@ impl Simulators {
         }
     }
 
+    /// The simulator called `name` (`closient`, `medusa` or `violet`).
+    pub fn by_name(&self, name: &str) -> Option<&RunningSim> {
+        match name {
+            "closient" => Some(&self.closient),
+            "medusa" => Some(&self.medusa),
+            "violet" => Some(&self.violet),
+            _ => None,
+        }
+    }
+
+    /// Injects a fault into the simulator it names.
+    pub fn inject(&self, spec: &fault::FaultSpec) {
+        if let Some(sim) = self.by_name(&spec.upstream) {
+            sim.control
+                .inject(spec.endpoint.as_deref(), spec.fault.clone(), spec.first_n);
+        }
+    }
+
+    /// Expires every Violet token and revokes every Medusa session, as if
+    /// they had timed out: the next calls must renew them.
+    pub fn expire_tokens(&self) {
+        self.violet_data.expire_tokens();
+        self.medusa_data.revoke_tokens();
+    }
+
     /// Requests served by all three simulators.
     pub fn total_requests(&self) -> u64 {
         self.closient.control.total() + self.medusa.control.total() + self.violet.control.total()
