@@ -609,6 +609,49 @@ mod tests {
     }
 
     #[test]
+    fn resilience_settings_have_defaults_and_are_checked() {
+        let config = Config::from_toml(FULL, env).unwrap();
+        let settings = &config.instances[0].settings;
+        assert_eq!(settings.retry, RetrySettings::default());
+        assert_eq!(settings.breaker, BreakerSettings::default());
+        assert_eq!(settings.deadline, DEFAULT_DEADLINE);
+        let base = "[[upstream]]\nname = \"a\"\nkind = \"closient\"\nbase_url = \"http://x\"\napi_key_env = \"CLOSIENT_KEY\"\n";
+        let config = Config::from_toml(
+            &format!(
+                "{base}deadline = \"2s\"\nconnect_timeout = \"300ms\"\nretry_max_attempts = 1\n\
+                 retry_base_backoff = \"5ms\"\nretry_after_cap = \"1s\"\nretry_budget_percent = 0.5\n\
+                 breaker = false\nbreaker_failure_threshold = 2\nbreaker_cool_down = \"1s\"\n"
+            ),
+            env,
+        )
+        .unwrap();
+        let settings = &config.instances[0].settings;
+        assert_eq!(settings.deadline, Duration::from_secs(2));
+        assert_eq!(settings.connect_timeout, Some(Duration::from_millis(300)));
+        assert_eq!(settings.retry.max_attempts, 1);
+        assert_eq!(settings.retry.base_backoff, Duration::from_millis(5));
+        assert_eq!(settings.retry.retry_after_cap, Duration::from_secs(1));
+        assert_eq!(settings.retry.budget_percent, 0.5);
+        assert_eq!(
+            settings.breaker,
+            BreakerSettings {
+                enabled: false,
+                failure_threshold: 2,
+                cool_down: Duration::from_secs(1)
+            }
+        );
+        for (bad, key) in [
+            ("retry_max_attempts = 0", "retry_max_attempts"),
+            ("retry_budget_percent = 1.5", "retry_budget_percent"),
+            ("breaker_failure_threshold = 0", "breaker_failure_threshold"),
+            ("deadline = \"0s\"", "deadline"),
+        ] {
+            let err = error_of(&format!("{base}{bad}\n"));
+            assert!(err.starts_with(&format!("upstream[0].{key}:")), "{err}");
+        }
+    }
+
+    #[test]
     fn duplicate_names_are_refused() {
         let one = "[[upstream]]\nname = \"a\"\nkind = \"closient\"\nbase_url = \"http://x\"\napi_key_env = \"CLOSIENT_KEY\"\n";
         let err = error_of(&format!("{one}{one}"));
