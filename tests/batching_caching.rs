@@ -48,26 +48,13 @@ fn fifty_ids(sims: &Simulators) -> Vec<String> {
         .iter()
         .map(|o| GlobalId::encode(OfferKind::Marketplace, "medusa", &o.id))
         .collect();
-    let visible: Vec<String> = sims
-        .closient_data
-        .organizations_visible_to(&closient::sim::demo_credentials())
+    let online: Vec<String> = common::visible_online(sims)
         .iter()
-        .map(|o| o.id.clone())
-        .collect();
-    let sees = |org: &Option<String>| org.as_ref().is_some_and(|o| visible.contains(o));
-    let online: Vec<String> = sims
-        .closient_data
-        .online_offers
-        .iter()
-        .filter(|o| sees(&o.organization_id))
         .take(6)
         .map(|o| GlobalId::encode(OfferKind::Online, "closient", &o.id))
         .collect();
-    let in_store: Vec<String> = sims
-        .closient_data
-        .in_store_offers
+    let in_store: Vec<String> = common::visible_in_store(sims)
         .iter()
-        .filter(|o| sees(&o.organization_id))
         .take(4)
         .map(|o| GlobalId::encode(OfferKind::InStore, "closient", &o.id))
         .collect();

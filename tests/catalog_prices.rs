@@ -113,22 +113,7 @@ async fn every_demo_price_equals_the_simulators_raw_value() {
     assert!(checked > 1000, "only {checked} online offers checked");
 
     // Closient in-store offers have no listing: look every one up by id, 100 per query.
-    let visible: Vec<&str> = sims
-        .closient_data
-        .organizations_visible_to(&demo)
-        .iter()
-        .map(|o| o.id.as_str())
-        .collect();
-    let in_store: Vec<_> = sims
-        .closient_data
-        .in_store_offers
-        .iter()
-        .filter(|o| {
-            o.organization_id
-                .as_deref()
-                .is_some_and(|org| visible.contains(&org))
-        })
-        .collect();
+    let in_store = common::visible_in_store(sims);
     assert!(in_store.len() > 1000);
     for chunk in in_store.chunks(100) {
         let ids: Vec<String> = chunk

@@ -11,7 +11,7 @@ use offer_gateway::model::OfferKind;
 use offer_gateway::schema::id::GlobalId;
 use offer_gateway::sim::fault::Fault;
 use offer_gateway::sim::{RunningSim, Simulators};
-use offer_gateway::upstream::{closient, InstanceSpec, RetrySettings};
+use offer_gateway::upstream::{InstanceSpec, RetrySettings};
 use serde_json::{json, Value};
 
 const CLOSIENT_OFFER: &str = "GET /retailers/api/v1/online-offers/{offer_id}";
@@ -35,22 +35,9 @@ fn fast(specs: &mut [InstanceSpec]) {
 /// The `n`-th priced online offer the demo key can see, priced Medusa and
 /// Violet offers: one id per upstream.
 fn ids(sims: &Simulators, n: usize) -> [String; 3] {
-    let visible: Vec<String> = sims
-        .closient_data
-        .organizations_visible_to(&closient::sim::demo_credentials())
-        .iter()
-        .map(|o| o.id.clone())
-        .collect();
-    let online = sims
-        .closient_data
-        .online_offers
-        .iter()
-        .filter(|o| {
-            o.organization_id
-                .as_ref()
-                .is_some_and(|org| visible.contains(org))
-                && o.price.as_ref().is_some_and(|p| p.amount.is_some())
-        })
+    let online = common::visible_online(sims)
+        .into_iter()
+        .filter(|o| o.price.as_ref().is_some_and(|p| p.amount.is_some()))
         .nth(n)
         .expect("a priced online offer");
     let medusa = sims
@@ -250,21 +237,8 @@ async fn the_retry_budget_stops_retry_storms() {
     })
     .await;
     let sims = &gateway.sims;
-    let visible: Vec<String> = sims
-        .closient_data
-        .organizations_visible_to(&closient::sim::demo_credentials())
+    let ids: Vec<String> = common::visible_online(sims)
         .iter()
-        .map(|o| o.id.clone())
-        .collect();
-    let ids: Vec<String> = sims
-        .closient_data
-        .online_offers
-        .iter()
-        .filter(|o| {
-            o.organization_id
-                .as_ref()
-                .is_some_and(|org| visible.contains(org))
-        })
         .take(40)
         .map(|o| GlobalId::encode(OfferKind::Online, "closient", &o.id))
         .collect();

@@ -6,6 +6,8 @@
 use std::time::Duration;
 
 use offer_gateway::sim::Simulators;
+use offer_gateway::upstream::closient;
+use offer_gateway::upstream::closient::wire::{InStoreOfferOut, OnlineOfferOut};
 use offer_gateway::upstream::InstanceSpec;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -93,4 +95,41 @@ pub fn error_codes(response: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The Closient organizations the demo key can see.
+pub fn demo_organizations(sims: &Simulators) -> Vec<String> {
+    sims.closient_data
+        .organizations_visible_to(&closient::sim::demo_credentials())
+        .iter()
+        .map(|o| o.id.clone())
+        .collect()
+}
+
+/// The online offers the demo Closient key can see, in generation order.
+pub fn visible_online(sims: &Simulators) -> Vec<&OnlineOfferOut> {
+    let orgs = demo_organizations(sims);
+    sims.closient_data
+        .online_offers
+        .iter()
+        .filter(|o| {
+            o.organization_id
+                .as_ref()
+                .is_some_and(|org| orgs.contains(org))
+        })
+        .collect()
+}
+
+/// The in-store offers the demo Closient key can see, in generation order.
+pub fn visible_in_store(sims: &Simulators) -> Vec<&InStoreOfferOut> {
+    let orgs = demo_organizations(sims);
+    sims.closient_data
+        .in_store_offers
+        .iter()
+        .filter(|o| {
+            o.organization_id
+                .as_ref()
+                .is_some_and(|org| orgs.contains(org))
+        })
+        .collect()
 }
