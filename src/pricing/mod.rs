@@ -8,6 +8,15 @@
 //! [`Money`] back, or a [`PriceError`] that says what was wrong.
 //!
 //! Amounts are [`rust_decimal::Decimal`]: exact, never binary floating point.
+//!
+//! The rest of what the gateway does with money lives here too:
+//! [`convert`] (exchange rates, conversion through a base currency),
+//! [`format`] (locale formatting), [`compare`] (unit prices for a quantity,
+//! totals, and the cheapest-active rule).
+
+pub mod compare;
+pub mod convert;
+pub mod format;
 
 use std::fmt;
 use std::str::FromStr;
@@ -57,6 +66,11 @@ impl Currency {
     /// The upper-case alphabetic code, e.g. `USD`.
     pub fn code(self) -> &'static str {
         self.0.code()
+    }
+
+    /// The currency's symbol per ISO data (`$`, `€`, `¥`, `د.ك`).
+    pub fn symbol(self) -> String {
+        self.0.symbol().symbol
     }
 
     /// Number of decimals of the minor unit: 2 for USD, 0 for JPY, 3 for KWD.
