@@ -1,1 +1,650 @@
-//! Placeholder.
+//! What a buyer pays: the unit price of an offer for a quantity, the total
+//! with shipping, and the cheapest-active rule, for offers of any upstream.
+//!
+//! The rule (Closient's documented cheapest-active resolution, applied to
+//! every upstream): an offer takes part when it is active, has a known price
+//! for the quantity, a buyable stock level, a minimum order quantity not
+//! above the quantity, and delivers to the buyer's country where it states
+//! its countries. Every other offer is left out with the reason.
+//!
+//! - Unit price: Closient rows have one price; Medusa prices are tiers
+//!   chosen by `min_quantity`/`max_quantity`, preferring a price already in
+//!   the requested currency; Violet offers are priced by their cheapest
+//!   buyable SKU (sale price, else retail price).
+//! - Total = unit price x quantity + shipping. Shipping is Closient's
+//!   `shipping_cost`; a null cost with a fulfillment type that ships free
+//!   (prime, digital download, store pickup, ship to store) is zero; an
+//!   in-store offer has none. Otherwise shipping is unknown (never zero),
+//!   and so is the total.
+//! - Amounts are converted into the requested currency from their exact
+//!   values, each rounded half to even to the currency's minor unit.
+//! - Ranking: offers with a known total by total, then offers with an
+//!   unknown total by subtotal; ties keep the order of the request. The
+//!   cheapest offer is the first of the ranking.
+
+use async_graphql::Enum;
+use rust_decimal::Decimal;
+
+use super::convert::{ConversionError, RateTable};
+use super::{tier_for_quantity, Currency, Money};
+use crate::model::{
+    FulfillmentType, MarketplaceDetails, Offer, OfferStatus, StockLevel, VioletSku, VioletStatus,
+};
+
+/// Why an offer was left out of a comparison.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExclusionReason {
+    /// The id names no offer.
+    NotFound,
+    /// The offer's upstream failed; see the errors of the response.
+    UpstreamError,
+    /// The offer is not active (out of stock, seasonal, discontinued or unavailable).
+    NotActive,
+    /// The upstream does not know the offer's price.
+    UnknownPrice,
+    /// The offer has prices, but none for the quantity asked for.
+    NoPriceForQuantity,
+    /// Not enough stock for the quantity.
+    OutOfStock,
+    /// The offer's minimum order quantity is above the quantity asked for.
+    BelowMinimumOrderQuantity,
+    /// The offer states the countries it delivers to, and the buyer's is not one.
+    NotDeliveredToCountry,
+    /// No exchange rate into the requested currency.
+    NoExchangeRate,
+}
+
+/// What a comparison asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The currency to rank in.
+    pub currency: Currency,
+    /// How many units.
+    pub quantity: u32,
+    /// ISO 3166-1 alpha-2 country of delivery, upper case, if known.
+    pub country: Option<String>,
+}
+
+/// An offer that takes part, with what it costs.
+#[derive(Clone, Debug)]
+pub struct Priced {
+    /// The offer.
+    pub offer: Offer,
+    /// Position of the offer in the request.
+    pub index: usize,
+    /// Price of one unit for the quantity, in the requested currency.
+    pub unit_price: Money,
+    /// Unit price x quantity, in the requested currency.
+    pub subtotal: Money,
+    /// Shipping in the requested currency; `None` when unknown.
+    pub shipping: Option<Money>,
+    /// Subtotal + shipping; `None` when shipping is unknown.
+    pub total: Option<Money>,
+}
+
+/// An offer left out, and why.
+#[derive(Clone, Debug)]
+pub struct Excluded {
+    /// Position of the offer in the request.
+    pub index: usize,
+    /// The offer, when it was found.
+    pub offer: Option<Offer>,
+    /// Why it was left out.
+    pub reason: ExclusionReason,
+    /// The reason in words, with the values involved.
+    pub detail: String,
+}
+
+impl Excluded {
+    /// An exclusion of an offer that could not be looked at.
+    pub fn missing(index: usize, reason: ExclusionReason, detail: impl Into<String>) -> Self {
+        Excluded {
+            index,
+            offer: None,
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The outcome of a comparison.
+#[derive(Clone, Debug, Default)]
+pub struct Comparison {
+    /// Offers taking part, cheapest first.
+    pub ranked: Vec<Priced>,
+    /// Offers left out, in request order.
+    pub excluded: Vec<Excluded>,
+}
+
+/// Evaluates and ranks `offers` (with their positions in the request),
+/// adding the exclusions already known (`excluded`: offers not found or
+/// whose upstream failed).
+pub fn compare(
+    offers: Vec<(usize, Offer)>,
+    mut excluded: Vec<Excluded>,
+    request: &Request,
+    rates: Option<&RateTable>,
+) -> Comparison {
+    let mut ranked = Vec::new();
+    for (index, offer) in offers {
+        match evaluate(&offer, request, rates) {
+            Ok(costs) => ranked.push(Priced {
+                offer,
+                index,
+                unit_price: costs.0,
+                subtotal: costs.1,
+                shipping: costs.2,
+                total: costs.3,
+            }),
+            Err((reason, detail)) => excluded.push(Excluded {
+                index,
+                offer: Some(offer),
+                reason,
+                detail,
+            }),
+        }
+    }
+    ranked.sort_by(|a, b| {
+        let key = |p: &Priced| match &p.total {
+            Some(total) => (0, total.amount()),
+            None => (1, p.subtotal.amount()),
+        };
+        key(a).cmp(&key(b)).then(a.index.cmp(&b.index))
+    });
+    excluded.sort_by_key(|e| e.index);
+    Comparison { ranked, excluded }
+}
+
+type Costs = (Money, Money, Option<Money>, Option<Money>);
+
+/// The costs of one offer, or why it is left out.
+fn evaluate(
+    offer: &Offer,
+    request: &Request,
+    rates: Option<&RateTable>,
+) -> Result<Costs, (ExclusionReason, String)> {
+    let common = offer.common();
+    if common.status != OfferStatus::Active {
+        return Err((
+            ExclusionReason::NotActive,
+            format!("the offer is {:?}, not active", common.status),
+        ));
+    }
+    let quantity = request.quantity;
+    let (unit, shipping) = match offer {
+        Offer::Online(o) => {
+            let unit = common.price.clone().ok_or((
+                ExclusionReason::UnknownPrice,
+                "the retailer does not know the price".to_owned(),
+            ))?;
+            if o.stock_level == StockLevel::OutOfStock {
+                return Err((
+                    ExclusionReason::OutOfStock,
+                    "the storefront is out of stock".to_owned(),
+                ));
+            }
+            if o.min_order_quantity > 0 && o.min_order_quantity as u32 > quantity {
+                return Err((
+                    ExclusionReason::BelowMinimumOrderQuantity,
+                    format!("the minimum order is {} units", o.min_order_quantity),
+                ));
+            }
+            if let Some(country) = &request.country {
+                if !o.delivery_countries.is_empty() && !o.delivery_countries.contains(country) {
+                    return Err((
+                        ExclusionReason::NotDeliveredToCountry,
+                        format!("delivers to {} only", o.delivery_countries.join(", ")),
+                    ));
+                }
+            }
+            let shipping = match (&o.shipping_cost, o.fulfillment_type) {
+                (Some(cost), _) => Some(cost.clone()),
+                (
+                    None,
+                    FulfillmentType::Prime
+                    | FulfillmentType::DigitalDownload
+                    | FulfillmentType::StorePickup
+                    | FulfillmentType::ShipToStore,
+                ) => Some(Money::new(Decimal::ZERO, unit.currency())),
+                (None, _) => None,
+            };
+            (unit, shipping)
+        }
+        Offer::InStore(o) => {
+            let unit = common.price.clone().ok_or((
+                ExclusionReason::UnknownPrice,
+                "the store does not know the price".to_owned(),
+            ))?;
+            if let Some(on_hand) = o.quantity_on_hand {
+                if on_hand < 0 || (on_hand as u32) < quantity {
+                    return Err((
+                        ExclusionReason::OutOfStock,
+                        format!("{on_hand} units on the shelf"),
+                    ));
+                }
+            }
+            // Bought at the store: nothing to ship.
+            let shipping = Some(Money::new(Decimal::ZERO, unit.currency()));
+            (unit, shipping)
+        }
+        Offer::Marketplace(o) => match &o.details {
+            MarketplaceDetails::Medusa(details) => {
+                if details.prices.is_empty() {
+                    return Err((
+                        ExclusionReason::UnknownPrice,
+                        "the offer has no prices".to_owned(),
+                    ));
+                }
+                let tier =
+                    tier_for_quantity(&details.prices, u64::from(quantity), Some(request.currency))
+                        .ok_or((
+                            ExclusionReason::NoPriceForQuantity,
+                            format!("no price tier covers {quantity} units"),
+                        ))?;
+                (tier.price.clone(), None)
+            }
+            MarketplaceDetails::Violet(details) => {
+                if details.skus.is_empty() {
+                    (details.min_price.clone(), None)
+                } else {
+                    let cheapest = details
+                        .skus
+                        .iter()
+                        .filter(|sku| sku_buyable(sku, quantity))
+                        .filter_map(|sku| {
+                            sku.sale_price.clone().or_else(|| sku.retail_price.clone())
+                        })
+                        .min_by(|a, b| a.amount().cmp(&b.amount()));
+                    match cheapest {
+                        Some(price) => (price, None),
+                        None if details
+                            .skus
+                            .iter()
+                            .any(|s| s.sale_price.is_some() || s.retail_price.is_some()) =>
+                        {
+                            return Err((
+                                ExclusionReason::OutOfStock,
+                                format!("no SKU has {quantity} units in stock"),
+                            ))
+                        }
+                        None => {
+                            return Err((
+                                ExclusionReason::UnknownPrice,
+                                "no SKU has a price".to_owned(),
+                            ))
+                        }
+                    }
+                }
+            }
+        },
+    };
+    let subtotal = unit
+        .amount()
+        .checked_mul(Decimal::from(quantity))
+        .map(|amount| Money::new(amount, unit.currency()))
+        .ok_or((
+            ExclusionReason::UnknownPrice,
+            "the subtotal is out of range".to_owned(),
+        ))?;
+    let total = shipping.as_ref().and_then(|shipping| {
+        subtotal
+            .amount()
+            .checked_add(shipping.amount())
+            .map(|amount| Money::new(amount, unit.currency()))
+    });
+    let convert = |money: &Money| -> Result<Money, (ExclusionReason, String)> {
+        if money.currency() == request.currency {
+            return Ok(money.clone());
+        }
+        let rates = rates.ok_or((
+            ExclusionReason::NoExchangeRate,
+            ConversionError::NoRates.to_string(),
+        ))?;
+        rates
+            .convert(money, request.currency)
+            .map_err(|err| (ExclusionReason::NoExchangeRate, err.to_string()))
+    };
+    Ok((
+        convert(&unit)?,
+        convert(&subtotal)?,
+        shipping.as_ref().map(&convert).transpose()?,
+        total.as_ref().map(&convert).transpose()?,
+    ))
+}
+
+/// Whether a Violet SKU can be bought in `quantity` now.
+fn sku_buyable(sku: &VioletSku, quantity: u32) -> bool {
+    let available = matches!(sku.status, None | Some(VioletStatus::Available));
+    let in_stock = sku.in_stock != Some(false);
+    let enough = !sku.inventory_tracked.unwrap_or(false)
+        || sku
+            .quantity_available
+            .is_none_or(|q| q >= 0 && q as u32 >= quantity);
+    available && in_stock && enough
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::upstream::{closient, medusa, violet};
+
+    fn upstream() -> Arc<str> {
+        Arc::from("test")
+    }
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str_exact(s).unwrap()
+    }
+
+    fn cur(code: &str) -> Currency {
+        Currency::parse(code).unwrap()
+    }
+
+    fn money(amount: &str, code: &str) -> Money {
+        Money::new(dec(amount), cur(code))
+    }
+
+    /// A Closient online offer: the seed's shape with `changes` applied.
+    fn online(changes: Value) -> Offer {
+        let mut row = json!({
+            "id": "CnEqURgZ3swzj528KMLvX5", "product_id": "CnEqURgZ3swzj528KMLvX5",
+            "online_store_id": "CnEqURgZ3swzj528KMLvX5", "organization_id": "CnEqURgZ3swzj528KMLvX5",
+            "metadata": {}, "sku": "", "url": "", "price": { "amount": "10.00", "currency": "USD" },
+            "status": "active", "is_verified": false, "source": "manual", "fulfillment_type": "standard",
+            "stock_level": "in_stock", "delivery_countries": [], "shipping_cost": "4.99",
+            "lead_time_days": 1, "min_order_quantity": 1
+        });
+        merge(&mut row, changes);
+        closient::map::online_offer(&upstream(), &serde_json::from_value(row).unwrap()).unwrap()
+    }
+
+    fn in_store(changes: Value) -> Offer {
+        let mut row = json!({
+            "id": "CnEqURgZ3swzj528KMLvX5", "product_id": "CnEqURgZ3swzj528KMLvX5",
+            "physical_store_id": "CnEqURgZ3swzj528KMLvX5", "organization_id": "CnEqURgZ3swzj528KMLvX5",
+            "metadata": {}, "sku": "", "price": { "amount": "9.50", "currency": "USD" }, "status": "active",
+            "is_verified": false, "source": "manual", "quantity_on_hand": 5, "aisle": "",
+            "store_pickup_available": false
+        });
+        merge(&mut row, changes);
+        closient::map::in_store_offer(&upstream(), &serde_json::from_value(row).unwrap()).unwrap()
+    }
+
+    fn medusa_offer(prices: Value) -> Offer {
+        let row = json!({
+            "id": "offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y", "seller_id": "sel_01HXYZ", "product_id": "prod_01HXYZ",
+            "sku": "S", "prices": prices, "inventory_items": []
+        });
+        medusa::map::offer(&upstream(), serde_json::from_value(row).unwrap()).unwrap()
+    }
+
+    fn tier(amount: &str, code: &str, min: Value, max: Value) -> Value {
+        json!({ "id": "price_1", "amount": amount.parse::<serde_json::Number>().unwrap(),
+                "currency_code": code, "min_quantity": min, "max_quantity": max })
+    }
+
+    fn violet_offer(skus: Value) -> Offer {
+        let row = json!({
+            "id": 3000000001i64, "product_id": "p1", "name": "Thing", "source": "SHOPIFY", "merchant_id": 10001,
+            "available": true, "visible": true, "min_price": 1500, "currency": "EUR", "status": "AVAILABLE",
+            "skus": skus
+        });
+        violet::map::offer(&upstream(), serde_json::from_value(row).unwrap()).unwrap()
+    }
+
+    fn sku(id: i64, sale: i64, in_stock: bool, quantity: i64) -> Value {
+        json!({ "id": id, "sale_price": sale, "retail_price": sale + 500, "currency": "EUR",
+                "in_stock": in_stock, "inventory_tracked": true, "quantity_available": quantity,
+                "status": "AVAILABLE" })
+    }
+
+    fn merge(base: &mut Value, changes: Value) {
+        if let (Value::Object(base), Value::Object(changes)) = (base, changes) {
+            base.extend(changes);
+        }
+    }
+
+    fn request(currency: &str, quantity: u32, country: Option<&str>) -> Request {
+        Request {
+            currency: cur(currency),
+            quantity,
+            country: country.map(str::to_owned),
+        }
+    }
+
+    fn rates() -> RateTable {
+        RateTable::new(
+            cur("USD"),
+            [(cur("EUR"), dec("0.9")), (cur("JPY"), dec("150"))],
+            "2026-11-01",
+            "test",
+        )
+        .unwrap()
+    }
+
+    fn reason(offer: Offer, req: &Request) -> Option<ExclusionReason> {
+        compare(vec![(0, offer)], Vec::new(), req, Some(&rates()))
+            .excluded
+            .first()
+            .map(|e| e.reason)
+    }
+
+    #[test]
+    fn totals_add_shipping_and_unknown_shipping_is_not_zero() {
+        let req = request("USD", 2, None);
+        let cmp = compare(
+            vec![
+                (0, online(json!({}))),
+                (
+                    1,
+                    online(json!({ "shipping_cost": null, "fulfillment_type": "prime" })),
+                ),
+                (
+                    2,
+                    online(
+                        json!({ "shipping_cost": null, "fulfillment_type": "standard",
+                                   "price": { "amount": "1.00", "currency": "USD" } }),
+                    ),
+                ),
+                (3, in_store(json!({}))),
+            ],
+            Vec::new(),
+            &req,
+            Some(&rates()),
+        );
+        let totals: Vec<(usize, Option<Money>)> = cmp
+            .ranked
+            .iter()
+            .map(|p| (p.index, p.total.clone()))
+            .collect();
+        assert_eq!(
+            totals,
+            vec![
+                // In store: 2 x 9.50, nothing to ship.
+                (3, Some(money("19.00", "USD"))),
+                // Prime ships free: 2 x 10.00.
+                (1, Some(money("20.00", "USD"))),
+                // 2 x 10.00 + 4.99.
+                (0, Some(money("24.99", "USD"))),
+                // Cheapest subtotal, but its shipping is unknown: ranked last, no total.
+                (2, None),
+            ]
+        );
+        assert_eq!(cmp.ranked[3].subtotal, money("2.00", "USD"));
+        assert!(cmp.ranked[3].shipping.is_none());
+    }
+
+    #[test]
+    fn amounts_are_converted_into_the_requested_currency() {
+        let cmp = compare(
+            vec![(0, online(json!({})))],
+            Vec::new(),
+            &request("EUR", 3, None),
+            Some(&rates()),
+        );
+        let p = &cmp.ranked[0];
+        // 10.00 USD = 9.00 EUR; 30.00 USD = 27.00; 4.99 USD = 4.491 -> 4.49; 34.99 USD = 31.491 -> 31.49.
+        assert_eq!(p.unit_price, money("9.00", "EUR"));
+        assert_eq!(p.subtotal, money("27.00", "EUR"));
+        assert_eq!(p.shipping, Some(money("4.49", "EUR")));
+        assert_eq!(p.total, Some(money("31.49", "EUR")));
+        assert_eq!(
+            p.total.as_ref().unwrap().converted().unwrap().from,
+            money("34.99", "USD")
+        );
+    }
+
+    #[test]
+    fn medusa_tiers_are_chosen_by_quantity_at_their_edges() {
+        let offer = medusa_offer(json!([
+            tier("10", "usd", json!(null), json!(9)),
+            tier("9", "usd", json!(10), json!(49)),
+            tier("8", "usd", json!(50), json!(null)),
+            tier("8.5", "eur", json!(null), json!(null)),
+        ]));
+        let unit = |q, c| {
+            compare(
+                vec![(0, offer.clone())],
+                Vec::new(),
+                &request(c, q, None),
+                Some(&rates()),
+            )
+            .ranked[0]
+                .unit_price
+                .clone()
+        };
+        assert_eq!(unit(9, "USD"), money("10", "USD"));
+        assert_eq!(unit(10, "USD"), money("9", "USD"));
+        assert_eq!(unit(49, "USD"), money("9", "USD"));
+        assert_eq!(unit(50, "USD"), money("8", "USD"));
+        // A price already in the requested currency wins over a converted one.
+        assert_eq!(unit(50, "EUR"), money("8.5", "EUR"));
+        // Medusa gives no shipping: the total is unknown.
+        let cmp = compare(
+            vec![(0, offer)],
+            Vec::new(),
+            &request("USD", 1, None),
+            Some(&rates()),
+        );
+        assert!(cmp.ranked[0].total.is_none());
+    }
+
+    #[test]
+    fn violet_offers_are_priced_by_their_cheapest_buyable_sku() {
+        let offer = violet_offer(json!([
+            sku(1, 1200, false, 0),
+            sku(2, 1900, true, 10),
+            sku(3, 1700, true, 2)
+        ]));
+        let unit = |q| {
+            compare(
+                vec![(0, offer.clone())],
+                Vec::new(),
+                &request("EUR", q, None),
+                None,
+            )
+            .ranked[0]
+                .unit_price
+                .clone()
+        };
+        // SKU 1 is cheapest but out of stock; SKU 3 has 2 units.
+        assert_eq!(unit(1), money("17.00", "EUR"));
+        assert_eq!(unit(3), money("19.00", "EUR"));
+        assert_eq!(
+            reason(offer, &request("EUR", 11, None)),
+            Some(ExclusionReason::OutOfStock)
+        );
+    }
+
+    #[test]
+    fn every_exclusion_reason_is_given() {
+        let usd = request("USD", 2, Some("DE"));
+        assert_eq!(
+            reason(online(json!({ "status": "seasonal" })), &usd),
+            Some(ExclusionReason::NotActive)
+        );
+        assert_eq!(
+            reason(
+                online(json!({ "price": { "amount": null, "currency": "USD" } })),
+                &usd
+            ),
+            Some(ExclusionReason::UnknownPrice)
+        );
+        assert_eq!(
+            reason(online(json!({ "stock_level": "out_of_stock" })), &usd),
+            Some(ExclusionReason::OutOfStock)
+        );
+        assert_eq!(
+            reason(online(json!({ "min_order_quantity": 3 })), &usd),
+            Some(ExclusionReason::BelowMinimumOrderQuantity)
+        );
+        assert_eq!(
+            reason(online(json!({ "delivery_countries": ["US", "CA"] })), &usd),
+            Some(ExclusionReason::NotDeliveredToCountry)
+        );
+        assert_eq!(
+            reason(in_store(json!({ "quantity_on_hand": 1 })), &usd),
+            Some(ExclusionReason::OutOfStock)
+        );
+        assert_eq!(
+            reason(medusa_offer(json!([])), &usd),
+            Some(ExclusionReason::UnknownPrice)
+        );
+        assert_eq!(
+            reason(
+                medusa_offer(json!([tier("9", "usd", json!(10), json!(null))])),
+                &usd
+            ),
+            Some(ExclusionReason::NoPriceForQuantity)
+        );
+        assert_eq!(
+            reason(online(json!({})), &request("CHF", 1, None)),
+            Some(ExclusionReason::NoExchangeRate)
+        );
+        // Stated countries that include the buyer's, or none at all, are fine.
+        assert_eq!(
+            reason(online(json!({ "delivery_countries": ["DE"] })), &usd),
+            None
+        );
+        assert_eq!(
+            reason(online(json!({ "delivery_countries": [] })), &usd),
+            None
+        );
+        // Low stock is still buyable.
+        assert_eq!(
+            reason(online(json!({ "stock_level": "low_stock" })), &usd),
+            None
+        );
+    }
+
+    #[test]
+    fn without_rates_only_offers_in_the_requested_currency_take_part() {
+        let cmp = compare(
+            vec![
+                (0, online(json!({}))),
+                (1, violet_offer(json!([sku(1, 900, true, 5)]))),
+            ],
+            vec![Excluded::missing(
+                2,
+                ExclusionReason::NotFound,
+                "no such offer",
+            )],
+            &request("EUR", 1, None),
+            None,
+        );
+        assert_eq!(cmp.ranked.iter().map(|p| p.index).collect::<Vec<_>>(), [1]);
+        let reasons: Vec<(usize, ExclusionReason)> =
+            cmp.excluded.iter().map(|e| (e.index, e.reason)).collect();
+        assert_eq!(
+            reasons,
+            [
+                (0, ExclusionReason::NoExchangeRate),
+                (2, ExclusionReason::NotFound)
+            ]
+        );
+    }
+}

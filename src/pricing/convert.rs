@@ -8,6 +8,7 @@
 //! cross rate (target units per source unit).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -41,11 +42,9 @@ pub enum ConversionError {
     NoRates,
 }
 
-/// A converted amount, with what was used to convert it.
+/// How an amount was converted.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Conversion {
-    /// The amount in the target currency, rounded to its minor unit.
-    pub money: Money,
+pub struct Provenance {
     /// The amount before conversion.
     pub from: Money,
     /// Target units per source unit (the cross rate through the base).
@@ -111,23 +110,17 @@ impl RateTable {
     }
 
     /// Converts `money` into `to`: through the base, rounded half to even to
-    /// `to`'s minor unit. Converting into the same currency returns the
-    /// amount unchanged, at rate 1.
-    pub fn convert(&self, money: &Money, to: Currency) -> Result<Conversion, ConversionError> {
+    /// `to`'s minor unit; the result tells how it was converted
+    /// ([`Money::converted`]). Converting into the same currency returns the
+    /// amount unchanged.
+    pub fn convert(&self, money: &Money, to: Currency) -> Result<Money, ConversionError> {
         let from = money.currency();
         let unknown = || ConversionError::UnknownPair {
             from: from.code(),
             to: to.code(),
         };
         if from == to {
-            return Ok(Conversion {
-                money: money.clone(),
-                from: money.clone(),
-                rate: Decimal::ONE,
-                base: self.base,
-                as_of: self.as_of.clone(),
-                source: self.source.clone(),
-            });
+            return Ok(money.clone());
         }
         let (amount, rate) = {
             let from_rate = self.rate(from).ok_or_else(unknown)?;
@@ -144,14 +137,15 @@ impl RateTable {
                 .ok_or(ConversionError::OutOfRange)?;
             (amount, rate)
         };
-        Ok(Conversion {
-            money: Money::new(round_to_minor_unit(amount, to), to),
+        let mut converted = Money::new(round_to_minor_unit(amount, to), to);
+        converted.converted = Some(Arc::new(Provenance {
             from: money.clone(),
             rate: rate.normalize(),
             base: self.base,
             as_of: self.as_of.clone(),
             source: self.source.clone(),
-        })
+        }));
+        Ok(converted)
     }
 }
 
@@ -225,33 +219,34 @@ mod tests {
     #[test]
     fn conversions_go_through_the_base_both_ways() {
         let t = table();
+        let usd = |a| Money::new(dec(a), cur("USD"));
         // From the base.
-        let c = t
-            .convert(&Money::new(dec("10"), cur("USD")), cur("EUR"))
-            .unwrap();
-        assert_eq!(c.money, Money::new(dec("9.20"), cur("EUR")));
-        assert_eq!(c.rate, dec("0.92"));
+        let c = t.convert(&usd("10"), cur("EUR")).unwrap();
+        assert_eq!(c, Money::new(dec("9.20"), cur("EUR")));
+        let how = c.converted().expect("provenance");
+        assert_eq!((how.rate, &how.from), (dec("0.92"), &usd("10")));
         // To the base: 9.20 / 0.92 = 10.
         let c = t
             .convert(&Money::new(dec("9.20"), cur("EUR")), cur("USD"))
             .unwrap();
-        assert_eq!(c.money.amount(), dec("10"));
-        // Across: EUR -> JPY = 100 / 0.92 * 150 = 16304.347... -> 16304.
+        assert_eq!(c.amount(), dec("10"));
+        // Across: 100 EUR / 0.92 * 150 = 16304.347... -> 16304 JPY.
         let c = t
             .convert(&Money::new(dec("100"), cur("EUR")), cur("JPY"))
             .unwrap();
-        assert_eq!(c.money, Money::new(dec("16304"), cur("JPY")));
-        assert_eq!(c.base, cur("USD"));
-        assert_eq!(c.as_of, "2026-11-01T00:00:00Z");
-        // JPY -> KWD: 1200 / 150 * 0.307 = 2.456.
+        assert_eq!(c, Money::new(dec("16304"), cur("JPY")));
+        let how = c.converted().expect("provenance");
+        assert_eq!(how.base, cur("USD"));
+        assert_eq!(how.as_of, "2026-11-01T00:00:00Z");
+        // 1200 JPY / 150 * 0.307 = 2.456 KWD.
         let c = t
             .convert(&Money::new(dec("1200"), cur("JPY")), cur("KWD"))
             .unwrap();
-        assert_eq!(c.money, Money::new(dec("2.456"), cur("KWD")));
-        // Same currency: unchanged, rate 1.
-        let same = Money::new(dec("5.999"), cur("USD"));
-        let c = t.convert(&same, cur("USD")).unwrap();
-        assert_eq!((c.money.amount(), c.rate), (dec("5.999"), Decimal::ONE));
+        assert_eq!(c, Money::new(dec("2.456"), cur("KWD")));
+        // Same currency: unchanged, and not a conversion.
+        let c = t.convert(&usd("5.999"), cur("USD")).unwrap();
+        assert_eq!(c.amount(), dec("5.999"));
+        assert!(c.converted().is_none());
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod format;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -87,17 +88,44 @@ impl fmt::Display for Currency {
 }
 
 /// An exact amount of money in one currency. The currency always travels
-/// with the amount.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// with the amount, and a converted amount carries how it was converted.
+#[derive(Clone, Debug)]
 pub struct Money {
     amount: Decimal,
     currency: Currency,
+    converted: Option<Arc<convert::Provenance>>,
+}
+
+/// Two amounts are equal when amount and currency are: how an amount came
+/// about does not change what it is.
+impl PartialEq for Money {
+    fn eq(&self, other: &Self) -> bool {
+        self.amount == other.amount && self.currency == other.currency
+    }
+}
+
+impl Eq for Money {}
+
+impl std::hash::Hash for Money {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.amount.hash(state);
+        self.currency.hash(state);
+    }
 }
 
 impl Money {
     /// Builds money from an exact amount in major units.
     pub fn new(amount: Decimal, currency: Currency) -> Self {
-        Money { amount, currency }
+        Money {
+            amount,
+            currency,
+            converted: None,
+        }
+    }
+
+    /// How this amount was converted from another currency, if it was.
+    pub fn converted(&self) -> Option<&convert::Provenance> {
+        self.converted.as_deref()
     }
 
     /// The amount in major units (dollars, yen, dinars).
