@@ -25,6 +25,9 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::model::UpstreamKind;
+use crate::pricing::convert::RateTable;
+use crate::pricing::{Currency, JsonNumber};
+use crate::rates::{RatesSpec, DEFAULT_REFRESH};
 use crate::secret::Secret;
 use crate::upstream::{
     BreakerSettings, CacheSettings, Credentials, InstanceSettings, InstanceSpec, MedusaAuth,
@@ -80,6 +83,31 @@ pub struct FileConfig {
     /// The upstream instances, in the order `upstreams` lists them.
     #[serde(default, rename = "upstream")]
     pub upstreams: Vec<UpstreamConfig>,
+    /// Where exchange rates come from.
+    #[serde(default)]
+    pub rates: Option<RatesConfig>,
+}
+
+/// The `[rates]` table: a static table, or an upstream that publishes rates.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatesConfig {
+    /// The base currency the rates are quoted against (default USD).
+    #[serde(default)]
+    pub base: Option<String>,
+    /// Units of each currency per one unit of the base, as decimal strings
+    /// (`EUR = "0.92"`), never floats.
+    #[serde(default)]
+    pub table: Option<std::collections::BTreeMap<String, toml::Value>>,
+    /// With `table`: when the rates are as of (shown with conversions).
+    #[serde(default)]
+    pub as_of: Option<String>,
+    /// The name of a Violet-style instance whose `/v1/currencies/latest` to use.
+    #[serde(default)]
+    pub upstream: Option<String>,
+    /// With `upstream`: time between refreshes (default 10m).
+    #[serde(default, with = "humantime_serde")]
+    pub refresh: Option<Duration>,
 }
 
 /// One `[[upstream]]` table.
@@ -199,6 +227,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// The upstream instances with their secrets resolved.
     pub instances: Vec<InstanceSpec>,
+    /// Where exchange rates come from.
+    pub rates: RatesSpec,
 }
 
 impl Config {
@@ -230,13 +260,97 @@ impl Config {
             }
             instances.push(upstream.resolve(&key, &env)?);
         }
+        let rates = match &file.rates {
+            None => {
+                // The first Violet-style instance, if any.
+                match file.upstreams.iter().find(|u| u.kind == KindName::Violet) {
+                    Some(violet) => RatesSpec::Upstream {
+                        name: violet.name.clone(),
+                        base: Currency::parse("USD").expect("USD is an ISO code"),
+                        refresh: DEFAULT_REFRESH,
+                    },
+                    None => RatesSpec::None,
+                }
+            }
+            Some(rates) => rates.resolve(&file.upstreams)?,
+        };
         Ok(Config {
+            rates,
             listen: file.listen,
             connect_timeout: file
                 .connect_timeout
                 .unwrap_or(crate::upstream::client::DEFAULT_CONNECT_TIMEOUT),
             instances,
         })
+    }
+}
+
+impl RatesConfig {
+    fn resolve(&self, upstreams: &[UpstreamConfig]) -> Result<RatesSpec, ConfigError> {
+        let base = match &self.base {
+            None => Currency::parse("USD").expect("USD is an ISO code"),
+            Some(code) => Currency::parse(code)
+                .map_err(|_| invalid("rates.base", format!("{code:?} is not an ISO 4217 code")))?,
+        };
+        match (&self.table, &self.upstream) {
+            (Some(table), None) => {
+                if self.refresh.is_some() {
+                    return Err(invalid("rates.refresh", "only with `upstream`"));
+                }
+                let mut rates = Vec::new();
+                for (code, value) in table {
+                    let key = format!("rates.table.{code}");
+                    let currency =
+                        Currency::parse(code).map_err(|_| invalid(&key, "not an ISO 4217 code"))?;
+                    let toml::Value::String(text) = value else {
+                        return Err(invalid(
+                            &key,
+                            format!("write the rate as a decimal string, e.g. {code} = \"0.92\" (floats are not exact)"),
+                        ));
+                    };
+                    let rate = text
+                        .parse::<JsonNumber>()
+                        .ok()
+                        .and_then(|n| crate::pricing::exact_decimal(&n).ok())
+                        .ok_or_else(|| {
+                            invalid(&key, format!("{text:?} is not a decimal number"))
+                        })?;
+                    rates.push((currency, rate));
+                }
+                let as_of = self
+                    .as_of
+                    .clone()
+                    .unwrap_or_else(|| "configuration".to_owned());
+                RateTable::new(base, rates, as_of, "configuration")
+                    .map(RatesSpec::Static)
+                    .map_err(|problem| invalid("rates.table", problem))
+            }
+            (None, Some(name)) => {
+                if self.as_of.is_some() {
+                    return Err(invalid("rates.as_of", "only with `table`"));
+                }
+                match upstreams.iter().find(|u| &u.name == name) {
+                    Some(u) if u.kind == KindName::Violet => Ok(RatesSpec::Upstream {
+                        name: name.clone(),
+                        base,
+                        refresh: positive_duration(self.refresh, DEFAULT_REFRESH, "rates.refresh")?,
+                    }),
+                    Some(_) => Err(invalid(
+                        "rates.upstream",
+                        format!("`{name}` is not a violet upstream (only those publish rates)"),
+                    )),
+                    None => Err(invalid(
+                        "rates.upstream",
+                        format!("no upstream named `{name}`"),
+                    )),
+                }
+            }
+            (Some(_), Some(_)) => Err(invalid(
+                "rates",
+                "give either `table` or `upstream`, not both",
+            )),
+            (None, None) => Err(invalid("rates", "give `table` or `upstream`")),
+        }
     }
 }
 
@@ -648,6 +762,48 @@ mod tests {
         ] {
             let err = error_of(&format!("{base}{bad}\n"));
             assert!(err.starts_with(&format!("upstream[0].{key}:")), "{err}");
+        }
+    }
+
+    #[test]
+    fn rates_come_from_a_table_or_a_violet_upstream() {
+        let config = Config::from_toml(FULL, env).unwrap();
+        assert!(matches!(&config.rates, RatesSpec::Upstream { name, .. } if name == "violet"));
+        let table = Config::from_toml(
+            &format!("{FULL}\n[rates]\nbase = \"EUR\"\nas_of = \"2026-11-01\"\ntable = {{ USD = \"1.087\", JPY = \"163.5\" }}\n"),
+            env,
+        )
+        .unwrap();
+        let RatesSpec::Static(table) = table.rates else {
+            panic!("a static table")
+        };
+        assert_eq!(table.base().code(), "EUR");
+        assert_eq!(
+            table.rate(Currency::parse("JPY").unwrap()),
+            Some("163.5".parse().unwrap())
+        );
+        assert_eq!(table.as_of(), "2026-11-01");
+        for (rates, key) in [
+            (
+                "table = { EUR = 0.92 }",
+                "rates.table.EUR: write the rate as a decimal string",
+            ),
+            ("table = { EUR = \"abc\" }", "rates.table.EUR:"),
+            ("table = { XYZ = \"1\" }", "rates.table.XYZ:"),
+            ("table = { EUR = \"-1\" }", "rates.table:"),
+            (
+                "upstream = \"closient\"",
+                "rates.upstream: `closient` is not a violet upstream",
+            ),
+            (
+                "upstream = \"nope\"",
+                "rates.upstream: no upstream named `nope`",
+            ),
+            ("base = \"XX\"\nupstream = \"violet\"", "rates.base:"),
+            ("", "rates: give `table` or `upstream`"),
+        ] {
+            let err = error_of(&format!("{FULL}\n[rates]\n{rates}\n"));
+            assert!(err.starts_with(key), "{rates}: {err}");
         }
     }
 

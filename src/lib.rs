@@ -11,7 +11,9 @@
 //! - [`upstream`]: the [`upstream::Connector`] trait and one folder per API
 //!   style (`closient`, `medusa`, `violet`), each split into `wire`, `map`,
 //!   `client` and `sim`.
-//! - [`pricing`]: the one money module every connector goes through.
+//! - [`pricing`]: the one money module: parsing every upstream's prices,
+//!   conversion, formatting, and the cheapest-offer rule.
+//! - [`rates`]: where exchange rates come from (config or an upstream).
 //! - [`model`]: the domain model of offers.
 //! - [`error`]: upstream errors and their single mapping to GraphQL errors.
 //! - [`config`]: the TOML configuration of real upstreams.
@@ -25,6 +27,7 @@ pub mod http;
 pub mod loader;
 pub mod model;
 pub mod pricing;
+pub mod rates;
 pub mod schema;
 pub mod secret;
 pub mod sim;
@@ -36,7 +39,19 @@ use crate::schema::GatewaySchema;
 use crate::upstream::{InstanceSpec, Upstreams};
 
 /// Builds the gateway's schema over upstream instances; `connect_timeout`
-/// is the default of instances that set none.
+/// is the default of instances that set none. Exchange rates come from the
+/// first Violet-style instance, if any ([`rates::RatesSpec::default_for`]).
 pub fn gateway(instances: Vec<InstanceSpec>, connect_timeout: Duration) -> GatewaySchema {
-    schema::build_schema(Upstreams::new(instances, connect_timeout))
+    let upstreams = Upstreams::new(instances, connect_timeout);
+    let rates = rates::RatesSpec::default_for(&upstreams);
+    schema::build_schema(upstreams, &rates)
+}
+
+/// Builds the gateway's schema with the exchange rates of `rates`.
+pub fn gateway_with_rates(
+    instances: Vec<InstanceSpec>,
+    connect_timeout: Duration,
+    rates: &rates::RatesSpec,
+) -> GatewaySchema {
+    schema::build_schema(Upstreams::new(instances, connect_timeout), rates)
 }

@@ -115,13 +115,14 @@ fn init_tracing(json: bool) {
 
 async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Result<()> {
     // The simulators must outlive the server when they are the upstreams.
-    let (instances, connect_timeout, file_listen, _simulators) = match config {
+    let (instances, connect_timeout, file_listen, rates, _simulators) = match config {
         Some(path) => {
             let config = Config::load(&path)?;
             (
                 config.instances,
                 config.connect_timeout,
                 config.listen,
+                Some(config.rates),
                 None,
             )
         }
@@ -139,6 +140,7 @@ async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Res
                 sims.instance_specs(),
                 DEFAULT_CONNECT_TIMEOUT,
                 None,
+                None,
                 Some(sims),
             )
         }
@@ -148,7 +150,11 @@ async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Res
             .parse()
             .expect("the default address is valid")
     });
-    let schema = offer_gateway::gateway(instances, connect_timeout);
+    let schema = match rates {
+        Some(rates) => offer_gateway::gateway_with_rates(instances, connect_timeout, &rates),
+        // The demo: rates from the Violet simulator.
+        None => offer_gateway::gateway(instances, connect_timeout),
+    };
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;

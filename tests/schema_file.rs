@@ -28,7 +28,10 @@ const INTROSPECTION: &str = r#"{
 
 #[tokio::test]
 async fn every_type_field_argument_and_enum_value_is_described() {
-    let schema = offer_gateway::schema::build_schema(Default::default());
+    let schema = offer_gateway::schema::build_schema(
+        Default::default(),
+        &offer_gateway::rates::RatesSpec::None,
+    );
     let response = schema.execute(INTROSPECTION).await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().expect("introspection is JSON");
@@ -70,7 +73,10 @@ async fn every_type_field_argument_and_enum_value_is_described() {
 
 #[tokio::test]
 async fn offer_is_implemented_by_exactly_the_three_offer_types() {
-    let schema = offer_gateway::schema::build_schema(Default::default());
+    let schema = offer_gateway::schema::build_schema(
+        Default::default(),
+        &offer_gateway::rates::RatesSpec::None,
+    );
     let response = schema
         .execute(
             r#"{

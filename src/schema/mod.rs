@@ -17,21 +17,25 @@ pub mod scope;
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 
 use crate::loader::Loaders;
+use crate::rates::{ExchangeRates, RatesSpec};
 use crate::upstream::Upstreams;
 
 /// The gateway's schema type.
 pub type GatewaySchema = Schema<query::QueryRoot, EmptyMutation, EmptySubscription>;
 
-/// Builds the schema once, over the configured upstream instances.
-pub fn build_schema(upstreams: Upstreams) -> GatewaySchema {
+/// Builds the schema once, over the configured upstream instances and
+/// source of exchange rates.
+pub fn build_schema(upstreams: Upstreams, rates: &RatesSpec) -> GatewaySchema {
     let loaders = Loaders::new(&upstreams);
+    let rates = ExchangeRates::new(rates, &upstreams);
     Schema::build(query::QueryRoot, EmptyMutation, EmptySubscription)
         .data(loaders)
         .data(upstreams)
+        .data(rates)
         .finish()
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(Upstreams::default()).sdl()
+    build_schema(Upstreams::default(), &RatesSpec::None).sdl()
 }

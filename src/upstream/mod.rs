@@ -23,6 +23,8 @@ use url::Url;
 
 use crate::error::UpstreamError;
 use crate::model::{Offer, OfferKey, OfferKind, UpstreamKind};
+use crate::pricing::convert::RateTable;
+use crate::pricing::Currency;
 use crate::secret::Secret;
 
 pub use client::HttpClient;
@@ -327,6 +329,13 @@ pub trait Connector: Send + Sync + 'static {
     /// Identity of the credentials this connector calls with, for cache
     /// keys ([`Credentials::fingerprint`]); never the secret.
     fn credential_fingerprint(&self) -> u64;
+
+    /// The latest exchange rates against `base`, for styles that publish
+    /// them (Violet's `GET /v1/currencies/latest`); `Ok(None)` otherwise.
+    async fn exchange_rates(&self, base: Currency) -> Result<Option<RateTable>, UpstreamError> {
+        let _ = base;
+        Ok(None)
+    }
 }
 
 /// Builds the connector for an instance, by its style.

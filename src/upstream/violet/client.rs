@@ -34,6 +34,8 @@ use tokio::sync::Mutex;
 use super::{map, wire};
 use crate::error::UpstreamError;
 use crate::model::{OfferKey, OfferKind, UpstreamKind};
+use crate::pricing::convert::RateTable;
+use crate::pricing::Currency;
 use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
 use crate::upstream::paging::PagePlan;
@@ -383,6 +385,26 @@ pub fn canonical_offer_id(raw: &str) -> Result<String, String> {
     }
 }
 
+impl VioletConnector {
+    /// `GET /v1/currencies/latest?base_currency=`: the rates as a table.
+    async fn latest_rates(&self, base: Currency) -> Result<RateTable, UpstreamError> {
+        let url = self.spec.url("/v1/currencies/latest");
+        let response = self
+            .call(|| {
+                self.client
+                    .reqwest()
+                    .get(url.clone())
+                    .query(&[("base_currency", base.code())])
+            })
+            .await?;
+        if !response.status.is_success() {
+            return Err(failure(&response));
+        }
+        let answer: wire::ExchangeRates = response.json()?;
+        map::rate_table(&self.spec.name, answer)
+    }
+}
+
 #[async_trait]
 impl Connector for VioletConnector {
     fn name(&self) -> &Arc<str> {
@@ -478,6 +500,10 @@ impl Connector for VioletConnector {
 
     fn credential_fingerprint(&self) -> u64 {
         self.spec.credentials.fingerprint()
+    }
+
+    async fn exchange_rates(&self, base: Currency) -> Result<Option<RateTable>, UpstreamError> {
+        self.latest_rates(base).await.map(Some)
     }
 }
 

@@ -1,0 +1,262 @@
+//! Where exchange rates come from: a static table from the configuration,
+//! or a Violet-style instance's `GET /v1/currencies/latest`, cached for a
+//! refresh period and refreshed in the background; when a refresh fails the
+//! last good table is kept.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use crate::error::UpstreamError;
+use crate::pricing::convert::RateTable;
+use crate::pricing::Currency;
+use crate::upstream::{Connector, Upstreams};
+
+/// Default time between refreshes of upstream rates.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(600);
+
+/// The configured source of rates.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RatesSpec {
+    /// No rates: only amounts already in the requested currency can be used.
+    None,
+    /// A fixed table.
+    Static(RateTable),
+    /// The rates of an upstream instance that publishes them.
+    Upstream {
+        /// The instance's name.
+        name: String,
+        /// The base currency to ask for.
+        base: Currency,
+        /// Time between refreshes.
+        refresh: Duration,
+    },
+}
+
+impl RatesSpec {
+    /// The default: the first Violet-style instance's rates against USD, if
+    /// there is one.
+    pub fn default_for(upstreams: &Upstreams) -> Self {
+        upstreams
+            .iter()
+            .find(|c| c.kind() == crate::model::UpstreamKind::Violet)
+            .map(|c| RatesSpec::Upstream {
+                name: c.name().to_string(),
+                base: Currency::parse("USD").expect("USD is an ISO code"),
+                refresh: DEFAULT_REFRESH,
+            })
+            .unwrap_or(RatesSpec::None)
+    }
+}
+
+/// Why no rate table can be given.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum RatesError {
+    /// No source of rates is configured.
+    #[error("no exchange rates are configured")]
+    NotConfigured,
+    /// The upstream failed and no earlier table is known.
+    #[error("exchange rates could not be loaded from `{upstream}`: {cause}")]
+    Upstream {
+        /// The instance.
+        upstream: Arc<str>,
+        /// What went wrong.
+        cause: UpstreamError,
+    },
+}
+
+/// The current exchange rates.
+pub struct ExchangeRates {
+    current: RwLock<Option<(Arc<RateTable>, Instant)>>,
+    source: Source,
+    refresher_started: AtomicBool,
+    loading: tokio::sync::Mutex<()>,
+}
+
+enum Source {
+    None,
+    Static,
+    Upstream {
+        connector: Arc<dyn Connector>,
+        base: Currency,
+        refresh: Duration,
+    },
+}
+
+impl ExchangeRates {
+    /// Rates from `spec`; an upstream source must be among `upstreams`
+    /// (configuration checks that first).
+    pub fn new(spec: &RatesSpec, upstreams: &Upstreams) -> Arc<Self> {
+        let (current, source) = match spec {
+            RatesSpec::None => (None, Source::None),
+            RatesSpec::Static(table) => (
+                Some((Arc::new(table.clone()), Instant::now())),
+                Source::Static,
+            ),
+            RatesSpec::Upstream {
+                name,
+                base,
+                refresh,
+            } => match upstreams.get(name) {
+                Some(connector) => (
+                    None,
+                    Source::Upstream {
+                        connector: connector.clone(),
+                        base: *base,
+                        refresh: *refresh,
+                    },
+                ),
+                None => (None, Source::None),
+            },
+        };
+        Arc::new(ExchangeRates {
+            current: RwLock::new(current),
+            source,
+            refresher_started: AtomicBool::new(false),
+            loading: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The current table: loaded on first use, then refreshed in the
+    /// background every refresh period.
+    pub async fn table(self: &Arc<Self>) -> Result<Arc<RateTable>, RatesError> {
+        if let Some(table) = self.cached() {
+            return Ok(table);
+        }
+        let Source::Upstream { connector, .. } = &self.source else {
+            return Err(RatesError::NotConfigured);
+        };
+        // One load at a time; later callers find its table.
+        let _loading = self.loading.lock().await;
+        if let Some(table) = self.cached() {
+            return Ok(table);
+        }
+        match self.load().await {
+            Ok(table) => {
+                self.start_refresher();
+                Ok(table)
+            }
+            Err(cause) => Err(RatesError::Upstream {
+                upstream: connector.name().clone(),
+                cause,
+            }),
+        }
+    }
+
+    fn cached(&self) -> Option<Arc<RateTable>> {
+        self.current
+            .read()
+            .expect("rates lock poisoned")
+            .as_ref()
+            .map(|(table, _)| table.clone())
+    }
+
+    /// When the current table was loaded.
+    pub fn loaded_at(&self) -> Option<Instant> {
+        self.current
+            .read()
+            .expect("rates lock poisoned")
+            .as_ref()
+            .map(|(_, at)| *at)
+    }
+
+    /// Loads the upstream's table and makes it current. A failure leaves
+    /// the current table as it was.
+    async fn load(&self) -> Result<Arc<RateTable>, UpstreamError> {
+        let Source::Upstream {
+            connector, base, ..
+        } = &self.source
+        else {
+            return self
+                .cached()
+                .ok_or(UpstreamError::BadResponse("no rate source".to_owned()));
+        };
+        let table =
+            connector
+                .exchange_rates(*base)
+                .await?
+                .ok_or_else(|| UpstreamError::Rejected {
+                    status: 0,
+                    detail: format!(
+                        "upstream `{}` does not publish exchange rates",
+                        connector.name()
+                    ),
+                })?;
+        let table = Arc::new(table);
+        *self.current.write().expect("rates lock poisoned") = Some((table.clone(), Instant::now()));
+        tracing::info!(upstream = %connector.name(), currencies = table.len(), as_of = table.as_of(), "exchange rates loaded");
+        Ok(table)
+    }
+
+    /// Refreshes the table every refresh period while the rates are in use;
+    /// keeps the last good table when a refresh fails.
+    fn start_refresher(self: &Arc<Self>) {
+        let Source::Upstream {
+            refresh, connector, ..
+        } = &self.source
+        else {
+            return;
+        };
+        if self.refresher_started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let every = *refresh;
+        let name = connector.name().clone();
+        let rates: Weak<Self> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(rates) = rates.upgrade() else {
+                    return;
+                };
+                if let Err(err) = rates.load().await {
+                    tracing::warn!(upstream = %name, cause = %err, "exchange rate refresh failed; keeping the last good rates");
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::Simulators;
+
+    #[tokio::test]
+    async fn rates_come_from_the_violet_instance_and_survive_its_failures() {
+        let sims = Simulators::start_demo().await.expect("simulators");
+        let upstreams = Upstreams::new(sims.instance_specs(), Duration::from_secs(2));
+        let spec = RatesSpec::Upstream {
+            name: "violet".into(),
+            base: Currency::parse("USD").unwrap(),
+            refresh: Duration::from_millis(20),
+        };
+        let rates = ExchangeRates::new(&spec, &upstreams);
+        let table = rates.table().await.expect("loaded");
+        assert_eq!(table.base().code(), "USD");
+        assert!(table.rate(Currency::parse("JPY").unwrap()).is_some());
+        assert_eq!(sims.violet.control.count("GET /v1/currencies/latest"), 1);
+        // Cached: no second call.
+        rates.table().await.expect("cached");
+        assert_eq!(sims.violet.control.count("GET /v1/currencies/latest"), 1);
+        // Refreshes fail: the last good table stays.
+        sims.violet.control.inject(
+            Some("GET /v1/currencies/latest"),
+            crate::sim::fault::Fault::Status(500),
+            None,
+        );
+        while sims.violet.control.count("GET /v1/currencies/latest") < 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(rates.table().await.expect("kept").as_of(), table.as_of());
+    }
+
+    #[tokio::test]
+    async fn without_a_source_there_are_no_rates() {
+        let rates = ExchangeRates::new(&RatesSpec::None, &Upstreams::default());
+        assert!(matches!(
+            rates.table().await,
+            Err(RatesError::NotConfigured)
+        ));
+    }
+}
