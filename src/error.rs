@@ -30,6 +30,8 @@ pub enum ErrorCode {
     UpstreamRateLimited,
     /// The upstream answered something that does not match its API.
     UpstreamBadResponse,
+    /// No exchange rate is known between two currencies.
+    ConversionUnavailable,
     /// A bug or unexpected state in the gateway.
     Internal,
 }
@@ -45,6 +47,7 @@ impl ErrorCode {
             ErrorCode::UpstreamUnauthorized => "UPSTREAM_UNAUTHORIZED",
             ErrorCode::UpstreamRateLimited => "UPSTREAM_RATE_LIMITED",
             ErrorCode::UpstreamBadResponse => "UPSTREAM_BAD_RESPONSE",
+            ErrorCode::ConversionUnavailable => "CONVERSION_UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -178,6 +181,15 @@ impl GatewayError {
             code: ErrorCode::NotFound,
             message: message.into(),
             upstream,
+        }
+    }
+
+    /// An amount that cannot be converted: no rates, or none for the pair.
+    pub fn conversion(problem: impl std::fmt::Display) -> Self {
+        GatewayError {
+            code: ErrorCode::ConversionUnavailable,
+            message: problem.to_string(),
+            upstream: None,
         }
     }
 

@@ -167,7 +167,16 @@ fn evaluate(
     if common.status != OfferStatus::Active {
         return Err((
             ExclusionReason::NotActive,
-            format!("the offer is {:?}, not active", common.status),
+            format!(
+                "the offer's status is {}",
+                match common.status {
+                    OfferStatus::Active => "active",
+                    OfferStatus::OutOfStock => "out of stock",
+                    OfferStatus::Seasonal => "seasonal",
+                    OfferStatus::Discontinued => "discontinued",
+                    OfferStatus::Unavailable => "unavailable",
+                }
+            ),
         ));
     }
     let quantity = request.quantity;
@@ -310,6 +319,29 @@ fn evaluate(
         shipping.as_ref().map(&convert).transpose()?,
         total.as_ref().map(&convert).transpose()?,
     ))
+}
+
+/// The order in which to show `offers` (their indices) when sorting a
+/// listing page by price: the offers that take part in a comparison for one
+/// unit, cheapest first, then the others in their original order.
+pub fn price_order(offers: &[Offer], currency: Currency, rates: Option<&RateTable>) -> Vec<usize> {
+    let request = Request {
+        currency,
+        quantity: 1,
+        country: None,
+    };
+    let comparison = compare(
+        offers.iter().cloned().enumerate().collect(),
+        Vec::new(),
+        &request,
+        rates,
+    );
+    comparison
+        .ranked
+        .iter()
+        .map(|p| p.index)
+        .chain(comparison.excluded.iter().map(|e| e.index))
+        .collect()
 }
 
 /// Whether a Violet SKU can be bought in `quantity` now.

@@ -62,26 +62,35 @@ macro_rules! connection {
         }
 
         impl $connection {
-            /// Builds the page that starts at `offset` in a listing of `total_count` offers.
-            pub fn new(offset: u64, total_count: u64, nodes: Vec<$node>) -> Self {
-                let count = nodes.len() as u64;
+            /// Builds the page of the listing window that starts at
+            /// `offset` and holds `count` offers, in a listing of
+            /// `total_count`. `nodes` carry their positions in the listing
+            /// (they may be shown in another order, e.g. by price); the
+            /// page's cursors span the whole window, so `endCursor`
+            /// continues after it whatever the order.
+            pub fn new(
+                offset: u64,
+                count: u64,
+                total_count: u64,
+                nodes: Vec<(u64, $node)>,
+            ) -> Self {
                 let edges: Vec<$edge> = nodes
                     .iter()
-                    .enumerate()
-                    .map(|(i, node)| $edge {
-                        cursor: encode_cursor(offset + i as u64),
+                    .map(|(position, node)| $edge {
+                        cursor: encode_cursor(*position),
                         node: node.clone(),
                     })
                     .collect();
+                let has_items = count > 0;
                 $connection {
                     page_info: PageInfo {
                         has_previous_page: offset > 0,
                         has_next_page: offset + count < total_count,
-                        start_cursor: edges.first().map(|e| e.cursor.clone()),
-                        end_cursor: edges.last().map(|e| e.cursor.clone()),
+                        start_cursor: has_items.then(|| encode_cursor(offset)),
+                        end_cursor: has_items.then(|| encode_cursor(offset + count - 1)),
                     },
                     edges,
-                    nodes,
+                    nodes: nodes.into_iter().map(|(_, node)| node).collect(),
                     total_count,
                 }
             }

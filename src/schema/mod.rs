@@ -3,10 +3,12 @@
 //! - `query.rs`: root fields.
 //! - `offer.rs`: the `Node` and `Offer` interfaces and the offer types.
 //! - `money.rs`: the `Money` type.
+//! - `compare.rs`: offer comparisons.
 //! - `connection.rs`: Relay connections over upstream listings.
 //! - `id.rs`: global ids.
 //! - `scope.rs`: per-request deadline start and warnings.
 
+pub mod compare;
 pub mod connection;
 pub mod id;
 pub mod money;

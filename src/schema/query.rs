@@ -3,13 +3,17 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Enum, Object, Result, SimpleObject, ID};
 
-use crate::error::{GatewayError, UpstreamError};
+use crate::error::{ErrorCode, GatewayError, UpstreamError};
 use crate::loader::Loaders;
 use crate::model::{self, OfferKey, OfferKind, UpstreamKind};
+use crate::pricing::compare::{compare, price_order, Excluded, ExclusionReason, Request};
+use crate::rates::ExchangeRates;
+use crate::schema::compare::OfferComparison;
 use crate::schema::connection::{decode_cursor, MarketplaceOfferConnection, OnlineOfferConnection};
 use crate::schema::id::GlobalId;
+use crate::schema::money::currency_argument;
 use crate::schema::offer::{MarketplaceOffer, Node, OfferInterface, OnlineOffer};
 use crate::schema::scope;
 use crate::upstream::{Connector, ListScope, Upstreams};
@@ -53,6 +57,18 @@ async fn resolve_offer(
     id: &str,
     index: Option<usize>,
 ) -> Result<Option<OfferInterface>, GatewayError> {
+    Ok(resolve_model(ctx, argument, id, index)
+        .await?
+        .map(OfferInterface::from_model))
+}
+
+/// Like [`resolve_offer`], returning the domain offer.
+async fn resolve_model(
+    ctx: &Context<'_>,
+    argument: &str,
+    id: &str,
+    index: Option<usize>,
+) -> Result<Option<model::Offer>, GatewayError> {
     let global = GlobalId::decode(id).map_err(|why| GatewayError::bad_input(argument, why))?;
     let upstreams = ctx.data_unchecked::<Upstreams>();
     let Some(connector) = upstreams.get(&global.upstream) else {
@@ -76,7 +92,7 @@ async fn resolve_offer(
             if let Some(age) = fetched.stale_age {
                 scope.warn_stale(ctx, index, connector.name(), age);
             }
-            Ok(Some(OfferInterface::from_model(fetched.offer)))
+            Ok(Some(fetched.offer))
         }
         Ok(None) => Ok(None),
         Err(err) => Err(GatewayError::upstream(connector.name(), &err)),
@@ -110,16 +126,51 @@ fn page_window(
     Ok((offset, limit))
 }
 
-/// Reads one window of a listing (through the instance's cache): the
-/// offset, the total and the offers.
+/// How a listing page is ordered.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OfferOrder {
+    /// The upstream's own order.
+    #[default]
+    Upstream,
+    /// By what one unit costs in `currency` (with shipping where known),
+    /// cheapest first; offers that cannot be priced come last. Upstreams
+    /// cannot sort by normalized price, so this orders the offers *within
+    /// the fetched page*; cursors keep the upstream's positions, and
+    /// `endCursor` continues after the page.
+    Price,
+}
+
+/// The paging and ordering arguments of a listing.
+struct ListArgs {
+    first: Option<i32>,
+    after: Option<String>,
+    order_by: OfferOrder,
+    currency: Option<String>,
+}
+
+/// One window of a listing, ready for a connection: offset, size of the
+/// window, total, and the offers with their positions, in display order.
+type Window = (u64, u64, u64, Vec<(u64, model::Offer)>);
+
+/// Reads one window of a listing (through the instance's cache) and orders
+/// it as asked.
 async fn list_window(
     ctx: &Context<'_>,
     connector: &Arc<dyn Connector>,
     scope: ListScope,
-    first: Option<i32>,
-    after: Option<String>,
-) -> Result<(u64, u64, Vec<model::Offer>), GatewayError> {
-    let (offset, limit) = page_window(first, after, connector.max_page_size())?;
+    args: ListArgs,
+) -> Result<Window, GatewayError> {
+    let currency = match (args.order_by, &args.currency) {
+        (OfferOrder::Price, None) => {
+            return Err(GatewayError::bad_input(
+                "currency",
+                "ordering by PRICE needs a currency",
+            ))
+        }
+        (_, Some(code)) => Some(currency_argument("currency", code)?),
+        (OfferOrder::Upstream, None) => None,
+    };
+    let (offset, limit) = page_window(args.first, args.after, connector.max_page_size())?;
     let store = ctx
         .data_unchecked::<Loaders>()
         .store(connector.name())
@@ -135,8 +186,38 @@ async fn list_window(
     if let Some(age) = stale_age {
         request.warn_stale(ctx, None, connector.name(), age);
     }
-    let offers = page.offers.iter().take(limit as usize).cloned().collect();
-    Ok((offset, page.total_count, offers))
+    let offers: Vec<model::Offer> = page.offers.iter().take(limit as usize).cloned().collect();
+    let count = offers.len() as u64;
+    let mut positioned: Vec<(u64, model::Offer)> = offers
+        .into_iter()
+        .enumerate()
+        .map(|(i, offer)| (offset + i as u64, offer))
+        .collect();
+    if let (OfferOrder::Price, Some(currency)) = (args.order_by, currency) {
+        let plain: Vec<model::Offer> = positioned.iter().map(|(_, o)| o.clone()).collect();
+        let needs_rates = plain.iter().any(|o| {
+            o.common()
+                .price
+                .as_ref()
+                .is_some_and(|p| p.currency() != currency)
+        });
+        let table = if needs_rates {
+            ctx.data_unchecked::<Arc<ExchangeRates>>()
+                .table()
+                .await
+                .ok()
+        } else {
+            None
+        };
+        let order = price_order(&plain, currency, table.as_deref());
+        let mut slots: Vec<Option<(u64, model::Offer)>> =
+            positioned.into_iter().map(Some).collect();
+        positioned = order
+            .into_iter()
+            .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+            .collect();
+    }
+    Ok((offset, count, page.total_count, positioned))
 }
 
 /// Finds the instance called `name` and checks it is of one of `kinds`.
@@ -168,6 +249,8 @@ fn instance<'a>(
 }
 
 /// The root of all queries: offers by global id, upstream listings, and the configured upstreams.
+// GraphQL fields take their arguments one by one (Relay paging, options).
+#[allow(clippy::too_many_arguments)]
 #[Object(name = "Query")]
 impl QueryRoot {
     /// Fetches any object by its global id; null when no such object exists.
@@ -223,6 +306,31 @@ impl QueryRoot {
         futures::future::join_all(lookups).await
     }
 
+    /// Ranks offers by what the buyer pays for `quantity` in `currency`,
+    /// delivered to `country`, and picks the cheapest by one rule (only
+    /// active offers with a known price for the quantity, a buyable stock
+    /// level, a minimum order quantity not above it, and delivery to the
+    /// country where the offer states its countries). Every offer left out
+    /// is listed with the reason. Offers whose upstream failed are left out
+    /// with `UPSTREAM_ERROR`, and their errors are in the response's errors.
+    async fn compare_offers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global ids of the offers to compare.")] ids: Vec<ID>,
+        #[graphql(desc = "ISO 4217 code of the currency to compare in, e.g. \"EUR\".")]
+        currency: String,
+        #[graphql(desc = "Number of units to buy (at least 1).", default = 1)] quantity: i32,
+        #[graphql(desc = "ISO 3166-1 alpha-2 country of delivery, e.g. \"DE\".")] country: Option<
+            String,
+        >,
+    ) -> Nullable<OfferComparison> {
+        nullable(
+            compare_offers(ctx, ids, currency, quantity, country)
+                .await
+                .map(Some),
+        )
+    }
+
     /// The configured upstream instances.
     async fn upstreams(&self, ctx: &Context<'_>) -> Vec<Upstream> {
         ctx.data_unchecked::<Upstreams>()
@@ -251,8 +359,17 @@ impl QueryRoot {
         )]
         first: Option<i32>,
         #[graphql(desc = "Return offers after this cursor.")] after: Option<String>,
+        #[graphql(desc = "The order of the offers in the page.", default)] order_by: OfferOrder,
+        #[graphql(desc = "ISO 4217 currency to order by price in (needed with `orderBy: PRICE`).")]
+        currency: Option<String>,
     ) -> Nullable<OnlineOfferConnection> {
-        nullable(online_offers_page(ctx, organization_id, upstream, first, after).await)
+        let args = ListArgs {
+            first,
+            after,
+            order_by,
+            currency,
+        };
+        nullable(online_offers_page(ctx, organization_id, upstream, args).await)
     }
 
     /// The offers of a marketplace (Medusa-style) or catalog (Violet-style) upstream, a page at
@@ -268,8 +385,17 @@ impl QueryRoot {
         )]
         first: Option<i32>,
         #[graphql(desc = "Return offers after this cursor.")] after: Option<String>,
+        #[graphql(desc = "The order of the offers in the page.", default)] order_by: OfferOrder,
+        #[graphql(desc = "ISO 4217 currency to order by price in (needed with `orderBy: PRICE`).")]
+        currency: Option<String>,
     ) -> Nullable<MarketplaceOfferConnection> {
-        nullable(marketplace_offers_page(ctx, upstream, first, after).await)
+        let args = ListArgs {
+            first,
+            after,
+            order_by,
+            currency,
+        };
+        nullable(marketplace_offers_page(ctx, upstream, args).await)
     }
 }
 
@@ -277,8 +403,7 @@ async fn online_offers_page(
     ctx: &Context<'_>,
     organization_id: String,
     upstream: Option<String>,
-    first: Option<i32>,
-    after: Option<String>,
+    args: ListArgs,
 ) -> Result<Option<OnlineOfferConnection>, GatewayError> {
     let upstreams = ctx.data_unchecked::<Upstreams>();
     let connector = match upstream {
@@ -307,29 +432,24 @@ async fn online_offers_page(
     let organization = connector
         .canonical_id(OfferKind::Online, &organization_id)
         .map_err(|why| GatewayError::bad_input("organizationId", why))?;
-    let (offset, total, offers) = list_window(
-        ctx,
-        connector,
-        ListScope::Organization(organization),
-        first,
-        after,
-    )
-    .await?;
+    let (offset, count, total, offers) =
+        list_window(ctx, connector, ListScope::Organization(organization), args).await?;
     let nodes = offers
         .into_iter()
-        .filter_map(|offer| match offer {
-            model::Offer::Online(o) => Some(OnlineOffer(o)),
+        .filter_map(|(position, offer)| match offer {
+            model::Offer::Online(o) => Some((position, OnlineOffer(o))),
             _ => None,
         })
         .collect();
-    Ok(Some(OnlineOfferConnection::new(offset, total, nodes)))
+    Ok(Some(OnlineOfferConnection::new(
+        offset, count, total, nodes,
+    )))
 }
 
 async fn marketplace_offers_page(
     ctx: &Context<'_>,
     upstream: String,
-    first: Option<i32>,
-    after: Option<String>,
+    args: ListArgs,
 ) -> Result<Option<MarketplaceOfferConnection>, GatewayError> {
     let upstreams = ctx.data_unchecked::<Upstreams>();
     let connector = instance(
@@ -338,13 +458,99 @@ async fn marketplace_offers_page(
         &upstream,
         &[UpstreamKind::Medusa, UpstreamKind::Violet],
     )?;
-    let (offset, total, offers) = list_window(ctx, connector, ListScope::All, first, after).await?;
+    let (offset, count, total, offers) = list_window(ctx, connector, ListScope::All, args).await?;
     let nodes = offers
         .into_iter()
-        .filter_map(|offer| match offer {
-            model::Offer::Marketplace(o) => Some(MarketplaceOffer(o)),
+        .filter_map(|(position, offer)| match offer {
+            model::Offer::Marketplace(o) => Some((position, MarketplaceOffer(o))),
             _ => None,
         })
         .collect();
-    Ok(Some(MarketplaceOfferConnection::new(offset, total, nodes)))
+    Ok(Some(MarketplaceOfferConnection::new(
+        offset, count, total, nodes,
+    )))
+}
+
+async fn compare_offers(
+    ctx: &Context<'_>,
+    ids: Vec<ID>,
+    currency: String,
+    quantity: i32,
+    country: Option<String>,
+) -> Result<OfferComparison, GatewayError> {
+    let currency = currency_argument("currency", &currency)?;
+    let quantity = u32::try_from(quantity)
+        .ok()
+        .filter(|q| (1..=1_000_000).contains(q))
+        .ok_or_else(|| GatewayError::bad_input("quantity", "must be between 1 and 1000000"))?;
+    let country = country
+        .map(|c| {
+            let code = c.trim().to_ascii_uppercase();
+            if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+                Ok(code)
+            } else {
+                Err(GatewayError::bad_input(
+                    "country",
+                    format!("{c:?} is not an ISO 3166-1 alpha-2 code such as \"DE\""),
+                ))
+            }
+        })
+        .transpose()?;
+    let lookups =
+        futures::future::join_all(ids.iter().enumerate().map(|(i, id)| async move {
+            resolve_model(ctx, &format!("ids[{i}]"), id, Some(i)).await
+        }))
+        .await;
+    let mut offers = Vec::new();
+    let mut excluded = Vec::new();
+    for (index, lookup) in lookups.into_iter().enumerate() {
+        match lookup {
+            Ok(Some(offer)) => offers.push((index, offer)),
+            Ok(None) => excluded.push(Excluded::missing(
+                index,
+                ExclusionReason::NotFound,
+                "no offer has this id",
+            )),
+            Err(err) if err.code() == ErrorCode::BadUserInput => return Err(err),
+            Err(err) => {
+                excluded.push(Excluded::missing(
+                    index,
+                    ExclusionReason::UpstreamError,
+                    err.message().to_owned(),
+                ));
+                let error: async_graphql::Error = err.into();
+                ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
+            }
+        }
+    }
+    let request = Request {
+        currency,
+        quantity,
+        country: country.clone(),
+    };
+    let needs_rates = offers.iter().any(|(_, offer)| {
+        offer
+            .common()
+            .price
+            .as_ref()
+            .is_some_and(|p| p.currency() != currency)
+    });
+    let table = if needs_rates {
+        match ctx.data_unchecked::<Arc<ExchangeRates>>().table().await {
+            Ok(table) => Some(table),
+            Err(err) => {
+                tracing::warn!(cause = %err, "comparing without exchange rates");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    Ok(OfferComparison {
+        currency,
+        quantity,
+        country,
+        ids,
+        comparison: compare(offers, excluded, &request, table.as_deref()),
+    })
 }

@@ -405,6 +405,44 @@ fn source(s: wire::Source) -> VioletSource {
     }
 }
 
+/// `GET /v1/currencies/latest` as a rate table. Codes that are not ISO 4217
+/// are skipped; a rate that is not a positive decimal is a bad response.
+pub fn rate_table(
+    upstream: &Arc<str>,
+    answer: wire::ExchangeRates,
+) -> Result<crate::pricing::convert::RateTable, UpstreamError> {
+    let bad = |what: String| UpstreamError::BadResponse(format!("exchange rates: {what}"));
+    if !answer.success {
+        return Err(bad("the upstream says it could not produce them".to_owned()));
+    }
+    let base = pricing::Currency::parse(&answer.base).map_err(|err| bad(err.to_string()))?;
+    let mut rates = Vec::with_capacity(answer.rates.len());
+    for (code, rate) in &answer.rates {
+        let Ok(currency) = pricing::Currency::parse(code) else {
+            tracing::debug!(upstream = %upstream, code = %code, "skipping a rate of an unknown currency");
+            continue;
+        };
+        let rate = pricing::exact_decimal(rate).map_err(|err| bad(format!("{code}: {err}")))?;
+        rates.push((currency, rate));
+    }
+    let as_of = u64::try_from(answer.timestamp)
+        .ok()
+        .map(|secs| {
+            humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+            )
+            .to_string()
+        })
+        .unwrap_or(answer.date);
+    crate::pricing::convert::RateTable::new(
+        base,
+        rates,
+        as_of,
+        format!("upstream `{upstream}` (GET /v1/currencies/latest)"),
+    )
+    .map_err(bad)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -744,42 +782,4 @@ mod tests {
         let (_, d) = marketplace(&mapped);
         assert!(d.metadata.is_empty() && d.collections.is_empty());
     }
-}
-
-/// `GET /v1/currencies/latest` as a rate table. Codes that are not ISO 4217
-/// are skipped; a rate that is not a positive decimal is a bad response.
-pub fn rate_table(
-    upstream: &Arc<str>,
-    answer: wire::ExchangeRates,
-) -> Result<crate::pricing::convert::RateTable, UpstreamError> {
-    let bad = |what: String| UpstreamError::BadResponse(format!("exchange rates: {what}"));
-    if !answer.success {
-        return Err(bad("the upstream says it could not produce them".to_owned()));
-    }
-    let base = pricing::Currency::parse(&answer.base).map_err(|err| bad(err.to_string()))?;
-    let mut rates = Vec::with_capacity(answer.rates.len());
-    for (code, rate) in &answer.rates {
-        let Ok(currency) = pricing::Currency::parse(code) else {
-            tracing::debug!(upstream = %upstream, code = %code, "skipping a rate of an unknown currency");
-            continue;
-        };
-        let rate = pricing::exact_decimal(rate).map_err(|err| bad(format!("{code}: {err}")))?;
-        rates.push((currency, rate));
-    }
-    let as_of = u64::try_from(answer.timestamp)
-        .ok()
-        .map(|secs| {
-            humantime::format_rfc3339_seconds(
-                std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
-            )
-            .to_string()
-        })
-        .unwrap_or(answer.date);
-    crate::pricing::convert::RateTable::new(
-        base,
-        rates,
-        as_of,
-        format!("upstream `{upstream}` (GET /v1/currencies/latest)"),
-    )
-    .map_err(bad)
 }
