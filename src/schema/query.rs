@@ -319,13 +319,15 @@ impl QueryRoot {
         #[graphql(desc = "Global ids of the offers to compare.")] ids: Vec<ID>,
         #[graphql(desc = "ISO 4217 code of the currency to compare in, e.g. \"EUR\".")]
         currency: String,
-        #[graphql(desc = "Number of units to buy (at least 1).", default = 1)] quantity: i32,
+        #[graphql(desc = "Number of units to buy (at least 1).", default = 1)] quantity: Option<
+            i32,
+        >,
         #[graphql(desc = "ISO 3166-1 alpha-2 country of delivery, e.g. \"DE\".")] country: Option<
             String,
         >,
     ) -> Nullable<OfferComparison> {
         nullable(
-            compare_offers(ctx, ids, currency, quantity, country)
+            compare_offers(ctx, ids, currency, quantity.unwrap_or(1), country)
                 .await
                 .map(Some),
         )
