@@ -24,6 +24,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod limits;
 pub mod loader;
 pub mod model;
 pub mod pricing;
