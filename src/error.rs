@@ -32,6 +32,8 @@ pub enum ErrorCode {
     UpstreamBadResponse,
     /// No exchange rate is known between two currencies.
     ConversionUnavailable,
+    /// The query breaks one of the endpoint's limits (depth, complexity, ...).
+    LimitExceeded,
     /// A bug or unexpected state in the gateway.
     Internal,
 }
@@ -48,6 +50,7 @@ impl ErrorCode {
             ErrorCode::UpstreamRateLimited => "UPSTREAM_RATE_LIMITED",
             ErrorCode::UpstreamBadResponse => "UPSTREAM_BAD_RESPONSE",
             ErrorCode::ConversionUnavailable => "CONVERSION_UNAVAILABLE",
+            ErrorCode::LimitExceeded => "LIMIT_EXCEEDED",
             ErrorCode::Internal => "INTERNAL",
         }
     }

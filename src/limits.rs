@@ -130,7 +130,9 @@ fn count_fields<'a>(
         .iter()
         .map(|item| match &item.node {
             Selection::Field(_) => 1,
-            Selection::InlineFragment(fragment) => count_fields(&fragment.node.selection_set, document, seen),
+            Selection::InlineFragment(fragment) => {
+                count_fields(&fragment.node.selection_set, document, seen)
+            }
             Selection::FragmentSpread(spread) => {
                 let name = spread.node.fragment_name.node.as_str();
                 match document.fragments.get(name) {
@@ -161,7 +163,9 @@ fn count_aliases<'a>(
                 usize::from(field.node.alias.is_some())
                     + count_aliases(&field.node.selection_set, document, stack)
             }
-            Selection::InlineFragment(fragment) => count_aliases(&fragment.node.selection_set, document, stack),
+            Selection::InlineFragment(fragment) => {
+                count_aliases(&fragment.node.selection_set, document, stack)
+            }
             Selection::FragmentSpread(spread) => {
                 let name = spread.node.fragment_name.node.as_str();
                 match document.fragments.get(name) {
@@ -188,7 +192,9 @@ fn depth<'a>(
         .iter()
         .map(|item| match &item.node {
             Selection::Field(field) => 1 + depth(&field.node.selection_set, document, stack),
-            Selection::InlineFragment(fragment) => depth(&fragment.node.selection_set, document, stack),
+            Selection::InlineFragment(fragment) => {
+                depth(&fragment.node.selection_set, document, stack)
+            }
             Selection::FragmentSpread(spread) => {
                 let name = spread.node.fragment_name.node.as_str();
                 match document.fragments.get(name) {
@@ -227,10 +233,18 @@ mod tests {
         assert_eq!(check("{ a { b { c } } }", &limits), Ok(()));
         assert_eq!(
             check("{ a { b { c { d } } } }", &limits),
-            Err(LimitExceeded { name: "max_depth", limit: 3, found: 4 })
+            Err(LimitExceeded {
+                name: "max_depth",
+                limit: 3,
+                found: 4
+            })
         );
         assert_eq!(
-            check("{ a { ...F } } fragment F on T { b { ... on U { c { d } } } }", &limits).map_err(|e| e.found),
+            check(
+                "{ a { ...F } } fragment F on T { b { ... on U { c { d } } } }",
+                &limits
+            )
+            .map_err(|e| e.found),
             Err(4)
         );
         // A fragment cycle does not loop forever.
@@ -244,12 +258,22 @@ mod tests {
             max_root_fields: 3,
             ..Limits::default()
         };
-        assert_eq!(check("{ a: x b: x { c: y } }", &limits).map_err(|e| e.found), Err(3));
+        assert_eq!(
+            check("{ a: x b: x { c: y } }", &limits).map_err(|e| e.found),
+            Err(3)
+        );
         assert_eq!(
             check("{ a b c d }", &limits),
-            Err(LimitExceeded { name: "max_root_fields", limit: 3, found: 4 })
+            Err(LimitExceeded {
+                name: "max_root_fields",
+                limit: 3,
+                found: 4
+            })
         );
-        assert_eq!(check("{ a b ...F } fragment F on Query { c }", &limits), Ok(()));
+        assert_eq!(
+            check("{ a b ...F } fragment F on Query { c }", &limits),
+            Ok(())
+        );
         assert_eq!(
             check("{ a: x ...F ...F } fragment F on Query { b: x }", &limits).map_err(|e| e.name),
             Err("max_aliases")
@@ -266,7 +290,14 @@ mod tests {
 
     #[test]
     fn the_message_names_the_limit_and_its_value() {
-        let err = LimitExceeded { name: "max_depth", limit: 15, found: 16 };
-        assert_eq!(err.to_string(), "the query exceeds the max_depth limit of 15 (it has 16)");
+        let err = LimitExceeded {
+            name: "max_depth",
+            limit: 15,
+            found: 16,
+        };
+        assert_eq!(
+            err.to_string(),
+            "the query exceeds the max_depth limit of 15 (it has 16)"
+        );
     }
 }

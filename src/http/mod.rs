@@ -1,37 +1,61 @@
 //! The HTTP surface: routes, layers and the server loop.
 //!
-//! - `POST /graphql`: a GraphQL request as JSON.
-//! - `GET /graphql?query=...`: the same over GET; a browser (asking for
-//!   HTML, with no `query`) gets GraphiQL instead.
+//! - `POST /graphql`: a GraphQL request as JSON, and `GET /graphql?query=`,
+//!   by the GraphQL-over-HTTP specification ([`graphql`]); a browser
+//!   (asking for HTML, with no `query`) gets GraphiQL instead.
 //! - `GET /healthz`: the process is alive.
+//!
+//! Layers: request body limit, whole-request timeout, tracing.
+
+pub mod graphql;
 
 use std::future::Future;
 use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, Method};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::schema::{scope, GatewaySchema};
+use crate::limits::Limits;
+use crate::schema::GatewaySchema;
 
-/// Largest request body accepted.
-pub const MAX_REQUEST_BODY_BYTES: usize = 256 * 1024;
+/// What the handlers share.
+#[derive(Clone)]
+struct HttpState {
+    schema: GatewaySchema,
+    limits: std::sync::Arc<Limits>,
+}
 
-/// The gateway's routes over a built schema.
+/// The gateway's routes over a built schema, with the default limits.
 pub fn app(schema: GatewaySchema) -> Router {
+    app_with(schema, &Limits::default())
+}
+
+/// The gateway's routes over a built schema, with `limits` (the same the
+/// schema was built with).
+pub fn app_with(schema: GatewaySchema, limits: &Limits) -> Router {
+    let state = HttpState {
+        schema,
+        limits: std::sync::Arc::new(limits.clone()),
+    };
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
-        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            limits.request_timeout,
+        ))
         .layer(TraceLayer::new_for_http())
-        .with_state(schema)
+        .with_state(state)
 }
 
 async fn healthz() -> &'static str {
@@ -39,35 +63,43 @@ async fn healthz() -> &'static str {
 }
 
 async fn graphql_post(
-    State(schema): State<GatewaySchema>,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
-    scope::execute(&schema, request.into_inner()).await.into()
-}
-
-#[derive(serde::Deserialize)]
-struct QueryParam {
-    query: Option<String>,
+    State(state): State<HttpState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let media = match graphql::accept(&headers) {
+        Ok(media) => media,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match graphql::params_from_post(&headers, &body) {
+        Ok(params) => graphql::execute(&state.schema, &state.limits, &method, media, params).await,
+        Err(refusal) => refusal.into_response(),
+    }
 }
 
 async fn graphql_get(
-    State(schema): State<GatewaySchema>,
+    State(state): State<HttpState>,
+    method: Method,
     headers: HeaderMap,
-    Query(param): Query<QueryParam>,
-    request: Result<GraphQLRequest, async_graphql_axum::rejection::GraphQLRejection>,
+    RawQuery(query): RawQuery,
 ) -> Response {
+    let params = match graphql::params_from_get(query.as_deref()) {
+        Ok(params) => params,
+        Err(refusal) => return refusal.into_response(),
+    };
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
-    if wants_html && param.query.is_none() {
+    if wants_html && params.query.is_none() {
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
-    match request {
-        Ok(request) => GraphQLResponse::from(scope::execute(&schema, request.into_inner()).await)
-            .into_response(),
-        Err(rejection) => rejection.into_response(),
-    }
+    let media = match graphql::accept(&headers) {
+        Ok(media) => media,
+        Err(refusal) => return refusal.into_response(),
+    };
+    graphql::execute(&state.schema, &state.limits, &method, media, params).await
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets
