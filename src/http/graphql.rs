@@ -7,8 +7,9 @@
 //! - `GET` with `query`, `operationName`, `variables` and `extensions`
 //!   parameters (the last two JSON-encoded); a mutation over `GET` is `405`.
 //! - The answer is `application/graphql-response+json` when the client
-//!   accepts it, `application/json` when it accepts that (or sends no
-//!   `Accept`), and `406` when it accepts neither.
+//!   names it in `Accept`, `application/json` when it names that, sends a
+//!   wildcard (`*/*`, as curl does) or no `Accept`, and `406` when it
+//!   accepts neither.
 //! - With `application/json`, every GraphQL response is `200`, errors
 //!   included. With `application/graphql-response+json`, a request that
 //!   fails before execution (parse, validation, a limit) is `400`; a
@@ -70,7 +71,9 @@ pub fn negotiate(headers: &HeaderMap) -> Option<Media> {
         let candidates: &[(Media, u8)] = match range.as_str() {
             GRAPHQL_RESPONSE_JSON => &[(Media::GraphQLResponseJson, 2)],
             "application/json" => &[(Media::Json, 1)],
-            "application/*" | "*/*" => &[(Media::GraphQLResponseJson, 0)],
+            // Wildcards come from clients that predate the specification's
+            // type (curl sends `*/*`): they get the legacy type.
+            "application/*" | "*/*" => &[(Media::Json, 0)],
             _ => &[],
         };
         for &(media, rank) in candidates {
@@ -338,8 +341,9 @@ mod tests {
             )),
             Some(Media::Json)
         );
+        assert_eq!(negotiate(&accept_header("*/*")), Some(Media::Json));
         assert_eq!(
-            negotiate(&accept_header("*/*")),
+            negotiate(&accept_header("*/*, application/graphql-response+json")),
             Some(Media::GraphQLResponseJson)
         );
         assert_eq!(negotiate(&accept_header("text/html")), None);

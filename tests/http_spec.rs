@@ -1,0 +1,268 @@
+//! The GraphQL-over-HTTP specification's rules, one test each, over real
+//! HTTP against the demo setup.
+
+mod common;
+
+use common::TestGateway;
+use reqwest::header::{ACCEPT, ALLOW, CONTENT_TYPE};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const GQL: &str = "application/graphql-response+json";
+
+async fn post(
+    gateway: &TestGateway,
+    accept: Option<&str>,
+    content_type: &str,
+    body: &str,
+) -> (StatusCode, String, Value) {
+    let mut request = gateway
+        .http
+        .post(&gateway.url)
+        .header(CONTENT_TYPE, content_type)
+        .body(body.to_owned());
+    if let Some(accept) = accept {
+        request = request.header(ACCEPT, accept);
+    }
+    let response = request.send().await.expect("answers");
+    let status = response.status();
+    let media = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, media, body)
+}
+
+async fn get(
+    gateway: &TestGateway,
+    accept: Option<&str>,
+    query: &[(&str, &str)],
+) -> (StatusCode, String, Value) {
+    let mut request = gateway.http.get(&gateway.url).query(query);
+    if let Some(accept) = accept {
+        request = request.header(ACCEPT, accept);
+    }
+    let response = request.send().await.expect("answers");
+    let status = response.status();
+    let media = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let allow = response
+        .headers()
+        .get(ALLOW)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response.json().await.unwrap_or(Value::Null);
+    (
+        status,
+        allow.map(|a| format!("allow={a}")).unwrap_or(media),
+        body,
+    )
+}
+
+const OK_QUERY: &str = r#"{"query": "{ upstreams { name } }"}"#;
+
+#[tokio::test]
+async fn post_json_answers_in_the_media_type_the_client_prefers() {
+    let gateway = TestGateway::start().await;
+    // MUST: accept application/json POST bodies.
+    let (status, media, body) = post(&gateway, Some(GQL), "application/json", OK_QUERY).await;
+    assert_eq!(
+        (status, media.as_str()),
+        (
+            StatusCode::OK,
+            "application/graphql-response+json; charset=utf-8"
+        )
+    );
+    assert_eq!(body["data"]["upstreams"].as_array().unwrap().len(), 3);
+    // The legacy type when asked for it, and when no Accept is sent.
+    let (_, media, _) = post(
+        &gateway,
+        Some("application/json"),
+        "application/json",
+        OK_QUERY,
+    )
+    .await;
+    assert_eq!(media, "application/json; charset=utf-8");
+    let (_, media, _) = post(
+        &gateway,
+        Some(""),
+        "application/json; charset=utf-8",
+        OK_QUERY,
+    )
+    .await;
+    assert_eq!(media, "application/json; charset=utf-8");
+    let (_, media, _) = post(&gateway, Some("*/*"), "application/json", OK_QUERY).await;
+    assert_eq!(
+        media, "application/json; charset=utf-8",
+        "wildcards get the legacy type"
+    );
+    // Both accepted: the specification's type wins at equal quality.
+    let (_, media, _) = post(
+        &gateway,
+        Some("application/json, application/graphql-response+json"),
+        "application/json",
+        OK_QUERY,
+    )
+    .await;
+    assert!(media.starts_with(GQL));
+}
+
+#[tokio::test]
+async fn unacceptable_accept_is_406_and_unsupported_content_type_is_415() {
+    let gateway = TestGateway::start().await;
+    let (status, _, body) = post(&gateway, Some("text/plain"), "application/json", OK_QUERY).await;
+    assert_eq!(status, StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_ACCEPTABLE");
+    let (status, _, body) = post(&gateway, Some(GQL), "text/plain", OK_QUERY).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "UNSUPPORTED_MEDIA_TYPE"
+    );
+    let (status, _, _) = post(
+        &gateway,
+        Some(GQL),
+        "application/graphql",
+        "{ upstreams { name } }",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn malformed_requests_are_400_whatever_the_media_type() {
+    let gateway = TestGateway::start().await;
+    for accept in [GQL, "application/json"] {
+        for (body, why) in [
+            ("{not json", "the body is not JSON"),
+            ("[1, 2]", "the body must be a JSON object"),
+            (r#"{"query": 42}"#, "`query` must be a string"),
+            (
+                r#"{"query": "{ upstreams { name } }", "variables": [1]}"#,
+                "`variables` must be an object",
+            ),
+            (
+                r#"{"query": "{ upstreams { name } }", "operationName": 7}"#,
+                "`operationName` must be a string",
+            ),
+            (r#"{"variables": {}}"#, "the request has no `query`"),
+        ] {
+            let (status, _, response) =
+                post(&gateway, Some(accept), "application/json", body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{accept} {body}");
+            let message = response["errors"][0]["message"].as_str().unwrap();
+            assert!(message.starts_with(why), "{body}: {message}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn parse_and_validation_failures_are_400_only_for_the_graphql_response_type() {
+    let gateway = TestGateway::start().await;
+    for (query, expect) in [
+        (r#"{"query": "{ upstreams { name "}"#, "parse"),
+        (r#"{"query": "{ noSuchField }"}"#, "validation"),
+        (
+            r#"{"query": "query($x: Int!) { upstreams { name } }"}"#,
+            "missing variable",
+        ),
+    ] {
+        let (status, _, body) = post(&gateway, Some(GQL), "application/json", query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{expect}");
+        assert!(
+            body.get("data").is_none() || body["data"].is_null(),
+            "{expect}: {body}"
+        );
+        assert!(
+            body["errors"].as_array().is_some_and(|e| !e.is_empty()),
+            "{expect}"
+        );
+        let (status, _, _) = post(
+            &gateway,
+            Some("application/json"),
+            "application/json",
+            query,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "legacy media type: {expect}");
+    }
+    // A response with data is 200 even with field errors.
+    let (status, _, body) = post(
+        &gateway,
+        Some(GQL),
+        "application/json",
+        r#"{"query": "{ offer(id: \"garbage\") { id } }"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"], json!({ "offer": null }));
+}
+
+#[tokio::test]
+async fn get_runs_queries_and_refuses_mutations() {
+    let gateway = TestGateway::start().await;
+    let (status, media, body) = get(
+        &gateway,
+        Some(GQL),
+        &[
+            ("query", "query Q($n: Int) { marketplaceOffers(upstream: \"violet\", first: $n) { nodes { id } } }"),
+            ("operationName", "Q"),
+            ("variables", r#"{"n": 2}"#),
+            ("extensions", "{}"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(media.starts_with(GQL));
+    assert_eq!(
+        body["data"]["marketplaceOffers"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let (status, allow, _) = get(
+        &gateway,
+        Some(GQL),
+        &[("query", "mutation { upstreams { name } }")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(allow, "allow=POST");
+    let (status, _, _) = get(
+        &gateway,
+        Some(GQL),
+        &[("query", "{ upstreams { name } }"), ("variables", "[]")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn limits_refuse_queries_naming_the_limit_and_its_value() {
+    let gateway = TestGateway::start().await;
+    let aliases: String = (0..31)
+        .map(|i| format!("a{i}: upstreams {{ name }} "))
+        .collect();
+    let (status, _, body) = post(
+        &gateway,
+        Some(GQL),
+        "application/json",
+        &json!({ "query": format!("{{ {aliases} }}") }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let error = &body["errors"][0];
+    assert_eq!(
+        error["extensions"],
+        json!({ "code": "LIMIT_EXCEEDED", "limit": "max_root_fields", "value": 20 })
+    );
+    assert_eq!(
+        error["message"],
+        "the query exceeds the max_root_fields limit of 20 (it has 31)"
+    );
+}
