@@ -24,6 +24,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+use crate::limits::Limits;
 use crate::model::UpstreamKind;
 use crate::pricing::convert::RateTable;
 use crate::pricing::{Currency, JsonNumber};
@@ -86,6 +87,63 @@ pub struct FileConfig {
     /// Where exchange rates come from.
     #[serde(default)]
     pub rates: Option<RatesConfig>,
+    /// Limits of the GraphQL endpoint.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// The `[limits]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Deepest selection nesting (default 15).
+    #[serde(default)]
+    pub max_depth: Option<usize>,
+    /// Highest query complexity, one per field (default 5000).
+    #[serde(default)]
+    pub max_complexity: Option<usize>,
+    /// Most aliased fields in a document (default 30).
+    #[serde(default)]
+    pub max_aliases: Option<usize>,
+    /// Most root fields in an operation (default 20).
+    #[serde(default)]
+    pub max_root_fields: Option<usize>,
+    /// Most ids in one offers/nodes/compareOffers call (default 100).
+    #[serde(default)]
+    pub max_ids: Option<usize>,
+    /// Largest request body in bytes (default 262144).
+    #[serde(default)]
+    pub max_body_bytes: Option<usize>,
+    /// Longest time one HTTP request may take (default 30s).
+    #[serde(default, with = "humantime_serde")]
+    pub request_timeout: Option<Duration>,
+    /// Whether introspection is answered (default false with a config file;
+    /// the demo turns it on).
+    #[serde(default)]
+    pub introspection: Option<bool>,
+}
+
+impl LimitsConfig {
+    fn resolve(&self) -> Result<Limits, ConfigError> {
+        let d = Limits::default();
+        let n = |value: Option<usize>, default: usize, key: &str| {
+            positive(value, default, &format!("limits.{key}"))
+        };
+        Ok(Limits {
+            max_depth: n(self.max_depth, d.max_depth, "max_depth")?,
+            max_complexity: n(self.max_complexity, d.max_complexity, "max_complexity")?,
+            max_aliases: self.max_aliases.unwrap_or(d.max_aliases),
+            max_root_fields: n(self.max_root_fields, d.max_root_fields, "max_root_fields")?,
+            max_ids: n(self.max_ids, d.max_ids, "max_ids")?,
+            max_body_bytes: n(self.max_body_bytes, d.max_body_bytes, "max_body_bytes")?,
+            request_timeout: positive_duration(
+                self.request_timeout,
+                d.request_timeout,
+                "limits.request_timeout",
+            )?,
+            introspection: self.introspection.unwrap_or(false),
+        })
+    }
 }
 
 /// The `[rates]` table: a static table, or an upstream that publishes rates.
@@ -229,6 +287,8 @@ pub struct Config {
     pub instances: Vec<InstanceSpec>,
     /// Where exchange rates come from.
     pub rates: RatesSpec,
+    /// Limits of the GraphQL endpoint.
+    pub limits: Limits,
 }
 
 impl Config {
@@ -275,6 +335,7 @@ impl Config {
             Some(rates) => rates.resolve(&file.upstreams)?,
         };
         Ok(Config {
+            limits: file.limits.resolve()?,
             rates,
             listen: file.listen,
             connect_timeout: file
@@ -805,6 +866,30 @@ mod tests {
             let err = error_of(&format!("{FULL}\n[rates]\n{rates}\n"));
             assert!(err.starts_with(key), "{rates}: {err}");
         }
+    }
+
+    #[test]
+    fn limits_have_safe_defaults_and_are_checked() {
+        let config = Config::from_toml(FULL, env).unwrap();
+        assert_eq!(
+            config.limits,
+            Limits {
+                introspection: false,
+                ..Limits::default()
+            }
+        );
+        let config = Config::from_toml(
+            &format!("{FULL}\n[limits]\nmax_depth = 8\nmax_ids = 10\nintrospection = true\nrequest_timeout = \"5s\"\n"),
+            env,
+        )
+        .unwrap();
+        assert_eq!((config.limits.max_depth, config.limits.max_ids), (8, 10));
+        assert!(config.limits.introspection);
+        assert_eq!(config.limits.request_timeout, Duration::from_secs(5));
+        let err = error_of(&format!("{FULL}\n[limits]\nmax_depth = 0\n"));
+        assert!(err.starts_with("limits.max_depth:"), "{err}");
+        let err = error_of(&format!("{FULL}\n[limits]\nmax_dept = 3\n"));
+        assert!(err.contains("unknown field `max_dept`"), "{err}");
     }
 
     #[test]

@@ -166,6 +166,7 @@ pub struct GatewayError {
     code: ErrorCode,
     message: String,
     upstream: Option<Arc<str>>,
+    limit: Option<(&'static str, usize)>,
 }
 
 impl GatewayError {
@@ -175,6 +176,7 @@ impl GatewayError {
             code: ErrorCode::BadUserInput,
             message: format!("invalid argument `{argument}`: {problem}"),
             upstream: None,
+            limit: None,
         }
     }
 
@@ -184,6 +186,7 @@ impl GatewayError {
             code: ErrorCode::NotFound,
             message: message.into(),
             upstream,
+            limit: None,
         }
     }
 
@@ -193,6 +196,18 @@ impl GatewayError {
             code: ErrorCode::ConversionUnavailable,
             message: problem.to_string(),
             upstream: None,
+            limit: None,
+        }
+    }
+
+    /// A request over one of the endpoint's limits; `name` and `value` go
+    /// to `extensions.limit` and `extensions.value`.
+    pub fn limit(name: &'static str, value: usize, message: impl Into<String>) -> Self {
+        GatewayError {
+            code: ErrorCode::LimitExceeded,
+            message: message.into(),
+            upstream: None,
+            limit: Some((name, value)),
         }
     }
 
@@ -203,6 +218,7 @@ impl GatewayError {
             code: ErrorCode::Internal,
             message: "internal gateway error".to_owned(),
             upstream: None,
+            limit: None,
         }
     }
 
@@ -213,6 +229,7 @@ impl GatewayError {
             code: err.code(),
             message: err.public_message(upstream),
             upstream: Some(upstream.clone()),
+            limit: None,
         }
     }
 
@@ -233,6 +250,10 @@ impl From<GatewayError> for async_graphql::Error {
             ext.set("code", err.code.as_str());
             if let Some(upstream) = &err.upstream {
                 ext.set("upstream", upstream.as_ref());
+            }
+            if let Some((name, value)) = err.limit {
+                ext.set("limit", name);
+                ext.set("value", value as u64);
             }
         })
     }

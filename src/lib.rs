@@ -56,3 +56,12 @@ pub fn gateway_with_rates(
 ) -> GatewaySchema {
     schema::build_schema(Upstreams::new(instances, connect_timeout), rates)
 }
+
+/// Builds the gateway's schema with all of a configuration's settings.
+pub fn gateway_from_config(config: &config::Config) -> GatewaySchema {
+    schema::build_schema_with(
+        Upstreams::new(config.instances.clone(), config.connect_timeout),
+        &config.rates,
+        &config.limits,
+    )
+}

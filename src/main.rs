@@ -115,14 +115,14 @@ fn init_tracing(json: bool) {
 
 async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Result<()> {
     // The simulators must outlive the server when they are the upstreams.
-    let (instances, connect_timeout, file_listen, rates, _simulators) = match config {
+    let (instances, connect_timeout, file_listen, config, _simulators) = match config {
         Some(path) => {
             let config = Config::load(&path)?;
             (
-                config.instances,
+                config.instances.clone(),
                 config.connect_timeout,
                 config.listen,
-                Some(config.rates),
+                Some(config),
                 None,
             )
         }
@@ -150,10 +150,16 @@ async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Res
             .parse()
             .expect("the default address is valid")
     });
-    let schema = match rates {
-        Some(rates) => offer_gateway::gateway_with_rates(instances, connect_timeout, &rates),
-        // The demo: rates from the Violet simulator.
-        None => offer_gateway::gateway(instances, connect_timeout),
+    let (schema, limits) = match &config {
+        Some(config) => (
+            offer_gateway::gateway_from_config(config),
+            config.limits.clone(),
+        ),
+        // The demo: rates from the Violet simulator, introspection on.
+        None => (
+            offer_gateway::gateway(instances, connect_timeout),
+            offer_gateway::limits::Limits::default(),
+        ),
     };
     let listener = TcpListener::bind(addr)
         .await
@@ -162,7 +168,7 @@ async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Res
     println!("offer-gateway listening: GraphiQL at http://{local}/graphql");
     offer_gateway::http::serve(
         listener,
-        offer_gateway::http::app(schema),
+        offer_gateway::http::app_with(schema, &limits),
         offer_gateway::http::shutdown_signal(),
     )
     .await?;

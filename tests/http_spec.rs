@@ -266,3 +266,96 @@ async fn limits_refuse_queries_naming_the_limit_and_its_value() {
         "the query exceeds the max_root_fields limit of 20 (it has 31)"
     );
 }
+
+#[tokio::test]
+async fn too_many_ids_null_only_that_field() {
+    let gateway = TestGateway::start().await;
+    let ids: Vec<String> = (0..101).map(|i| format!("id-{i}")).collect();
+    let response = gateway
+        .query(
+            "query($ids: [ID!]!) { offers(ids: $ids) { id } upstreams { name } }",
+            json!({ "ids": ids }),
+        )
+        .await;
+    assert_eq!(response["data"]["offers"], Value::Null);
+    assert_eq!(response["data"]["upstreams"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        response["errors"][0]["extensions"],
+        json!({ "code": "LIMIT_EXCEEDED", "limit": "max_ids", "value": 100 })
+    );
+    assert_eq!(
+        response["errors"][0]["message"],
+        "at most 100 ids per call (got 101)"
+    );
+}
+
+#[tokio::test]
+async fn complexity_depth_and_introspection_follow_the_configured_limits() {
+    use offer_gateway::limits::Limits;
+
+    let gateway = TestGateway::start_with_limits(Limits {
+        max_complexity: 5,
+        introspection: false,
+        ..Limits::default()
+    })
+    .await;
+    let (status, _, body) = post(
+        &gateway,
+        Some(GQL),
+        "application/json",
+        r#"{"query": "{ upstreams { name kind } a: upstreams { name kind } }"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["errors"][0]["message"],
+        "the query exceeds the max_complexity limit of 5"
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"],
+        json!({ "code": "LIMIT_EXCEEDED", "limit": "max_complexity", "value": 5 })
+    );
+    let (_, _, body) = post(
+        &gateway,
+        Some(GQL),
+        "application/json",
+        r#"{"query": "{ __schema { queryType { name } } }"}"#,
+    )
+    .await;
+    assert_eq!(body["data"], json!({ "__schema": null }), "introspection is off");
+
+    let deep = TestGateway::start_with_limits(Limits {
+        max_depth: 2,
+        ..Limits::default()
+    })
+    .await;
+    let (status, _, body) = post(
+        &deep,
+        Some(GQL),
+        "application/json",
+        r#"{"query": "{ marketplaceOffers(upstream: \"violet\") { pageInfo { hasNextPage } } }"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"][0]["extensions"]["limit"], "max_depth");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused() {
+    use offer_gateway::limits::Limits;
+
+    let gateway = TestGateway::start_with_limits(Limits {
+        max_body_bytes: 1024,
+        ..Limits::default()
+    })
+    .await;
+    let padding = " ".repeat(2048);
+    let (status, _, _) = post(
+        &gateway,
+        Some(GQL),
+        "application/json",
+        &format!(r#"{{"query": "{{ upstreams {{ name }} }}{padding}"}}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}

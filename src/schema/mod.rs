@@ -18,6 +18,7 @@ pub mod scope;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 
+use crate::limits::Limits;
 use crate::loader::Loaders;
 use crate::rates::{ExchangeRates, RatesSpec};
 use crate::upstream::Upstreams;
@@ -26,15 +27,32 @@ use crate::upstream::Upstreams;
 pub type GatewaySchema = Schema<query::QueryRoot, EmptyMutation, EmptySubscription>;
 
 /// Builds the schema once, over the configured upstream instances and
-/// source of exchange rates.
+/// source of exchange rates, with the default limits.
 pub fn build_schema(upstreams: Upstreams, rates: &RatesSpec) -> GatewaySchema {
+    build_schema_with(upstreams, rates, &Limits::default())
+}
+
+/// Builds the schema once, with `limits`: complexity and depth are also
+/// enforced by async-graphql itself, introspection may be turned off, and
+/// the id-list resolvers read `max_ids`.
+pub fn build_schema_with(
+    upstreams: Upstreams,
+    rates: &RatesSpec,
+    limits: &Limits,
+) -> GatewaySchema {
     let loaders = Loaders::new(&upstreams);
     let rates = ExchangeRates::new(rates, &upstreams);
-    Schema::build(query::QueryRoot, EmptyMutation, EmptySubscription)
+    let mut builder = Schema::build(query::QueryRoot, EmptyMutation, EmptySubscription)
         .data(loaders)
         .data(upstreams)
         .data(rates)
-        .finish()
+        .data(limits.clone())
+        .limit_complexity(limits.max_complexity)
+        .limit_depth(limits.max_depth);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

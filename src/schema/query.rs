@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, Object, Result, SimpleObject, ID};
 
 use crate::error::{ErrorCode, GatewayError, UpstreamError};
+use crate::limits::Limits;
 use crate::loader::Loaders;
 use crate::model::{self, OfferKey, OfferKind, UpstreamKind};
 use crate::pricing::compare::{compare, price_order, Excluded, ExclusionReason, Request};
@@ -97,6 +98,21 @@ async fn resolve_model(
         Ok(None) => Ok(None),
         Err(err) => Err(GatewayError::upstream(connector.name(), &err)),
     }
+}
+
+/// Refuses a list of more ids than the limit allows.
+fn check_ids(ctx: &Context<'_>, ids: &[ID]) -> Result<(), GatewayError> {
+    let max = ctx
+        .data_opt::<Limits>()
+        .map_or(crate::limits::DEFAULT_MAX_IDS, |l| l.max_ids);
+    if ids.len() > max {
+        return Err(GatewayError::limit(
+            "max_ids",
+            max,
+            format!("at most {max} ids per call (got {})", ids.len()),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks `first`/`after` and returns (offset, limit).
@@ -268,11 +284,15 @@ impl QueryRoot {
 
     /// Fetches objects by global id: same length and order as `ids`, null where not found.
     /// An item whose id is malformed or whose upstream failed is null with an error at its index.
+    /// The list is null (`LIMIT_EXCEEDED`) when more ids are asked than the limit allows.
     async fn nodes(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Global ids, in the order the answer should follow.")] ids: Vec<ID>,
-    ) -> Vec<Nullable<Node>> {
+    ) -> Nullable<Vec<Nullable<Node>>> {
+        if let Err(err) = check_ids(ctx, &ids) {
+            return Some(Err(err.into()));
+        }
         let lookups = ids.iter().enumerate().map(|(i, id)| async move {
             nullable(
                 resolve_offer(ctx, &format!("ids[{i}]"), id, Some(i))
@@ -280,7 +300,7 @@ impl QueryRoot {
                     .map(|offer| offer.map(OfferInterface::into_node)),
             )
         });
-        futures::future::join_all(lookups).await
+        Some(Ok(futures::future::join_all(lookups).await))
     }
 
     /// Fetches one offer by its global id; null when no such offer exists.
@@ -294,16 +314,20 @@ impl QueryRoot {
 
     /// Fetches offers by global id: same length and order as `ids`, null where not found.
     /// An item whose id is malformed or whose upstream failed is null with an error at its index;
-    /// the other items are still answered.
+    /// the other items are still answered. The list is null (`LIMIT_EXCEEDED`) when more ids
+    /// are asked than the limit allows.
     async fn offers(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Global offer ids, in the order the answer should follow.")] ids: Vec<ID>,
-    ) -> Vec<Nullable<OfferInterface>> {
+    ) -> Nullable<Vec<Nullable<OfferInterface>>> {
+        if let Err(err) = check_ids(ctx, &ids) {
+            return Some(Err(err.into()));
+        }
         let lookups = ids.iter().enumerate().map(|(i, id)| async move {
             nullable(resolve_offer(ctx, &format!("ids[{i}]"), id, Some(i)).await)
         });
-        futures::future::join_all(lookups).await
+        Some(Ok(futures::future::join_all(lookups).await))
     }
 
     /// Ranks offers by what the buyer pays for `quantity` in `currency`,
@@ -480,6 +504,7 @@ async fn compare_offers(
     quantity: i32,
     country: Option<String>,
 ) -> Result<OfferComparison, GatewayError> {
+    check_ids(ctx, &ids)?;
     let currency = currency_argument("currency", &currency)?;
     let quantity = u32::try_from(quantity)
         .ok()

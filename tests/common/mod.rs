@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use offer_gateway::limits::Limits;
 use offer_gateway::sim::Simulators;
 use offer_gateway::upstream::closient;
 use offer_gateway::upstream::closient::wire::{InStoreOfferOut, OnlineOfferOut};
@@ -29,6 +30,16 @@ impl TestGateway {
 
     /// The demo setup, with the instance list adjusted by `adjust`.
     pub async fn start_with(adjust: impl FnOnce(&mut Vec<InstanceSpec>)) -> Self {
+        Self::start_full(adjust, Limits::default()).await
+    }
+
+    /// The demo setup with other limits.
+    pub async fn start_with_limits(limits: Limits) -> Self {
+        Self::start_full(|_| {}, limits).await
+    }
+
+    /// The demo setup, with the instance list adjusted by `adjust` and `limits`.
+    pub async fn start_full(adjust: impl FnOnce(&mut Vec<InstanceSpec>), limits: Limits) -> Self {
         let sims = Simulators::start_demo().await.expect("simulators start");
         // Tests walk the whole catalog: lift Closient's per-key rate limits
         // (the tests that check them set their own).
@@ -36,13 +47,15 @@ impl TestGateway {
         sims.closient_data.set_day_limit(None);
         let mut specs = sims.instance_specs();
         adjust(&mut specs);
-        let schema = offer_gateway::gateway(specs, Duration::from_secs(2));
+        let upstreams = offer_gateway::upstream::Upstreams::new(specs, Duration::from_secs(2));
+        let rates = offer_gateway::rates::RatesSpec::default_for(&upstreams);
+        let schema = offer_gateway::schema::build_schema_with(upstreams, &rates, &limits);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(offer_gateway::http::serve(
             listener,
-            offer_gateway::http::app(schema),
+            offer_gateway::http::app_with(schema, &limits),
             async {
                 let _ = stopped.await;
             },
