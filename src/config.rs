@@ -24,6 +24,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+use crate::http::{ServerOptions, DEFAULT_SHUTDOWN_GRACE};
 use crate::limits::Limits;
 use crate::model::UpstreamKind;
 use crate::pricing::convert::RateTable;
@@ -90,6 +91,46 @@ pub struct FileConfig {
     /// Limits of the GraphQL endpoint.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// The HTTP server.
+    #[serde(default)]
+    pub server: ServerConfig,
+}
+
+/// The `[server]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Origins allowed to call from a browser, e.g. `["https://shop.example"]` (default none).
+    #[serde(default)]
+    pub cors_allowed_origins: Vec<String>,
+    /// Whether answers are compressed for clients that accept it (default true).
+    #[serde(default)]
+    pub compression: Option<bool>,
+    /// Time in-flight requests get after SIGTERM or ctrl-c (default 10s).
+    #[serde(default, with = "humantime_serde")]
+    pub shutdown_grace: Option<Duration>,
+}
+
+impl ServerConfig {
+    fn resolve(&self) -> Result<ServerOptions, ConfigError> {
+        for (i, origin) in self.cors_allowed_origins.iter().enumerate() {
+            let url = Url::parse(origin).map_err(|err| {
+                invalid(format!("server.cors_allowed_origins[{i}]"), err.to_string())
+            })?;
+            let bare = url.path() == "/" && url.query().is_none() && !origin.ends_with('/');
+            if !matches!(url.scheme(), "http" | "https") || !bare {
+                return Err(invalid(
+                    format!("server.cors_allowed_origins[{i}]"),
+                    "an origin is scheme://host[:port], without a path",
+                ));
+            }
+        }
+        Ok(ServerOptions {
+            cors_allowed_origins: self.cors_allowed_origins.clone(),
+            compression: self.compression.unwrap_or(true),
+            shutdown_grace: self.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
+        })
+    }
 }
 
 /// The `[limits]` table.
@@ -289,6 +330,8 @@ pub struct Config {
     pub rates: RatesSpec,
     /// Limits of the GraphQL endpoint.
     pub limits: Limits,
+    /// The HTTP server.
+    pub server: ServerOptions,
 }
 
 impl Config {
@@ -336,6 +379,7 @@ impl Config {
         };
         Ok(Config {
             limits: file.limits.resolve()?,
+            server: file.server.resolve()?,
             rates,
             listen: file.listen,
             connect_timeout: file

@@ -26,14 +26,17 @@ pub mod error;
 pub mod http;
 pub mod limits;
 pub mod loader;
+pub mod metrics;
 pub mod model;
 pub mod pricing;
 pub mod rates;
+pub mod request;
 pub mod schema;
 pub mod secret;
 pub mod sim;
 pub mod upstream;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::schema::GatewaySchema;
@@ -57,11 +60,85 @@ pub fn gateway_with_rates(
     schema::build_schema(Upstreams::new(instances, connect_timeout), rates)
 }
 
-/// Builds the gateway's schema with all of a configuration's settings.
-pub fn gateway_from_config(config: &config::Config) -> GatewaySchema {
-    schema::build_schema_with(
-        Upstreams::new(config.instances.clone(), config.connect_timeout),
-        &config.rates,
-        &config.limits,
-    )
+/// Everything that shapes a gateway besides its upstream instances.
+#[derive(Clone, Debug)]
+pub struct GatewayOptions {
+    /// Connect timeout of instances that set none.
+    pub connect_timeout: Duration,
+    /// Where exchange rates come from; `None` for the first Violet-style
+    /// instance, if any.
+    pub rates: Option<rates::RatesSpec>,
+    /// Limits of the GraphQL endpoint.
+    pub limits: limits::Limits,
+    /// The HTTP server's settings.
+    pub server: http::ServerOptions,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        GatewayOptions {
+            connect_timeout: upstream::client::DEFAULT_CONNECT_TIMEOUT,
+            rates: None,
+            limits: limits::Limits::default(),
+            server: http::ServerOptions::default(),
+        }
+    }
+}
+
+impl GatewayOptions {
+    /// The options a configuration file sets.
+    pub fn from_config(config: &config::Config) -> Self {
+        GatewayOptions {
+            connect_timeout: config.connect_timeout,
+            rates: Some(config.rates.clone()),
+            limits: config.limits.clone(),
+            server: config.server.clone(),
+        }
+    }
+}
+
+/// A built gateway: the schema, and what the HTTP layer uses beside it.
+#[derive(Clone)]
+pub struct Gateway {
+    /// The GraphQL schema.
+    pub schema: GatewaySchema,
+    /// The options it was built with.
+    pub options: Arc<GatewayOptions>,
+    /// Its metrics.
+    pub metrics: Arc<metrics::Metrics>,
+    /// Its upstream instances.
+    pub upstreams: Upstreams,
+    /// Their stores (caches) and loaders.
+    pub loaders: Arc<loader::Loaders>,
+}
+
+impl Gateway {
+    /// Builds a gateway over `instances`.
+    pub fn build(instances: Vec<InstanceSpec>, options: GatewayOptions) -> Gateway {
+        let metrics = Arc::new(metrics::Metrics::new());
+        let upstreams =
+            Upstreams::with_metrics(instances, options.connect_timeout, Some(metrics.clone()));
+        let loaders = Arc::new(loader::Loaders::with_metrics(
+            &upstreams,
+            Some(metrics.clone()),
+        ));
+        let rates = options
+            .rates
+            .clone()
+            .unwrap_or_else(|| rates::RatesSpec::default_for(&upstreams));
+        let schema =
+            schema::build_schema_over(upstreams.clone(), loaders.clone(), &rates, &options.limits);
+        Gateway {
+            schema,
+            options: Arc::new(options),
+            metrics,
+            upstreams,
+            loaders,
+        }
+    }
+
+    /// The gateway's HTTP routes.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.clone())
+    }
 }

@@ -31,7 +31,9 @@ use std::time::Duration;
 
 use crate::cache::{AnswerCache, CacheKey, Cached, Hit, Question};
 use crate::error::UpstreamError;
+use crate::metrics::Metrics;
 use crate::model::{Offer, OfferKey};
+use crate::request::RequestContext;
 use crate::upstream::{Connector, ListScope, OfferPage, Upstreams};
 
 /// An offer as loaded: fresh, or served stale because the upstream failed.
@@ -66,17 +68,28 @@ pub struct UpstreamStore {
     credential: u64,
     cache: Option<AnswerCache>,
     in_flight: Mutex<HashMap<OfferKey, SharedBatch>>,
+    metrics: Option<Arc<Metrics>>,
+    /// The last request that asked for a lookup: batched calls are made on
+    /// its behalf (see [`crate::request`]).
+    requester: Mutex<Option<RequestContext>>,
 }
 
 impl UpstreamStore {
     /// A store over `connector`, caching as the instance's settings say.
     pub fn new(connector: Arc<dyn Connector>) -> Self {
+        UpstreamStore::with_metrics(connector, None)
+    }
+
+    /// A store recording its cache lookups in `metrics`.
+    pub fn with_metrics(connector: Arc<dyn Connector>, metrics: Option<Arc<Metrics>>) -> Self {
         let settings = connector.settings().cache.clone();
         UpstreamStore {
             credential: connector.credential_fingerprint(),
             cache: settings.enabled.then(|| AnswerCache::new(&settings)),
             connector,
             in_flight: Mutex::new(HashMap::new()),
+            metrics,
+            requester: Mutex::new(None),
         }
     }
 
@@ -113,6 +126,7 @@ impl UpstreamStore {
             let mut in_flight = self.in_flight.lock().expect("in-flight lock poisoned");
             let mut owned = Vec::new();
             let mut seen = HashSet::new();
+            let mut hits = 0u64;
             for key in keys {
                 if !seen.insert(key) {
                     continue;
@@ -121,6 +135,7 @@ impl UpstreamStore {
                     .cache
                     .as_ref()
                     .and_then(|cache| cache.get(&self.cache_key(Question::Offer(key.clone()))));
+                hits += u64::from(cached.is_some());
                 match cached {
                     Some(Cached::Found(offer)) => {
                         answers.insert(key.clone(), Ok(Fetched::fresh(offer)));
@@ -131,6 +146,9 @@ impl UpstreamStore {
                         None => owned.push(key.clone()),
                     },
                 }
+            }
+            if let (Some(metrics), Some(_)) = (&self.metrics, &self.cache) {
+                metrics.cache_lookups(self.connector.name(), hits, seen.len() as u64 - hits);
             }
             if !owned.is_empty() {
                 let batch = self.clone().fetch(owned.clone()).boxed().shared();
@@ -163,7 +181,15 @@ impl UpstreamStore {
     /// in-flight table (later lookups find the cache).
     async fn fetch(self: Arc<Self>, keys: Vec<OfferKey>) -> BatchAnswers {
         tracing::debug!(upstream = %self.connector.name(), keys = keys.len(), "fetching offers");
-        let lookups = self.connector.fetch_offers(&keys).await;
+        let requester = self
+            .requester
+            .lock()
+            .expect("requester lock poisoned")
+            .clone();
+        let lookups = match requester {
+            Some(context) => context.scope(self.connector.fetch_offers(&keys)).await,
+            None => self.connector.fetch_offers(&keys).await,
+        };
         let mut answers = HashMap::with_capacity(lookups.len());
         for (key, lookup) in lookups {
             match lookup {
@@ -268,10 +294,18 @@ pub struct Loaders {
 impl Loaders {
     /// One store and one loader per configured instance.
     pub fn new(upstreams: &Upstreams) -> Self {
+        Loaders::with_metrics(upstreams, None)
+    }
+
+    /// Like [`Loaders::new`], recording cache lookups in `metrics`.
+    pub fn with_metrics(upstreams: &Upstreams, metrics: Option<Arc<Metrics>>) -> Self {
         let by_upstream = upstreams
             .iter()
             .map(|connector| {
-                let store = Arc::new(UpstreamStore::new(connector.clone()));
+                let store = Arc::new(UpstreamStore::with_metrics(
+                    connector.clone(),
+                    metrics.clone(),
+                ));
                 let loader = DataLoader::new(
                     OfferLoader {
                         store: store.clone(),
@@ -282,6 +316,11 @@ impl Loaders {
             })
             .collect();
         Loaders { by_upstream }
+    }
+
+    /// Every instance's store.
+    pub fn stores(&self) -> impl Iterator<Item = &Arc<UpstreamStore>> {
+        self.by_upstream.values().map(|(store, _)| store)
     }
 
     /// The store of the instance `upstream`.
@@ -296,9 +335,12 @@ impl Loaders {
         upstream: &str,
         key: OfferKey,
     ) -> Result<Option<Fetched>, UpstreamError> {
-        let Some((_, loader)) = self.by_upstream.get(upstream) else {
+        let Some((store, loader)) = self.by_upstream.get(upstream) else {
             return Ok(None);
         };
+        if let Some(context) = RequestContext::current() {
+            *store.requester.lock().expect("requester lock poisoned") = Some(context);
+        }
         match loader.load_one(key).await {
             Ok(Some(Ok(fetched))) => Ok(Some(fetched)),
             Ok(Some(Err(err))) => Err(err),
@@ -393,6 +435,9 @@ mod tests {
         }
         fn credential_fingerprint(&self) -> u64 {
             7
+        }
+        fn breaker_state(&self) -> crate::upstream::resilience::BreakerState {
+            crate::upstream::resilience::BreakerState::Closed
         }
     }
 

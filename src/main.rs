@@ -10,8 +10,8 @@ use clap::{Parser, Subcommand};
 use offer_gateway::config::{Config, DEFAULT_LISTEN};
 use offer_gateway::sim::fault::FaultSpec;
 use offer_gateway::sim::Simulators;
-use offer_gateway::upstream::client::DEFAULT_CONNECT_TIMEOUT;
 use offer_gateway::upstream::Credentials;
+use offer_gateway::{Gateway, GatewayOptions};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -115,14 +115,13 @@ fn init_tracing(json: bool) {
 
 async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Result<()> {
     // The simulators must outlive the server when they are the upstreams.
-    let (instances, connect_timeout, file_listen, config, _simulators) = match config {
+    let (instances, options, file_listen, _simulators) = match config {
         Some(path) => {
             let config = Config::load(&path)?;
             (
                 config.instances.clone(),
-                config.connect_timeout,
+                GatewayOptions::from_config(&config),
                 config.listen,
-                Some(config),
                 None,
             )
         }
@@ -136,10 +135,10 @@ async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Res
                 violet = %sims.violet.base_url,
                 "embedded simulators running"
             );
+            // The demo: rates from the Violet simulator, introspection on.
             (
                 sims.instance_specs(),
-                DEFAULT_CONNECT_TIMEOUT,
-                None,
+                GatewayOptions::default(),
                 None,
                 Some(sims),
             )
@@ -150,26 +149,18 @@ async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Res
             .parse()
             .expect("the default address is valid")
     });
-    let (schema, limits) = match &config {
-        Some(config) => (
-            offer_gateway::gateway_from_config(config),
-            config.limits.clone(),
-        ),
-        // The demo: rates from the Violet simulator, introspection on.
-        None => (
-            offer_gateway::gateway(instances, connect_timeout),
-            offer_gateway::limits::Limits::default(),
-        ),
-    };
+    let grace = options.server.shutdown_grace;
+    let gateway = Gateway::build(instances, options);
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
     println!("offer-gateway listening: GraphiQL at http://{local}/graphql");
-    offer_gateway::http::serve(
+    offer_gateway::http::serve_with_grace(
         listener,
-        offer_gateway::http::app_with(schema, &limits),
+        gateway.router(),
         offer_gateway::http::shutdown_signal(),
+        grace,
     )
     .await?;
     Ok(())

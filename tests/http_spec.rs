@@ -322,7 +322,11 @@ async fn complexity_depth_and_introspection_follow_the_configured_limits() {
         r#"{"query": "{ __schema { queryType { name } } }"}"#,
     )
     .await;
-    assert_eq!(body["data"], json!({ "__schema": null }), "introspection is off");
+    assert_eq!(
+        body["data"],
+        json!({ "__schema": null }),
+        "introspection is off"
+    );
 
     let deep = TestGateway::start_with_limits(Limits {
         max_depth: 2,

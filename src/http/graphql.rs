@@ -223,31 +223,41 @@ fn optional_object(value: Option<Value>, key: &str) -> Result<Option<Map<String,
 }
 
 /// Runs a checked request: parse, the limits, a mutation over GET, then
-/// execution, with the status the media type calls for.
+/// execution, with the status the media type calls for. Also returns the
+/// outcome for metrics (`ok` or the first error's code) and the number of
+/// errors.
 pub async fn execute(
     schema: &GatewaySchema,
     limits: &Limits,
     method: &Method,
     media: Media,
     params: Params,
-) -> Response {
+) -> (Response, &'static str, usize) {
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
-        return Refusal::bad_request("the request has no `query`").into_response();
+        return (
+            Refusal::bad_request("the request has no `query`").into_response(),
+            "BAD_REQUEST",
+            1,
+        );
     };
     let document = match parse_query(&query) {
         Ok(document) => document,
         Err(err) => {
             let error: ServerError = err.into();
-            return answer(media, request_error(error), true);
+            return (
+                answer(media, request_error(error), true),
+                "GRAPHQL_PARSE_FAILED",
+                1,
+            );
         }
     };
     if *method == Method::GET && is_mutation(&document, params.operation_name.as_deref()) {
-        return Refusal {
+        let refusal = Refusal {
             status: StatusCode::METHOD_NOT_ALLOWED,
             message: "mutations are only accepted over POST".to_owned(),
             allow: Some("POST"),
-        }
-        .into_response();
+        };
+        return (refusal.into_response(), "METHOD_NOT_ALLOWED", 1);
     }
     if let Err(exceeded) = limits.check(&document) {
         let mut error = ServerError::new(exceeded.to_string(), None);
@@ -256,7 +266,11 @@ pub async fn execute(
         extensions.set("limit", exceeded.name);
         extensions.set("value", exceeded.limit as u64);
         error.extensions = Some(extensions);
-        return answer(media, request_error(error), true);
+        return (
+            answer(media, request_error(error), true),
+            "LIMIT_EXCEEDED",
+            1,
+        );
     }
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
@@ -270,7 +284,48 @@ pub async fn execute(
     if failed_before_execution {
         name_limits(&mut response, limits);
     }
-    answer(media, response, failed_before_execution)
+    let outcome = match response.errors.first() {
+        None => "ok",
+        Some(error) => error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .and_then(|code| match code {
+                async_graphql::Value::String(code) => known_code(code),
+                _ => None,
+            })
+            .unwrap_or(if failed_before_execution {
+                "GRAPHQL_VALIDATION_FAILED"
+            } else {
+                "ERROR"
+            }),
+    };
+    let errors = response.errors.len();
+    (
+        answer(media, response, failed_before_execution),
+        outcome,
+        errors,
+    )
+}
+
+/// The static form of an error code, for metrics labels.
+fn known_code(code: &str) -> Option<&'static str> {
+    use ErrorCode::*;
+    [
+        NotFound,
+        BadUserInput,
+        UpstreamTimeout,
+        UpstreamUnavailable,
+        UpstreamUnauthorized,
+        UpstreamRateLimited,
+        UpstreamBadResponse,
+        ConversionUnavailable,
+        LimitExceeded,
+        Internal,
+    ]
+    .into_iter()
+    .map(ErrorCode::as_str)
+    .find(|known| *known == code)
 }
 
 fn request_error(error: ServerError) -> GraphQLResponse {

@@ -5,61 +5,257 @@
 //!   (asking for HTML, with no `query`) gets GraphiQL instead.
 //! - `GET /healthz`: the process is alive.
 //!
-//! Layers: request body limit, whole-request timeout, tracing.
+//! - `GET /readyz`: ready unless every upstream's circuit is open.
+//! - `GET /metrics`: Prometheus metrics ([`crate::metrics`]).
+//!
+//! Layers, outermost first: a request id (`x-request-id`, generated when
+//! absent, echoed in the answer, sent upstream and written in logs),
+//! tracing, CORS from an allow-list, compression, a whole-request timeout,
+//! a request body limit.
 
 pub mod graphql;
 
-use std::future::Future;
-use std::time::Duration;
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::limits::Limits;
+use crate::loader::Loaders;
+use crate::metrics::Metrics;
 use crate::schema::GatewaySchema;
+use crate::upstream::resilience::BreakerState;
+use crate::upstream::Upstreams;
+use crate::Gateway;
+
+/// Default time in-flight requests get to finish after a shutdown signal.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The HTTP server's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// Origins allowed to call the API from a browser (CORS); empty for none.
+    pub cors_allowed_origins: Vec<String>,
+    /// Whether answers are compressed when the client accepts it.
+    pub compression: bool,
+    /// Time in-flight requests get to finish after a shutdown signal.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            cors_allowed_origins: Vec::new(),
+            compression: true,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
 
 /// What the handlers share.
 #[derive(Clone)]
 struct HttpState {
     schema: GatewaySchema,
-    limits: std::sync::Arc<Limits>,
+    limits: Arc<Limits>,
+    metrics: Arc<Metrics>,
+    upstreams: Upstreams,
+    loaders: Option<Arc<Loaders>>,
 }
 
-/// The gateway's routes over a built schema, with the default limits.
+/// The routes of a bare schema, with the default limits and no upstream
+/// gauges (for embedding the schema; [`Gateway::router`] is the full one).
 pub fn app(schema: GatewaySchema) -> Router {
     app_with(schema, &Limits::default())
 }
 
-/// The gateway's routes over a built schema, with `limits` (the same the
-/// schema was built with).
+/// Like [`app`], with `limits` (the same the schema was built with).
 pub fn app_with(schema: GatewaySchema, limits: &Limits) -> Router {
-    let state = HttpState {
-        schema,
-        limits: std::sync::Arc::new(limits.clone()),
-    };
-    Router::new()
+    routes(
+        HttpState {
+            schema,
+            limits: Arc::new(limits.clone()),
+            metrics: Arc::new(Metrics::new()),
+            upstreams: Upstreams::default(),
+            loaders: None,
+        },
+        &ServerOptions::default(),
+    )
+}
+
+/// The gateway's routes and layers.
+pub fn router(gateway: Gateway) -> Router {
+    let server = gateway.options.server.clone();
+    routes(
+        HttpState {
+            schema: gateway.schema,
+            limits: Arc::new(gateway.options.limits.clone()),
+            metrics: gateway.metrics,
+            upstreams: gateway.upstreams,
+            loaders: Some(gateway.loaders),
+        },
+        &server,
+    )
+}
+
+fn routes(state: HttpState, server: &ServerOptions) -> Router {
+    let limits = state.limits.clone();
+    let cors = (!server.cors_allowed_origins.is_empty()).then(|| {
+        let origins: Vec<HeaderValue> = server
+            .cors_allowed_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE, header::ACCEPT, header::AUTHORIZATION])
+            .expose_headers([header::HeaderName::from_static("x-request-id")])
+            .max_age(Duration::from_secs(600))
+    });
+    let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            StatusCode::GATEWAY_TIMEOUT,
             limits.request_timeout,
-        ))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        ));
+    if server.compression {
+        router = router.layer(CompressionLayer::new());
+    }
+    if let Some(cors) = cors {
+        router = router.layer(cors);
+    }
+    router
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Ready when at least one upstream instance is not failing fast (or none
+/// is configured).
+async fn readyz(State(state): State<HttpState>) -> Response {
+    let total = state.upstreams.iter().count();
+    let open = state
+        .upstreams
+        .iter()
+        .filter(|c| c.breaker_state() == BreakerState::Open)
+        .count();
+    if total > 0 && open == total {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "every upstream is unavailable (circuits open)\n",
+        )
+            .into_response()
+    } else {
+        (
+            StatusCode::OK,
+            format!("ready ({} of {total} upstreams available)\n", total - open),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(state): State<HttpState>) -> Response {
+    if let Some(loaders) = &state.loaders {
+        for store in loaders.stores() {
+            let (entries, bytes) = store.cache().map_or((0, 0), |cache| {
+                cache.run_pending_tasks();
+                (cache.entry_count(), cache.weighted_size())
+            });
+            let circuit = match store.connector().breaker_state() {
+                BreakerState::Closed => 0,
+                BreakerState::HalfOpen => 1,
+                BreakerState::Open => 2,
+            };
+            state
+                .metrics
+                .upstream_state(store.connector().name(), entries, bytes, circuit);
+        }
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// Runs a GraphQL request as part of its HTTP request: the request id goes
+/// to upstream calls, and one log line and the metrics record it.
+async fn run(
+    state: &HttpState,
+    method: &Method,
+    headers: &HeaderMap,
+    media: graphql::Media,
+    params: graphql::Params,
+) -> Response {
+    let context = crate::request::RequestContext::new(request_id(headers));
+    let operation = params.operation_name.clone();
+    let started = Instant::now();
+    let (response, outcome, errors) = context
+        .clone()
+        .scope(graphql::execute(
+            &state.schema,
+            &state.limits,
+            method,
+            media,
+            params,
+        ))
+        .await;
+    let elapsed = started.elapsed();
+    state
+        .metrics
+        .request(operation.as_deref(), outcome, elapsed);
+    tracing::info!(
+        request_id = context.id(),
+        operation = operation.as_deref().unwrap_or("-"),
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        upstream_calls = context.calls(),
+        errors,
+        outcome,
+        status = response.status().as_u16(),
+        "graphql request"
+    );
+    response
 }
 
 async fn graphql_post(
@@ -73,7 +269,7 @@ async fn graphql_post(
         Err(refusal) => return refusal.into_response(),
     };
     match graphql::params_from_post(&headers, &body) {
-        Ok(params) => graphql::execute(&state.schema, &state.limits, &method, media, params).await,
+        Ok(params) => run(&state, &method, &headers, media, params).await,
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -99,19 +295,46 @@ async fn graphql_get(
         Ok(media) => media,
         Err(refusal) => return refusal.into_response(),
     };
-    graphql::execute(&state.schema, &state.limits, &method, media, params).await
+    run(&state, &method, &headers, media, params).await
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish.
+/// Serves `app` on `listener` until `shutdown` completes, then stops
+/// accepting and gives in-flight requests `grace` to finish.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with_grace(listener, app, shutdown, DEFAULT_SHUTDOWN_GRACE).await
+}
+
+/// Like [`serve`], with an explicit grace period.
+pub async fn serve_with_grace(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping_tx.send(());
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server.into_future() => result,
+        () = deadline => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "shutdown grace period over; closing remaining connections");
+            Ok(())
+        }
+    }
 }
 
 /// Completes on ctrl-c or SIGTERM.

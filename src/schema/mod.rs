@@ -16,6 +16,8 @@ pub mod offer;
 pub mod query;
 pub mod scope;
 
+use std::sync::Arc;
+
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 
 use crate::limits::Limits;
@@ -32,15 +34,14 @@ pub fn build_schema(upstreams: Upstreams, rates: &RatesSpec) -> GatewaySchema {
     build_schema_with(upstreams, rates, &Limits::default())
 }
 
-/// Builds the schema once, with `limits`: complexity and depth are also
-/// enforced by async-graphql itself, introspection may be turned off, and
-/// the id-list resolvers read `max_ids`.
-pub fn build_schema_with(
+/// Like [`build_schema_with`], over loaders built by the caller (who keeps
+/// them, e.g. for metrics).
+pub fn build_schema_over(
     upstreams: Upstreams,
+    loaders: Arc<Loaders>,
     rates: &RatesSpec,
     limits: &Limits,
 ) -> GatewaySchema {
-    let loaders = Loaders::new(&upstreams);
     let rates = ExchangeRates::new(rates, &upstreams);
     let mut builder = Schema::build(query::QueryRoot, EmptyMutation, EmptySubscription)
         .data(loaders)
@@ -53,6 +54,18 @@ pub fn build_schema_with(
         builder = builder.disable_introspection();
     }
     builder.finish()
+}
+
+/// Builds the schema once, with `limits`: complexity and depth are also
+/// enforced by async-graphql itself, introspection may be turned off, and
+/// the id-list resolvers read `max_ids`.
+pub fn build_schema_with(
+    upstreams: Upstreams,
+    rates: &RatesSpec,
+    limits: &Limits,
+) -> GatewaySchema {
+    let loaders = Arc::new(Loaders::new(&upstreams));
+    build_schema_over(upstreams, loaders, rates, limits)
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

@@ -81,7 +81,7 @@ async fn resolve_model(
     let native_id = connector
         .canonical_id(global.kind, &global.native_id)
         .map_err(|why| GatewayError::bad_input(argument, why))?;
-    let loaders = ctx.data_unchecked::<Loaders>();
+    let loaders = ctx.data_unchecked::<Arc<Loaders>>();
     let scope = scope::of(ctx);
     let deadline = scope.deadline(connector.settings().deadline);
     let load = loaders.load(&global.upstream, OfferKey::new(global.kind, native_id));
@@ -188,7 +188,7 @@ async fn list_window(
     };
     let (offset, limit) = page_window(args.first, args.after, connector.max_page_size())?;
     let store = ctx
-        .data_unchecked::<Loaders>()
+        .data_unchecked::<Arc<Loaders>>()
         .store(connector.name())
         .ok_or_else(|| GatewayError::internal(format!("no store for `{}`", connector.name())))?;
     let request = scope::of(ctx);

@@ -20,6 +20,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 impl HttpClient {
@@ -33,7 +34,21 @@ impl HttpClient {
             .user_agent(concat!("offer-gateway/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the TLS backend is compiled in, so the client always builds");
-        HttpClient { inner }
+        HttpClient {
+            inner,
+            metrics: None,
+        }
+    }
+
+    /// The same client, recording its calls in `metrics`.
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Where calls are recorded, if anywhere.
+    pub fn metrics(&self) -> Option<&std::sync::Arc<crate::metrics::Metrics>> {
+        self.metrics.as_ref()
     }
 
     /// The underlying reqwest client, for building requests.

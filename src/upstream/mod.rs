@@ -330,6 +330,9 @@ pub trait Connector: Send + Sync + 'static {
     /// keys ([`Credentials::fingerprint`]); never the secret.
     fn credential_fingerprint(&self) -> u64;
 
+    /// The state of the instance's circuit breaker.
+    fn breaker_state(&self) -> resilience::BreakerState;
+
     /// The latest exchange rates against `base`, for styles that publish
     /// them (Violet's `GET /v1/currencies/latest`); `Ok(None)` otherwise.
     async fn exchange_rates(&self, base: Currency) -> Result<Option<RateTable>, UpstreamError> {
@@ -359,13 +362,28 @@ impl Upstreams {
     /// connections: one HTTP client per distinct connect timeout (`default`
     /// for instances that set none).
     pub fn new(specs: Vec<InstanceSpec>, default: Duration) -> Self {
+        Upstreams::with_metrics(specs, default, None)
+    }
+
+    /// Like [`Upstreams::new`], recording upstream calls in `metrics`.
+    pub fn with_metrics(
+        specs: Vec<InstanceSpec>,
+        default: Duration,
+        metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    ) -> Self {
         let mut clients: HashMap<Duration, HttpClient> = HashMap::new();
         let mut upstreams = Upstreams::default();
         for spec in specs {
             let timeout = spec.settings.connect_timeout.unwrap_or(default);
             let http = clients
                 .entry(timeout)
-                .or_insert_with(|| HttpClient::new(timeout))
+                .or_insert_with(|| {
+                    let client = HttpClient::new(timeout);
+                    match &metrics {
+                        Some(metrics) => client.with_metrics(metrics.clone()),
+                        None => client,
+                    }
+                })
                 .clone();
             upstreams.add(connect(spec, http));
         }

@@ -72,6 +72,11 @@ impl InstanceClient {
     ) -> Result<RawResponse, UpstreamError> {
         let probe = self.breaker.admit(&self.name)?;
         self.budget.deposit();
+        let context = crate::request::RequestContext::current();
+        let request = match &context {
+            Some(context) => request.header("x-request-id", context.id()),
+            None => request,
+        };
         let mut attempt = 1;
         loop {
             let this_try = request.try_clone().ok_or_else(|| {
@@ -83,7 +88,15 @@ impl InstanceClient {
                     .acquire()
                     .await
                     .expect("the instance never closes its semaphore");
-                self.http.send(this_try, self.timeout).await
+                let started = Instant::now();
+                if let Some(context) = &context {
+                    context.count_call();
+                }
+                let outcome = self.http.send(this_try, self.timeout).await;
+                if let Some(metrics) = self.http.metrics() {
+                    metrics.upstream_call(&self.name, outcome_label(&outcome), started.elapsed());
+                }
+                outcome
             };
             let wait = match (&outcome, idempotent) {
                 (_, Idempotent::No) => None,
@@ -161,6 +174,21 @@ impl InstanceClient {
     /// The breaker's state, for metrics and readiness.
     pub fn breaker_state(&self) -> BreakerState {
         self.breaker.state()
+    }
+}
+
+/// The metrics label of one call's outcome: `ok` (2xx, and 404, an answer
+/// like any other), else the error code it maps to.
+fn outcome_label(outcome: &Result<RawResponse, UpstreamError>) -> &'static str {
+    match outcome {
+        Err(err) => err.code().as_str(),
+        Ok(response) => match response.status.as_u16() {
+            200..=299 | 404 => "ok",
+            401 | 403 => "UPSTREAM_UNAUTHORIZED",
+            429 => "UPSTREAM_RATE_LIMITED",
+            500..=599 => "UPSTREAM_UNAVAILABLE",
+            _ => "UPSTREAM_BAD_RESPONSE",
+        },
     }
 }
 

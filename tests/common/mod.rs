@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 /// A running gateway over running simulators. Both stop when this is dropped.
 pub struct TestGateway {
     pub sims: Simulators,
+    pub gateway: offer_gateway::Gateway,
     pub url: String,
     pub http: reqwest::Client,
     _stop: oneshot::Sender<()>,
@@ -47,21 +48,27 @@ impl TestGateway {
         sims.closient_data.set_day_limit(None);
         let mut specs = sims.instance_specs();
         adjust(&mut specs);
-        let upstreams = offer_gateway::upstream::Upstreams::new(specs, Duration::from_secs(2));
-        let rates = offer_gateway::rates::RatesSpec::default_for(&upstreams);
-        let schema = offer_gateway::schema::build_schema_with(upstreams, &rates, &limits);
+        let gateway = offer_gateway::Gateway::build(
+            specs,
+            offer_gateway::GatewayOptions {
+                connect_timeout: Duration::from_secs(2),
+                limits,
+                ..Default::default()
+            },
+        );
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(offer_gateway::http::serve(
             listener,
-            offer_gateway::http::app_with(schema, &limits),
+            gateway.router(),
             async {
                 let _ = stopped.await;
             },
         ));
         TestGateway {
             sims,
+            gateway,
             url: format!("http://{addr}/graphql"),
             http: reqwest::Client::new(),
             _stop: stop,

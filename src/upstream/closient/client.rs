@@ -281,6 +281,10 @@ impl Connector for ClosientConnector {
     fn credential_fingerprint(&self) -> u64 {
         self.spec.credentials.fingerprint()
     }
+
+    fn breaker_state(&self) -> crate::upstream::resilience::BreakerState {
+        self.client.breaker_state()
+    }
 }
 
 #[cfg(test)]

@@ -472,6 +472,10 @@ impl Connector for MedusaConnector {
     fn credential_fingerprint(&self) -> u64 {
         self.spec.credentials.fingerprint()
     }
+
+    fn breaker_state(&self) -> crate::upstream::resilience::BreakerState {
+        self.client.breaker_state()
+    }
 }
 
 #[cfg(test)]

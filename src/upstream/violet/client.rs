@@ -502,6 +502,10 @@ impl Connector for VioletConnector {
         self.spec.credentials.fingerprint()
     }
 
+    fn breaker_state(&self) -> crate::upstream::resilience::BreakerState {
+        self.client.breaker_state()
+    }
+
     async fn exchange_rates(&self, base: Currency) -> Result<Option<RateTable>, UpstreamError> {
         self.latest_rates(base).await.map(Some)
     }

@@ -1,0 +1,278 @@
+//! Prometheus metrics, served at `GET /metrics`.
+//!
+//! | metric | labels | what |
+//! | --- | --- | --- |
+//! | `gateway_requests_total` | operation, outcome | GraphQL requests |
+//! | `gateway_request_duration_seconds` | operation, outcome | their latency |
+//! | `upstream_calls_total` | upstream, outcome | HTTP calls to upstreams (each attempt) |
+//! | `upstream_call_duration_seconds` | upstream | their latency |
+//! | `cache_lookups_total` | upstream, result | cache hits and misses |
+//! | `cache_entries`, `cache_bytes` | upstream | cache size |
+//! | `upstream_circuit_state` | upstream | 0 closed, 1 half-open, 2 open |
+//!
+//! `outcome` is `ok` or an error code (`UPSTREAM_TIMEOUT`, ...; for requests,
+//! the first error's code). Operation names are the client's, restricted to
+//! `[A-Za-z0-9_]`, at most 64 characters, and at most
+//! [`MAX_OPERATION_NAMES`] distinct ones (later ones count as `other`), so
+//! clients cannot blow up the label space. No label ever holds a secret.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// Most distinct operation names kept as labels.
+pub const MAX_OPERATION_NAMES: usize = 200;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    operation: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    upstream: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabels {
+    upstream: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    upstream: String,
+    result: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms to ~33 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+/// The gateway's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_duration: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    upstream_calls: Family<CallLabels, Counter>,
+    upstream_duration: Family<UpstreamLabels, Histogram, fn() -> Histogram>,
+    cache_lookups: Family<CacheLabels, Counter>,
+    cache_entries: Family<UpstreamLabels, Gauge>,
+    cache_bytes: Family<UpstreamLabels, Gauge>,
+    circuit_state: Family<UpstreamLabels, Gauge>,
+    operations: Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let request_duration =
+            Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram as fn() -> Histogram,
+            );
+        let upstream_calls = Family::<CallLabels, Counter>::default();
+        let upstream_duration =
+            Family::<UpstreamLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram as fn() -> Histogram,
+            );
+        let cache_lookups = Family::<CacheLabels, Counter>::default();
+        let cache_entries = Family::<UpstreamLabels, Gauge>::default();
+        let cache_bytes = Family::<UpstreamLabels, Gauge>::default();
+        let circuit_state = Family::<UpstreamLabels, Gauge>::default();
+        registry.register(
+            "gateway_requests",
+            "GraphQL requests by operation and outcome",
+            requests.clone(),
+        );
+        registry.register(
+            "gateway_request_duration_seconds",
+            "GraphQL request latency by operation and outcome",
+            request_duration.clone(),
+        );
+        registry.register(
+            "upstream_calls",
+            "HTTP calls to upstreams (each attempt) by outcome",
+            upstream_calls.clone(),
+        );
+        registry.register(
+            "upstream_call_duration_seconds",
+            "Latency of HTTP calls to upstreams",
+            upstream_duration.clone(),
+        );
+        registry.register(
+            "cache_lookups",
+            "Answer cache lookups by result (hit or miss)",
+            cache_lookups.clone(),
+        );
+        registry.register(
+            "cache_entries",
+            "Entries in the answer cache",
+            cache_entries.clone(),
+        );
+        registry.register(
+            "cache_bytes",
+            "Approximate bytes in the answer cache",
+            cache_bytes.clone(),
+        );
+        registry.register(
+            "upstream_circuit_state",
+            "Circuit breaker state: 0 closed, 1 half-open, 2 open",
+            circuit_state.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            request_duration,
+            upstream_calls,
+            upstream_duration,
+            cache_lookups,
+            cache_entries,
+            cache_bytes,
+            circuit_state,
+            operations: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Records one GraphQL request.
+    pub fn request(&self, operation: Option<&str>, outcome: &str, duration: Duration) {
+        let labels = RequestLabels {
+            operation: self.operation_label(operation),
+            outcome: outcome.to_owned(),
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.request_duration
+            .get_or_create(&labels)
+            .observe(duration.as_secs_f64());
+    }
+
+    /// Records one HTTP call to `upstream`.
+    pub fn upstream_call(&self, upstream: &str, outcome: &str, duration: Duration) {
+        self.upstream_calls
+            .get_or_create(&CallLabels {
+                upstream: upstream.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+        self.upstream_duration
+            .get_or_create(&UpstreamLabels {
+                upstream: upstream.to_owned(),
+            })
+            .observe(duration.as_secs_f64());
+    }
+
+    /// Records cache lookups of `upstream`.
+    pub fn cache_lookups(&self, upstream: &str, hits: u64, misses: u64) {
+        for (result, n) in [("hit", hits), ("miss", misses)] {
+            if n > 0 {
+                self.cache_lookups
+                    .get_or_create(&CacheLabels {
+                        upstream: upstream.to_owned(),
+                        result: result.to_owned(),
+                    })
+                    .inc_by(n);
+            }
+        }
+    }
+
+    /// Sets the gauges of one upstream (at scrape time).
+    pub fn upstream_state(&self, upstream: &str, entries: u64, bytes: u64, circuit: i64) {
+        let labels = UpstreamLabels {
+            upstream: upstream.to_owned(),
+        };
+        self.cache_entries
+            .get_or_create(&labels)
+            .set(entries as i64);
+        self.cache_bytes.get_or_create(&labels).set(bytes as i64);
+        self.circuit_state.get_or_create(&labels).set(circuit);
+    }
+
+    /// The metrics in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            tracing::error!(cause = %err, "cannot encode metrics");
+        }
+        text
+    }
+
+    fn operation_label(&self, operation: Option<&str>) -> String {
+        let Some(name) = operation else {
+            return "anonymous".to_owned();
+        };
+        let clean: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        if clean.is_empty() {
+            return "anonymous".to_owned();
+        }
+        let mut seen = self.operations.lock().expect("operations lock poisoned");
+        if seen.contains(&clean) || seen.len() < MAX_OPERATION_NAMES {
+            seen.insert(clean.clone());
+            clean
+        } else {
+            "other".to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_with_their_labels() {
+        let metrics = Metrics::new();
+        metrics.request(Some("ProductPage"), "ok", Duration::from_millis(12));
+        metrics.upstream_call("medusa", "UPSTREAM_TIMEOUT", Duration::from_secs(5));
+        metrics.cache_lookups("violet", 3, 1);
+        metrics.upstream_state("violet", 10, 2048, 0);
+        let text = metrics.render();
+        for line in [
+            r#"gateway_requests_total{operation="ProductPage",outcome="ok"} 1"#,
+            r#"upstream_calls_total{upstream="medusa",outcome="UPSTREAM_TIMEOUT"} 1"#,
+            r#"cache_lookups_total{upstream="violet",result="hit"} 3"#,
+            r#"cache_lookups_total{upstream="violet",result="miss"} 1"#,
+            r#"cache_entries{upstream="violet"} 10"#,
+            r#"upstream_circuit_state{upstream="violet"} 0"#,
+        ] {
+            assert!(text.contains(line), "{line} not in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn operation_names_cannot_blow_up_the_label_space() {
+        let metrics = Metrics::new();
+        assert_eq!(metrics.operation_label(Some("a-b c!")), "abc");
+        assert_eq!(metrics.operation_label(None), "anonymous");
+        for i in 0..MAX_OPERATION_NAMES {
+            metrics.operation_label(Some(&format!("Op{i}")));
+        }
+        assert_eq!(metrics.operation_label(Some("OneMore")), "other");
+        assert_eq!(metrics.operation_label(Some("Op7")), "Op7");
+    }
+}

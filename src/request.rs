@@ -1,0 +1,59 @@
+//! The request an upstream call is made for: its id (sent upstream as
+//! `x-request-id` and written in logs) and its count of upstream calls
+//! (written in the request's log line).
+//!
+//! The HTTP layer runs each GraphQL request inside [`RequestContext::scope`].
+//! Lookups by id are batched across requests in the loaders' own tasks; a
+//! batch is attributed to the last request that joined it, so with
+//! concurrent requests the per-request counts are approximate (the metrics
+//! are exact).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+tokio::task_local! {
+    static CURRENT: RequestContext;
+}
+
+/// One HTTP request's identity and upstream call count.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    id: Arc<str>,
+    calls: Arc<AtomicU64>,
+}
+
+impl RequestContext {
+    /// A context for the request `id`.
+    pub fn new(id: impl Into<Arc<str>>) -> Self {
+        RequestContext {
+            id: id.into(),
+            calls: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The request id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Upstream calls made for the request so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Counts one upstream call.
+    pub fn count_call(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Runs `future` as part of this request.
+    pub async fn scope<F: Future>(self, future: F) -> F::Output {
+        CURRENT.scope(self, future).await
+    }
+
+    /// The request the current task works for, if any.
+    pub fn current() -> Option<RequestContext> {
+        CURRENT.try_with(Clone::clone).ok()
+    }
+}
