@@ -222,42 +222,72 @@ fn optional_object(value: Option<Value>, key: &str) -> Result<Option<Map<String,
     }
 }
 
+/// What became of a request, for its log line and metrics.
+#[derive(Debug)]
+pub struct Executed {
+    /// The HTTP answer.
+    pub response: Response,
+    /// `ok` or the first error's code.
+    pub outcome: &'static str,
+    /// Number of errors in the answer.
+    pub errors: usize,
+    /// The operation run: the one named, or the document's only named one.
+    pub operation: Option<String>,
+}
+
 /// Runs a checked request: parse, the limits, a mutation over GET, then
-/// execution, with the status the media type calls for. Also returns the
-/// outcome for metrics (`ok` or the first error's code) and the number of
-/// errors.
+/// execution, with the status the media type calls for.
 pub async fn execute(
     schema: &GatewaySchema,
     limits: &Limits,
     method: &Method,
     media: Media,
     params: Params,
-) -> (Response, &'static str, usize) {
+) -> Executed {
+    let mut operation = params.operation_name.clone();
+    let done = |response: Response,
+                outcome: &'static str,
+                errors: usize,
+                operation: Option<String>| Executed {
+        response,
+        outcome,
+        errors,
+        operation,
+    };
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
-        return (
+        return done(
             Refusal::bad_request("the request has no `query`").into_response(),
             "BAD_REQUEST",
             1,
+            operation,
         );
     };
     let document = match parse_query(&query) {
         Ok(document) => document,
         Err(err) => {
             let error: ServerError = err.into();
-            return (
+            return done(
                 answer(media, request_error(error), true),
                 "GRAPHQL_PARSE_FAILED",
                 1,
+                operation,
             );
         }
     };
+    if operation.is_none() {
+        // The document's only operation, when it has a name.
+        let mut operations = document.operations.iter();
+        if let (Some((Some(name), _)), None) = (operations.next(), operations.next()) {
+            operation = Some(name.to_string());
+        }
+    }
     if *method == Method::GET && is_mutation(&document, params.operation_name.as_deref()) {
         let refusal = Refusal {
             status: StatusCode::METHOD_NOT_ALLOWED,
             message: "mutations are only accepted over POST".to_owned(),
             allow: Some("POST"),
         };
-        return (refusal.into_response(), "METHOD_NOT_ALLOWED", 1);
+        return done(refusal.into_response(), "METHOD_NOT_ALLOWED", 1, operation);
     }
     if let Err(exceeded) = limits.check(&document) {
         let mut error = ServerError::new(exceeded.to_string(), None);
@@ -266,10 +296,11 @@ pub async fn execute(
         extensions.set("limit", exceeded.name);
         extensions.set("value", exceeded.limit as u64);
         error.extensions = Some(extensions);
-        return (
+        return done(
             answer(media, request_error(error), true),
             "LIMIT_EXCEEDED",
             1,
+            operation,
         );
     }
     let mut request = async_graphql::Request::new(query);
@@ -301,10 +332,11 @@ pub async fn execute(
             }),
     };
     let errors = response.errors.len();
-    (
+    done(
         answer(media, response, failed_before_execution),
         outcome,
         errors,
+        operation,
     )
 }
 

@@ -229,9 +229,8 @@ async fn run(
     params: graphql::Params,
 ) -> Response {
     let context = crate::request::RequestContext::new(request_id(headers));
-    let operation = params.operation_name.clone();
     let started = Instant::now();
-    let (response, outcome, errors) = context
+    let executed = context
         .clone()
         .scope(graphql::execute(
             &state.schema,
@@ -242,20 +241,19 @@ async fn run(
         ))
         .await;
     let elapsed = started.elapsed();
-    state
-        .metrics
-        .request(operation.as_deref(), outcome, elapsed);
+    let operation = executed.operation.as_deref();
+    state.metrics.request(operation, executed.outcome, elapsed);
     tracing::info!(
         request_id = context.id(),
-        operation = operation.as_deref().unwrap_or("-"),
+        operation = operation.unwrap_or("-"),
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         upstream_calls = context.calls(),
-        errors,
-        outcome,
-        status = response.status().as_u16(),
+        errors = executed.errors,
+        outcome = executed.outcome,
+        status = executed.response.status().as_u16(),
         "graphql request"
     );
-    response
+    executed.response
 }
 
 async fn graphql_post(

@@ -45,6 +45,7 @@ pub struct SimControl {
     latency_micros: AtomicU64,
     counts: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<Vec<FaultRule>>,
+    request_ids: Mutex<Vec<String>>,
 }
 
 impl SimControl {
@@ -60,6 +61,14 @@ impl SimControl {
                 fault,
                 remaining: first_n,
             });
+    }
+
+    /// The `x-request-id` headers of the requests served so far.
+    pub fn request_ids(&self) -> Vec<String> {
+        self.request_ids
+            .lock()
+            .expect("request id lock poisoned")
+            .clone()
     }
 
     /// Removes every injected fault.
@@ -138,6 +147,17 @@ async fn instrument(
         .unwrap_or_else(|| "(unmatched)".to_owned());
     let endpoint = format!("{} {path}", request.method());
     control.record(endpoint.clone());
+    if let Some(id) = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        control
+            .request_ids
+            .lock()
+            .expect("request id lock poisoned")
+            .push(id.to_owned());
+    }
     let latency = control.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
