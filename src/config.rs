@@ -24,6 +24,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+use crate::http::persisted::{load_manifest, Mode, PersistedQueries, DEFAULT_APQ_ENTRIES};
 use crate::http::{ServerOptions, DEFAULT_SHUTDOWN_GRACE};
 use crate::limits::Limits;
 use crate::model::UpstreamKind;
@@ -94,6 +95,68 @@ pub struct FileConfig {
     /// The HTTP server.
     #[serde(default)]
     pub server: ServerConfig,
+    /// Persisted queries.
+    #[serde(default)]
+    pub persisted_queries: PersistedConfig,
+}
+
+/// The `[persisted_queries]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersistedConfig {
+    /// `automatic` (Apollo's APQ, the default), `allow_list` or `off`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// With `allow_list`: the manifest file (Apollo's format or `{hash: query}`).
+    #[serde(default)]
+    pub manifest: Option<std::path::PathBuf>,
+    /// With `automatic`: how many queries are remembered (default 10000).
+    #[serde(default)]
+    pub entries: Option<u64>,
+    /// `max-age` of GET answers of persisted queries (default: the shortest upstream cache TTL).
+    #[serde(default, with = "humantime_serde")]
+    pub max_age: Option<Duration>,
+}
+
+impl PersistedConfig {
+    fn resolve(&self) -> Result<PersistedQueries, ConfigError> {
+        let mode = match self.mode.as_deref().unwrap_or("automatic") {
+            "automatic" => {
+                if self.manifest.is_some() {
+                    return Err(invalid(
+                        "persisted_queries.manifest",
+                        "only with mode = \"allow_list\"",
+                    ));
+                }
+                Mode::Automatic {
+                    entries: self.entries.unwrap_or(DEFAULT_APQ_ENTRIES).max(1),
+                }
+            }
+            "allow_list" => {
+                let path = self.manifest.as_ref().ok_or_else(|| {
+                    invalid(
+                        "persisted_queries.manifest",
+                        "required with mode = \"allow_list\"",
+                    )
+                })?;
+                Mode::AllowList {
+                    queries: load_manifest(path)
+                        .map_err(|why| invalid("persisted_queries.manifest", why))?,
+                }
+            }
+            "off" => Mode::Off,
+            other => {
+                return Err(invalid(
+                    "persisted_queries.mode",
+                    format!("{other:?}: use \"automatic\", \"allow_list\" or \"off\""),
+                ))
+            }
+        };
+        Ok(PersistedQueries {
+            mode,
+            max_age: self.max_age,
+        })
+    }
 }
 
 /// The `[server]` table.
@@ -332,6 +395,8 @@ pub struct Config {
     pub limits: Limits,
     /// The HTTP server.
     pub server: ServerOptions,
+    /// Persisted queries.
+    pub persisted: PersistedQueries,
 }
 
 impl Config {
@@ -380,6 +445,7 @@ impl Config {
         Ok(Config {
             limits: file.limits.resolve()?,
             server: file.server.resolve()?,
+            persisted: file.persisted_queries.resolve()?,
             rates,
             listen: file.listen,
             connect_timeout: file

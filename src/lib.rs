@@ -72,6 +72,8 @@ pub struct GatewayOptions {
     pub limits: limits::Limits,
     /// The HTTP server's settings.
     pub server: http::ServerOptions,
+    /// Persisted queries.
+    pub persisted: http::persisted::PersistedQueries,
 }
 
 impl Default for GatewayOptions {
@@ -81,6 +83,7 @@ impl Default for GatewayOptions {
             rates: None,
             limits: limits::Limits::default(),
             server: http::ServerOptions::default(),
+            persisted: http::persisted::PersistedQueries::default(),
         }
     }
 }
@@ -93,6 +96,7 @@ impl GatewayOptions {
             rates: Some(config.rates.clone()),
             limits: config.limits.clone(),
             server: config.server.clone(),
+            persisted: config.persisted.clone(),
         }
     }
 }

@@ -363,3 +363,123 @@ async fn an_oversized_body_is_refused() {
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+fn sha256(query: &str) -> String {
+    offer_gateway::http::persisted::sha256_hex(query)
+}
+
+#[tokio::test]
+async fn automatic_persisted_queries_register_on_a_miss_and_their_get_answers_are_cacheable() {
+    let gateway = TestGateway::start().await;
+    let query = "{ upstreams { name kind } }";
+    let extensions =
+        json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256(query) } }).to_string();
+    let hash_only = [("extensions", extensions.as_str())];
+    let response = gateway
+        .http
+        .get(&gateway.url)
+        .query(&hash_only)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["message"], "PersistedQueryNotFound");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+
+    // Registered by sending the query with its hash once.
+    let (status, _, body) = post(
+        &gateway,
+        Some(GQL),
+        "application/json",
+        &json!({ "query": query, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256(query) } } }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["upstreams"].as_array().unwrap().len(), 3);
+
+    let response = gateway
+        .http
+        .get(&gateway.url)
+        .query(&hash_only)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=60",
+        "the cache TTL"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["upstreams"].as_array().unwrap().len(), 3);
+
+    // A wrong hash is refused; plain GET queries are not cacheable.
+    let (status, _, body) = post(
+        &gateway,
+        Some(GQL),
+        "application/json",
+        &json!({ "query": "{ upstreams { name } }", "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256(query) } } }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_HASH_MISMATCH"
+    );
+    let plain = gateway
+        .http
+        .get(&gateway.url)
+        .query(&[("query", query)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn the_allow_list_mode_refuses_queries_not_in_the_manifest() {
+    use offer_gateway::http::persisted::{Mode, PersistedQueries};
+
+    let allowed = "query Upstreams { upstreams { name } }";
+    let gateway = TestGateway::start_with_options(
+        |_| {},
+        offer_gateway::GatewayOptions {
+            persisted: PersistedQueries {
+                mode: Mode::AllowList {
+                    queries: [(sha256(allowed), allowed.to_owned())]
+                        .into_iter()
+                        .collect(),
+                },
+                max_age: None,
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let (status, _, body) = post(
+        &gateway,
+        Some(GQL),
+        "application/json",
+        &json!({ "query": allowed }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = post(
+        &gateway,
+        Some(GQL),
+        "application/json",
+        &json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256(allowed) } } }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "by hash: {body}");
+    let (status, _, body) = post(&gateway, Some(GQL), "application/json", OK_QUERY).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_ALLOWED"
+    );
+}

@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
 use crate::error::ErrorCode;
+use crate::http::persisted::{Refused, Store};
 use crate::limits::{is_mutation, Limits};
 use crate::schema::{scope, GatewaySchema};
 
@@ -240,6 +241,7 @@ pub struct Executed {
 pub async fn execute(
     schema: &GatewaySchema,
     limits: &Limits,
+    persisted: &Store,
     method: &Method,
     media: Media,
     params: Params,
@@ -254,7 +256,22 @@ pub async fn execute(
         errors,
         operation,
     };
-    let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
+    let query = params.query.filter(|q| !q.trim().is_empty());
+    let (query, by_hash) = match persisted.resolve(query, params.extensions.as_ref()) {
+        Ok(resolved) => resolved,
+        Err(refused) => {
+            let mut error = ServerError::new(refused.message(), None);
+            let mut extensions = async_graphql::ErrorExtensionValues::default();
+            extensions.set("code", refused.code());
+            error.extensions = Some(extensions);
+            // Apollo clients look for PersistedQueryNotFound in a 200 answer.
+            let as_request_error = refused != Refused::NotFound;
+            let mut response = answer(media, request_error(error), as_request_error);
+            no_store(&mut response);
+            return done(response, refused.code(), 1, operation);
+        }
+    };
+    let Some(query) = query else {
         return done(
             Refusal::bad_request("the request has no `query`").into_response(),
             "BAD_REQUEST",
@@ -332,12 +349,24 @@ pub async fn execute(
             }),
     };
     let errors = response.errors.len();
-    done(
-        answer(media, response, failed_before_execution),
-        outcome,
-        errors,
-        operation,
-    )
+    let mut http = answer(media, response, failed_before_execution);
+    if *method == Method::GET && by_hash && errors == 0 {
+        // A persisted query asked by GET: HTTP caches may keep the answer as
+        // long as the gateway's own cache would.
+        let max_age = persisted.max_age().as_secs();
+        if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+            http.headers_mut().insert(header::CACHE_CONTROL, value);
+        }
+    } else {
+        no_store(&mut http);
+    }
+    done(http, outcome, errors, operation)
+}
+
+fn no_store(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
 /// The static form of an error code, for metrics labels.

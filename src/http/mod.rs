@@ -14,6 +14,7 @@
 //! a request body limit.
 
 pub mod graphql;
+pub mod persisted;
 
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -71,6 +72,7 @@ impl Default for ServerOptions {
 struct HttpState {
     schema: GatewaySchema,
     limits: Arc<Limits>,
+    persisted: Arc<persisted::Store>,
     metrics: Arc<Metrics>,
     upstreams: Upstreams,
     loaders: Option<Arc<Loaders>>,
@@ -88,6 +90,10 @@ pub fn app_with(schema: GatewaySchema, limits: &Limits) -> Router {
         HttpState {
             schema,
             limits: Arc::new(limits.clone()),
+            persisted: Arc::new(persisted::Store::new(
+                persisted::PersistedQueries::default(),
+                crate::upstream::DEFAULT_CACHE_TTL,
+            )),
             metrics: Arc::new(Metrics::new()),
             upstreams: Upstreams::default(),
             loaders: None,
@@ -99,10 +105,22 @@ pub fn app_with(schema: GatewaySchema, limits: &Limits) -> Router {
 /// The gateway's routes and layers.
 pub fn router(gateway: Gateway) -> Router {
     let server = gateway.options.server.clone();
+    // Answers may be cached as long as the shortest upstream cache keeps them.
+    let max_age = gateway
+        .upstreams
+        .iter()
+        .filter(|c| c.settings().cache.enabled)
+        .map(|c| c.settings().cache.ttl)
+        .min()
+        .unwrap_or(Duration::ZERO);
     routes(
         HttpState {
             schema: gateway.schema,
             limits: Arc::new(gateway.options.limits.clone()),
+            persisted: Arc::new(persisted::Store::new(
+                gateway.options.persisted.clone(),
+                max_age,
+            )),
             metrics: gateway.metrics,
             upstreams: gateway.upstreams,
             loaders: Some(gateway.loaders),
@@ -235,6 +253,7 @@ async fn run(
         .scope(graphql::execute(
             &state.schema,
             &state.limits,
+            &state.persisted,
             method,
             media,
             params,

@@ -41,6 +41,21 @@ impl TestGateway {
 
     /// The demo setup, with the instance list adjusted by `adjust` and `limits`.
     pub async fn start_full(adjust: impl FnOnce(&mut Vec<InstanceSpec>), limits: Limits) -> Self {
+        Self::start_with_options(
+            adjust,
+            offer_gateway::GatewayOptions {
+                limits,
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// The demo setup with other gateway options.
+    pub async fn start_with_options(
+        adjust: impl FnOnce(&mut Vec<InstanceSpec>),
+        options: offer_gateway::GatewayOptions,
+    ) -> Self {
         let sims = Simulators::start_demo().await.expect("simulators start");
         // Tests walk the whole catalog: lift Closient's per-key rate limits
         // (the tests that check them set their own).
@@ -52,8 +67,7 @@ impl TestGateway {
             specs,
             offer_gateway::GatewayOptions {
                 connect_timeout: Duration::from_secs(2),
-                limits,
-                ..Default::default()
+                ..options
             },
         );
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");

@@ -1,0 +1,358 @@
+//! Persisted queries for mobile clients.
+//!
+//! - Automatic persisted queries (Apollo's protocol): a client sends only
+//!   `extensions.persistedQuery.sha256Hash`; if the gateway knows the hash
+//!   it runs the query, otherwise it answers `PERSISTED_QUERY_NOT_FOUND`
+//!   and the client sends the query with its hash once to register it.
+//! - Allow-list mode: only the queries of a manifest file may run, asked
+//!   for by hash or in full; anything else is `PERSISTED_QUERY_NOT_ALLOWED`.
+//!   The manifest is Apollo's persisted query manifest
+//!   (`{"format": "apollo-persisted-query-manifest", "operations": [{"id",
+//!   "body", ...}]}`) or a plain `{"<sha256>": "<query>"}` object.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use moka::sync::Cache;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// Default number of registered automatic persisted queries kept.
+pub const DEFAULT_APQ_ENTRIES: u64 = 10_000;
+
+/// How persisted queries work.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Any query may run; hashes are remembered (automatic persisted queries).
+    Automatic {
+        /// How many queries are remembered.
+        entries: u64,
+    },
+    /// Only the manifest's queries may run.
+    AllowList {
+        /// sha256 (lower-case hex) to query.
+        queries: HashMap<String, String>,
+    },
+    /// Persisted queries are not supported.
+    Off,
+}
+
+/// The persisted-query settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersistedQueries {
+    /// The mode.
+    pub mode: Mode,
+    /// `max-age` of successful GET answers of persisted queries; `None`
+    /// for the shortest cache TTL of the upstream instances.
+    pub max_age: Option<Duration>,
+}
+
+impl Default for PersistedQueries {
+    fn default() -> Self {
+        PersistedQueries {
+            mode: Mode::Automatic {
+                entries: DEFAULT_APQ_ENTRIES,
+            },
+            max_age: None,
+        }
+    }
+}
+
+/// The lower-case hex sha256 of a query.
+pub fn sha256_hex(query: &str) -> String {
+    hex::encode(Sha256::digest(query.as_bytes()))
+}
+
+/// Reads a manifest file into hash -> query; every hash is checked.
+pub fn load_manifest(path: &Path) -> Result<HashMap<String, String>, String> {
+    #[derive(Deserialize)]
+    struct Operation {
+        id: String,
+        body: String,
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|err| format!("{}: not JSON: {err}", path.display()))?;
+    let pairs: Vec<(String, String)> = match value {
+        Value::Object(object) if object.get("format").is_some() => {
+            let operations = object
+                .get("operations")
+                .cloned()
+                .ok_or_else(|| format!("{}: no `operations`", path.display()))?;
+            serde_json::from_value::<Vec<Operation>>(operations)
+                .map_err(|err| format!("{}: {err}", path.display()))?
+                .into_iter()
+                .map(|op| (op.id, op.body))
+                .collect()
+        }
+        Value::Object(object) => object
+            .into_iter()
+            .map(|(hash, query)| match query {
+                Value::String(query) => Ok((hash, query)),
+                _ => Err(format!(
+                    "{}: the query of {hash} is not a string",
+                    path.display()
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(format!("{}: expected a JSON object", path.display())),
+    };
+    let mut queries = HashMap::new();
+    for (hash, query) in pairs {
+        let hash = hash.to_ascii_lowercase();
+        if sha256_hex(&query) != hash {
+            return Err(format!(
+                "{}: {hash} is not the sha256 of its query",
+                path.display()
+            ));
+        }
+        queries.insert(hash, query);
+    }
+    Ok(queries)
+}
+
+/// Why a persisted query cannot run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The hash is not known: send the query with it (automatic mode).
+    NotFound,
+    /// The query is not in the allow-list.
+    NotAllowed,
+    /// The query does not hash to the hash sent.
+    HashMismatch,
+    /// Persisted queries are off, or the extension is malformed.
+    NotSupported(String),
+}
+
+impl Refused {
+    /// The error code clients look for.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refused::NotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Refused::NotAllowed => "PERSISTED_QUERY_NOT_ALLOWED",
+            Refused::HashMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
+            Refused::NotSupported(_) => "PERSISTED_QUERY_NOT_SUPPORTED",
+        }
+    }
+
+    /// The message (Apollo clients match `PersistedQueryNotFound`).
+    pub fn message(&self) -> String {
+        match self {
+            Refused::NotFound => "PersistedQueryNotFound".to_owned(),
+            Refused::NotAllowed => "this query is not in the gateway's allow-list".to_owned(),
+            Refused::HashMismatch => "provided sha256Hash does not match the query".to_owned(),
+            Refused::NotSupported(why) => why.clone(),
+        }
+    }
+}
+
+/// The persisted-query store of a running gateway.
+pub struct Store {
+    settings: PersistedQueries,
+    registered: Option<Cache<String, String>>,
+    max_age: Duration,
+}
+
+impl Store {
+    /// A store for `settings`; `default_max_age` applies when the
+    /// settings give none.
+    pub fn new(settings: PersistedQueries, default_max_age: Duration) -> Self {
+        let registered = match &settings.mode {
+            Mode::Automatic { entries } => Some(Cache::new(*entries)),
+            _ => None,
+        };
+        Store {
+            max_age: settings.max_age.unwrap_or(default_max_age),
+            settings,
+            registered,
+        }
+    }
+
+    /// `max-age` of cacheable answers.
+    pub fn max_age(&self) -> Duration {
+        self.max_age
+    }
+
+    /// Resolves the query to run: from the request, its persisted-query
+    /// extension and the mode. `Ok(None)` when the request uses no
+    /// persisted query (and the mode allows that). The flag tells whether
+    /// the query came by hash (its GET answers may be cached).
+    pub fn resolve(
+        &self,
+        query: Option<String>,
+        extensions: Option<&Map<String, Value>>,
+    ) -> Result<(Option<String>, bool), Refused> {
+        let hash = match extensions.and_then(|e| e.get("persistedQuery")) {
+            None => None,
+            Some(Value::Object(pq)) => {
+                if pq.get("version").and_then(Value::as_u64) != Some(1) {
+                    return Err(Refused::NotSupported(
+                        "persistedQuery.version must be 1".to_owned(),
+                    ));
+                }
+                match pq.get("sha256Hash").and_then(Value::as_str) {
+                    Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                        Some(h.to_ascii_lowercase())
+                    }
+                    _ => {
+                        return Err(Refused::NotSupported(
+                            "persistedQuery.sha256Hash must be 64 hex digits".to_owned(),
+                        ))
+                    }
+                }
+            }
+            Some(_) => {
+                return Err(Refused::NotSupported(
+                    "persistedQuery must be an object".to_owned(),
+                ))
+            }
+        };
+        match (&self.settings.mode, hash, query) {
+            (Mode::Off, Some(_), _) => Err(Refused::NotSupported(
+                "persisted queries are not supported".to_owned(),
+            )),
+            (Mode::Off, None, query) => Ok((query, false)),
+            (Mode::Automatic { .. }, None, query) => Ok((query, false)),
+            (Mode::Automatic { .. }, Some(hash), Some(query)) => {
+                if sha256_hex(&query) != hash {
+                    return Err(Refused::HashMismatch);
+                }
+                if let Some(registered) = &self.registered {
+                    registered.insert(hash, query.clone());
+                }
+                Ok((Some(query), true))
+            }
+            (Mode::Automatic { .. }, Some(hash), None) => self
+                .registered
+                .as_ref()
+                .and_then(|r| r.get(&hash))
+                .map(|query| (Some(query), true))
+                .ok_or(Refused::NotFound),
+            (Mode::AllowList { queries }, hash, query) => {
+                let hash = match (hash, &query) {
+                    (Some(hash), Some(query)) if sha256_hex(query) != hash => {
+                        return Err(Refused::HashMismatch)
+                    }
+                    (Some(hash), _) => hash,
+                    (None, Some(query)) => sha256_hex(query),
+                    (None, None) => return Ok((None, false)),
+                };
+                queries
+                    .get(&hash)
+                    .map(|query| (Some(query.clone()), true))
+                    .ok_or(Refused::NotAllowed)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn ext(hash: &str) -> Map<String, Value> {
+        json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } })
+            .as_object()
+            .cloned()
+            .unwrap()
+    }
+
+    const QUERY: &str = "{ upstreams { name } }";
+
+    #[test]
+    fn automatic_persisted_queries_register_on_miss() {
+        let store = Store::new(PersistedQueries::default(), Duration::from_secs(60));
+        let hash = sha256_hex(QUERY);
+        assert_eq!(
+            store.resolve(None, Some(&ext(&hash))),
+            Err(Refused::NotFound)
+        );
+        assert_eq!(
+            store.resolve(Some(QUERY.into()), Some(&ext(&hash))),
+            Ok((Some(QUERY.into()), true))
+        );
+        assert_eq!(
+            store.resolve(None, Some(&ext(&hash))),
+            Ok((Some(QUERY.into()), true))
+        );
+        assert_eq!(
+            store.resolve(Some("{ other }".into()), Some(&ext(&hash))),
+            Err(Refused::HashMismatch)
+        );
+        assert_eq!(
+            store.resolve(Some(QUERY.into()), None),
+            Ok((Some(QUERY.into()), false))
+        );
+    }
+
+    #[test]
+    fn the_allow_list_refuses_everything_else() {
+        let hash = sha256_hex(QUERY);
+        let store = Store::new(
+            PersistedQueries {
+                mode: Mode::AllowList {
+                    queries: HashMap::from([(hash.clone(), QUERY.to_owned())]),
+                },
+                ..PersistedQueries::default()
+            },
+            Duration::from_secs(60),
+        );
+        assert_eq!(
+            store.resolve(None, Some(&ext(&hash))),
+            Ok((Some(QUERY.into()), true))
+        );
+        assert_eq!(
+            store.resolve(Some(QUERY.into()), None),
+            Ok((Some(QUERY.into()), true))
+        );
+        assert_eq!(
+            store.resolve(Some("{ other }".into()), None),
+            Err(Refused::NotAllowed)
+        );
+        assert_eq!(
+            store.resolve(None, Some(&ext(&sha256_hex("{ other }")))),
+            Err(Refused::NotAllowed)
+        );
+    }
+
+    #[test]
+    fn malformed_extensions_are_refused() {
+        let store = Store::new(PersistedQueries::default(), Duration::from_secs(60));
+        let bad = json!({ "persistedQuery": { "version": 2, "sha256Hash": "x" } });
+        assert!(matches!(
+            store.resolve(None, bad.as_object()),
+            Err(Refused::NotSupported(_))
+        ));
+        assert!(matches!(
+            store.resolve(None, Some(&ext("nothex"))),
+            Err(Refused::NotSupported(_))
+        ));
+    }
+
+    #[test]
+    fn manifests_are_read_and_checked() {
+        let dir =
+            std::env::temp_dir().join(format!("offer-gateway-manifest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let apollo = dir.join("apollo.json");
+        std::fs::write(
+            &apollo,
+            json!({ "format": "apollo-persisted-query-manifest", "version": 1,
+                    "operations": [{ "id": sha256_hex(QUERY), "name": "U", "type": "query", "body": QUERY }] })
+            .to_string(),
+        )
+        .unwrap();
+        assert_eq!(load_manifest(&apollo).unwrap().len(), 1);
+        let wrong = dir.join("wrong.json");
+        std::fs::write(&wrong, json!({ "00": QUERY }).to_string()).unwrap();
+        assert!(load_manifest(&wrong)
+            .unwrap_err()
+            .contains("not the sha256"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
