@@ -341,6 +341,18 @@ pub struct UpstreamConfig {
     /// Closient: environment variable holding the API key.
     #[serde(default)]
     pub api_key_env: Option<String>,
+    /// Closient: file holding the API key (instead of `api_key_env`).
+    #[serde(default)]
+    pub api_key_file: Option<std::path::PathBuf>,
+    /// Medusa: file holding a ready JWT (instead of `token_env`).
+    #[serde(default)]
+    pub token_file: Option<std::path::PathBuf>,
+    /// Medusa / Violet: file holding the login password (instead of `password_env`).
+    #[serde(default)]
+    pub password_file: Option<std::path::PathBuf>,
+    /// Violet: file holding the app secret (instead of `app_secret_env`).
+    #[serde(default)]
+    pub app_secret_file: Option<std::path::PathBuf>,
     /// Medusa: environment variable holding a ready JWT.
     #[serde(default)]
     pub token_env: Option<String>,
@@ -406,7 +418,10 @@ impl Config {
             path: path.display().to_string(),
             source,
         })?;
-        Config::from_toml(&text, |name| std::env::var(name).ok())
+        let overrides: Vec<(String, String)> = std::env::vars()
+            .filter(|(name, _)| name.starts_with(ENV_PREFIX))
+            .collect();
+        Config::from_toml_with_overrides(&text, |name| std::env::var(name).ok(), &overrides)
     }
 
     /// Parses and checks TOML text; `env` looks environment variables up.
@@ -414,8 +429,22 @@ impl Config {
         text: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let file: FileConfig =
+        Config::from_toml_with_overrides(text, env, &[])
+    }
+
+    /// Like [`Config::from_toml`], with `OFFER_GATEWAY__...` overrides
+    /// applied first (see [`apply_overrides`]).
+    pub fn from_toml_with_overrides(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+        overrides: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let mut value: toml::Table =
             toml::from_str(text).map_err(|err| ConfigError::Parse(err.to_string()))?;
+        apply_overrides(&mut value, overrides)?;
+        let file: FileConfig = toml::Value::Table(value)
+            .try_into()
+            .map_err(|err: toml::de::Error| ConfigError::Parse(err.to_string()))?;
         let mut names = HashSet::new();
         let mut instances = Vec::with_capacity(file.upstreams.len());
         for (i, upstream) in file.upstreams.iter().enumerate() {
@@ -663,17 +692,34 @@ impl UpstreamConfig {
     ) -> Result<Credentials, ConfigError> {
         let kind = UpstreamKind::from(self.kind);
         let allowed: &[&str] = match kind {
-            UpstreamKind::Closient => &["api_key_env"],
-            UpstreamKind::Medusa => &["token_env", "username", "password_env"],
-            UpstreamKind::Violet => &["app_id", "app_secret_env", "username", "password_env"],
+            UpstreamKind::Closient => &["api_key_env", "api_key_file"],
+            UpstreamKind::Medusa => &[
+                "token_env",
+                "token_file",
+                "username",
+                "password_env",
+                "password_file",
+            ],
+            UpstreamKind::Violet => &[
+                "app_id",
+                "app_secret_env",
+                "app_secret_file",
+                "username",
+                "password_env",
+                "password_file",
+            ],
         };
         let present = [
             ("api_key_env", self.api_key_env.is_some()),
+            ("api_key_file", self.api_key_file.is_some()),
             ("token_env", self.token_env.is_some()),
+            ("token_file", self.token_file.is_some()),
             ("username", self.username.is_some()),
             ("password_env", self.password_env.is_some()),
+            ("password_file", self.password_file.is_some()),
             ("app_id", self.app_id.is_some()),
             ("app_secret_env", self.app_secret_env.is_some()),
+            ("app_secret_file", self.app_secret_file.is_some()),
         ];
         for (name, set) in present {
             if set && !allowed.contains(&name) {
@@ -687,18 +733,43 @@ impl UpstreamConfig {
                 ));
             }
         }
-        let secret = |field: &str, var: &Option<String>| -> Result<Secret, ConfigError> {
-            let var = var.as_deref().ok_or_else(|| {
-                invalid(
-                    format!("{key}.{field}"),
-                    format!("required for kind \"{}\"", kind.as_str()),
-                )
-            })?;
-            match env(var) {
-                Some(value) if !value.is_empty() => Ok(Secret::new(value)),
-                _ => Err(invalid(
-                    format!("{key}.{field}"),
-                    format!("the environment variable {var} is not set"),
+        // A secret comes from an environment variable (`<name>_env`) or a
+        // file (`<name>_file`), never from the configuration itself.
+        let secret = |name: &str,
+                      var: &Option<String>,
+                      file: &Option<std::path::PathBuf>|
+         -> Result<Secret, ConfigError> {
+            match (var, file) {
+                (Some(_), Some(_)) => Err(invalid(
+                    format!("{key}.{name}_file"),
+                    format!("give either {name}_env or {name}_file, not both"),
+                )),
+                (Some(var), None) => match env(var) {
+                    Some(value) if !value.is_empty() => Ok(Secret::new(value)),
+                    _ => Err(invalid(
+                        format!("{key}.{name}_env"),
+                        format!("the environment variable {var} is not set"),
+                    )),
+                },
+                (None, Some(path)) => {
+                    let text = std::fs::read_to_string(path).map_err(|err| {
+                        invalid(
+                            format!("{key}.{name}_file"),
+                            format!("cannot read {}: {err}", path.display()),
+                        )
+                    })?;
+                    let value = text.trim_end_matches(['\n', '\r']);
+                    if value.is_empty() {
+                        return Err(invalid(
+                            format!("{key}.{name}_file"),
+                            format!("{} is empty", path.display()),
+                        ));
+                    }
+                    Ok(Secret::new(value))
+                }
+                (None, None) => Err(invalid(
+                    format!("{key}.{name}_env"),
+                    format!("required for kind \"{}\" (or {name}_file)", kind.as_str()),
                 )),
             }
         };
@@ -712,20 +783,25 @@ impl UpstreamConfig {
         };
         Ok(match kind {
             UpstreamKind::Closient => Credentials::Closient {
-                api_key: secret("api_key_env", &self.api_key_env)?,
+                api_key: secret("api_key", &self.api_key_env, &self.api_key_file)?,
             },
-            UpstreamKind::Medusa => match (&self.token_env, &self.username) {
-                (Some(_), None) => {
-                    Credentials::Medusa(MedusaAuth::Token(secret("token_env", &self.token_env)?))
-                }
-                (None, Some(_)) => Credentials::Medusa(MedusaAuth::EmailPassword {
+            UpstreamKind::Medusa => match (
+                self.token_env.is_some() || self.token_file.is_some(),
+                &self.username,
+            ) {
+                (true, None) => Credentials::Medusa(MedusaAuth::Token(secret(
+                    "token",
+                    &self.token_env,
+                    &self.token_file,
+                )?)),
+                (false, Some(_)) => Credentials::Medusa(MedusaAuth::EmailPassword {
                     email: required("username", &self.username)?,
-                    password: secret("password_env", &self.password_env)?,
+                    password: secret("password", &self.password_env, &self.password_file)?,
                 }),
                 _ => {
                     return Err(invalid(
                         key.to_owned(),
-                        "a medusa upstream takes either token_env, or username and password_env",
+                        "a medusa upstream takes either token_env (or token_file), or username and password_env (or password_file)",
                     ))
                 }
             },
@@ -733,12 +809,70 @@ impl UpstreamConfig {
                 app_id: self.app_id.ok_or_else(|| {
                     invalid(format!("{key}.app_id"), "required for kind \"violet\"")
                 })?,
-                app_secret: secret("app_secret_env", &self.app_secret_env)?,
+                app_secret: secret("app_secret", &self.app_secret_env, &self.app_secret_file)?,
                 username: required("username", &self.username)?,
-                password: secret("password_env", &self.password_env)?,
+                password: secret("password", &self.password_env, &self.password_file)?,
             },
         })
     }
+}
+
+/// The prefix of environment variables that override settings.
+pub const ENV_PREFIX: &str = "OFFER_GATEWAY__";
+
+/// Applies environment overrides to the configuration's TOML tree. A
+/// variable names a key by its path in upper case, `__` between the parts:
+/// `OFFER_GATEWAY__LISTEN`, `OFFER_GATEWAY__LIMITS__MAX_DEPTH`, and for an
+/// upstream instance its name (`-` written `_`):
+/// `OFFER_GATEWAY__UPSTREAM__MERCUR__REQUEST_TIMEOUT`. Values are read as
+/// TOML values (`8`, `true`, `["a", "b"]`) or else as strings (`5s`).
+/// Unknown keys are refused like in the file.
+pub fn apply_overrides(
+    config: &mut toml::Table,
+    overrides: &[(String, String)],
+) -> Result<(), ConfigError> {
+    for (name, raw) in overrides {
+        let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let parts: Vec<String> = path.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.clone()));
+        let bad = |problem: &str| invalid(name.clone(), problem.to_owned());
+        match parts.as_slice() {
+            [key] if !key.is_empty() => {
+                config.insert(key.clone(), value);
+            }
+            [upstream, instance, key] if upstream == "upstream" => {
+                let tables = config
+                    .get_mut("upstream")
+                    .and_then(toml::Value::as_array_mut)
+                    .ok_or_else(|| bad("the configuration has no [[upstream]]"))?;
+                let table = tables
+                    .iter_mut()
+                    .filter_map(toml::Value::as_table_mut)
+                    .find(|t| {
+                        t.get("name")
+                            .and_then(toml::Value::as_str)
+                            .is_some_and(|n| n.replace('-', "_") == *instance)
+                    })
+                    .ok_or_else(|| bad(&format!("no upstream named like `{instance}`")))?;
+                table.insert(key.clone(), value);
+            }
+            [section, key] if !section.is_empty() && !key.is_empty() => {
+                let table = config
+                    .entry(section.clone())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                    .as_table_mut()
+                    .ok_or_else(|| bad(&format!("`{section}` is not a table")))?;
+                table.insert(key.clone(), value);
+            }
+            _ => return Err(bad("not a setting: use OFFER_GATEWAY__KEY, OFFER_GATEWAY__SECTION__KEY or OFFER_GATEWAY__UPSTREAM__NAME__KEY")),
+        }
+    }
+    Ok(())
 }
 
 fn positive(value: Option<usize>, default: usize, key: &str) -> Result<usize, ConfigError> {
@@ -1000,6 +1134,87 @@ mod tests {
         assert!(err.starts_with("limits.max_depth:"), "{err}");
         let err = error_of(&format!("{FULL}\n[limits]\nmax_dept = 3\n"));
         assert!(err.contains("unknown field `max_dept`"), "{err}");
+    }
+
+    #[test]
+    fn environment_variables_override_settings() {
+        let vars = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let config = Config::from_toml_with_overrides(
+            FULL,
+            env,
+            &vars(&[
+                ("OFFER_GATEWAY__LISTEN", "127.0.0.1:9999"),
+                ("OFFER_GATEWAY__LIMITS__MAX_DEPTH", "9"),
+                (
+                    "OFFER_GATEWAY__SERVER__CORS_ALLOWED_ORIGINS",
+                    "[\"https://a.example\"]",
+                ),
+                ("OFFER_GATEWAY__UPSTREAM__MERCUR_EU__REQUEST_TIMEOUT", "7s"),
+                ("OFFER_GATEWAY__UPSTREAM__VIOLET__CACHE", "false"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.listen, Some("127.0.0.1:9999".parse().unwrap()));
+        assert_eq!(config.limits.max_depth, 9);
+        assert_eq!(config.server.cors_allowed_origins, ["https://a.example"]);
+        assert_eq!(
+            config.instances[1].settings.request_timeout,
+            Duration::from_secs(7)
+        );
+        assert!(!config.instances[2].settings.cache.enabled);
+        let err = Config::from_toml_with_overrides(
+            FULL,
+            env,
+            &vars(&[("OFFER_GATEWAY__LIMITS__MAX_DEPHT", "9")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown field `max_depht`"), "{err}");
+        let err = Config::from_toml_with_overrides(
+            FULL,
+            env,
+            &vars(&[("OFFER_GATEWAY__UPSTREAM__NOPE__CACHE", "false")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("OFFER_GATEWAY__UPSTREAM__NOPE__CACHE: no upstream"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secrets_can_come_from_files() {
+        let path =
+            std::env::temp_dir().join(format!("offer-gateway-secret-{}", std::process::id()));
+        std::fs::write(&path, "csb_from_a_file\n").unwrap();
+        let text = format!(
+            "[[upstream]]\nname = \"a\"\nkind = \"closient\"\nbase_url = \"http://x\"\napi_key_file = {:?}\n",
+            path.display().to_string()
+        );
+        let config = Config::from_toml(&text, env).unwrap();
+        assert_eq!(
+            config.instances[0].credentials,
+            Credentials::Closient {
+                api_key: Secret::new("csb_from_a_file")
+            }
+        );
+        let both = text.replace(
+            "api_key_file",
+            "api_key_env = \"CLOSIENT_KEY\"\napi_key_file",
+        );
+        assert!(error_of(&both).starts_with("upstream[0].api_key_file: give either"));
+        std::fs::remove_file(&path).unwrap();
+        let err = error_of(&text);
+        assert!(
+            err.starts_with("upstream[0].api_key_file: cannot read"),
+            "{err}"
+        );
     }
 
     #[test]
