@@ -172,6 +172,10 @@ pub struct ServerConfig {
     /// Time in-flight requests get after SIGTERM or ctrl-c (default 10s).
     #[serde(default, with = "humantime_serde")]
     pub shutdown_grace: Option<Duration>,
+    /// SHA-256 hashes (hex) of the API keys clients must send; none: no
+    /// client authentication. `offer-gateway hash-key` prints a key's hash.
+    #[serde(default)]
+    pub client_key_hashes: Vec<String>,
 }
 
 impl ServerConfig {
@@ -188,7 +192,10 @@ impl ServerConfig {
                 ));
             }
         }
+        let client_keys = crate::http::auth::ClientKeys::from_hashes(&self.client_key_hashes)
+            .map_err(|why| invalid("server.client_key_hashes", why))?;
         Ok(ServerOptions {
+            client_keys,
             cors_allowed_origins: self.cors_allowed_origins.clone(),
             compression: self.compression.unwrap_or(true),
             shutdown_grace: self.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),

@@ -66,6 +66,9 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    /// Print the SHA-256 hash of a client API key read from standard input,
+    /// for `server.client_key_hashes`.
+    HashKey,
 }
 
 #[tokio::main]
@@ -74,6 +77,14 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::PrintSchema) => {
             print!("{}", offer_gateway::schema::sdl());
+            Ok(())
+        }
+        Some(Command::HashKey) => {
+            let mut key = String::new();
+            std::io::stdin().read_line(&mut key)?;
+            let key = key.trim_end_matches(['\n', '\r']);
+            anyhow::ensure!(!key.is_empty(), "give the key on standard input");
+            println!("{}", offer_gateway::http::auth::hash_key(key));
             Ok(())
         }
         Some(Command::CheckConfig { file }) => {

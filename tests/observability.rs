@@ -257,3 +257,68 @@ async fn shutdown_lets_in_flight_requests_finish() {
         "no longer accepting"
     );
 }
+
+#[tokio::test]
+async fn client_api_keys_guard_the_graphql_endpoint_only() {
+    use offer_gateway::http::auth::{hash_key, ClientKeys};
+
+    let gateway = TestGateway::start_with_options(
+        |_| {},
+        offer_gateway::GatewayOptions {
+            server: offer_gateway::http::ServerOptions {
+                client_keys: ClientKeys::from_hashes(&[hash_key("mobile-app-key")]).unwrap(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let query = json!({ "query": "{ upstreams { name } }" });
+    let missing = gateway
+        .http
+        .post(&gateway.url)
+        .json(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 401);
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let wrong = gateway
+        .http
+        .post(&gateway.url)
+        .bearer_auth("guess")
+        .json(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = gateway
+        .http
+        .post(&gateway.url)
+        .bearer_auth("mobile-app-key")
+        .json(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+    let header = gateway
+        .http
+        .get(&gateway.url)
+        .query(&[("query", "{ upstreams { name } }")])
+        .header("x-api-key", "mobile-app-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header.status(), 200);
+    assert_eq!(
+        gateway
+            .http
+            .get(format!("{}/healthz", base(&gateway)))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

@@ -13,6 +13,7 @@
 //! tracing, CORS from an allow-list, compression, a whole-request timeout,
 //! a request body limit.
 
+pub mod auth;
 pub mod graphql;
 pub mod persisted;
 
@@ -55,6 +56,8 @@ pub struct ServerOptions {
     pub compression: bool,
     /// Time in-flight requests get to finish after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// API keys of the gateway's clients; none configured: no authentication.
+    pub client_keys: auth::ClientKeys,
 }
 
 impl Default for ServerOptions {
@@ -63,6 +66,7 @@ impl Default for ServerOptions {
             cors_allowed_origins: Vec::new(),
             compression: true,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            client_keys: auth::ClientKeys::default(),
         }
     }
 }
@@ -144,8 +148,14 @@ fn routes(state: HttpState, server: &ServerOptions) -> Router {
             .expose_headers([header::HeaderName::from_static("x-request-id")])
             .max_age(Duration::from_secs(600))
     });
-    let mut router = Router::new()
+    let graphql = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::new(server.client_keys.clone()),
+            auth::require_key,
+        ));
+    let mut router = Router::new()
+        .merge(graphql)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
