@@ -10,29 +10,44 @@ use serde_json::{json, Value};
 
 const GQL: &str = "application/graphql-response+json";
 
+/// Sends `request` with `accept`; returns the status, the media type (or
+/// `allow=<methods>` when the answer has an `Allow` header) and the body.
+async fn send(
+    request: reqwest::RequestBuilder,
+    accept: Option<&str>,
+) -> (StatusCode, String, Value) {
+    let request = match accept {
+        Some(accept) => request.header(ACCEPT, accept),
+        None => request,
+    };
+    let response = request.send().await.expect("answers");
+    let status = response.status();
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned())
+    };
+    let media = match header(ALLOW) {
+        Some(allow) => format!("allow={allow}"),
+        None => header(CONTENT_TYPE).unwrap_or_default(),
+    };
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, media, body)
+}
+
 async fn post(
     gateway: &TestGateway,
     accept: Option<&str>,
     content_type: &str,
     body: &str,
 ) -> (StatusCode, String, Value) {
-    let mut request = gateway
+    let request = gateway
         .http
         .post(&gateway.url)
         .header(CONTENT_TYPE, content_type)
         .body(body.to_owned());
-    if let Some(accept) = accept {
-        request = request.header(ACCEPT, accept);
-    }
-    let response = request.send().await.expect("answers");
-    let status = response.status();
-    let media = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, media, body)
+    send(request, accept).await
 }
 
 async fn get(
@@ -40,27 +55,7 @@ async fn get(
     accept: Option<&str>,
     query: &[(&str, &str)],
 ) -> (StatusCode, String, Value) {
-    let mut request = gateway.http.get(&gateway.url).query(query);
-    if let Some(accept) = accept {
-        request = request.header(ACCEPT, accept);
-    }
-    let response = request.send().await.expect("answers");
-    let status = response.status();
-    let media = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let allow = response
-        .headers()
-        .get(ALLOW)
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = response.json().await.unwrap_or(Value::Null);
-    (
-        status,
-        allow.map(|a| format!("allow={a}")).unwrap_or(media),
-        body,
-    )
+    send(gateway.http.get(&gateway.url).query(query), accept).await
 }
 
 const OK_QUERY: &str = r#"{"query": "{ upstreams { name } }"}"#;

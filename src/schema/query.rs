@@ -369,8 +369,8 @@ impl QueryRoot {
     }
 
     /// The online offers of one organization of a Closient-style upstream, a page at a time,
-    /// in the upstream's order. Null with an error when the arguments are invalid or the
-    /// upstream fails.
+    /// in the upstream's order (or by price within the page with `orderBy: PRICE`). Null
+    /// with an error when the arguments are invalid or the upstream fails.
     async fn online_offers(
         &self,
         ctx: &Context<'_>,
@@ -399,8 +399,8 @@ impl QueryRoot {
     }
 
     /// The offers of a marketplace (Medusa-style) or catalog (Violet-style) upstream, a page at
-    /// a time, in the upstream's order. Null with an error when the arguments are invalid or
-    /// the upstream fails.
+    /// a time, in the upstream's order (or by price within the page with `orderBy: PRICE`).
+    /// Null with an error when the arguments are invalid or the upstream fails.
     async fn marketplace_offers(
         &self,
         ctx: &Context<'_>,
