@@ -318,6 +318,10 @@ pub struct UpstreamConfig {
     /// Memory bound of the instance's cache in bytes (default 64 MiB).
     #[serde(default)]
     pub cache_max_bytes: Option<u64>,
+    /// Pass-through mode: clients may send their own credential for this
+    /// instance in `x-upstream-credential-<name>` (default false).
+    #[serde(default)]
+    pub pass_through: Option<bool>,
     /// Connect timeout of this instance (default: the top-level `connect_timeout`).
     #[serde(default, with = "humantime_serde")]
     pub connect_timeout: Option<Duration>,
@@ -619,6 +623,7 @@ impl UpstreamConfig {
                 &format!("{key}.max_batch_size"),
             )?,
             connect_timeout: self.connect_timeout,
+            pass_through: self.pass_through.unwrap_or(false),
             retry: self.retry_settings(key)?,
             breaker: BreakerSettings {
                 enabled: self.breaker.unwrap_or(true),

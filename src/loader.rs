@@ -34,6 +34,7 @@ use crate::error::UpstreamError;
 use crate::metrics::Metrics;
 use crate::model::{Offer, OfferKey};
 use crate::request::RequestContext;
+use crate::secret::Secret;
 use crate::upstream::{Connector, ListScope, OfferPage, Upstreams};
 
 /// An offer as loaded: fresh, or served stale because the upstream failed.
@@ -66,7 +67,10 @@ type SharedBatch = Shared<BoxFuture<'static, BatchAnswers>>;
 pub struct UpstreamStore {
     connector: Arc<dyn Connector>,
     credential: u64,
-    cache: Option<AnswerCache>,
+    /// A client's own credential (pass-through mode), used instead of the
+    /// configured one.
+    client_credential: Option<Secret>,
+    cache: Option<Arc<AnswerCache>>,
     in_flight: Mutex<HashMap<OfferKey, SharedBatch>>,
     metrics: Option<Arc<Metrics>>,
     /// The last request that asked for a lookup: batched calls are made on
@@ -85,11 +89,38 @@ impl UpstreamStore {
         let settings = connector.settings().cache.clone();
         UpstreamStore {
             credential: connector.credential_fingerprint(),
-            cache: settings.enabled.then(|| AnswerCache::new(&settings)),
+            client_credential: None,
+            cache: settings
+                .enabled
+                .then(|| Arc::new(AnswerCache::new(&settings))),
             connector,
             in_flight: Mutex::new(HashMap::new()),
             metrics,
             requester: Mutex::new(None),
+        }
+    }
+
+    /// A store for the same instance calling with a client's own
+    /// `credential`: it shares the instance's cache, where its answers are
+    /// keyed by that credential, so they are never served to another.
+    pub fn for_client(&self, credential: Secret) -> Self {
+        UpstreamStore {
+            connector: self.connector.clone(),
+            credential: credential.fingerprint(),
+            client_credential: Some(credential),
+            cache: self.cache.clone(),
+            in_flight: Mutex::new(HashMap::new()),
+            metrics: self.metrics.clone(),
+            requester: Mutex::new(None),
+        }
+    }
+
+    /// Runs an upstream call with the client's credential, when this store
+    /// has one.
+    async fn calling<F: std::future::Future>(&self, call: F) -> F::Output {
+        match &self.client_credential {
+            Some(credential) => crate::request::with_credential(credential.clone(), call).await,
+            None => call.await,
         }
     }
 
@@ -100,7 +131,7 @@ impl UpstreamStore {
 
     /// The instance's cache, when caching is on.
     pub fn cache(&self) -> Option<&AnswerCache> {
-        self.cache.as_ref()
+        self.cache.as_deref()
     }
 
     fn cache_key(&self, question: Question) -> CacheKey {
@@ -186,9 +217,10 @@ impl UpstreamStore {
             .lock()
             .expect("requester lock poisoned")
             .clone();
+        let call = self.calling(self.connector.fetch_offers(&keys));
         let lookups = match requester {
-            Some(context) => context.scope(self.connector.fetch_offers(&keys)).await,
-            None => self.connector.fetch_offers(&keys).await,
+            Some(context) => context.scope(call).await,
+            None => call.await,
         };
         let mut answers = HashMap::with_capacity(lookups.len());
         for (key, lookup) in lookups {
@@ -253,7 +285,10 @@ impl UpstreamStore {
         if let Some(Cached::Page(page)) = self.cache.as_ref().and_then(|c| c.get(&key)) {
             return Ok((page, None));
         }
-        let page = match self.connector.list_offers(&scope, offset, limit).await {
+        let page = match self
+            .calling(self.connector.list_offers(&scope, offset, limit))
+            .await
+        {
             Ok(page) => Arc::new(page),
             Err(err) => {
                 return match self.stale(question, &err) {
@@ -289,6 +324,20 @@ impl Loader<OfferKey> for OfferLoader {
 /// The stores and loaders of all upstream instances, by instance name.
 pub struct Loaders {
     by_upstream: HashMap<Arc<str>, (Arc<UpstreamStore>, DataLoader<OfferLoader>)>,
+    /// Stores and loaders of clients' own credentials on pass-through
+    /// instances, by instance and credential fingerprint; idle ones go.
+    clients: moka::sync::Cache<(Arc<str>, u64), ClientLoader>,
+}
+
+type ClientLoader = Arc<(Arc<UpstreamStore>, DataLoader<OfferLoader>)>;
+
+fn loader_for(store: &Arc<UpstreamStore>) -> DataLoader<OfferLoader> {
+    DataLoader::new(
+        OfferLoader {
+            store: store.clone(),
+        },
+        tokio::spawn,
+    )
 }
 
 impl Loaders {
@@ -306,16 +355,39 @@ impl Loaders {
                     connector.clone(),
                     metrics.clone(),
                 ));
-                let loader = DataLoader::new(
-                    OfferLoader {
-                        store: store.clone(),
-                    },
-                    tokio::spawn,
-                );
+                let loader = loader_for(&store);
                 (connector.name().clone(), (store, loader))
             })
             .collect();
-        Loaders { by_upstream }
+        Loaders {
+            by_upstream,
+            clients: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_idle(Duration::from_secs(600))
+                .build(),
+        }
+    }
+
+    /// The store and loader a request uses for `upstream`: the instance's
+    /// own, or, on a pass-through instance whose client sent a credential,
+    /// that credential's.
+    fn pick(&self, upstream: &str) -> Option<(Arc<UpstreamStore>, Option<ClientLoader>)> {
+        let (store, _) = self.by_upstream.get(upstream)?;
+        if !store.connector.settings().pass_through {
+            return Some((store.clone(), None));
+        }
+        let credential =
+            RequestContext::current().and_then(|context| context.credential_for(upstream).cloned());
+        let Some(credential) = credential else {
+            return Some((store.clone(), None));
+        };
+        let key = (store.connector.name().clone(), credential.fingerprint());
+        let client = self.clients.get_with(key, || {
+            let client = Arc::new(store.for_client(credential));
+            let loader = loader_for(&client);
+            Arc::new((client, loader))
+        });
+        Some((client.0.clone(), Some(client)))
     }
 
     /// Every instance's store.
@@ -323,9 +395,10 @@ impl Loaders {
         self.by_upstream.values().map(|(store, _)| store)
     }
 
-    /// The store of the instance `upstream`.
-    pub fn store(&self, upstream: &str) -> Option<&Arc<UpstreamStore>> {
-        self.by_upstream.get(upstream).map(|(store, _)| store)
+    /// The store the current request uses for `upstream` (its client's
+    /// own on a pass-through instance).
+    pub fn store(&self, upstream: &str) -> Option<Arc<UpstreamStore>> {
+        self.pick(upstream).map(|(store, _)| store)
     }
 
     /// Loads one offer of the instance `upstream`: `Ok(None)` when the
@@ -335,13 +408,20 @@ impl Loaders {
         upstream: &str,
         key: OfferKey,
     ) -> Result<Option<Fetched>, UpstreamError> {
-        let Some((store, loader)) = self.by_upstream.get(upstream) else {
+        let Some((store, client)) = self.pick(upstream) else {
             return Ok(None);
         };
         if let Some(context) = RequestContext::current() {
             *store.requester.lock().expect("requester lock poisoned") = Some(context);
         }
-        match loader.load_one(key).await {
+        let loaded = match &client {
+            Some(client) => client.1.load_one(key).await,
+            None => match self.by_upstream.get(upstream) {
+                Some((_, loader)) => loader.load_one(key).await,
+                None => return Ok(None),
+            },
+        };
+        match loaded {
             Ok(Some(Ok(fetched))) => Ok(Some(fetched)),
             Ok(Some(Err(err))) => Err(err),
             Ok(None) => Ok(None),

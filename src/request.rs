@@ -8,19 +8,31 @@
 //! concurrent requests the per-request counts are approximate (the metrics
 //! are exact).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::secret::Secret;
+
 tokio::task_local! {
     static CURRENT: RequestContext;
+    static CREDENTIAL: Secret;
 }
 
-/// One HTTP request's identity and upstream call count.
+/// The header in which a client sends its own credential for a
+/// pass-through upstream instance: `x-upstream-credential-<instance name>`.
+pub fn credential_header(instance: &str) -> String {
+    format!("x-upstream-credential-{instance}")
+}
+
+/// One HTTP request's identity, upstream call count and the upstream
+/// credentials its client sent for pass-through instances.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
     id: Arc<str>,
     calls: Arc<AtomicU64>,
+    credentials: Arc<HashMap<Arc<str>, Secret>>,
 }
 
 impl RequestContext {
@@ -29,7 +41,20 @@ impl RequestContext {
         RequestContext {
             id: id.into(),
             calls: Arc::new(AtomicU64::new(0)),
+            credentials: Arc::new(HashMap::new()),
         }
+    }
+
+    /// The same context, with the client's credentials for pass-through
+    /// instances (by instance name).
+    pub fn with_credentials(mut self, credentials: HashMap<Arc<str>, Secret>) -> Self {
+        self.credentials = Arc::new(credentials);
+        self
+    }
+
+    /// The client's own credential for the instance `name`, if it sent one.
+    pub fn credential_for(&self, name: &str) -> Option<&Secret> {
+        self.credentials.get(name)
     }
 
     /// The request id.
@@ -56,4 +81,15 @@ impl RequestContext {
     pub fn current() -> Option<RequestContext> {
         CURRENT.try_with(Clone::clone).ok()
     }
+}
+
+/// Runs `future` with `credential` replacing the instance's configured
+/// credential (pass-through mode): connectors send it instead.
+pub async fn with_credential<F: Future>(credential: Secret, future: F) -> F::Output {
+    CREDENTIAL.scope(credential, future).await
+}
+
+/// The client's credential the current upstream call must use, if any.
+pub fn credential_override() -> Option<Secret> {
+    CREDENTIAL.try_with(Clone::clone).ok()
 }

@@ -357,3 +357,164 @@ async fn not_found_is_cached_for_its_own_shorter_ttl_and_errors_never() {
     assert_eq!(data["offers"][0]["id"], fresh.as_str());
     assert_eq!(calls(sims), expected(&[(MEDUSA_LIST, 1)]));
 }
+
+/// Pass-through mode: each client's own credential is used, and the cache
+/// never serves one client's upstream answers to another.
+#[tokio::test]
+async fn pass_through_clients_never_share_answers() {
+    use offer_gateway::upstream::Credentials;
+
+    let gateway = TestGateway::start_with(|specs| {
+        specs[0].settings.pass_through = true;
+    })
+    .await;
+    let sims = &gateway.sims;
+    let key = |credentials: Credentials| match credentials {
+        Credentials::Closient { api_key } => api_key.expose().to_owned(),
+        other => panic!("not a closient key: {other:?}"),
+    };
+    let demo_key = key(closient::sim::demo_credentials());
+    let other_key = key(closient::sim::other_credentials());
+    let demo_orgs = common::demo_organizations(sims);
+    let other_orgs: Vec<String> = sims
+        .closient_data
+        .organizations_visible_to(&closient::sim::other_credentials())
+        .iter()
+        .map(|o| o.id.clone())
+        .collect();
+    // An offer only the demo key may see.
+    let offer = sims
+        .closient_data
+        .online_offers
+        .iter()
+        .find(|o| {
+            let org = o.organization_id.clone().unwrap_or_default();
+            demo_orgs.contains(&org) && !other_orgs.contains(&org)
+        })
+        .expect("an offer of the demo key only");
+    let id = GlobalId::encode(OfferKind::Online, "closient", &offer.id);
+    let ask = |client_key: Option<&str>| {
+        let mut request = gateway
+            .http
+            .post(&gateway.url)
+            .json(&json!({ "query": "query($id: ID!) { offer(id: $id) { nativeId } }", "variables": { "id": id } }));
+        if let Some(client_key) = client_key {
+            request = request.header("x-upstream-credential-closient", client_key);
+        }
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    for round in 0..2 {
+        sims.reset_counts();
+        assert_eq!(
+            ask(Some(&demo_key)).await["data"]["offer"]["nativeId"],
+            offer.id.as_str(),
+            "round {round}"
+        );
+        assert_eq!(
+            ask(Some(&other_key)).await["data"]["offer"],
+            Value::Null,
+            "round {round}: the other key's own answer"
+        );
+        let want = if round == 0 {
+            expected(&[(ONLINE, 2)])
+        } else {
+            BTreeMap::new()
+        };
+        assert_eq!(
+            calls(sims),
+            want,
+            "round {round}: each credential's answers cached apart"
+        );
+    }
+    // Without a client credential, the configured one (here the demo key
+    // itself: the same credential, so the same cached answer) is used.
+    sims.reset_counts();
+    assert_eq!(
+        ask(None).await["data"]["offer"]["nativeId"],
+        offer.id.as_str()
+    );
+    assert_eq!(calls(sims), BTreeMap::new());
+    // The client's key went upstream, not the gateway's.
+    let response = ask(Some("csb_not_a_real_key")).await;
+    assert_eq!(
+        response["errors"][0]["extensions"]["code"],
+        "UPSTREAM_UNAUTHORIZED"
+    );
+}
+
+#[tokio::test]
+async fn pass_through_tokens_replace_the_gateways_logins() {
+    use offer_gateway::upstream::medusa::sim::STATIC_ADMIN_TOKEN;
+    use offer_gateway::upstream::Credentials;
+
+    let gateway = TestGateway::start_with(|specs| {
+        for spec in specs.iter_mut() {
+            spec.settings.pass_through = true;
+        }
+    })
+    .await;
+    let sims = &gateway.sims;
+    // A Violet user token the client got itself.
+    let Credentials::Violet {
+        app_id,
+        app_secret,
+        username,
+        password,
+    } = offer_gateway::upstream::violet::sim::demo_credentials()
+    else {
+        unreachable!()
+    };
+    let login: Value = gateway
+        .http
+        .post(sims.violet.base_url.join("/v1/login").unwrap())
+        .header("X-Violet-App-Id", app_id.to_string())
+        .header("X-Violet-App-Secret", app_secret.expose())
+        .json(&json!({ "username": username, "password": password.expose() }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let violet_token = login["token"].as_str().expect("a token").to_owned();
+    sims.reset_counts();
+    let ids = json!([
+        GlobalId::encode(
+            OfferKind::Marketplace,
+            "medusa",
+            &sims.medusa_data.offers[0].id
+        ),
+        GlobalId::encode(
+            OfferKind::Marketplace,
+            "violet",
+            &sims.violet_data.offers[0].id.to_string()
+        ),
+    ]);
+    let response: Value = gateway
+        .http
+        .post(&gateway.url)
+        .header("x-upstream-credential-medusa", STATIC_ADMIN_TOKEN)
+        .header("x-upstream-credential-violet", &violet_token)
+        .json(&json!({ "query": OFFERS, "variables": { "ids": ids } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(response.get("errors").is_none(), "{response:#}");
+    assert_eq!(
+        response["data"]["offers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| !o.is_null())
+            .count(),
+        2
+    );
+    // The gateway did not log in: the clients' tokens were used.
+    assert_eq!(
+        calls(sims),
+        expected(&[(MEDUSA_LIST, 1), (VIOLET_OFFER, 1)])
+    );
+}

@@ -144,7 +144,8 @@ fn routes(state: HttpState, server: &ServerOptions) -> Router {
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::CONTENT_TYPE, header::ACCEPT, header::AUTHORIZATION])
+            // Clients may send their API key and pass-through credentials.
+            .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
             .expose_headers([header::HeaderName::from_static("x-request-id")])
             .max_age(Duration::from_secs(600))
     });
@@ -256,7 +257,19 @@ async fn run(
     media: graphql::Media,
     params: graphql::Params,
 ) -> Response {
-    let context = crate::request::RequestContext::new(request_id(headers));
+    // Clients' own credentials for pass-through instances.
+    let credentials = state
+        .upstreams
+        .iter()
+        .filter(|c| c.settings().pass_through)
+        .filter_map(|c| {
+            let value = headers.get(crate::request::credential_header(c.name()))?;
+            let value = value.to_str().ok()?.trim();
+            (!value.is_empty()).then(|| (c.name().clone(), crate::secret::Secret::new(value)))
+        })
+        .collect();
+    let context =
+        crate::request::RequestContext::new(request_id(headers)).with_credentials(credentials);
     let started = Instant::now();
     let executed = context
         .clone()

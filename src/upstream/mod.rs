@@ -62,6 +62,10 @@ pub struct InstanceSettings {
     pub max_batch_size: usize,
     /// Connect timeout of this instance; `None` for the gateway's default.
     pub connect_timeout: Option<Duration>,
+    /// Pass-through mode: a client may send its own credential for this
+    /// instance in `x-upstream-credential-<name>`, used instead of the
+    /// configured one (whose answers it never shares).
+    pub pass_through: bool,
     /// The instance's answer cache.
     pub cache: CacheSettings,
     /// Retries of failed calls.
@@ -78,6 +82,7 @@ impl Default for InstanceSettings {
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             max_batch_size: DEFAULT_MAX_BATCH_SIZE,
             connect_timeout: None,
+            pass_through: false,
             cache: CacheSettings::default(),
             retry: RetrySettings::default(),
             breaker: BreakerSettings::default(),

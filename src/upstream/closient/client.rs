@@ -62,14 +62,22 @@ impl ClosientConnector {
 
     /// Sends one authenticated GET.
     async fn get(&self, url: url::Url) -> Result<RawResponse, UpstreamError> {
-        let api_key = self
-            .api_key
-            .clone()
-            .ok_or_else(|| UpstreamError::Unauthorized {
+        // A client's own key (pass-through mode) replaces the configured one.
+        let client_key = crate::request::credential_override().and_then(|secret| {
+            HeaderValue::from_str(secret.expose())
+                .ok()
+                .map(|mut value| {
+                    value.set_sensitive(true);
+                    value
+                })
+        });
+        let api_key = client_key.or_else(|| self.api_key.clone()).ok_or_else(|| {
+            UpstreamError::Unauthorized {
                 status: 0,
                 detail: "the configured credentials are not a Closient API key usable as a header"
                     .to_owned(),
-            })?;
+            }
+        })?;
         let request = self
             .client
             .reqwest()

@@ -221,6 +221,10 @@ impl MedusaConnector {
 
     /// Sends an authenticated GET, logging in again once on a 401.
     async fn get(&self, url: url::Url) -> Result<RawResponse, UpstreamError> {
+        // A client's own token (pass-through mode) is sent as is, never renewed.
+        if let Some(token) = crate::request::credential_override() {
+            return self.send_get(&url, &token).await;
+        }
         let token = self.token().await?;
         let response = self.send_get(&url, &token).await?;
         if response.status.as_u16() != 401 {

@@ -232,6 +232,13 @@ impl VioletConnector {
     /// token and retrying once. Returns whatever the upstream answered last.
     async fn call(&self, build: impl Fn() -> RequestBuilder) -> Result<RawResponse, UpstreamError> {
         let app = self.app()?;
+        // A client's own user token (pass-through mode) is sent with the
+        // gateway's app credentials, and never renewed.
+        if let Some(token) = crate::request::credential_override() {
+            return self
+                .send(Self::with_app_headers(build(), app).header("X-Violet-Token", token.expose()))
+                .await;
+        }
         let (mut generation, token) = self.token(app).await?;
         let mut response = self
             .send(Self::with_app_headers(build(), app).header("X-Violet-Token", token.expose()))
