@@ -478,3 +478,26 @@ async fn the_allow_list_mode_refuses_queries_not_in_the_manifest() {
         "PERSISTED_QUERY_NOT_ALLOWED"
     );
 }
+
+#[tokio::test]
+async fn a_request_over_the_overall_timeout_is_cut_off() {
+    use offer_gateway::limits::Limits;
+    use offer_gateway::sim::fault::Fault;
+
+    let gateway = TestGateway::start_with_limits(Limits {
+        request_timeout: std::time::Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    gateway.sims.violet.control.inject(None, Fault::Hang, None);
+    let started = std::time::Instant::now();
+    let (status, _, _) = post(
+        &gateway,
+        Some(GQL),
+        "application/json",
+        r#"{"query": "{ marketplaceOffers(upstream: \"violet\") { totalCount } }"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

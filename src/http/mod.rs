@@ -4,7 +4,6 @@
 //!   by the GraphQL-over-HTTP specification ([`graphql`]); a browser
 //!   (asking for HTML, with no `query`) gets GraphiQL instead.
 //! - `GET /healthz`: the process is alive.
-//!
 //! - `GET /readyz`: ready unless every upstream's circuit is open.
 //! - `GET /metrics`: Prometheus metrics ([`crate::metrics`]).
 //!
