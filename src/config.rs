@@ -472,11 +472,7 @@ impl Config {
             None => {
                 // The first Violet-style instance, if any.
                 match file.upstreams.iter().find(|u| u.kind == KindName::Violet) {
-                    Some(violet) => RatesSpec::Upstream {
-                        name: violet.name.clone(),
-                        base: Currency::parse("USD").expect("USD is an ISO code"),
-                        refresh: DEFAULT_REFRESH,
-                    },
+                    Some(violet) => RatesSpec::of_upstream(&violet.name),
                     None => RatesSpec::None,
                 }
             }

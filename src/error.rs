@@ -9,8 +9,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::ErrorExtensions;
-
 use crate::pricing::PriceError;
 
 /// The closed set of error codes a client can see in `extensions.code`.
@@ -34,6 +32,14 @@ pub enum ErrorCode {
     ConversionUnavailable,
     /// The query breaks one of the endpoint's limits (depth, complexity, ...).
     LimitExceeded,
+    /// A hash-only persisted query the gateway does not know: send the query with it.
+    PersistedQueryNotFound,
+    /// Allow-list mode: the query is not in the manifest.
+    PersistedQueryNotAllowed,
+    /// The query does not hash to the persisted-query hash sent with it.
+    PersistedQueryHashMismatch,
+    /// Persisted queries are off, or the extension is malformed.
+    PersistedQueryNotSupported,
     /// A bug or unexpected state in the gateway.
     Internal,
 }
@@ -51,8 +57,37 @@ impl ErrorCode {
             ErrorCode::UpstreamBadResponse => "UPSTREAM_BAD_RESPONSE",
             ErrorCode::ConversionUnavailable => "CONVERSION_UNAVAILABLE",
             ErrorCode::LimitExceeded => "LIMIT_EXCEEDED",
+            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            ErrorCode::PersistedQueryNotAllowed => "PERSISTED_QUERY_NOT_ALLOWED",
+            ErrorCode::PersistedQueryHashMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
+            ErrorCode::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
             ErrorCode::Internal => "INTERNAL",
         }
+    }
+
+    /// Every code.
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::NotFound,
+        ErrorCode::BadUserInput,
+        ErrorCode::UpstreamTimeout,
+        ErrorCode::UpstreamUnavailable,
+        ErrorCode::UpstreamUnauthorized,
+        ErrorCode::UpstreamRateLimited,
+        ErrorCode::UpstreamBadResponse,
+        ErrorCode::ConversionUnavailable,
+        ErrorCode::LimitExceeded,
+        ErrorCode::PersistedQueryNotFound,
+        ErrorCode::PersistedQueryNotAllowed,
+        ErrorCode::PersistedQueryHashMismatch,
+        ErrorCode::PersistedQueryNotSupported,
+        ErrorCode::Internal,
+    ];
+
+    /// The code named `name` (as in `extensions.code`).
+    pub fn parse(name: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL
+            .into_iter()
+            .find(|code| code.as_str() == name)
     }
 }
 
@@ -180,12 +215,12 @@ impl GatewayError {
         }
     }
 
-    /// Something that does not exist.
-    pub fn not_found(message: impl Into<String>, upstream: Option<Arc<str>>) -> Self {
+    /// An error with `code` and a client-facing `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         GatewayError {
-            code: ErrorCode::NotFound,
+            code,
             message: message.into(),
-            upstream,
+            upstream: None,
             limit: None,
         }
     }
@@ -244,17 +279,33 @@ impl GatewayError {
     }
 }
 
+impl GatewayError {
+    fn extensions(&self) -> async_graphql::ErrorExtensionValues {
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", self.code.as_str());
+        if let Some(upstream) = &self.upstream {
+            ext.set("upstream", upstream.as_ref());
+        }
+        if let Some((name, value)) = self.limit {
+            ext.set("limit", name);
+            ext.set("value", value as u64);
+        }
+        ext
+    }
+
+    /// The error of a request refused before execution (no field, no
+    /// location), with the same extensions as a field error.
+    pub fn into_request_error(self) -> async_graphql::ServerError {
+        let mut error = async_graphql::ServerError::new(self.message.clone(), None);
+        error.extensions = Some(self.extensions());
+        error
+    }
+}
+
 impl From<GatewayError> for async_graphql::Error {
     fn from(err: GatewayError) -> Self {
-        async_graphql::Error::new(err.message.clone()).extend_with(|_, ext| {
-            ext.set("code", err.code.as_str());
-            if let Some(upstream) = &err.upstream {
-                ext.set("upstream", upstream.as_ref());
-            }
-            if let Some((name, value)) = err.limit {
-                ext.set("limit", name);
-                ext.set("value", value as u64);
-            }
-        })
+        let mut error = async_graphql::Error::new(err.message.clone());
+        error.extensions = Some(err.extensions());
+        error
     }
 }

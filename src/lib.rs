@@ -42,22 +42,20 @@ use std::time::Duration;
 use crate::schema::GatewaySchema;
 use crate::upstream::{InstanceSpec, Upstreams};
 
-/// Builds the gateway's schema over upstream instances; `connect_timeout`
-/// is the default of instances that set none. Exchange rates come from the
-/// first Violet-style instance, if any ([`rates::RatesSpec::default_for`]).
+/// Builds the gateway's schema over upstream instances with the default
+/// options; `connect_timeout` is the default of instances that set none.
+/// Exchange rates come from the first Violet-style instance, if any
+/// ([`rates::RatesSpec::default_for`]). [`Gateway::build`] gives the full
+/// gateway (metrics, HTTP routes).
 pub fn gateway(instances: Vec<InstanceSpec>, connect_timeout: Duration) -> GatewaySchema {
-    let upstreams = Upstreams::new(instances, connect_timeout);
-    let rates = rates::RatesSpec::default_for(&upstreams);
-    schema::build_schema(upstreams, &rates)
-}
-
-/// Builds the gateway's schema with the exchange rates of `rates`.
-pub fn gateway_with_rates(
-    instances: Vec<InstanceSpec>,
-    connect_timeout: Duration,
-    rates: &rates::RatesSpec,
-) -> GatewaySchema {
-    schema::build_schema(Upstreams::new(instances, connect_timeout), rates)
+    Gateway::build(
+        instances,
+        GatewayOptions {
+            connect_timeout,
+            ..GatewayOptions::default()
+        },
+    )
+    .schema
 }
 
 /// Everything that shapes a gateway besides its upstream instances.

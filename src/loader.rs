@@ -323,21 +323,24 @@ impl Loader<OfferKey> for OfferLoader {
 
 /// The stores and loaders of all upstream instances, by instance name.
 pub struct Loaders {
-    by_upstream: HashMap<Arc<str>, (Arc<UpstreamStore>, DataLoader<OfferLoader>)>,
+    by_upstream: HashMap<Arc<str>, StoreLoader>,
     /// Stores and loaders of clients' own credentials on pass-through
     /// instances, by instance and credential fingerprint; idle ones go.
-    clients: moka::sync::Cache<(Arc<str>, u64), ClientLoader>,
+    clients: moka::sync::Cache<(Arc<str>, u64), StoreLoader>,
 }
 
-type ClientLoader = Arc<(Arc<UpstreamStore>, DataLoader<OfferLoader>)>;
+/// A store and the DataLoader that batches its lookups.
+type StoreLoader = Arc<(Arc<UpstreamStore>, DataLoader<OfferLoader>)>;
 
-fn loader_for(store: &Arc<UpstreamStore>) -> DataLoader<OfferLoader> {
-    DataLoader::new(
+fn store_loader(store: UpstreamStore) -> StoreLoader {
+    let store = Arc::new(store);
+    let loader = DataLoader::new(
         OfferLoader {
             store: store.clone(),
         },
         tokio::spawn,
-    )
+    );
+    Arc::new((store, loader))
 }
 
 impl Loaders {
@@ -351,12 +354,8 @@ impl Loaders {
         let by_upstream = upstreams
             .iter()
             .map(|connector| {
-                let store = Arc::new(UpstreamStore::with_metrics(
-                    connector.clone(),
-                    metrics.clone(),
-                ));
-                let loader = loader_for(&store);
-                (connector.name().clone(), (store, loader))
+                let store = UpstreamStore::with_metrics(connector.clone(), metrics.clone());
+                (connector.name().clone(), store_loader(store))
             })
             .collect();
         Loaders {
@@ -368,37 +367,38 @@ impl Loaders {
         }
     }
 
-    /// The store and loader a request uses for `upstream`: the instance's
-    /// own, or, on a pass-through instance whose client sent a credential,
-    /// that credential's.
-    fn pick(&self, upstream: &str) -> Option<(Arc<UpstreamStore>, Option<ClientLoader>)> {
-        let (store, _) = self.by_upstream.get(upstream)?;
-        if !store.connector.settings().pass_through {
-            return Some((store.clone(), None));
-        }
-        let credential =
-            RequestContext::current().and_then(|context| context.credential_for(upstream).cloned());
+    /// The store and loader the current request uses for `upstream`: the
+    /// instance's own, or, on a pass-through instance whose client sent a
+    /// credential, that credential's.
+    fn pick(&self, upstream: &str) -> Option<StoreLoader> {
+        let own = self.by_upstream.get(upstream)?;
+        let store = &own.0;
+        let credential = store
+            .connector
+            .settings()
+            .pass_through
+            .then(RequestContext::current)
+            .flatten()
+            .and_then(|context| context.credential_for(upstream).cloned());
         let Some(credential) = credential else {
-            return Some((store.clone(), None));
+            return Some(own.clone());
         };
         let key = (store.connector.name().clone(), credential.fingerprint());
-        let client = self.clients.get_with(key, || {
-            let client = Arc::new(store.for_client(credential));
-            let loader = loader_for(&client);
-            Arc::new((client, loader))
-        });
-        Some((client.0.clone(), Some(client)))
+        Some(
+            self.clients
+                .get_with(key, || store_loader(store.for_client(credential))),
+        )
     }
 
     /// Every instance's store.
     pub fn stores(&self) -> impl Iterator<Item = &Arc<UpstreamStore>> {
-        self.by_upstream.values().map(|(store, _)| store)
+        self.by_upstream.values().map(|own| &own.0)
     }
 
     /// The store the current request uses for `upstream` (its client's
     /// own on a pass-through instance).
     pub fn store(&self, upstream: &str) -> Option<Arc<UpstreamStore>> {
-        self.pick(upstream).map(|(store, _)| store)
+        self.pick(upstream).map(|picked| picked.0.clone())
     }
 
     /// Loads one offer of the instance `upstream`: `Ok(None)` when the
@@ -408,20 +408,14 @@ impl Loaders {
         upstream: &str,
         key: OfferKey,
     ) -> Result<Option<Fetched>, UpstreamError> {
-        let Some((store, client)) = self.pick(upstream) else {
+        let Some(picked) = self.pick(upstream) else {
             return Ok(None);
         };
+        let (store, loader) = &*picked;
         if let Some(context) = RequestContext::current() {
             *store.requester.lock().expect("requester lock poisoned") = Some(context);
         }
-        let loaded = match &client {
-            Some(client) => client.1.load_one(key).await,
-            None => match self.by_upstream.get(upstream) {
-                Some((_, loader)) => loader.load_one(key).await,
-                None => return Ok(None),
-            },
-        };
-        match loaded {
+        match loader.load_one(key).await {
             Ok(Some(Ok(fetched))) => Ok(Some(fetched)),
             Ok(Some(Err(err))) => Err(err),
             Ok(None) => Ok(None),

@@ -40,12 +40,18 @@ impl RatesSpec {
         upstreams
             .iter()
             .find(|c| c.kind() == crate::model::UpstreamKind::Violet)
-            .map(|c| RatesSpec::Upstream {
-                name: c.name().to_string(),
-                base: Currency::parse("USD").expect("USD is an ISO code"),
-                refresh: DEFAULT_REFRESH,
-            })
+            .map(|c| RatesSpec::of_upstream(c.name()))
             .unwrap_or(RatesSpec::None)
+    }
+
+    /// The rates of the instance `name` against USD, refreshed every
+    /// [`DEFAULT_REFRESH`].
+    pub fn of_upstream(name: &str) -> Self {
+        RatesSpec::Upstream {
+            name: name.to_owned(),
+            base: Currency::parse("USD").expect("USD is an ISO code"),
+            refresh: DEFAULT_REFRESH,
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, GatewayError};
 use crate::http::persisted::{Refused, Store};
 use crate::limits::{is_mutation, Limits};
 use crate::schema::{scope, GatewaySchema};
@@ -260,15 +260,12 @@ pub async fn execute(
     let (query, by_hash) = match persisted.resolve(query, params.extensions.as_ref()) {
         Ok(resolved) => resolved,
         Err(refused) => {
-            let mut error = ServerError::new(refused.message(), None);
-            let mut extensions = async_graphql::ErrorExtensionValues::default();
-            extensions.set("code", refused.code());
-            error.extensions = Some(extensions);
+            let error = GatewayError::new(refused.code(), refused.message()).into_request_error();
             // Apollo clients look for PersistedQueryNotFound in a 200 answer.
             let as_request_error = refused != Refused::NotFound;
             let mut response = answer(media, request_error(error), as_request_error);
             no_store(&mut response);
-            return done(response, refused.code(), 1, operation);
+            return done(response, refused.code().as_str(), 1, operation);
         }
     };
     let Some(query) = query else {
@@ -307,12 +304,8 @@ pub async fn execute(
         return done(refusal.into_response(), "METHOD_NOT_ALLOWED", 1, operation);
     }
     if let Err(exceeded) = limits.check(&document) {
-        let mut error = ServerError::new(exceeded.to_string(), None);
-        let mut extensions = async_graphql::ErrorExtensionValues::default();
-        extensions.set("code", ErrorCode::LimitExceeded.as_str());
-        extensions.set("limit", exceeded.name);
-        extensions.set("value", exceeded.limit as u64);
-        error.extensions = Some(extensions);
+        let error = GatewayError::limit(exceeded.name, exceeded.limit, exceeded.to_string())
+            .into_request_error();
         return done(
             answer(media, request_error(error), true),
             "LIMIT_EXCEEDED",
@@ -339,7 +332,7 @@ pub async fn execute(
             .as_ref()
             .and_then(|e| e.get("code"))
             .and_then(|code| match code {
-                async_graphql::Value::String(code) => known_code(code),
+                async_graphql::Value::String(code) => ErrorCode::parse(code).map(ErrorCode::as_str),
                 _ => None,
             })
             .unwrap_or(if failed_before_execution {
@@ -369,26 +362,6 @@ fn no_store(response: &mut Response) {
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
-/// The static form of an error code, for metrics labels.
-fn known_code(code: &str) -> Option<&'static str> {
-    use ErrorCode::*;
-    [
-        NotFound,
-        BadUserInput,
-        UpstreamTimeout,
-        UpstreamUnavailable,
-        UpstreamUnauthorized,
-        UpstreamRateLimited,
-        UpstreamBadResponse,
-        ConversionUnavailable,
-        LimitExceeded,
-        Internal,
-    ]
-    .into_iter()
-    .map(ErrorCode::as_str)
-    .find(|known| *known == code)
-}
-
 fn request_error(error: ServerError) -> GraphQLResponse {
     GraphQLResponse::from_errors(vec![error])
 }
@@ -401,12 +374,12 @@ fn name_limits(response: &mut GraphQLResponse, limits: &Limits) {
             "Query is nested too deep." => ("max_depth", limits.max_depth),
             _ => continue,
         };
-        error.message = format!("the query exceeds the {name} limit of {limit}");
-        let mut extensions = async_graphql::ErrorExtensionValues::default();
-        extensions.set("code", ErrorCode::LimitExceeded.as_str());
-        extensions.set("limit", name);
-        extensions.set("value", limit as u64);
-        error.extensions = Some(extensions);
+        *error = GatewayError::limit(
+            name,
+            limit,
+            format!("the query exceeds the {name} limit of {limit}"),
+        )
+        .into_request_error();
     }
 }
 

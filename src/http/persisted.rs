@@ -15,6 +15,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use moka::sync::Cache;
+
+use crate::error::ErrorCode;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -129,12 +131,12 @@ pub enum Refused {
 
 impl Refused {
     /// The error code clients look for.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Refused::NotFound => "PERSISTED_QUERY_NOT_FOUND",
-            Refused::NotAllowed => "PERSISTED_QUERY_NOT_ALLOWED",
-            Refused::HashMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
-            Refused::NotSupported(_) => "PERSISTED_QUERY_NOT_SUPPORTED",
+            Refused::NotFound => ErrorCode::PersistedQueryNotFound,
+            Refused::NotAllowed => ErrorCode::PersistedQueryNotAllowed,
+            Refused::HashMismatch => ErrorCode::PersistedQueryHashMismatch,
+            Refused::NotSupported(_) => ErrorCode::PersistedQueryNotSupported,
         }
     }
 

@@ -31,11 +31,14 @@ pub type GatewaySchema = Schema<query::QueryRoot, EmptyMutation, EmptySubscripti
 /// Builds the schema once, over the configured upstream instances and
 /// source of exchange rates, with the default limits.
 pub fn build_schema(upstreams: Upstreams, rates: &RatesSpec) -> GatewaySchema {
-    build_schema_with(upstreams, rates, &Limits::default())
+    let loaders = Arc::new(Loaders::new(&upstreams));
+    build_schema_over(upstreams, loaders, rates, &Limits::default())
 }
 
-/// Like [`build_schema_with`], over loaders built by the caller (who keeps
-/// them, e.g. for metrics).
+/// Builds the schema once over loaders built by the caller (who keeps them,
+/// e.g. for metrics), with `limits`: complexity and depth are also enforced
+/// by async-graphql itself, introspection may be turned off, and the
+/// id-list resolvers read `max_ids`.
 pub fn build_schema_over(
     upstreams: Upstreams,
     loaders: Arc<Loaders>,
@@ -54,18 +57,6 @@ pub fn build_schema_over(
         builder = builder.disable_introspection();
     }
     builder.finish()
-}
-
-/// Builds the schema once, with `limits`: complexity and depth are also
-/// enforced by async-graphql itself, introspection may be turned off, and
-/// the id-list resolvers read `max_ids`.
-pub fn build_schema_with(
-    upstreams: Upstreams,
-    rates: &RatesSpec,
-    limits: &Limits,
-) -> GatewaySchema {
-    let loaders = Arc::new(Loaders::new(&upstreams));
-    build_schema_over(upstreams, loaders, rates, limits)
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

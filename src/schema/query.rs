@@ -10,6 +10,8 @@ use crate::limits::Limits;
 use crate::loader::Loaders;
 use crate::model::{self, OfferKey, OfferKind, UpstreamKind};
 use crate::pricing::compare::{compare, price_order, Excluded, ExclusionReason, Request};
+use crate::pricing::convert::RateTable;
+use crate::pricing::Currency;
 use crate::rates::ExchangeRates;
 use crate::schema::compare::OfferComparison;
 use crate::schema::connection::{decode_cursor, MarketplaceOfferConnection, OnlineOfferConnection};
@@ -211,20 +213,7 @@ async fn list_window(
         .collect();
     if let (OfferOrder::Price, Some(currency)) = (args.order_by, currency) {
         let plain: Vec<model::Offer> = positioned.iter().map(|(_, o)| o.clone()).collect();
-        let needs_rates = plain.iter().any(|o| {
-            o.common()
-                .price
-                .as_ref()
-                .is_some_and(|p| p.currency() != currency)
-        });
-        let table = if needs_rates {
-            ctx.data_unchecked::<Arc<ExchangeRates>>()
-                .table()
-                .await
-                .ok()
-        } else {
-            None
-        };
+        let table = rates_for(ctx, plain.iter(), currency).await;
         let order = price_order(&plain, currency, table.as_deref());
         let mut slots: Vec<Option<(u64, model::Offer)>> =
             positioned.into_iter().map(Some).collect();
@@ -234,6 +223,33 @@ async fn list_window(
             .collect();
     }
     Ok((offset, count, page.total_count, positioned))
+}
+
+/// The current exchange rates, when some of `offers` are priced in another
+/// currency than `currency` (none are loaded otherwise). Without rates,
+/// those offers are ranked as unconvertible rather than failing the field.
+async fn rates_for<'a>(
+    ctx: &Context<'_>,
+    mut offers: impl Iterator<Item = &'a model::Offer>,
+    currency: Currency,
+) -> Option<Arc<RateTable>> {
+    let needs_rates = offers.any(|offer| {
+        offer
+            .common()
+            .price
+            .as_ref()
+            .is_some_and(|price| price.currency() != currency)
+    });
+    if !needs_rates {
+        return None;
+    }
+    match ctx.data_unchecked::<Arc<ExchangeRates>>().table().await {
+        Ok(table) => Some(table),
+        Err(err) => {
+            tracing::warn!(cause = %err, "pricing without exchange rates");
+            None
+        }
+    }
 }
 
 /// Finds the instance called `name` and checks it is of one of `kinds`.
@@ -555,24 +571,7 @@ async fn compare_offers(
         quantity,
         country: country.clone(),
     };
-    let needs_rates = offers.iter().any(|(_, offer)| {
-        offer
-            .common()
-            .price
-            .as_ref()
-            .is_some_and(|p| p.currency() != currency)
-    });
-    let table = if needs_rates {
-        match ctx.data_unchecked::<Arc<ExchangeRates>>().table().await {
-            Ok(table) => Some(table),
-            Err(err) => {
-                tracing::warn!(cause = %err, "comparing without exchange rates");
-                None
-            }
-        }
-    } else {
-        None
-    };
+    let table = rates_for(ctx, offers.iter().map(|(_, offer)| offer), currency).await;
     Ok(OfferComparison {
         currency,
         quantity,
