@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use crate::http::persisted::{load_manifest, Mode, PersistedQueries, DEFAULT_APQ_ENTRIES};
+use crate::http::persisted::{load_manifest, Mode, PersistedQueries, DEFAULT_APQ_MAX_BYTES};
 use crate::http::{ServerOptions, DEFAULT_SHUTDOWN_GRACE};
 use crate::limits::Limits;
 use crate::model::UpstreamKind;
@@ -110,9 +110,9 @@ pub struct PersistedConfig {
     /// With `allow_list`: the manifest file (Apollo's format or `{hash: query}`).
     #[serde(default)]
     pub manifest: Option<std::path::PathBuf>,
-    /// With `automatic`: how many queries are remembered (default 10000).
+    /// With `automatic`: bytes of query text remembered at most (default 8388608).
     #[serde(default)]
-    pub entries: Option<u64>,
+    pub max_bytes: Option<u64>,
     /// `max-age` of GET answers of persisted queries (default: the shortest upstream cache TTL).
     #[serde(default, with = "humantime_serde")]
     pub max_age: Option<Duration>,
@@ -129,7 +129,7 @@ impl PersistedConfig {
                     ));
                 }
                 Mode::Automatic {
-                    entries: self.entries.unwrap_or(DEFAULT_APQ_ENTRIES).max(1),
+                    max_bytes: self.max_bytes.unwrap_or(DEFAULT_APQ_MAX_BYTES).max(1),
                 }
             }
             "allow_list" => {
@@ -478,8 +478,28 @@ impl Config {
             }
             Some(rates) => rates.resolve(&file.upstreams)?,
         };
+        let limits = file.limits.resolve()?;
+        // Fields waiting on an upstream give up at its deadline, so that an
+        // answer with what is in hand (and UPSTREAM_TIMEOUT errors for the
+        // rest) goes out before the whole request is cut off.
+        if let Some(slowest) = instances
+            .iter()
+            .max_by_key(|instance| instance.settings.deadline)
+            .filter(|instance| instance.settings.deadline >= limits.request_timeout)
+        {
+            return Err(invalid(
+                "limits.request_timeout",
+                format!(
+                    "{} must be longer than the deadline of upstream `{}` ({}), or answers \
+                     in hand are lost when a slow upstream hits the request timeout",
+                    humantime::format_duration(limits.request_timeout),
+                    slowest.name,
+                    humantime::format_duration(slowest.settings.deadline),
+                ),
+            ));
+        }
         Ok(Config {
-            limits: file.limits.resolve()?,
+            limits,
             server: file.server.resolve()?,
             persisted: file.persisted_queries.resolve()?,
             rates,
@@ -979,6 +999,20 @@ mod tests {
     }
 
     #[test]
+    fn a_request_timeout_within_an_upstream_deadline_is_refused() {
+        let upstream = "[[upstream]]\nname = \"slow\"\nkind = \"closient\"\n\
+            api_key_env = \"CLOSIENT_KEY\"\nbase_url = \"http://x\"\ndeadline = \"10s\"\n";
+        let err = error_of(&format!("{upstream}[limits]\nrequest_timeout = \"10s\"\n"));
+        assert!(err.starts_with("limits.request_timeout:"), "{err}");
+        assert!(err.contains("`slow` (10s)"), "{err}");
+        assert!(Config::from_toml(
+            &format!("{upstream}[limits]\nrequest_timeout = \"11s\"\n"),
+            env
+        )
+        .is_ok());
+    }
+
+    #[test]
     fn invalid_values_are_named() {
         let base =
             "[[upstream]]\nname = \"a\"\nkind = \"closient\"\napi_key_env = \"CLOSIENT_KEY\"\n";
@@ -1131,13 +1165,13 @@ mod tests {
             }
         );
         let config = Config::from_toml(
-            &format!("{FULL}\n[limits]\nmax_depth = 8\nmax_ids = 10\nintrospection = true\nrequest_timeout = \"5s\"\n"),
+            &format!("{FULL}\n[limits]\nmax_depth = 8\nmax_ids = 10\nintrospection = true\nrequest_timeout = \"15s\"\n"),
             env,
         )
         .unwrap();
         assert_eq!((config.limits.max_depth, config.limits.max_ids), (8, 10));
         assert!(config.limits.introspection);
-        assert_eq!(config.limits.request_timeout, Duration::from_secs(5));
+        assert_eq!(config.limits.request_timeout, Duration::from_secs(15));
         let err = error_of(&format!("{FULL}\n[limits]\nmax_depth = 0\n"));
         assert!(err.starts_with("limits.max_depth:"), "{err}");
         let err = error_of(&format!("{FULL}\n[limits]\nmax_dept = 3\n"));

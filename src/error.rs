@@ -11,9 +11,44 @@ use std::time::Duration;
 
 use crate::pricing::PriceError;
 
-/// The closed set of error codes a client can see in `extensions.code`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The closed set of error codes a client can see in `extensions.code`,
+/// at every stage of a request: the HTTP refusals, parsing, validation,
+/// the limits, persisted queries, and the fields' own errors. The README's
+/// error table lists exactly these (a test compares them).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
+    /// The request is malformed (not JSON, no `query`, a parameter of the wrong type).
+    BadRequest,
+    /// The document is not valid GraphQL syntax.
+    GraphqlParseFailed,
+    /// The document does not validate against the schema.
+    GraphqlValidationFailed,
+    /// `operationName` names no operation of the document, or a document
+    /// with several operations came without one.
+    OperationNotFound,
+    /// The HTTP method is not accepted (`PUT`, `DELETE`, a mutation over `GET`).
+    MethodNotAllowed,
+    /// The request body is larger than `max_body_bytes`.
+    PayloadTooLarge,
+    /// The request body is not `application/json`.
+    UnsupportedMediaType,
+    /// The client accepts neither JSON media type.
+    NotAcceptable,
+    /// The client API key is missing or wrong.
+    Unauthenticated,
+    /// The whole request took longer than `request_timeout`.
+    RequestTimeout,
     /// The thing asked for does not exist (or is not visible to the gateway's credentials).
     NotFound,
     /// An argument is malformed: fix the request.
@@ -47,47 +82,52 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// The SCREAMING_SNAKE_CASE name used in `extensions.code`.
     pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The HTTP status of an answer refused with this code before any
+    /// field ran. Under `application/json`, GraphQL-level refusals (parse,
+    /// validation, limits, persisted queries) are `200` instead, as the
+    /// GraphQL-over-HTTP specification asks of that legacy media type.
+    pub fn status(self) -> axum::http::StatusCode {
+        use axum::http::StatusCode as S;
         match self {
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::BadUserInput => "BAD_USER_INPUT",
-            ErrorCode::UpstreamTimeout => "UPSTREAM_TIMEOUT",
-            ErrorCode::UpstreamUnavailable => "UPSTREAM_UNAVAILABLE",
-            ErrorCode::UpstreamUnauthorized => "UPSTREAM_UNAUTHORIZED",
-            ErrorCode::UpstreamRateLimited => "UPSTREAM_RATE_LIMITED",
-            ErrorCode::UpstreamBadResponse => "UPSTREAM_BAD_RESPONSE",
-            ErrorCode::ConversionUnavailable => "CONVERSION_UNAVAILABLE",
-            ErrorCode::LimitExceeded => "LIMIT_EXCEEDED",
-            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
-            ErrorCode::PersistedQueryNotAllowed => "PERSISTED_QUERY_NOT_ALLOWED",
-            ErrorCode::PersistedQueryHashMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
-            ErrorCode::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
-            ErrorCode::Internal => "INTERNAL",
+            ErrorCode::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
+            ErrorCode::PayloadTooLarge => S::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => S::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::NotAcceptable => S::NOT_ACCEPTABLE,
+            ErrorCode::Unauthenticated => S::UNAUTHORIZED,
+            ErrorCode::RequestTimeout => S::GATEWAY_TIMEOUT,
+            ErrorCode::Internal => S::INTERNAL_SERVER_ERROR,
+            _ => S::BAD_REQUEST,
         }
     }
 
+    /// Whether a refusal with this code is about the HTTP request itself
+    /// (its status holds under every media type), rather than about the
+    /// GraphQL document.
+    pub fn is_http_level(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::BadRequest
+                | ErrorCode::MethodNotAllowed
+                | ErrorCode::PayloadTooLarge
+                | ErrorCode::UnsupportedMediaType
+                | ErrorCode::NotAcceptable
+                | ErrorCode::Unauthenticated
+                | ErrorCode::RequestTimeout
+                | ErrorCode::Internal
+        )
+    }
+
     /// Every code.
-    pub const ALL: [ErrorCode; 14] = [
-        ErrorCode::NotFound,
-        ErrorCode::BadUserInput,
-        ErrorCode::UpstreamTimeout,
-        ErrorCode::UpstreamUnavailable,
-        ErrorCode::UpstreamUnauthorized,
-        ErrorCode::UpstreamRateLimited,
-        ErrorCode::UpstreamBadResponse,
-        ErrorCode::ConversionUnavailable,
-        ErrorCode::LimitExceeded,
-        ErrorCode::PersistedQueryNotFound,
-        ErrorCode::PersistedQueryNotAllowed,
-        ErrorCode::PersistedQueryHashMismatch,
-        ErrorCode::PersistedQueryNotSupported,
-        ErrorCode::Internal,
-    ];
+    pub fn all() -> impl Iterator<Item = ErrorCode> {
+        <ErrorCode as strum::IntoEnumIterator>::iter()
+    }
 
     /// The code named `name` (as in `extensions.code`).
     pub fn parse(name: &str) -> Option<ErrorCode> {
-        ErrorCode::ALL
-            .into_iter()
-            .find(|code| code.as_str() == name)
+        name.parse().ok()
     }
 }
 
@@ -300,6 +340,20 @@ impl GatewayError {
         error.extensions = Some(self.extensions());
         error
     }
+}
+
+/// Gives an error raised outside the gateway's own code (async-graphql's
+/// parser, validation or coercion) the code `code` in `extensions.code`,
+/// unless it has one; its message and locations stay as they are.
+pub fn with_code(
+    mut error: async_graphql::ServerError,
+    code: ErrorCode,
+) -> async_graphql::ServerError {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", code.as_str());
+    }
+    error
 }
 
 impl From<GatewayError> for async_graphql::Error {

@@ -7,7 +7,7 @@
 //! message. The number of ids in one `offers`/`nodes`/`compareOffers` call
 //! is checked by those resolvers.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
@@ -76,35 +76,120 @@ pub struct LimitExceeded {
     pub found: usize,
 }
 
+/// Deepest nesting of brackets (`{`, `[`, `(`) in a document's text:
+/// selection sets, list and object values, argument lists. Checked on the
+/// text before it is parsed, so that no document can exhaust the stack of
+/// the parser (which recurses once per level) or of the validation and
+/// execution that follow. It is also the bound on a document's nesting
+/// through fragment spreads. A fixed safety bound, not a setting.
+pub const MAX_NESTING: usize = 64;
+
+/// Why a document cannot run, found by [`Limits::check`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// A limit is exceeded.
+    Limit(LimitExceeded),
+    /// The document is invalid in a way found while measuring it (a
+    /// fragment that spreads itself); async-graphql would recurse forever
+    /// on it.
+    Invalid(String),
+}
+
+impl From<LimitExceeded> for Refusal {
+    fn from(exceeded: LimitExceeded) -> Self {
+        Refusal::Limit(exceeded)
+    }
+}
+
 impl Limits {
-    /// Checks the document's depth, aliases and root fields.
-    pub fn check(&self, document: &ExecutableDocument) -> Result<(), LimitExceeded> {
-        let mut aliases = 0;
+    /// Checks the document's text before it is parsed: its length against
+    /// `max_body_bytes` and its bracket nesting against [`MAX_NESTING`].
+    /// Linear in the text, and recursion-free.
+    pub fn check_text(&self, query: &str) -> Result<(), LimitExceeded> {
+        if query.len() > self.max_body_bytes {
+            return Err(LimitExceeded {
+                name: "max_body_bytes",
+                limit: self.max_body_bytes,
+                found: query.len(),
+            });
+        }
+        let nesting = text_nesting(query.as_bytes(), MAX_NESTING);
+        if nesting > MAX_NESTING {
+            return Err(LimitExceeded {
+                name: "max_nesting",
+                limit: MAX_NESTING,
+                found: nesting,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks the parsed document: nesting through fragments, root
+    /// fields, depth, aliases and the number of selections once every
+    /// fragment spread is expanded, before async-graphql's validation
+    /// (which expands spreads again) runs. Each fragment is measured once,
+    /// so the work is linear in the document whatever its spreads expand
+    /// to, and nothing here recurses more than [`MAX_NESTING`] levels.
+    pub fn check(&self, document: &ExecutableDocument) -> Result<(), Refusal> {
+        let costs = fragment_costs(document)?;
+        let mut aliases: usize = 0;
+        let mut selections: usize = 0;
         for (_, operation) in document.operations.iter() {
-            let roots = count_fields(&operation.node.selection_set, document, &mut HashSet::new());
-            if roots > self.max_root_fields {
+            let cost = Cost::of(&operation.node.selection_set, &costs);
+            // The operation's selection set is one level of nesting itself.
+            let nesting = cost.nesting.saturating_add(1);
+            if nesting > MAX_NESTING {
+                return Err(LimitExceeded {
+                    name: "max_nesting",
+                    limit: MAX_NESTING,
+                    found: nesting,
+                }
+                .into());
+            }
+            if cost.root_fields > self.max_root_fields {
                 return Err(LimitExceeded {
                     name: "max_root_fields",
                     limit: self.max_root_fields,
-                    found: roots,
-                });
+                    found: cost.root_fields,
+                }
+                .into());
             }
-            let depth = depth(&operation.node.selection_set, document, &mut Vec::new());
-            if depth > self.max_depth {
+            if cost.depth > self.max_depth {
                 return Err(LimitExceeded {
                     name: "max_depth",
                     limit: self.max_depth,
-                    found: depth,
-                });
+                    found: cost.depth,
+                }
+                .into());
             }
-            aliases += count_aliases(&operation.node.selection_set, document, &mut HashSet::new());
+            aliases = aliases.saturating_add(cost.aliases);
+            selections = selections.saturating_add(cost.selections);
         }
         if aliases > self.max_aliases {
             return Err(LimitExceeded {
                 name: "max_aliases",
                 limit: self.max_aliases,
                 found: aliases,
-            });
+            }
+            .into());
+        }
+        // Every field costs at least 1 in async-graphql's complexity, so
+        // operations that, expanded, hold more selections than the
+        // complexity limit allows can be refused now, before validation
+        // expands them. Validation also walks each fragment definition
+        // with its spreads expanded: that walk is held to the same bound.
+        let in_fragments = costs
+            .values()
+            .fold(0usize, |sum, cost| sum.saturating_add(cost.selections));
+        for found in [selections, in_fragments] {
+            if found > self.max_complexity {
+                return Err(LimitExceeded {
+                    name: "max_complexity",
+                    limit: self.max_complexity,
+                    found,
+                }
+                .into());
+            }
         }
         Ok(())
     }
@@ -119,99 +204,176 @@ pub fn is_mutation(document: &ExecutableDocument, name: Option<&str>) -> bool {
         .any(|(_, op)| op.node.ty == OperationType::Mutation)
 }
 
-/// Fields selected at this level, through fragments.
-fn count_fields<'a>(
-    set: &'a Positioned<SelectionSet>,
-    document: &'a ExecutableDocument,
-    seen: &mut HashSet<&'a str>,
-) -> usize {
-    set.node
-        .items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(_) => 1,
-            Selection::InlineFragment(fragment) => {
-                count_fields(&fragment.node.selection_set, document, seen)
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = spread.node.fragment_name.node.as_str();
-                match document.fragments.get(name) {
-                    Some(fragment) if seen.insert(name) => {
-                        let n = count_fields(&fragment.node.selection_set, document, seen);
-                        seen.remove(name);
-                        n
-                    }
-                    _ => 0,
+/// The deepest bracket nesting of a GraphQL document's text, skipping
+/// strings, block strings and comments; stops counting past `cap`.
+fn text_nesting(text: &[u8], cap: usize) -> usize {
+    let mut depth = 0usize;
+    let mut deepest = 0usize;
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'#' => {
+                while i < text.len() && text[i] != b'\n' && text[i] != b'\r' {
+                    i += 1;
                 }
             }
-        })
-        .sum()
+            b'"' if text[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < text.len() && !text[i..].starts_with(b"\"\"\"") {
+                    // `\"""` is an escaped triple quote inside a block string.
+                    i += if text[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < text.len() && text[i] != b'"' && text[i] != b'\n' {
+                    i += if text[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > cap {
+                    return deepest;
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
 }
 
-/// Aliased fields anywhere below, through fragments (a fragment counts
-/// each time it is spread).
-fn count_aliases<'a>(
-    set: &'a Positioned<SelectionSet>,
-    document: &'a ExecutableDocument,
-    stack: &mut HashSet<&'a str>,
-) -> usize {
-    set.node
-        .items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(field) => {
-                usize::from(field.node.alias.is_some())
-                    + count_aliases(&field.node.selection_set, document, stack)
-            }
-            Selection::InlineFragment(fragment) => {
-                count_aliases(&fragment.node.selection_set, document, stack)
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = spread.node.fragment_name.node.as_str();
-                match document.fragments.get(name) {
-                    Some(fragment) if stack.insert(name) => {
-                        let n = count_aliases(&fragment.node.selection_set, document, stack);
-                        stack.remove(name);
-                        n
-                    }
-                    _ => 0,
-                }
-            }
-        })
-        .sum()
+/// What a selection set costs, with every fragment spread expanded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Cost {
+    /// Fields at this level, through fragments.
+    root_fields: usize,
+    /// Deepest field nesting (a field with no selection is 1).
+    depth: usize,
+    /// Deepest nesting of selection sets and fragment spreads below.
+    nesting: usize,
+    /// Aliased fields (a fragment counts each time it is spread).
+    aliases: usize,
+    /// Fields, inline fragments and spreads, each spread expanded.
+    selections: usize,
 }
 
-/// The deepest field nesting below `set` (a field with no selection is 1).
-fn depth<'a>(
-    set: &'a Positioned<SelectionSet>,
-    document: &'a ExecutableDocument,
-    stack: &mut Vec<&'a str>,
-) -> usize {
-    set.node
-        .items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(field) => 1 + depth(&field.node.selection_set, document, stack),
-            Selection::InlineFragment(fragment) => {
-                depth(&fragment.node.selection_set, document, stack)
+impl Cost {
+    /// The cost of `set`, with the costs of the fragments it spreads taken
+    /// from `fragments` (all computed before). Recurses only along the
+    /// set's own nesting, which the text check bounds.
+    fn of(set: &Positioned<SelectionSet>, fragments: &HashMap<&str, Cost>) -> Cost {
+        let mut total = Cost::default();
+        for item in &set.node.items {
+            let (inner, field, aliased) = match &item.node {
+                Selection::Field(field) => (
+                    Cost::of(&field.node.selection_set, fragments),
+                    true,
+                    field.node.alias.is_some(),
+                ),
+                Selection::InlineFragment(fragment) => (
+                    Cost::of(&fragment.node.selection_set, fragments),
+                    false,
+                    false,
+                ),
+                Selection::FragmentSpread(spread) => (
+                    fragments
+                        .get(spread.node.fragment_name.node.as_str())
+                        .copied()
+                        .unwrap_or_default(),
+                    false,
+                    false,
+                ),
+            };
+            let nested_set = !matches!(&item.node, Selection::Field(f) if f.node.selection_set.node.items.is_empty());
+            total.root_fields =
+                total
+                    .root_fields
+                    .saturating_add(if field { 1 } else { inner.root_fields });
+            total.depth = total.depth.max(inner.depth + usize::from(field));
+            total.nesting = total
+                .nesting
+                .max(inner.nesting.saturating_add(usize::from(nested_set)));
+            total.aliases = total
+                .aliases
+                .saturating_add(inner.aliases)
+                .saturating_add(usize::from(aliased));
+            total.selections = total
+                .selections
+                .saturating_add(inner.selections.saturating_add(1));
+        }
+        total
+    }
+}
+
+/// The cost of every fragment, each computed once, dependencies first.
+/// A fragment that spreads itself, directly or not, is refused. Fragments
+/// are ordered by an explicit-stack depth-first walk, so a long chain of
+/// fragments cannot exhaust the stack either.
+fn fragment_costs(document: &ExecutableDocument) -> Result<HashMap<&str, Cost>, Refusal> {
+    /// The fragments `set` spreads, at any depth inside it.
+    fn spreads<'a>(set: &'a SelectionSet, out: &mut Vec<&'a str>) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => spreads(&field.node.selection_set.node, out),
+                Selection::InlineFragment(f) => spreads(&f.node.selection_set.node, out),
+                Selection::FragmentSpread(s) => out.push(s.node.fragment_name.node.as_str()),
             }
-            Selection::FragmentSpread(spread) => {
-                let name = spread.node.fragment_name.node.as_str();
-                match document.fragments.get(name) {
-                    Some(fragment) if !stack.contains(&name) => {
-                        stack.push(name);
-                        let d = depth(&fragment.node.selection_set, document, stack);
-                        stack.pop();
-                        d
+        }
+    }
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Mark {
+        Visiting,
+        Done,
+    }
+    let mut marks: HashMap<&str, Mark> = HashMap::new();
+    let mut costs: HashMap<&str, Cost> = HashMap::new();
+    for (name, _) in document.fragments.iter() {
+        if marks.contains_key(name.as_str()) {
+            continue;
+        }
+        // (fragment, the fragments it spreads, how many of them are done).
+        let mut stack: Vec<(&str, Vec<&str>, usize)> = Vec::new();
+        let push = |name: &str, stack: &mut Vec<(_, _, usize)>, marks: &mut HashMap<_, _>| {
+            let mut children = Vec::new();
+            if let Some((key, fragment)) = document.fragments.get_key_value(name) {
+                spreads(&fragment.node.selection_set.node, &mut children);
+                marks.insert(key.as_str(), Mark::Visiting);
+                stack.push((key.as_str(), children, 0));
+            }
+        };
+        push(name.as_str(), &mut stack, &mut marks);
+        while let Some((current, children, next)) = stack.last_mut() {
+            if let Some(&child) = children.get(*next) {
+                *next += 1;
+                match marks.get(child) {
+                    Some(Mark::Done) => {}
+                    Some(Mark::Visiting) => {
+                        return Err(Refusal::Invalid(format!(
+                            "fragment `{child}` spreads itself (through `{current}`): fragment cycles are not allowed"
+                        )))
                     }
-                    // A cycle: validation refuses it; count it as very deep.
-                    Some(_) => usize::MAX / 2,
-                    None => 0,
+                    None => push(child, &mut stack, &mut marks),
                 }
+            } else {
+                let current = *current;
+                if let Some(fragment) = document.fragments.get(current) {
+                    let cost = Cost::of(&fragment.node.selection_set, &costs);
+                    costs.insert(current, cost);
+                }
+                marks.insert(current, Mark::Done);
+                stack.pop();
             }
-        })
-        .max()
-        .unwrap_or(0)
+        }
+    }
+    Ok(costs)
 }
 
 #[cfg(test)]
@@ -220,8 +382,30 @@ mod tests {
 
     use super::*;
 
-    fn check(query: &str, limits: &Limits) -> Result<(), LimitExceeded> {
+    fn check(query: &str, limits: &Limits) -> Result<(), Refusal> {
+        limits.check_text(query)?;
         limits.check(&parse_query(query).expect("parses"))
+    }
+
+    fn exceeded(name: &'static str, limit: usize, found: usize) -> Result<(), Refusal> {
+        Err(Refusal::Limit(LimitExceeded { name, limit, found }))
+    }
+
+    /// `fragment F1 on Query { ...F0 ...F0 }` ... `Fn`, then `{ ...Fn }`:
+    /// about 40 bytes a level, expanding to 2^n selections. `nested` puts
+    /// the spread under a field, so that it is not all root fields.
+    fn doubling_chain(levels: usize, nested: bool) -> String {
+        let (open, close) = if nested { ("a { ", " }") } else { ("", "") };
+        let mut query =
+            format!("{{ {open}...F{levels}{close} }} fragment F0 on Query {{ __typename }}");
+        for i in 1..=levels {
+            query.push_str(&format!(
+                " fragment F{i} on Query {{ ...F{} ...F{} }}",
+                i - 1,
+                i - 1
+            ));
+        }
+        query
     }
 
     #[test]
@@ -233,22 +417,29 @@ mod tests {
         assert_eq!(check("{ a { b { c } } }", &limits), Ok(()));
         assert_eq!(
             check("{ a { b { c { d } } } }", &limits),
-            Err(LimitExceeded {
-                name: "max_depth",
-                limit: 3,
-                found: 4
-            })
+            exceeded("max_depth", 3, 4)
         );
         assert_eq!(
             check(
                 "{ a { ...F } } fragment F on T { b { ... on U { c { d } } } }",
                 &limits
-            )
-            .map_err(|e| e.found),
-            Err(4)
+            ),
+            exceeded("max_depth", 3, 4)
         );
-        // A fragment cycle does not loop forever.
-        assert!(check("{ a { ...F } } fragment F on T { b { ...F } }", &limits).is_err());
+    }
+
+    #[test]
+    fn fragment_cycles_are_refused_without_looping() {
+        for query in [
+            "{ a { ...F } } fragment F on T { b { ...F } }",
+            "{ ...A } fragment A on Query { ...B } fragment B on Query { x ...A }",
+            "{ x } fragment A on Query { ...A }",
+        ] {
+            assert!(
+                matches!(check(query, &Limits::default()), Err(Refusal::Invalid(ref why)) if why.contains("spreads itself")),
+                "{query}"
+            );
+        }
     }
 
     #[test]
@@ -259,24 +450,163 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(
-            check("{ a: x b: x { c: y } }", &limits).map_err(|e| e.found),
-            Err(3)
+            check("{ a: x b: x { c: y } }", &limits),
+            exceeded("max_aliases", 2, 3)
         );
         assert_eq!(
             check("{ a b c d }", &limits),
-            Err(LimitExceeded {
-                name: "max_root_fields",
-                limit: 3,
-                found: 4
-            })
+            exceeded("max_root_fields", 3, 4)
         );
         assert_eq!(
             check("{ a b ...F } fragment F on Query { c }", &limits),
             Ok(())
         );
         assert_eq!(
-            check("{ a: x ...F ...F } fragment F on Query { b: x }", &limits).map_err(|e| e.name),
-            Err("max_aliases")
+            check("{ a: x ...F ...F } fragment F on Query { b: x }", &limits),
+            exceeded("max_aliases", 2, 3)
+        );
+    }
+
+    #[test]
+    fn exponential_fragment_spreads_are_refused_after_linear_work() {
+        for levels in [26, 28, 40] {
+            for (nested, limit) in [(false, "max_root_fields"), (true, "max_complexity")] {
+                let query = doubling_chain(levels, nested);
+                match check(&query, &Limits::default()) {
+                    Err(Refusal::Limit(LimitExceeded { name, found, .. })) => {
+                        assert_eq!(name, limit, "{levels} levels");
+                        assert!(found > 1 << 25, "{levels} levels: {found}");
+                    }
+                    other => panic!("{levels} levels: {other:?}"),
+                }
+            }
+        }
+        // Below the limit, the same shape passes; above it, the exact
+        // expanded size is reported: F0 holds 1 selection, each Fi two
+        // spreads of F(i-1), the operation `a` and one spread.
+        assert_eq!(check(&doubling_chain(8, true), &Limits::default()), Ok(()));
+        let size = (1..=6).fold(1, |f, _| 2 + 2 * f);
+        let limits = Limits {
+            max_complexity: 100,
+            ..Limits::default()
+        };
+        assert_eq!(
+            check(&doubling_chain(6, true), &limits),
+            exceeded("max_complexity", 100, 2 + size)
+        );
+    }
+
+    #[test]
+    fn a_long_fragment_chain_neither_overflows_nor_nests_past_the_bound() {
+        // Each fragment spreads the previous once: no expansion, but a
+        // chain as long as a body can hold.
+        let levels = 20_000;
+        let mut query = format!("{{ ...F{levels} }} fragment F0 on Query {{ x }}");
+        for i in 1..=levels {
+            query.push_str(&format!(" fragment F{i} on Query {{ ...F{} }}", i - 1));
+        }
+        let limits = Limits {
+            max_body_bytes: usize::MAX,
+            ..Limits::default()
+        };
+        // Run on a thread with a tokio worker's stack.
+        let outcome = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || check(&query, &limits))
+            .expect("spawns")
+            .join()
+            .expect("does not overflow");
+        assert!(
+            matches!(
+                outcome,
+                Err(Refusal::Limit(LimitExceeded {
+                    name: "max_nesting",
+                    ..
+                }))
+            ),
+            "{outcome:?}"
+        );
+    }
+
+    #[test]
+    fn the_text_nesting_is_measured_outside_strings_and_comments() {
+        let limits = Limits::default();
+        let deep = |n: usize| {
+            format!(
+                "{{ offers(ids: {}{}) {{ id }} }}",
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        assert_eq!(limits.check_text(&deep(MAX_NESTING - 2)), Ok(()));
+        assert_eq!(
+            limits.check_text(&deep(3000)).map_err(|e| e.name),
+            Err("max_nesting")
+        );
+        let braces = "{".repeat(1000);
+        for text in [
+            format!("{{ a(s: \"{braces}\") }}"),
+            format!("{{ a(s: \"\"\"{braces} \\\"\"\" {braces}\"\"\") }}"),
+            format!("{{ a # {braces}\n }}"),
+            format!("{{ a(s: \"\\\"{braces}\") }}"),
+        ] {
+            assert_eq!(limits.check_text(&text), Ok(()), "{text}");
+        }
+        // An unterminated string or comment ends the scan, it does not loop.
+        assert_eq!(limits.check_text("{ a(s: \"\\"), Ok(()));
+        assert_eq!(limits.check_text("{ a(s: \"\"\"\\"), Ok(()));
+    }
+
+    #[test]
+    fn the_deepest_accepted_text_parses_on_a_worker_stack() {
+        // The parser recurses once per level: at the bound it must still
+        // fit in a tokio worker's 2 MiB stack (in a debug build).
+        let n = MAX_NESTING - 2;
+        let queries = [
+            format!(
+                "{{ offers(ids: {}{}) {{ id }} }}",
+                "[".repeat(n),
+                "]".repeat(n)
+            ),
+            format!(
+                "{{ offers(ids: {}{}) {{ id }} }}",
+                "{a: ".repeat(n),
+                "}".repeat(n)
+            ),
+            format!(
+                "query Q($v: [ID] = {}{}) {{ x }}",
+                "[".repeat(n),
+                "]".repeat(n)
+            ),
+            format!("{{ x @skip(if: {}{}) }}", "[".repeat(n), "]".repeat(n)),
+            format!("{}x{}", "{ a ".repeat(n), "}".repeat(n)),
+        ];
+        for query in queries {
+            std::thread::Builder::new()
+                .stack_size(2 * 1024 * 1024)
+                .spawn(move || {
+                    assert_eq!(Limits::default().check_text(&query), Ok(()));
+                    let _ = parse_query(&query);
+                })
+                .expect("spawns")
+                .join()
+                .expect("parses without overflowing");
+        }
+    }
+
+    #[test]
+    fn the_text_length_is_bounded() {
+        let limits = Limits {
+            max_body_bytes: 10,
+            ..Limits::default()
+        };
+        assert_eq!(
+            limits.check_text("{ upstreams { name } }"),
+            Err(LimitExceeded {
+                name: "max_body_bytes",
+                limit: 10,
+                found: 22
+            })
         );
     }
 

@@ -2,6 +2,10 @@
 
 use std::process::Command;
 
+#[path = "common/child.rs"]
+mod child;
+use child::ChildGuard;
+
 fn gateway() -> Command {
     Command::new(env!("CARGO_BIN_EXE_offer-gateway"))
 }
@@ -60,25 +64,13 @@ fn print_schema_prints_the_committed_schema() {
 
 #[tokio::test]
 async fn simulate_serves_the_simulators_with_the_faults_asked_for() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
-    let mut child = gateway()
-        .args([
-            "simulate",
-            "--fault",
-            "medusa@POST /auth/user/emailpass:status=503*1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary runs");
-    let stdout = child.stdout.take().expect("stdout");
-    let lines: Vec<String> = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .take_while(|line| !line.starts_with("press ctrl-c"))
-        .collect();
+    // Killed when dropped, also if an assertion below fails.
+    let mut child = ChildGuard::spawn(gateway().args([
+        "simulate",
+        "--fault",
+        "medusa@POST /auth/user/emailpass:status=503*1",
+    ]));
+    let (lines, _) = child.read_until(|line| line.starts_with("press ctrl-c"));
     let medusa = lines
         .iter()
         .find_map(|line| line.strip_prefix("medusa"))

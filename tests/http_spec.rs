@@ -304,7 +304,7 @@ async fn complexity_depth_and_introspection_follow_the_configured_limits() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body["errors"][0]["message"],
-        "the query exceeds the max_complexity limit of 5"
+        "the query exceeds the max_complexity limit of 5 (it has 6)"
     );
     assert_eq!(
         body["errors"][0]["extensions"],
@@ -491,7 +491,7 @@ async fn a_request_over_the_overall_timeout_is_cut_off() {
     .await;
     gateway.sims.violet.control.inject(None, Fault::Hang, None);
     let started = std::time::Instant::now();
-    let (status, _, _) = post(
+    let (status, media, body) = post(
         &gateway,
         Some(GQL),
         "application/json",
@@ -499,5 +499,7 @@ async fn a_request_over_the_overall_timeout_is_cut_off() {
     )
     .await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(media.starts_with(GQL), "{media}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "REQUEST_TIMEOUT");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

@@ -6,11 +6,11 @@
 //! a known key is refused with `401` and a GraphQL-shaped error whose code
 //! is `UNAUTHENTICATED`. Health, readiness and metrics stay open.
 
+use crate::error::ErrorCode;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use axum::response::Response;
 use sha2::{Digest, Sha256};
 
 /// The accepted keys, by SHA-256 hash.
@@ -80,8 +80,10 @@ pub async fn require_key(
             } else {
                 "an API key is required: send `Authorization: Bearer <key>`"
             };
-            let body = json!({ "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }] });
-            let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+            let media = crate::http::graphql::error_media(request.headers());
+            let mut response =
+                crate::http::graphql::Refusal::new(ErrorCode::Unauthenticated, message)
+                    .response(media);
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

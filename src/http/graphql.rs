@@ -16,15 +16,16 @@
 //!   response with `data` is `200`.
 
 use async_graphql::parser::parse_query;
-use async_graphql::{Response as GraphQLResponse, ServerError, Variables};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
+use async_graphql::{ServerError, Variables};
 use axum::body::Bytes;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
 use crate::error::{ErrorCode, GatewayError};
-use crate::http::persisted::{Refused, Store};
-use crate::limits::{is_mutation, Limits};
+use crate::http::persisted::Store;
+use crate::limits::{self, is_mutation, LimitExceeded, Limits};
 use crate::schema::{scope, GatewaySchema};
 
 /// The media type of the GraphQL-over-HTTP specification.
@@ -99,52 +100,112 @@ pub struct Params {
     pub extensions: Option<Map<String, Value>>,
 }
 
-/// A request the endpoint refuses before GraphQL sees it.
+/// A request refused before any field ran, at any stage: the HTTP
+/// request itself, the persisted-query protocol, parsing, the limits or
+/// validation. Its answer is GraphQL-shaped (`{"errors": [...]}`, no
+/// `data`) in the negotiated media type, every error with
+/// `extensions.code`.
 #[derive(Debug)]
 pub struct Refusal {
-    status: StatusCode,
-    message: String,
+    code: ErrorCode,
+    errors: Vec<ServerError>,
     allow: Option<&'static str>,
 }
 
 impl Refusal {
-    fn bad_request(message: impl Into<String>) -> Self {
+    /// A refusal with one error, `code` and `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Refusal::of(GatewayError::new(code, message))
+    }
+
+    /// A refusal with one error made by the gateway.
+    pub fn of(error: GatewayError) -> Self {
         Refusal {
-            status: StatusCode::BAD_REQUEST,
-            message: message.into(),
+            code: error.code(),
+            errors: vec![error.into_request_error()],
             allow: None,
         }
     }
-}
 
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        let code = match self.status {
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
-            StatusCode::NOT_ACCEPTABLE => "NOT_ACCEPTABLE",
-            StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
-            StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
-            _ => "BAD_REQUEST",
+    /// A refusal with errors raised by async-graphql (parser, validation),
+    /// coded `code` unless they carry a code of their own.
+    pub fn coded(code: ErrorCode, errors: Vec<ServerError>) -> Self {
+        let errors: Vec<ServerError> = errors
+            .into_iter()
+            .map(|error| crate::error::with_code(error, code))
+            .collect();
+        let code = errors
+            .first()
+            .and_then(|e| e.extensions.as_ref())
+            .and_then(|e| match e.get("code") {
+                Some(async_graphql::Value::String(name)) => ErrorCode::parse(name),
+                _ => None,
+            })
+            .unwrap_or(code);
+        Refusal {
+            code,
+            errors,
+            allow: None,
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Refusal::new(ErrorCode::BadRequest, message)
+    }
+
+    /// The same refusal, with the `Allow` header of a 405.
+    pub fn allowing(mut self, methods: &'static str) -> Self {
+        self.allow = Some(methods);
+        self
+    }
+
+    /// The code of its first error.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// Number of errors.
+    pub fn errors(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// The HTTP answer in `media`. Refusals of the HTTP request have their
+    /// own status under both media types; refusals of the document are
+    /// `400` under `application/graphql-response+json` and `200` under
+    /// `application/json`, as the GraphQL-over-HTTP specification says.
+    /// `PERSISTED_QUERY_NOT_FOUND` is `200` under both: Apollo clients
+    /// look for it in a successful answer.
+    pub fn response(self, media: Media) -> Response {
+        let status = if self.code.is_http_level() {
+            self.code.status()
+        } else if media == Media::Json || self.code == ErrorCode::PersistedQueryNotFound {
+            StatusCode::OK
+        } else {
+            self.code.status()
         };
-        let body =
-            json!({ "errors": [{ "message": self.message, "extensions": { "code": code } }] });
-        let mut response = (self.status, axum::Json(body)).into_response();
+        let mut response = encode(media, status, &json!({ "errors": self.errors }));
         if let Some(allow) = self.allow {
             response
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
+        no_store(&mut response);
         response
     }
 }
 
 /// The `Accept` check: `406` when neither JSON media type is acceptable.
 pub fn accept(headers: &HeaderMap) -> Result<Media, Refusal> {
-    negotiate(headers).ok_or(Refusal {
-        status: StatusCode::NOT_ACCEPTABLE,
-        message: format!("this endpoint answers {GRAPHQL_RESPONSE_JSON} or application/json"),
-        allow: None,
-    })
+    negotiate(headers).ok_or(Refusal::new(
+        ErrorCode::NotAcceptable,
+        format!("this endpoint answers {GRAPHQL_RESPONSE_JSON} or application/json"),
+    ))
+}
+
+/// The media type of an error answer: the negotiated one, or
+/// `application/json` when the client accepts neither.
+pub fn error_media(headers: &HeaderMap) -> Media {
+    negotiate(headers).unwrap_or(Media::Json)
 }
 
 /// Reads a POST body: `application/json` holding a JSON object.
@@ -160,11 +221,10 @@ pub fn params_from_post(headers: &HeaderMap, body: &Bytes) -> Result<Params, Ref
         .trim()
         .to_ascii_lowercase();
     if essence != "application/json" {
-        return Err(Refusal {
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            message: "send the request as application/json".to_owned(),
-            allow: None,
-        });
+        return Err(Refusal::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the request as application/json",
+        ));
     }
     let value: Value = serde_json::from_slice(body)
         .map_err(|err| Refusal::bad_request(format!("the body is not JSON: {err}")))?;
@@ -236,8 +296,33 @@ pub struct Executed {
     pub operation: Option<String>,
 }
 
-/// Runs a checked request: parse, the limits, a mutation over GET, then
-/// execution, with the status the media type calls for.
+impl Executed {
+    /// A request refused before execution.
+    pub fn refused(refusal: Refusal, media: Media, operation: Option<String>) -> Self {
+        Executed {
+            outcome: refusal.code().as_str(),
+            errors: refusal.errors(),
+            response: refusal.response(media),
+            operation,
+        }
+    }
+}
+
+/// Who may keep a successful answer of a persisted query asked by `GET`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// Anyone: the answer depends on no credential of the request.
+    Public,
+    /// Only the client that asked: the answer depends on its credentials
+    /// (a client API key, a pass-through upstream credential).
+    Private,
+}
+
+/// Runs a request through every stage, each bounded before the next
+/// starts: the persisted-query protocol, the document's length and
+/// nesting (on its text), parsing, the operation to run, a mutation over
+/// GET, the limits (measured once per fragment), then validation and
+/// execution. A refusal at any stage is a coded GraphQL error.
 pub async fn execute(
     schema: &GatewaySchema,
     limits: &Limits,
@@ -245,115 +330,166 @@ pub async fn execute(
     method: &Method,
     media: Media,
     params: Params,
+    audience: Audience,
 ) -> Executed {
     let mut operation = params.operation_name.clone();
-    let done = |response: Response,
-                outcome: &'static str,
-                errors: usize,
-                operation: Option<String>| Executed {
-        response,
-        outcome,
-        errors,
-        operation,
-    };
+    let refused =
+        |refusal: Refusal, operation: Option<String>| Executed::refused(refusal, media, operation);
     let query = params.query.filter(|q| !q.trim().is_empty());
-    let (query, by_hash) = match persisted.resolve(query, params.extensions.as_ref()) {
+    let resolved = match persisted.resolve(query, params.extensions.as_ref()) {
         Ok(resolved) => resolved,
-        Err(refused) => {
-            let error = GatewayError::new(refused.code(), refused.message()).into_request_error();
-            // Apollo clients look for PersistedQueryNotFound in a 200 answer.
-            let as_request_error = refused != Refused::NotFound;
-            let mut response = answer(media, request_error(error), as_request_error);
-            no_store(&mut response);
-            return done(response, refused.code().as_str(), 1, operation);
+        Err(why) => {
+            let refusal = Refusal::of(GatewayError::new(why.code(), why.message()));
+            return refused(refusal, operation);
         }
     };
-    let Some(query) = query else {
-        return done(
-            Refusal::bad_request("the request has no `query`").into_response(),
-            "BAD_REQUEST",
-            1,
+    let Some(query) = resolved.query else {
+        return refused(
+            Refusal::bad_request("the request has no `query`"),
             operation,
         );
     };
+    if let Err(exceeded) = limits.check_text(&query) {
+        return refused(limit_refusal(&exceeded), operation);
+    }
     let document = match parse_query(&query) {
         Ok(document) => document,
         Err(err) => {
-            let error: ServerError = err.into();
-            return done(
-                answer(media, request_error(error), true),
-                "GRAPHQL_PARSE_FAILED",
-                1,
-                operation,
-            );
+            let refusal = Refusal::coded(ErrorCode::GraphqlParseFailed, vec![err.into()]);
+            return refused(refusal, operation);
         }
     };
-    if operation.is_none() {
-        // The document's only operation, when it has a name.
-        let mut operations = document.operations.iter();
-        if let (Some((Some(name), _)), None) = (operations.next(), operations.next()) {
-            operation = Some(name.to_string());
-        }
+    match pick_operation(&document, params.operation_name.as_deref()) {
+        Ok(name) => operation = operation.or(name),
+        Err(refusal) => return refused(refusal, operation),
     }
     if *method == Method::GET && is_mutation(&document, params.operation_name.as_deref()) {
-        let refusal = Refusal {
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            message: "mutations are only accepted over POST".to_owned(),
-            allow: Some("POST"),
-        };
-        return done(refusal.into_response(), "METHOD_NOT_ALLOWED", 1, operation);
+        let refusal = Refusal::new(
+            ErrorCode::MethodNotAllowed,
+            "mutations are only accepted over POST",
+        )
+        .allowing("POST");
+        return refused(refusal, operation);
     }
-    if let Err(exceeded) = limits.check(&document) {
-        let error = GatewayError::limit(exceeded.name, exceeded.limit, exceeded.to_string())
-            .into_request_error();
-        return done(
-            answer(media, request_error(error), true),
-            "LIMIT_EXCEEDED",
-            1,
-            operation,
-        );
+    match limits.check(&document) {
+        Ok(()) => {}
+        Err(limits::Refusal::Limit(exceeded)) => {
+            return refused(limit_refusal(&exceeded), operation)
+        }
+        Err(limits::Refusal::Invalid(why)) => {
+            let refusal = Refusal::new(ErrorCode::GraphqlValidationFailed, why);
+            return refused(refusal, operation);
+        }
+    }
+    if let Some(hash) = resolved.to_register {
+        persisted.register(hash, &query);
     }
     let mut request = async_graphql::Request::new(query);
+    request.set_parsed_query(document);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
     if let Some(variables) = params.variables {
         request = request.variables(Variables::from_json(Value::Object(variables)));
     }
-    let mut response = scope::execute(schema, request).await;
-    let failed_before_execution = response.data == async_graphql::Value::Null && response.is_err();
-    if failed_before_execution {
-        name_limits(&mut response, limits);
+    let response = scope::execute(schema, request).await;
+    if response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+    {
+        // No field ran: validation refused the document.
+        let errors = response
+            .errors
+            .into_iter()
+            .map(|error| name_limit(error, limits))
+            .collect();
+        let refusal = Refusal::coded(ErrorCode::GraphqlValidationFailed, errors);
+        return refused(refusal, operation);
     }
-    let outcome = match response.errors.first() {
-        None => "ok",
-        Some(error) => error
-            .extensions
-            .as_ref()
-            .and_then(|e| e.get("code"))
-            .and_then(|code| match code {
-                async_graphql::Value::String(code) => ErrorCode::parse(code).map(ErrorCode::as_str),
-                _ => None,
-            })
-            .unwrap_or(if failed_before_execution {
-                "GRAPHQL_VALIDATION_FAILED"
-            } else {
-                "ERROR"
-            }),
-    };
+    let mut response = response;
+    // The gateway codes every error it raises; an uncoded field error
+    // comes from async-graphql coercing an argument value.
+    response.errors = response
+        .errors
+        .into_iter()
+        .map(|error| crate::error::with_code(error, ErrorCode::BadUserInput))
+        .collect();
+    let outcome = response
+        .errors
+        .first()
+        .and_then(|e| e.extensions.as_ref())
+        .and_then(|e| match e.get("code") {
+            Some(async_graphql::Value::String(code)) => {
+                ErrorCode::parse(code).map(ErrorCode::as_str)
+            }
+            _ => None,
+        })
+        .unwrap_or("ok");
     let errors = response.errors.len();
-    let mut http = answer(media, response, failed_before_execution);
-    if *method == Method::GET && by_hash && errors == 0 {
-        // A persisted query asked by GET: HTTP caches may keep the answer as
-        // long as the gateway's own cache would.
-        let max_age = persisted.max_age().as_secs();
-        if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
-            http.headers_mut().insert(header::CACHE_CONTROL, value);
-        }
-    } else {
-        no_store(&mut http);
+    let mut http = encode(media, StatusCode::OK, &response);
+    match (
+        method == Method::GET && resolved.by_hash && errors == 0,
+        audience,
+    ) {
+        // A persisted query asked by GET: HTTP caches may keep the answer
+        // as long as the gateway's own cache would.
+        (true, Audience::Public) => cache_for(&mut http, "public", persisted.max_age()),
+        (true, Audience::Private) => cache_for(&mut http, "private", persisted.max_age()),
+        (false, _) => no_store(&mut http),
     }
-    done(http, outcome, errors, operation)
+    Executed {
+        response: http,
+        outcome,
+        errors,
+        operation,
+    }
+}
+
+/// The operation `name` asks for, or the document's only one: its name,
+/// if it has one. `OPERATION_NOT_FOUND` when there is no such operation,
+/// or several and no name.
+fn pick_operation(
+    document: &ExecutableDocument,
+    name: Option<&str>,
+) -> Result<Option<String>, Refusal> {
+    match (name, &document.operations) {
+        (Some(name), operations) => {
+            if operations
+                .iter()
+                .any(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+            {
+                Ok(Some(name.to_owned()))
+            } else {
+                Err(Refusal::new(
+                    ErrorCode::OperationNotFound,
+                    format!("the document has no operation named `{name}`"),
+                ))
+            }
+        }
+        (None, DocumentOperations::Single(_)) => Ok(None),
+        (None, DocumentOperations::Multiple(operations)) if operations.len() == 1 => {
+            Ok(operations.keys().next().map(|n| n.to_string()))
+        }
+        (None, DocumentOperations::Multiple(_)) => Err(Refusal::new(
+            ErrorCode::OperationNotFound,
+            "the document has several operations: name the one to run in `operationName`",
+        )),
+    }
+}
+
+fn limit_refusal(exceeded: &LimitExceeded) -> Refusal {
+    Refusal::of(GatewayError::limit(
+        exceeded.name,
+        exceeded.limit,
+        exceeded.to_string(),
+    ))
+}
+
+fn cache_for(response: &mut Response, audience: &str, max_age: std::time::Duration) {
+    let value = format!("{audience}, max-age={}", max_age.as_secs());
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
 }
 
 fn no_store(response: &mut Response) {
@@ -362,33 +498,24 @@ fn no_store(response: &mut Response) {
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
-fn request_error(error: ServerError) -> GraphQLResponse {
-    GraphQLResponse::from_errors(vec![error])
-}
-
 /// async-graphql's own limit messages, with the limit and its value.
-fn name_limits(response: &mut GraphQLResponse, limits: &Limits) {
-    for error in &mut response.errors {
-        let (name, limit) = match error.message.as_str() {
-            "Query is too complex." => ("max_complexity", limits.max_complexity),
-            "Query is nested too deep." => ("max_depth", limits.max_depth),
-            _ => continue,
-        };
-        *error = GatewayError::limit(
-            name,
-            limit,
-            format!("the query exceeds the {name} limit of {limit}"),
-        )
-        .into_request_error();
-    }
+fn name_limit(error: ServerError, limits: &Limits) -> ServerError {
+    let (name, limit) = match error.message.as_str() {
+        "Query is too complex." => ("max_complexity", limits.max_complexity),
+        "Query is nested too deep." => ("max_depth", limits.max_depth),
+        _ => return error,
+    };
+    GatewayError::limit(
+        name,
+        limit,
+        format!("the query exceeds the {name} limit of {limit}"),
+    )
+    .into_request_error()
 }
 
-fn answer(media: Media, response: GraphQLResponse, failed_before_execution: bool) -> Response {
-    let status = match (media, failed_before_execution) {
-        (Media::GraphQLResponseJson, true) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
-    };
-    let body = match serde_json::to_vec(&response) {
+/// `body` as JSON in `media`, with `status`.
+fn encode(media: Media, status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let body = match serde_json::to_vec(body) {
         Ok(body) => body,
         Err(err) => {
             tracing::error!(cause = %err, "cannot serialize a response");

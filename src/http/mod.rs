@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -30,9 +31,8 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::limits::Limits;
@@ -70,6 +70,11 @@ impl Default for ServerOptions {
     }
 }
 
+/// Longest client-supplied `x-request-id` kept; a longer one, or one with
+/// characters outside `A-Z a-z 0-9 - _ . : / + =`, is replaced by a
+/// generated id.
+pub const MAX_REQUEST_ID_LEN: usize = 128;
+
 /// What the handlers share.
 #[derive(Clone)]
 struct HttpState {
@@ -79,6 +84,8 @@ struct HttpState {
     metrics: Arc<Metrics>,
     upstreams: Upstreams,
     loaders: Option<Arc<Loaders>>,
+    /// Whether clients must send an API key (then every answer is theirs alone).
+    keyed: bool,
 }
 
 /// The routes of a bare schema, with the default limits and no upstream
@@ -100,6 +107,7 @@ pub fn app_with(schema: GatewaySchema, limits: &Limits) -> Router {
             metrics: Arc::new(Metrics::new()),
             upstreams: Upstreams::default(),
             loaders: None,
+            keyed: false,
         },
         &ServerOptions::default(),
     )
@@ -127,13 +135,14 @@ pub fn router(gateway: Gateway) -> Router {
             metrics: gateway.metrics,
             upstreams: gateway.upstreams,
             loaders: Some(gateway.loaders),
+            keyed: server.client_keys.enabled(),
         },
         &server,
     )
 }
 
 fn routes(state: HttpState, server: &ServerOptions) -> Router {
-    let limits = state.limits.clone();
+    let vary = vary(&state.upstreams, server.client_keys.enabled());
     let cors = (!server.cors_allowed_origins.is_empty()).then(|| {
         let origins: Vec<HeaderValue> = server
             .cors_allowed_origins
@@ -148,23 +157,27 @@ fn routes(state: HttpState, server: &ServerOptions) -> Router {
             .expose_headers([header::HeaderName::from_static("x-request-id")])
             .max_age(Duration::from_secs(600))
     });
-    let graphql = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+    let mut graphql = Router::new()
+        .route(
+            "/graphql",
+            get(graphql_get)
+                .post(graphql_post)
+                .fallback(graphql_other_method),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::new(server.client_keys.clone()),
             auth::require_key,
-        ));
+        ))
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes));
+    if let Some(vary) = vary {
+        graphql = graphql.layer(SetResponseHeaderLayer::appending(header::VARY, vary));
+    }
     let mut router = Router::new()
         .merge(graphql)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(state)
-        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::GATEWAY_TIMEOUT,
-            limits.request_timeout,
-        ));
+        .with_state(state);
     if server.compression {
         router = router.layer(CompressionLayer::new());
     }
@@ -182,6 +195,54 @@ fn routes(state: HttpState, server: &ServerOptions) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::from_fn(drop_unusable_request_id))
+}
+
+/// The request headers an answer of `/graphql` depends on besides the
+/// query: the client API key, and the pass-through credential of each
+/// instance that takes one. Sent in `Vary`, so that a shared HTTP cache
+/// never hands one client's answer to another.
+fn vary(upstreams: &Upstreams, keyed: bool) -> Option<HeaderValue> {
+    let mut names: Vec<String> = Vec::new();
+    if keyed {
+        names.extend(["authorization".to_owned(), "x-api-key".to_owned()]);
+    }
+    names.extend(
+        upstreams
+            .iter()
+            .filter(|c| c.settings().pass_through)
+            .map(|c| crate::request::credential_header(c.name())),
+    );
+    (!names.is_empty())
+        .then(|| HeaderValue::from_str(&names.join(", ")).ok())
+        .flatten()
+}
+
+/// Removes a client-supplied `x-request-id` that is too long or has
+/// characters beyond a safe set, so that a generated one replaces it: the
+/// id is echoed, logged and sent to every upstream.
+async fn drop_unusable_request_id(
+    mut request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let usable = |value: &HeaderValue| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_LEN
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(b))
+    };
+    if let Some(value) = request.headers().get("x-request-id") {
+        if !usable(value) {
+            tracing::debug!(
+                length = value.len(),
+                "replacing an unusable client request id"
+            );
+            request.headers_mut().remove("x-request-id");
+        }
+    }
+    next.run(request).await
 }
 
 async fn healthz() -> &'static str {
@@ -257,7 +318,7 @@ async fn run(
     params: graphql::Params,
 ) -> Response {
     // Clients' own credentials for pass-through instances.
-    let credentials = state
+    let credentials: std::collections::HashMap<_, _> = state
         .upstreams
         .iter()
         .filter(|c| c.settings().pass_through)
@@ -267,20 +328,38 @@ async fn run(
             (!value.is_empty()).then(|| (c.name().clone(), crate::secret::Secret::new(value)))
         })
         .collect();
+    let audience = if state.keyed || !credentials.is_empty() {
+        graphql::Audience::Private
+    } else {
+        graphql::Audience::Public
+    };
     let context =
         crate::request::RequestContext::new(request_id(headers)).with_credentials(credentials);
     let started = Instant::now();
-    let executed = context
-        .clone()
-        .scope(graphql::execute(
-            &state.schema,
-            &state.limits,
-            &state.persisted,
-            method,
-            media,
-            params,
-        ))
-        .await;
+    let execution = context.clone().scope(graphql::execute(
+        &state.schema,
+        &state.limits,
+        &state.persisted,
+        method,
+        media,
+        params,
+        audience,
+    ));
+    // Every upstream wait ends at its instance's deadline, which the
+    // configuration keeps below the request timeout: this is a backstop.
+    let executed = match tokio::time::timeout(state.limits.request_timeout, execution).await {
+        Ok(executed) => executed,
+        Err(_) => {
+            let refusal = graphql::Refusal::new(
+                crate::error::ErrorCode::RequestTimeout,
+                format!(
+                    "the request took longer than the request_timeout limit of {}",
+                    humantime::format_duration(state.limits.request_timeout)
+                ),
+            );
+            graphql::Executed::refused(refusal, media, None)
+        }
+    };
     let elapsed = started.elapsed();
     let operation = executed.operation.as_deref();
     state.metrics.request(operation, executed.outcome, elapsed);
@@ -301,16 +380,46 @@ async fn graphql_post(
     State(state): State<HttpState>,
     method: Method,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let media = match graphql::accept(&headers) {
         Ok(media) => media,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return refusal.response(graphql::Media::Json),
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let refusal = graphql::Refusal::new(
+                crate::error::ErrorCode::PayloadTooLarge,
+                format!(
+                    "the request body is larger than the max_body_bytes limit of {}",
+                    state.limits.max_body_bytes
+                ),
+            );
+            return refusal.response(media);
+        }
+        Err(rejection) => {
+            let refusal = graphql::Refusal::new(
+                crate::error::ErrorCode::BadRequest,
+                format!("the request body cannot be read: {}", rejection.body_text()),
+            );
+            return refusal.response(media);
+        }
     };
     match graphql::params_from_post(&headers, &body) {
         Ok(params) => run(&state, &method, &headers, media, params).await,
-        Err(refusal) => refusal.into_response(),
+        Err(refusal) => refusal.response(media),
     }
+}
+
+/// `/graphql` with a method other than GET and POST.
+async fn graphql_other_method(method: Method, headers: HeaderMap) -> Response {
+    graphql::Refusal::new(
+        crate::error::ErrorCode::MethodNotAllowed,
+        format!("{method} is not accepted: send GraphQL requests with POST or GET"),
+    )
+    .allowing("GET, POST")
+    .response(graphql::error_media(&headers))
 }
 
 async fn graphql_get(
@@ -321,7 +430,7 @@ async fn graphql_get(
 ) -> Response {
     let params = match graphql::params_from_get(query.as_deref()) {
         Ok(params) => params,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return refusal.response(graphql::error_media(&headers)),
     };
     let wants_html = headers
         .get(header::ACCEPT)
@@ -332,7 +441,7 @@ async fn graphql_get(
     }
     let media = match graphql::accept(&headers) {
         Ok(media) => media,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return refusal.response(graphql::Media::Json),
     };
     run(&state, &method, &headers, media, params).await
 }

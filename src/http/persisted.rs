@@ -21,16 +21,18 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// Default number of registered automatic persisted queries kept.
-pub const DEFAULT_APQ_ENTRIES: u64 = 10_000;
+/// Default memory bound of the registered automatic persisted queries:
+/// the bytes of their text (and hashes).
+pub const DEFAULT_APQ_MAX_BYTES: u64 = 8 * 1024 * 1024;
 
 /// How persisted queries work.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Any query may run; hashes are remembered (automatic persisted queries).
     Automatic {
-        /// How many queries are remembered.
-        entries: u64,
+        /// Bytes of query text (and hashes) remembered at most; the least
+        /// used queries are forgotten first.
+        max_bytes: u64,
     },
     /// Only the manifest's queries may run.
     AllowList {
@@ -55,7 +57,7 @@ impl Default for PersistedQueries {
     fn default() -> Self {
         PersistedQueries {
             mode: Mode::Automatic {
-                entries: DEFAULT_APQ_ENTRIES,
+                max_bytes: DEFAULT_APQ_MAX_BYTES,
             },
             max_age: None,
         }
@@ -163,7 +165,14 @@ impl Store {
     /// settings give none.
     pub fn new(settings: PersistedQueries, default_max_age: Duration) -> Self {
         let registered = match &settings.mode {
-            Mode::Automatic { entries } => Some(Cache::new(*entries)),
+            Mode::Automatic { max_bytes } => Some(
+                Cache::builder()
+                    .max_capacity(*max_bytes)
+                    .weigher(|hash: &String, query: &String| {
+                        u32::try_from(hash.len() + query.len()).unwrap_or(u32::MAX)
+                    })
+                    .build(),
+            ),
             _ => None,
         };
         Store {
@@ -179,14 +188,14 @@ impl Store {
     }
 
     /// Resolves the query to run: from the request, its persisted-query
-    /// extension and the mode. `Ok(None)` when the request uses no
-    /// persisted query (and the mode allows that). The flag tells whether
-    /// the query came by hash (its GET answers may be cached).
+    /// extension and the mode. A query sent with its hash in automatic
+    /// mode is not remembered yet: the caller [`Store::register`]s it once
+    /// it parsed and passed the limits.
     pub fn resolve(
         &self,
         query: Option<String>,
         extensions: Option<&Map<String, Value>>,
-    ) -> Result<(Option<String>, bool), Refused> {
+    ) -> Result<Resolved, Refused> {
         let hash = match extensions.and_then(|e| e.get("persistedQuery")) {
             None => None,
             Some(Value::Object(pq)) => {
@@ -212,26 +221,36 @@ impl Store {
                 ))
             }
         };
+        let plain = |query| Resolved {
+            query,
+            by_hash: false,
+            to_register: None,
+        };
         match (&self.settings.mode, hash, query) {
             (Mode::Off, Some(_), _) => Err(Refused::NotSupported(
                 "persisted queries are not supported".to_owned(),
             )),
-            (Mode::Off, None, query) => Ok((query, false)),
-            (Mode::Automatic { .. }, None, query) => Ok((query, false)),
+            (Mode::Off, None, query) => Ok(plain(query)),
+            (Mode::Automatic { .. }, None, query) => Ok(plain(query)),
             (Mode::Automatic { .. }, Some(hash), Some(query)) => {
                 if sha256_hex(&query) != hash {
                     return Err(Refused::HashMismatch);
                 }
-                if let Some(registered) = &self.registered {
-                    registered.insert(hash, query.clone());
-                }
-                Ok((Some(query), true))
+                Ok(Resolved {
+                    query: Some(query),
+                    by_hash: true,
+                    to_register: Some(hash),
+                })
             }
             (Mode::Automatic { .. }, Some(hash), None) => self
                 .registered
                 .as_ref()
                 .and_then(|r| r.get(&hash))
-                .map(|query| (Some(query), true))
+                .map(|query| Resolved {
+                    query: Some(query),
+                    by_hash: true,
+                    to_register: None,
+                })
                 .ok_or(Refused::NotFound),
             (Mode::AllowList { queries }, hash, query) => {
                 let hash = match (hash, &query) {
@@ -240,15 +259,47 @@ impl Store {
                     }
                     (Some(hash), _) => hash,
                     (None, Some(query)) => sha256_hex(query),
-                    (None, None) => return Ok((None, false)),
+                    (None, None) => return Ok(plain(None)),
                 };
                 queries
                     .get(&hash)
-                    .map(|query| (Some(query.clone()), true))
+                    .map(|query| Resolved {
+                        query: Some(query.clone()),
+                        by_hash: true,
+                        to_register: None,
+                    })
                     .ok_or(Refused::NotAllowed)
             }
         }
     }
+
+    /// Remembers `query` under `hash` (automatic mode), once it parsed and
+    /// passed the limits.
+    pub fn register(&self, hash: String, query: &str) {
+        if let Some(registered) = &self.registered {
+            registered.insert(hash, query.to_owned());
+        }
+    }
+
+    /// Bytes of the remembered queries (approximate until pending
+    /// evictions run).
+    pub fn registered_bytes(&self) -> u64 {
+        self.registered.as_ref().map_or(0, |r| {
+            r.run_pending_tasks();
+            r.weighted_size()
+        })
+    }
+}
+
+/// The query a request runs, as [`Store::resolve`] found it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The query, if the request has one.
+    pub query: Option<String>,
+    /// Whether it came by hash (its GET answers may be cached).
+    pub by_hash: bool,
+    /// The hash to register it under once it is checked (automatic mode).
+    pub to_register: Option<String>,
 }
 
 #[cfg(test)]
@@ -274,12 +325,20 @@ mod tests {
             store.resolve(None, Some(&ext(&hash))),
             Err(Refused::NotFound)
         );
-        assert_eq!(
-            store.resolve(Some(QUERY.into()), Some(&ext(&hash))),
-            Ok((Some(QUERY.into()), true))
-        );
+        let resolved = store
+            .resolve(Some(QUERY.into()), Some(&ext(&hash)))
+            .unwrap();
+        assert_eq!(resolved.to_register.as_deref(), Some(hash.as_str()));
+        // Not remembered until the caller registers it (after its checks).
         assert_eq!(
             store.resolve(None, Some(&ext(&hash))),
+            Err(Refused::NotFound)
+        );
+        store.register(hash.clone(), QUERY);
+        assert_eq!(
+            store
+                .resolve(None, Some(&ext(&hash)))
+                .map(|r| (r.query, r.by_hash)),
             Ok((Some(QUERY.into()), true))
         );
         assert_eq!(
@@ -287,9 +346,30 @@ mod tests {
             Err(Refused::HashMismatch)
         );
         assert_eq!(
-            store.resolve(Some(QUERY.into()), None),
+            store
+                .resolve(Some(QUERY.into()), None)
+                .map(|r| (r.query, r.by_hash)),
             Ok((Some(QUERY.into()), false))
         );
+    }
+
+    #[test]
+    fn remembered_queries_are_bounded_in_bytes() {
+        let store = Store::new(
+            PersistedQueries {
+                mode: Mode::Automatic { max_bytes: 100_000 },
+                ..PersistedQueries::default()
+            },
+            Duration::from_secs(60),
+        );
+        let big = format!("{{ upstreams {{ name }} }} #{}", "x".repeat(10_000));
+        for i in 0..100 {
+            let query = format!("{big}{i}");
+            store.register(sha256_hex(&query), &query);
+        }
+        let bytes = store.registered_bytes();
+        assert!(bytes <= 100_000, "{bytes} bytes kept");
+        assert!(bytes > 50_000, "the store still keeps queries: {bytes}");
     }
 
     #[test]
@@ -305,11 +385,13 @@ mod tests {
             Duration::from_secs(60),
         );
         assert_eq!(
-            store.resolve(None, Some(&ext(&hash))),
-            Ok((Some(QUERY.into()), true))
+            store.resolve(None, Some(&ext(&hash))).map(|r| r.query),
+            Ok(Some(QUERY.into()))
         );
         assert_eq!(
-            store.resolve(Some(QUERY.into()), None),
+            store
+                .resolve(Some(QUERY.into()), None)
+                .map(|r| (r.query, r.by_hash)),
             Ok((Some(QUERY.into()), true))
         );
         assert_eq!(

@@ -12,15 +12,27 @@ pub fn encode_cursor(position: u64) -> String {
     URL_SAFE_NO_PAD.encode(format!("offset:{position}"))
 }
 
+/// The last position a cursor may hold: upstreams take offsets as 32-bit
+/// integers, and no listing is longer.
+pub const MAX_CURSOR_POSITION: u64 = i32::MAX as u64 - 1;
+
 /// Decodes a cursor made by [`encode_cursor`].
 pub fn decode_cursor(cursor: &str) -> Result<u64, &'static str> {
+    if cursor.len() > 64 {
+        return Err("not a cursor issued by this gateway");
+    }
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| "not a cursor issued by this gateway")?;
     let text = String::from_utf8(bytes).map_err(|_| "not a cursor issued by this gateway")?;
-    text.strip_prefix("offset:")
+    let position: u64 = text
+        .strip_prefix("offset:")
         .and_then(|n| n.parse().ok())
-        .ok_or("not a cursor issued by this gateway")
+        .ok_or("not a cursor issued by this gateway")?;
+    if position > MAX_CURSOR_POSITION {
+        return Err("cursor out of range");
+    }
+    Ok(position)
 }
 
 /// Where a page sits in its listing.

@@ -1,0 +1,490 @@
+//! Hostile requests: none crashes, stalls or misleads the gateway. Each
+//! refusal is a coded GraphQL error, answered quickly, while other clients
+//! keep being served. The corpus test runs the real binary (the demo over
+//! its simulators) and watches the process itself: it stays up, and its
+//! memory stays bounded.
+
+mod common;
+
+#[path = "common/child.rs"]
+mod child;
+
+use std::time::{Duration, Instant};
+
+use child::ChildGuard;
+use common::TestGateway;
+use reqwest::header::{ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, VARY};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const GQL: &str = "application/graphql-response+json";
+
+/// `fragment F1 on Query { ...F0 ...F0 }` ... `F<levels>`, then `{ ...F<levels> }`.
+fn doubling_fragments(levels: usize) -> String {
+    let mut query = format!("{{ ...F{levels} }} fragment F0 on Query {{ __typename }}");
+    for i in 1..=levels {
+        query.push_str(&format!(
+            " fragment F{i} on Query {{ ...F{} ...F{} }}",
+            i - 1,
+            i - 1
+        ));
+    }
+    query
+}
+
+/// The corpus of hostile documents of the hardening issue, with the limit
+/// each must be refused by.
+fn hostile_documents() -> Vec<(&'static str, String, &'static str)> {
+    let n = 3000;
+    let open = |s: &str| s.repeat(n);
+    vec![
+        (
+            "nested list argument",
+            format!("{{ offers(ids: {}{}) {{ id }} }}", open("["), open("]")),
+            "max_nesting",
+        ),
+        (
+            "nested object argument",
+            format!("{{ offers(ids: {}1{}) {{ id }} }}", open("{a: "), open("}")),
+            "max_nesting",
+        ),
+        (
+            "nested variable default",
+            format!(
+                "query Q($ids: [ID!]! = {}{}) {{ offers(ids: $ids) {{ id }} }}",
+                open("["),
+                open("]")
+            ),
+            "max_nesting",
+        ),
+        (
+            "nested directive argument",
+            format!(
+                "{{ upstreams @include(if: {}true{}) {{ name }} }}",
+                open("["),
+                open("]")
+            ),
+            "max_nesting",
+        ),
+        (
+            "nested selections",
+            format!("{}name{}", open("{ upstreams "), open("}")),
+            "max_nesting",
+        ),
+        (
+            "26 levels of doubling fragments",
+            doubling_fragments(26),
+            "max_root_fields",
+        ),
+        (
+            "28 levels of doubling fragments",
+            doubling_fragments(28),
+            "max_root_fields",
+        ),
+        (
+            "doubling fragments under a field",
+            doubling_fragments(28).replacen("{ ...F28 }", "{ upstreams { ...F28 } }", 1),
+            "max_complexity",
+        ),
+    ]
+}
+
+async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> (StatusCode, Value) {
+    let response = http
+        .post(url)
+        .header(ACCEPT, GQL)
+        .json(body)
+        .send()
+        .await
+        .expect("the gateway answers");
+    let status = response.status();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("(no code)")
+}
+
+/// Resident memory of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("a live process");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+#[tokio::test]
+async fn the_process_survives_the_hostile_corpus_with_bounded_memory() {
+    let mut gateway = ChildGuard::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_offer-gateway"))
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "error"),
+    );
+    let (_, line) = gateway.read_until(|line| line.starts_with("offer-gateway listening"));
+    let url = line
+        .rsplit(' ')
+        .next()
+        .expect("the URL ends the line")
+        .to_owned();
+    let healthz = url.replace("/graphql", "/healthz");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("a client");
+
+    for (what, query, limit) in hostile_documents() {
+        let started = Instant::now();
+        let (status, body) = post_json(&http, &url, &json!({ "query": query })).await;
+        eprintln!(
+            "{what}: {} KB refused in {:?}",
+            query.len() / 1024,
+            started.elapsed()
+        );
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {body}");
+        assert_eq!(code(&body), "LIMIT_EXCEEDED", "{what}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["limit"], limit, "{what}");
+        assert!(
+            body.get("data").is_none(),
+            "{what}: a request error has no data"
+        );
+        assert!(gateway.is_running(), "{what} killed the process");
+    }
+
+    // Two expensive documents at once do not keep another client waiting.
+    let slow = doubling_fragments(28).replacen("{ ...F28 }", "{ upstreams { ...F28 } }", 1);
+    let body = json!({ "query": slow });
+    let (a, b, health) = tokio::join!(
+        post_json(&http, &url, &body),
+        post_json(&http, &url, &body),
+        async {
+            let started = Instant::now();
+            let status = http.get(&healthz).send().await.expect("healthz").status();
+            (status, started.elapsed())
+        }
+    );
+    assert_eq!(code(&a.1), "LIMIT_EXCEEDED");
+    assert_eq!(code(&b.1), "LIMIT_EXCEEDED");
+    assert_eq!(health.0, StatusCode::OK);
+    eprintln!("healthz beside two hostile documents: {:?}", health.1);
+
+    // Persisted queries: hundreds of large registrations keep the store
+    // (and the process) within its byte bound.
+    let before = rss_kib(gateway.id());
+    let padding = "#".repeat(240 * 1024);
+    for i in 0..200 {
+        let query = format!("{{ upstreams {{ name }} }} {padding}{i}\n");
+        let hash = offer_gateway::http::persisted::sha256_hex(&query);
+        let (status, body) = post_json(
+            &http,
+            &url,
+            &json!({ "query": query, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let grown_mib = rss_kib(gateway.id()).saturating_sub(before) / 1024;
+    eprintln!("200 persisted queries of 240 KB grew the process by {grown_mib} MiB");
+    assert!(
+        grown_mib < 32,
+        "48 MB of registered queries grew the process by {grown_mib} MiB"
+    );
+    assert_eq!(
+        http.get(&healthz).send().await.expect("healthz").status(),
+        StatusCode::OK
+    );
+    assert!(gateway.is_running());
+}
+
+#[tokio::test]
+async fn refused_documents_are_never_remembered_as_persisted_queries() {
+    let gateway = TestGateway::start().await;
+    for query in [
+        "{ upstreams { name ".to_owned(),
+        format!(
+            "{{ offers(ids: {}{}) {{ id }} }}",
+            "[".repeat(100),
+            "]".repeat(100)
+        ),
+        doubling_fragments(20),
+    ] {
+        let hash = offer_gateway::http::persisted::sha256_hex(&query);
+        let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+        let (_, refused) = post_json(
+            &gateway.http,
+            &gateway.url,
+            &json!({ "query": query, "extensions": extensions }),
+        )
+        .await;
+        assert_ne!(code(&refused), "(no code)");
+        let (status, body) = post_json(
+            &gateway.http,
+            &gateway.url,
+            &json!({ "extensions": extensions }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(code(&body), "PERSISTED_QUERY_NOT_FOUND", "{query:.40}");
+    }
+}
+
+/// Every stage's refusal, with the code, status and media type it answers.
+#[tokio::test]
+async fn every_refusal_is_a_coded_graphql_error_in_the_answers_media_type() {
+    use offer_gateway::limits::Limits;
+
+    let gateway = TestGateway::start_with_limits(Limits {
+        max_body_bytes: 4096,
+        ..Limits::default()
+    })
+    .await;
+    let medusa_cursor = offer_gateway::schema::connection::encode_cursor(u64::MAX - 1);
+    let cases: Vec<(&str, Value, StatusCode, &str)> = vec![
+        (
+            "parse",
+            json!({ "query": "{ upstreams { name " }),
+            StatusCode::BAD_REQUEST,
+            "GRAPHQL_PARSE_FAILED",
+        ),
+        (
+            "validation",
+            json!({ "query": "{ nope }" }),
+            StatusCode::BAD_REQUEST,
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "a fragment cycle",
+            json!({ "query": "{ ...A } fragment A on Query { upstreams { name } ...A }" }),
+            StatusCode::BAD_REQUEST,
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "an unknown operation",
+            json!({ "query": "query A { upstreams { name } }", "operationName": "B" }),
+            StatusCode::BAD_REQUEST,
+            "OPERATION_NOT_FOUND",
+        ),
+        (
+            "several operations and no name",
+            json!({ "query": "query A { upstreams { name } } query B { upstreams { kind } }" }),
+            StatusCode::BAD_REQUEST,
+            "OPERATION_NOT_FOUND",
+        ),
+        (
+            "no query",
+            json!({ "variables": {} }),
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+        ),
+        (
+            "a body over max_body_bytes",
+            json!({ "query": format!("{{ upstreams {{ name }} }} #{}", "x".repeat(5000)) }),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+        ),
+    ];
+    for (what, body, status, expected) in cases {
+        let (got, answer) = post_json(&gateway.http, &gateway.url, &body).await;
+        assert_eq!((got, code(&answer)), (status, expected), "{what}: {answer}");
+        assert!(answer.get("data").is_none(), "{what}: {answer}");
+        assert!(answer["errors"][0]["message"].is_string(), "{what}");
+    }
+
+    // Argument values the field cannot take: the field's error, coded.
+    let answer = gateway
+        .query(
+            "{ marketplaceOffers(upstream: \"medusa\", first: 2147483648) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&answer), "BAD_USER_INPUT", "{answer}");
+    assert_eq!(answer["errors"][0]["path"], json!(["marketplaceOffers"]));
+
+    // A cursor past any listing is the client's mistake, not the gateway's.
+    let answer = gateway
+        .query(
+            "query($after: String) { marketplaceOffers(upstream: \"medusa\", first: 1, after: $after) { totalCount } }",
+            json!({ "after": medusa_cursor }),
+        )
+        .await;
+    assert_eq!(code(&answer), "BAD_USER_INPUT", "{answer}");
+    assert_eq!(answer["data"]["marketplaceOffers"], Value::Null);
+
+    // Other methods: 405 with `Allow`, GraphQL-shaped.
+    for method in [
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+        reqwest::Method::PATCH,
+    ] {
+        let response = gateway
+            .http
+            .request(method.clone(), &gateway.url)
+            .header(ACCEPT, GQL)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method}"
+        );
+        assert_eq!(response.headers()[ALLOW], "GET, POST");
+        assert!(response.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with(GQL));
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(code(&body), "METHOD_NOT_ALLOWED", "{method}");
+    }
+}
+
+#[tokio::test]
+async fn unusable_request_ids_are_replaced() {
+    let gateway = TestGateway::start().await;
+    for (sent, kept) in [
+        ("a".repeat(100 * 1024), false),
+        ("bad id with spaces".to_owned(), false),
+        ("req-01HZX:retry/2".to_owned(), true),
+    ] {
+        let response = gateway
+            .http
+            .post(&gateway.url)
+            .header("x-request-id", &sent)
+            .json(&json!({ "query": "{ upstreams { name } }" }))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(response.status(), StatusCode::OK);
+        let echoed = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(echoed == sent, kept, "{:.40}", sent);
+        assert!(!echoed.is_empty() && echoed.len() <= 128);
+    }
+}
+
+/// GETs a persisted query (registering it on the way) with `headers`;
+/// returns the status, `Cache-Control` and `Vary`.
+async fn persisted_get(gateway: &TestGateway, headers: &[(&str, &str)]) -> (u16, String, String) {
+    let query = "{ upstreams { name } }";
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": offer_gateway::http::persisted::sha256_hex(query) } });
+    let mut request = gateway
+        .http
+        .get(&gateway.url)
+        .query(&[("query", query), ("extensions", &extensions.to_string())]);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("answers");
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    (
+        response.status().as_u16(),
+        header(CACHE_CONTROL),
+        header(VARY),
+    )
+}
+
+#[tokio::test]
+async fn answers_that_depend_on_credentials_are_never_publicly_cacheable() {
+    use offer_gateway::http::auth::{hash_key, ClientKeys};
+
+    // Anonymous: public, and shared caches told which headers change it.
+    let gateway = TestGateway::start_with(|specs| specs[0].settings.pass_through = true).await;
+    let (status, cache, vary) = persisted_get(&gateway, &[]).await;
+    assert_eq!(status, 200);
+    assert!(cache.starts_with("public, max-age="), "{cache}");
+    assert_eq!(vary, "x-upstream-credential-closient");
+    // With a pass-through credential: private.
+    let (status, cache, _) = persisted_get(
+        &gateway,
+        &[("x-upstream-credential-closient", "csb_someone_else")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(cache.starts_with("private, max-age="), "{cache}");
+
+    // Client API keys: every answer is the keyed client's alone.
+    let keyed = TestGateway::start_with_options(
+        |_| {},
+        offer_gateway::GatewayOptions {
+            server: offer_gateway::http::ServerOptions {
+                client_keys: ClientKeys::from_hashes(&[hash_key("mobile-app-key")]).unwrap(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let (status, cache, vary) =
+        persisted_get(&keyed, &[("authorization", "Bearer mobile-app-key")]).await;
+    assert_eq!(status, 200);
+    assert!(cache.starts_with("private, max-age="), "{cache}");
+    assert_eq!(vary, "authorization, x-api-key");
+    let (status, cache, _) = persisted_get(&keyed, &[("accept", GQL)]).await;
+    assert_eq!(status, 401);
+    assert_eq!(cache, "no-store");
+}
+
+#[tokio::test]
+async fn a_missing_key_is_refused_in_the_media_type_asked_for() {
+    use offer_gateway::http::auth::{hash_key, ClientKeys};
+
+    let keyed = TestGateway::start_with_options(
+        |_| {},
+        offer_gateway::GatewayOptions {
+            server: offer_gateway::http::ServerOptions {
+                client_keys: ClientKeys::from_hashes(&[hash_key("k")]).unwrap(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let response = keyed
+        .http
+        .post(&keyed.url)
+        .header(ACCEPT, GQL)
+        .json(&json!({ "query": "{ upstreams { name } }" }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with(GQL));
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(code(&body), "UNAUTHENTICATED");
+}
+
+/// The README's error table lists exactly the codes the gateway can send.
+#[test]
+fn the_readme_lists_every_error_code() {
+    use offer_gateway::error::ErrorCode;
+    use std::collections::BTreeSet;
+
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let section = readme
+        .split("### Errors and partial answers")
+        .nth(1)
+        .expect("the README has an errors section");
+    let listed: BTreeSet<&str> = section
+        .lines()
+        .take_while(|line| !line.starts_with("## "))
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split('`').next())
+        .collect();
+    let codes: BTreeSet<&str> = ErrorCode::all().map(ErrorCode::as_str).collect();
+    assert_eq!(listed, codes);
+}
