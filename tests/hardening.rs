@@ -144,6 +144,8 @@ async fn the_process_survives_the_hostile_corpus_with_bounded_memory() {
             query.len() / 1024,
             started.elapsed()
         );
+        // A bound against hangs, not a benchmark: the figures are printed.
+        assert!(started.elapsed() < Duration::from_secs(5), "{what}");
         assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {body}");
         assert_eq!(code(&body), "LIMIT_EXCEEDED", "{what}: {body}");
         assert_eq!(body["errors"][0]["extensions"]["limit"], limit, "{what}");
@@ -487,4 +489,201 @@ fn the_readme_lists_every_error_code() {
         .collect();
     let codes: BTreeSet<&str> = ErrorCode::all().map(ErrorCode::as_str).collect();
     assert_eq!(listed, codes);
+}
+
+/// Generated documents: deep, wide, fragment-heavy, made of random
+/// GraphQL tokens, or random bytes. Each gets an answer with `data` or
+/// coded errors, never a panic, a crash or a hang, on a runtime whose
+/// workers have the stack a production worker has.
+mod generated_documents {
+    use std::sync::OnceLock;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use offer_gateway::error::ErrorCode;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+    use tower::ServiceExt;
+
+    /// One runtime and gateway for every case: two workers with tokio's
+    /// default 2 MiB stacks, as in production.
+    fn harness() -> &'static (tokio::runtime::Runtime, axum::Router) {
+        static HARNESS: OnceLock<(tokio::runtime::Runtime, axum::Router)> = OnceLock::new();
+        HARNESS.get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            let router = runtime.block_on(async {
+                let sims = offer_gateway::sim::Simulators::start_demo()
+                    .await
+                    .expect("simulators start");
+                let specs = sims.instance_specs();
+                // The simulators live as long as the test binary.
+                std::mem::forget(sims);
+                offer_gateway::Gateway::build(specs, offer_gateway::GatewayOptions::default())
+                    .router()
+            });
+            (runtime, router)
+        })
+    }
+
+    /// Sends `body` (raw bytes) to `/graphql` and checks the answer's shape.
+    fn check_answer(body: Vec<u8>) -> Result<(), TestCaseError> {
+        let (runtime, router) = harness();
+        let router = router.clone();
+        let (status, answer) = runtime.block_on(async move {
+            let request = Request::post("/graphql")
+                .header("content-type", "application/json")
+                .header("accept", "application/graphql-response+json")
+                .body(Body::from(body))
+                .expect("a request");
+            let response =
+                tokio::time::timeout(std::time::Duration::from_secs(30), router.oneshot(request))
+                    .await
+                    .expect("answers within 30 s")
+                    .expect("infallible");
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("a body");
+            (status, bytes)
+        });
+        let answer: Value = serde_json::from_slice(&answer)
+            .map_err(|err| TestCaseError::fail(format!("HTTP {status}: not JSON: {err}")))?;
+        let errors = answer["errors"].as_array().cloned().unwrap_or_default();
+        prop_assert!(
+            answer.get("data").is_some() || !errors.is_empty(),
+            "HTTP {status}: neither data nor errors: {answer}"
+        );
+        for error in &errors {
+            let code = error["extensions"]["code"].as_str().unwrap_or("");
+            prop_assert!(
+                ErrorCode::parse(code).is_some(),
+                "HTTP {status}: an error without a known code: {error}"
+            );
+        }
+        Ok(())
+    }
+
+    fn query(text: String) -> Vec<u8> {
+        json!({ "query": text }).to_string().into_bytes()
+    }
+
+    /// GraphQL tokens, valid and not, to build documents from.
+    fn token() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "{",
+            "}",
+            "[",
+            "]",
+            "(",
+            ")",
+            "...",
+            "F",
+            "G",
+            "on",
+            "Query",
+            "fragment",
+            "query",
+            "mutation",
+            "$v",
+            ":",
+            "=",
+            "@include(if: true)",
+            "@skip(if: $v)",
+            "upstreams",
+            "name",
+            "kind",
+            "offers",
+            "ids",
+            "offer",
+            "id",
+            "__typename",
+            "\"s\"",
+            "\"\"\"b\"\"\"",
+            "1",
+            "-2147483649",
+            "1e400",
+            "null",
+            "true",
+            ",",
+            "#c\n",
+            "a:",
+            "b:",
+            "first:",
+            "onlineOffers",
+            "organizationId:",
+            "edges",
+            "node",
+            "Int",
+            "[ID!]!",
+            "!",
+            "\\",
+            "\u{0}",
+            "é",
+        ])
+    }
+
+    /// A valid document (when within the limits) with nested inline
+    /// fragments, fragments spreading each other and nested list values.
+    fn structured() -> impl Strategy<Value = String> {
+        (0usize..70, 0usize..16, 1usize..3, 0usize..3).prop_map(
+            |(depth, fragments, fanout, nesting)| {
+                let mut text = format!(
+                    "{{ {}upstreams {{ name }} ",
+                    "... on Query { ".repeat(depth)
+                );
+                if fragments > 0 {
+                    text.push_str(&format!("...F{fragments} "));
+                }
+                text.push_str(&format!(
+                    "offers(ids: {}\"x\"{}) {{ id }} {}}}",
+                    "[".repeat(nesting),
+                    "]".repeat(nesting),
+                    "}".repeat(depth)
+                ));
+                text.push_str(" fragment F0 on Query { __typename }");
+                for i in 1..=fragments {
+                    let spreads = format!("...F{} ", i - 1).repeat(fanout);
+                    text.push_str(&format!(" fragment F{i} on Query {{ {spreads}}}"));
+                }
+                text
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn token_soup_gets_an_answer(tokens in prop::collection::vec(token(), 0..400)) {
+            check_answer(query(tokens.join(" ")))?;
+        }
+
+        #[test]
+        fn structured_documents_get_an_answer(text in structured()) {
+            check_answer(query(text))?;
+        }
+
+        #[test]
+        fn random_bodies_get_an_answer(bytes in prop::collection::vec(any::<u8>(), 0..2000)) {
+            check_answer(bytes)?;
+        }
+
+        #[test]
+        fn random_text_queries_get_an_answer(text in ".{0,2000}") {
+            check_answer(query(text))?;
+        }
+
+        #[test]
+        fn deep_variables_get_an_answer(depth in 1usize..400) {
+            let variables = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+            let body = format!(
+                "{{\"query\": \"query($ids: [ID!]!) {{ offers(ids: $ids) {{ id }} }}\", \"variables\": {{\"ids\": {variables}}}}}"
+            );
+            check_answer(body.into_bytes())?;
+        }
+    }
 }
