@@ -342,6 +342,14 @@ impl GatewayError {
     }
 }
 
+/// The code in an error's `extensions.code`, if it has a known one.
+pub fn code_of(error: &async_graphql::ServerError) -> Option<ErrorCode> {
+    match error.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(name) => ErrorCode::parse(name),
+        _ => None,
+    }
+}
+
 /// Gives an error raised outside the gateway's own code (async-graphql's
 /// parser, validation or coercion) the code `code` in `extensions.code`,
 /// unless it has one; its message and locations stay as they are.

@@ -23,7 +23,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-use crate::error::{ErrorCode, GatewayError};
+use crate::error::{code_of, ErrorCode, GatewayError};
 use crate::http::persisted::Store;
 use crate::limits::{self, is_mutation, LimitExceeded, Limits};
 use crate::schema::{scope, GatewaySchema};
@@ -134,14 +134,7 @@ impl Refusal {
             .into_iter()
             .map(|error| crate::error::with_code(error, code))
             .collect();
-        let code = errors
-            .first()
-            .and_then(|e| e.extensions.as_ref())
-            .and_then(|e| match e.get("code") {
-                Some(async_graphql::Value::String(name)) => ErrorCode::parse(name),
-                _ => None,
-            })
-            .unwrap_or(code);
+        let code = errors.first().and_then(code_of).unwrap_or(code);
         Refusal {
             code,
             errors,
@@ -417,14 +410,8 @@ pub async fn execute(
     let outcome = response
         .errors
         .first()
-        .and_then(|e| e.extensions.as_ref())
-        .and_then(|e| match e.get("code") {
-            Some(async_graphql::Value::String(code)) => {
-                ErrorCode::parse(code).map(ErrorCode::as_str)
-            }
-            _ => None,
-        })
-        .unwrap_or("ok");
+        .and_then(code_of)
+        .map_or("ok", ErrorCode::as_str);
     let errors = response.errors.len();
     let mut http = encode(media, StatusCode::OK, &response);
     match (

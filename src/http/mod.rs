@@ -8,9 +8,11 @@
 //! - `GET /metrics`: Prometheus metrics ([`crate::metrics`]).
 //!
 //! Layers, outermost first: a request id (`x-request-id`, generated when
-//! absent, echoed in the answer, sent upstream and written in logs),
-//! tracing, CORS from an allow-list, compression, a whole-request timeout,
-//! a request body limit.
+//! absent or unusable, echoed in the answer, sent upstream and written in
+//! logs), tracing, CORS from an allow-list, compression; on `/graphql`,
+//! `Vary` on the credential headers, the client key check and the body
+//! limit. The whole-request timeout is applied around execution (`run`),
+//! so that it answers a coded GraphQL error like every other refusal.
 
 pub mod auth;
 pub mod graphql;
