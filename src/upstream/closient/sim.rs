@@ -712,18 +712,36 @@ mod tests {
     fn every_documented_enum_value_appears() {
         for seed in [catalog::DEMO_SEED, 1, 2] {
             let data = SimData::generate(&Catalog::generate(seed));
-            let online_status: HashSet<_> = data.online_offers.iter().map(|o| o.status).collect();
-            let in_store_status: HashSet<_> =
-                data.in_store_offers.iter().map(|o| o.status).collect();
-            let online_source: HashSet<_> = data.online_offers.iter().map(|o| o.source).collect();
-            let in_store_source: HashSet<_> =
-                data.in_store_offers.iter().map(|o| o.source).collect();
+            let online_status: HashSet<_> = data
+                .online_offers
+                .iter()
+                .map(|o| o.status.clone())
+                .collect();
+            let in_store_status: HashSet<_> = data
+                .in_store_offers
+                .iter()
+                .map(|o| o.status.clone())
+                .collect();
+            let online_source: HashSet<_> = data
+                .online_offers
+                .iter()
+                .map(|o| o.source.clone())
+                .collect();
+            let in_store_source: HashSet<_> = data
+                .in_store_offers
+                .iter()
+                .map(|o| o.source.clone())
+                .collect();
             let fulfillment: HashSet<_> = data
                 .online_offers
                 .iter()
-                .map(|o| o.fulfillment_type)
+                .map(|o| o.fulfillment_type.clone())
                 .collect();
-            let stock: HashSet<_> = data.online_offers.iter().map(|o| o.stock_level).collect();
+            let stock: HashSet<_> = data
+                .online_offers
+                .iter()
+                .map(|o| o.stock_level.clone())
+                .collect();
             assert_eq!(online_status, OfferStatus::ALL.into_iter().collect());
             assert_eq!(in_store_status, OfferStatus::ALL.into_iter().collect());
             assert_eq!(online_source, OfferSource::ALL.into_iter().collect());
