@@ -51,7 +51,10 @@
 //! [`SimData::expire_tokens`], [`SimData::forget_tokens`] and
 //! [`SimData::revoke_refresh_tokens`]; logins
 //! and refreshes are counted by the runner's per-endpoint counters
-//! (`POST /v1/login`, `GET /v1/auth/token`).
+//! (`POST /v1/login`, `GET /v1/auth/token`). [`SimData::with_drift`] turns
+//! on drift mode ([`crate::sim::drift`]).
+
+mod drift;
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -73,6 +76,7 @@ use super::wire::{self, ProductType, PublishingStatus, Source, Status, Subscript
 use crate::pricing::{Currency, JsonNumber};
 use crate::secret::Secret;
 use crate::sim::catalog::{with_check_digit, Catalog, Product};
+use crate::sim::drift::Drift;
 use crate::upstream::Credentials;
 
 /// How long an access token lives.
@@ -183,6 +187,8 @@ pub struct SimData {
     pub apps: Vec<App>,
     /// Units of each currency per US dollar.
     pub rates: BTreeMap<&'static str, Decimal>,
+    /// What drift mode changes as offers are served (empty without it).
+    pub drift: Drift,
     index: HashMap<i64, usize>,
     tokens: Mutex<Tokens>,
 }
@@ -256,6 +262,7 @@ impl SimData {
             offers,
             apps,
             rates,
+            drift: Drift::default(),
             index,
             tokens: Mutex::new(Tokens::default()),
         }
@@ -1383,7 +1390,7 @@ async fn get_offer(
         .offer(id)
         .filter(|o| app.merchant_ids.contains(&o.merchant_id))
         .ok_or_else(|| ApiError::not_found(format!("Offer {id} not found")))?;
-    Ok(Json(view.present(&data, offer, false)?).into_response())
+    Ok(data.drift.respond(&view.present(&data, offer, false)?, ""))
 }
 
 /// Reads `page` (1-based) and `size`.
@@ -1559,7 +1566,8 @@ async fn search_offers(
         filter.sort_by.as_deref(),
         filter.sort_direction.as_deref(),
     )?;
-    Ok(Json(page_of(&data, &view, &matches, page, size, sorted)?).into_response())
+    let page = page_of(&data, &view, &matches, page, size, sorted)?;
+    Ok(data.drift.respond(&page, "/content"))
 }
 
 async fn merchant_offers(
@@ -1585,7 +1593,8 @@ async fn merchant_offers(
         .iter()
         .filter(|o| o.merchant_id == merchant_id)
         .collect();
-    Ok(Json(page_of(&data, &view, &matches, page, size, false)?).into_response())
+    let page = page_of(&data, &view, &matches, page, size, false)?;
+    Ok(data.drift.respond(&page, "/content"))
 }
 
 async fn latest_rates(
