@@ -13,6 +13,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use offer_gateway::model::OfferKind;
+use offer_gateway::schema::connection::encode_cursor;
 use offer_gateway::schema::id::GlobalId;
 use offer_gateway::sim::{catalog, SimOptions, Simulators};
 use offer_gateway::upstream::closient::wire::{InStoreOfferOut, OnlineOfferOut};
@@ -799,4 +800,28 @@ async fn a_page_with_an_unreadable_offer_is_asked_again_and_its_readable_offers_
         1,
         "only the unreadable offer is asked for"
     );
+}
+
+#[tokio::test]
+async fn ordering_a_page_by_price_puts_its_unreadable_offer_last_with_its_error() {
+    let gateway = Drifted::start().await;
+    let response = gateway
+        .query(
+            r#"{ marketplaceOffers(upstream: "violet", first: 20, orderBy: PRICE, currency: "USD") {
+                edges { cursor node { nativeId } } pageInfo { endCursor } } }"#,
+            json!({}),
+        )
+        .await;
+    let page = &response["data"]["marketplaceOffers"];
+    let edges = page["edges"].as_array().expect("edges");
+    assert_eq!(edges.len(), 20);
+    let nulls: Vec<usize> = (0..20).filter(|&k| edges[k]["node"].is_null()).collect();
+    assert_eq!(nulls, [19], "the offer that cannot be priced comes last");
+    assert_eq!(
+        bad_response_paths(&response, "violet"),
+        BTreeSet::from([json!(["marketplaceOffers", "edges", 19, "node"]).to_string()])
+    );
+    // Its cursor is still its position in the listing.
+    assert_eq!(edges[19]["cursor"], encode_cursor(13));
+    assert_eq!(page["pageInfo"]["endCursor"], encode_cursor(19));
 }

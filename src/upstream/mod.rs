@@ -5,7 +5,9 @@
 //! [`crate::model`]), `client.rs` (the [`Connector`] that calls the API) and
 //! `sim.rs` (a faithful simulator of the API, serving the same wire types).
 //! This module holds what they share: the [`Connector`] trait, credentials,
-//! per-instance settings and the registry of configured instances.
+//! per-instance settings, the registry of configured instances, and the
+//! helpers of [`tolerant`] reading (a value the API documents never fails
+//! an offer; one unreadable item of a listing never fails its page).
 
 pub mod client;
 pub mod closient;

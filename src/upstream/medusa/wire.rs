@@ -21,10 +21,14 @@ pub struct OfferResponse<T = Offer> {
     pub offer: T,
 }
 
-/// The answer of `GET /admin/offers`: one page and the total.
+/// The answer of `GET /admin/offers`: one page and the total. The
+/// connector reads `offers` item by item (`T` = raw JSON), so that one
+/// unreadable offer fails only itself.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct OfferListResponse<T = Offer> {
-    /// The offers of this page, in the requested order.
+    /// The offers of this page, in the requested order (`null` reads as none).
+    #[serde(deserialize_with = "null_as_default")]
     pub offers: Vec<T>,
     /// Number of offers matching the filters, before paging.
     #[serde(deserialize_with = "tolerant::uint")]
