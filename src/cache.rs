@@ -243,7 +243,7 @@ mod tests {
         let small = weight(&key(1), &Cached::NotFound);
         assert!(small < 1000);
         let page = Cached::Page(Arc::new(OfferPage {
-            offers: Vec::new(),
+            items: Vec::new(),
             total_count: 12,
         }));
         assert!(small > 50, "the key's strings count: {small}");
@@ -273,7 +273,7 @@ mod stale_tests {
             },
         };
         let page = Cached::Page(Arc::new(OfferPage {
-            offers: Vec::new(),
+            items: Vec::new(),
             total_count: 3,
         }));
         cache.insert(key.clone(), page);

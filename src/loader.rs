@@ -18,7 +18,10 @@
 //! an upstream fails and the cache still holds an expired answer within the
 //! stale-if-error grace, that answer is served instead, marked with its age.
 //! Listings fill the by-id cache with the offers they carry, so asking for
-//! the details of listed offers costs no further call.
+//! the details of listed offers costs no further call. A listing window
+//! with an item that could not be read is not cached as a window (errors
+//! never are): its readable offers still fill the by-id cache, and the next
+//! request for the window asks the upstream again.
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
@@ -298,10 +301,12 @@ impl UpstreamStore {
             }
         };
         if let Some(cache) = &self.cache {
-            for offer in &page.offers {
+            for offer in page.offers() {
                 self.remember(&offer.common().key, Cached::Found(offer.clone()));
             }
-            cache.insert(key, Cached::Page(page.clone()));
+            if !page.has_unreadable() {
+                cache.insert(key, Cached::Page(page.clone()));
+            }
         }
         Ok((page, None))
     }

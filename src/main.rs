@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use offer_gateway::config::{Config, DEFAULT_LISTEN};
 use offer_gateway::sim::fault::FaultSpec;
-use offer_gateway::sim::Simulators;
+use offer_gateway::sim::{SimOptions, Simulators};
 use offer_gateway::upstream::Credentials;
 use offer_gateway::{Gateway, GatewayOptions};
 use tokio::net::TcpListener;
@@ -60,6 +60,12 @@ enum Command {
         /// Do not enforce Closient's per-key rate limits.
         #[arg(long)]
         no_rate_limits: bool,
+        /// Drift mode: send the unusual values the seed documents allow (unknown enum
+        /// values, nulls, signed and odd amounts, huge counts, missing optional fields)
+        /// for a deterministic subset of the catalog, and one unreadable offer in every
+        /// twenty of each listing.
+        #[arg(long)]
+        drift: bool,
     },
     /// Check a configuration file without starting.
     CheckConfig {
@@ -102,9 +108,18 @@ async fn main() -> anyhow::Result<()> {
             faults,
             expire_tokens_every,
             no_rate_limits,
+            drift,
         }) => {
             init_tracing(cli.log_json);
-            simulate(latency, &faults, expire_tokens_every, no_rate_limits).await
+            let options = SimOptions { drift };
+            simulate(
+                latency,
+                &faults,
+                expire_tokens_every,
+                no_rate_limits,
+                options,
+            )
+            .await
         }
         None => {
             init_tracing(cli.log_json);
@@ -182,8 +197,13 @@ async fn simulate(
     faults: &[FaultSpec],
     expire_tokens_every: Option<Duration>,
     no_rate_limits: bool,
+    options: SimOptions,
 ) -> anyhow::Result<()> {
-    let sims = std::sync::Arc::new(Simulators::start_demo().await?);
+    let seed = offer_gateway::sim::catalog::DEMO_SEED;
+    let sims = std::sync::Arc::new(Simulators::start_with(seed, options).await?);
+    if options.drift {
+        println!("drift mode: unusual values the seeds allow, and some unreadable offers");
+    }
     sims.set_latency(latency);
     if no_rate_limits {
         sims.closient_data.set_minute_limit(None);

@@ -128,6 +128,9 @@ pub enum OfferStatus {
     Discontinued,
     /// Hidden or disabled by the merchant or the platform.
     Unavailable,
+    /// The upstream states a status the gateway does not know (the raw
+    /// value is in `upstreamStatus`); never buyable.
+    Unrecognized,
 }
 
 /// The fields every offer has, whatever its upstream.
@@ -188,6 +191,9 @@ pub enum RetailStatus {
     Seasonal,
     /// Not available at the moment.
     OutOfStock,
+    /// A value the upstream sent that the gateway does not know (a newer
+    /// API version, say); the raw value is in the matching `upstream...` field.
+    Unrecognized,
 }
 
 /// Where a Closient offer row came from.
@@ -205,6 +211,9 @@ pub enum RetailSource {
     Manual,
     /// Reported by a user.
     UserFeedback,
+    /// A value the upstream sent that the gateway does not know (a newer
+    /// API version, say); the raw value is in the matching `upstream...` field.
+    Unrecognized,
 }
 
 /// How a Closient storefront delivers an online offer.
@@ -226,6 +235,9 @@ pub enum FulfillmentType {
     DigitalDownload,
     /// Recurring delivery at a discount.
     SubscribeAndSave,
+    /// A value the upstream sent that the gateway does not know (a newer
+    /// API version, say); the raw value is in the matching `upstream...` field.
+    Unrecognized,
 }
 
 /// How much inventory a Closient storefront reports.
@@ -243,6 +255,9 @@ pub enum StockLevel {
     OutOfStock,
     /// The source gives no stock signal.
     Unknown,
+    /// A stock level the gateway does not know (the raw value is in
+    /// `upstreamStockLevel`); not buyable now.
+    Unrecognized,
 }
 
 /// An offer for a product on one online storefront (Closient `OnlineOfferOut`).
@@ -262,17 +277,28 @@ pub struct OnlineOffer {
     pub is_verified: bool,
     /// Where the row came from.
     pub source: RetailSource,
+    /// `source` exactly as the upstream spelled it (or its documented default).
+    pub upstream_source: String,
     /// How the storefront delivers.
     pub fulfillment_type: FulfillmentType,
+    /// `fulfillment_type` exactly as the upstream spelled it (or its default).
+    pub upstream_fulfillment_type: String,
     /// Reported inventory.
     pub stock_level: StockLevel,
+    /// `stock_level` exactly as the upstream spelled it (or its default).
+    pub upstream_stock_level: String,
     /// ISO 3166-1 alpha-2 countries shipped to; empty = inherit from the storefront.
     pub delivery_countries: Vec<String>,
-    /// Shipping cost in the store's currency; `None` when free or unknown.
+    /// Shipping cost in the store's currency; `None` when free or unknown,
+    /// and when the upstream sent a negative cost (see `upstream_shipping_cost`).
     pub shipping_cost: Option<Money>,
-    /// Expected handling and shipping time in days; `None` when unknown.
+    /// `shipping_cost` exactly as the upstream sent it (a signed decimal string).
+    pub upstream_shipping_cost: Option<String>,
+    /// Expected handling and shipping time in days; `None` when unknown
+    /// (saturated at `i32::MAX`).
     pub lead_time_days: Option<i32>,
-    /// Minimum units in one order.
+    /// Minimum units in one order (1 when the upstream sent none; saturated
+    /// at `i32::MAX`).
     pub min_order_quantity: i32,
 }
 
@@ -291,7 +317,9 @@ pub struct InStoreOffer {
     pub is_verified: bool,
     /// Where the row came from.
     pub source: RetailSource,
-    /// Units on the shelf at last count; `None` when unknown.
+    /// `source` exactly as the upstream spelled it (or its documented default).
+    pub upstream_source: String,
+    /// Units on the shelf at last count; `None` when unknown (saturated at `i32::MAX`).
     pub quantity_on_hand: Option<i32>,
     /// Aisle or shelf locator; empty when unknown.
     pub aisle: String,
@@ -325,6 +353,8 @@ pub struct Seller {
 
 /// The upstream-specific part of a marketplace offer.
 #[derive(Union, Clone, Debug, PartialEq)]
+// Offers live behind an `Arc`: the size of the larger variant costs little.
+#[allow(clippy::large_enum_variant)]
 pub enum MarketplaceDetails {
     /// A Medusa / Mercur admin offer.
     Medusa(MedusaOfferDetails),
@@ -351,7 +381,7 @@ pub struct MedusaOfferDetails {
     pub upc: Option<String>,
     /// ID of the actor who created the offer.
     pub created_by: Option<String>,
-    /// Number of variants on the offered product.
+    /// Number of variants on the offered product (saturates at 2147483647, the largest GraphQL Int).
     pub variant_count: Option<i32>,
     /// Custom key-value data, exactly as stored (may be null).
     pub metadata: Option<Json<Value>>,
@@ -409,9 +439,9 @@ pub struct MedusaPrice {
     pub id: String,
     /// The price of one unit in this tier.
     pub price: Money,
-    /// Smallest quantity the tier applies to; null = no lower bound.
+    /// Smallest quantity the tier applies to; null = no lower bound (saturates at 2147483647).
     pub min_quantity: Option<i32>,
-    /// Largest quantity the tier applies to; null = no upper bound.
+    /// Largest quantity the tier applies to; null = no upper bound (saturates at 2147483647).
     pub max_quantity: Option<i32>,
     /// Rules restricting the price (region, customer group, ...), as sent.
     pub price_rules: Option<Json<Value>>,
@@ -445,7 +475,7 @@ pub struct MedusaInventoryItem {
     pub id: String,
     /// Inventory item id (`iitem_...`).
     pub inventory_item_id: Option<String>,
-    /// Units of this item needed for one unit of the offer.
+    /// Units of this item needed for one unit of the offer (saturates at 2147483647).
     pub required_quantity: Option<i32>,
     /// Inventory item SKU.
     pub sku: Option<String>,
@@ -535,6 +565,8 @@ pub enum VioletSource {
     Bigcartel,
     /// A custom platform.
     Custom,
+    /// A platform the gateway does not know (the raw value is in `upstreamSource`).
+    Unrecognized,
 }
 
 /// Kind of product of a Violet offer or SKU.
@@ -548,6 +580,8 @@ pub enum VioletProductType {
     Virtual,
     /// A bundle of goods.
     Bundled,
+    /// A kind the gateway does not know (the raw value is in `upstreamType`).
+    Unrecognized,
 }
 
 /// Availability state of a Violet offer or SKU.
@@ -565,6 +599,8 @@ pub enum VioletStatus {
     ForDeletion,
     /// Archived.
     Archived,
+    /// A state the gateway does not know (the raw value is in `upstreamStatus`).
+    Unrecognized,
 }
 
 /// Whether a Violet offer is published to channels.
@@ -574,6 +610,8 @@ pub enum VioletPublishingStatus {
     NotPublished,
     /// Published.
     Published,
+    /// A state the gateway does not know (the raw value is in `upstreamPublishingStatus`).
+    Unrecognized,
 }
 
 /// Whether the app is subscribed to a Violet offer.
@@ -583,6 +621,8 @@ pub enum VioletSubscriptionStatus {
     NotSubscribed,
     /// Subscribed.
     Subscribed,
+    /// A state the gateway does not know (the raw value is in `upstreamSubscriptionStatus`).
+    Unrecognized,
 }
 
 /// A Violet catalog offer, every field of `GET /v1/catalog/offers/{offer_id}`.
@@ -602,6 +642,8 @@ pub struct VioletOfferDetails {
     pub description: Option<String>,
     /// The merchant's commerce platform.
     pub source: VioletSource,
+    /// `source` exactly as the upstream spelled it.
+    pub upstream_source: String,
     /// Name of the merchant selling the product.
     pub seller: Option<String>,
     /// Name of the original vendor.
@@ -635,10 +677,16 @@ pub struct VioletOfferDetails {
     /// Kind of product.
     #[graphql(name = "type")]
     pub product_type: Option<VioletProductType>,
+    /// `type` exactly as the upstream spelled it.
+    pub upstream_type: Option<String>,
     /// Availability state.
     pub status: Option<VioletStatus>,
+    /// `status` exactly as the upstream spelled it.
+    pub upstream_status: Option<String>,
     /// Publishing state.
     pub publishing_status: Option<VioletPublishingStatus>,
+    /// `publishingStatus` exactly as the upstream spelled it.
+    pub upstream_publishing_status: Option<String>,
     /// Creation date.
     pub date_created: Option<String>,
     /// Last modification date.
@@ -655,6 +703,8 @@ pub struct VioletOfferDetails {
     pub default_image_url: Option<String>,
     /// Subscription state.
     pub subscription_status: Option<VioletSubscriptionStatus>,
+    /// `subscriptionStatus` exactly as the upstream spelled it.
+    pub upstream_subscription_status: Option<String>,
     /// Raw product data from the merchant's platform.
     pub external_data: Option<Json<Value>>,
     /// Collections the offer belongs to.
@@ -666,15 +716,15 @@ pub struct VioletOfferDetails {
 /// One Violet metadata entry.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletMetadata {
-    /// Entry version.
+    /// Entry version (saturates at 2147483647).
     pub version: Option<i32>,
     /// Value type, e.g. `STRING`.
     #[graphql(name = "type")]
     pub value_type: Option<String>,
     /// Type on the source platform.
     pub external_type: Option<String>,
-    /// Key.
-    pub key: String,
+    /// Key; null when the upstream sent none.
+    pub key: Option<String>,
     /// Value, as sent.
     pub value: Option<Json<Value>>,
     /// Id on the source platform.
@@ -686,44 +736,44 @@ pub struct VioletMetadata {
 /// A Violet product variation (e.g. Size) and its values.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletVariant {
-    /// Variant id.
-    pub id: String,
+    /// Variant id; null when the upstream sent none.
+    pub id: Option<String>,
     /// Product variant id.
     pub product_variant_id: Option<String>,
     /// Id on the source platform.
     pub external_id: Option<String>,
-    /// Variation name.
-    pub name: String,
+    /// Variation name; null when the upstream sent none.
+    pub name: Option<String>,
     /// Whether the variation is visual (e.g. color).
     pub visual: Option<bool>,
     /// Values of the variation.
     pub values: Vec<VioletVariantValue>,
-    /// Display position.
+    /// Display position (saturates at 2147483647).
     pub display_order: Option<i32>,
 }
 
 /// One value of a Violet variation (e.g. Small).
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletVariantValue {
-    /// Value id.
-    pub id: String,
+    /// Value id; null when the upstream sent none.
+    pub id: Option<String>,
     /// Product variant value id.
     pub product_variant_value_id: Option<String>,
     /// Id on the source platform.
     pub external_id: Option<String>,
-    /// Value name.
-    pub name: String,
+    /// Value name; null when the upstream sent none.
+    pub name: Option<String>,
     /// Ids of the SKUs that have this value.
     pub sku_ids: Vec<String>,
-    /// Display position.
+    /// Display position (saturates at 2147483647).
     pub display_order: Option<i32>,
 }
 
 /// A purchasable Violet SKU.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletSku {
-    /// SKU id.
-    pub id: String,
+    /// SKU id; null when the upstream sent none.
+    pub id: Option<String>,
     /// Offer id.
     pub offer_id: Option<String>,
     /// Merchant id.
@@ -744,7 +794,7 @@ pub struct VioletSku {
     pub isbn: Option<String>,
     /// Whether it is in stock.
     pub in_stock: Option<bool>,
-    /// Units available.
+    /// Units available (saturates at 2147483647).
     pub quantity_available: Option<i32>,
     /// Whether inventory is tracked.
     pub inventory_tracked: Option<bool>,
@@ -767,8 +817,12 @@ pub struct VioletSku {
     /// Kind of product.
     #[graphql(name = "type")]
     pub product_type: Option<VioletProductType>,
+    /// `type` exactly as the upstream spelled it.
+    pub upstream_type: Option<String>,
     /// Availability state.
     pub status: Option<VioletStatus>,
+    /// `status` exactly as the upstream spelled it.
+    pub upstream_status: Option<String>,
     /// Creation date.
     pub date_created: Option<String>,
     /// Last modification date.
@@ -777,17 +831,17 @@ pub struct VioletSku {
     pub sku_dimensions: Option<VioletDimensions>,
     /// Shipping dimensions.
     pub shipping_dimensions: Option<VioletDimensions>,
-    /// Display position.
+    /// Display position (saturates at 2147483647).
     pub display_order: Option<i32>,
 }
 
 /// A variation value of a Violet SKU.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletSkuVariantValue {
-    /// Variation name, e.g. `Size`.
-    pub variant: String,
-    /// Value, e.g. `Small`.
-    pub value: String,
+    /// Variation name, e.g. `Size`; null when the upstream sent none.
+    pub variant: Option<String>,
+    /// Value, e.g. `Small`; null when the upstream sent none.
+    pub value: Option<String>,
 }
 
 /// Dimensions of a Violet SKU.
@@ -811,8 +865,8 @@ pub struct VioletDimensions {
 /// A Violet media album.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletAlbum {
-    /// Album id.
-    pub id: String,
+    /// Album id; null when the upstream sent none.
+    pub id: Option<String>,
     /// Id of the offer or SKU owning the album.
     pub parent_id: Option<String>,
     /// Owner kind, e.g. `OFFER`.
@@ -829,8 +883,8 @@ pub struct VioletAlbum {
 /// One Violet media item.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletMedia {
-    /// Media id.
-    pub id: String,
+    /// Media id; null when the upstream sent none.
+    pub id: Option<String>,
     /// Album id.
     pub album_id: Option<String>,
     /// Id on the source platform.
@@ -844,7 +898,7 @@ pub struct VioletMedia {
     /// Media kind, e.g. `IMAGE`.
     #[graphql(name = "type")]
     pub media_type: Option<String>,
-    /// Display position.
+    /// Display position (saturates at 2147483647).
     pub display_order: Option<i32>,
     /// Whether this is the primary media.
     pub primary: Option<bool>,
@@ -853,8 +907,8 @@ pub struct VioletMedia {
 /// A Violet collection.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletCollection {
-    /// Collection id.
-    pub id: String,
+    /// Collection id; null when the upstream sent none.
+    pub id: Option<String>,
     /// Id on the source platform.
     pub external_id: Option<String>,
     /// Merchant id.
@@ -885,9 +939,9 @@ pub struct VioletCollectionMedia {
     pub source_url: Option<String>,
     /// Alternative text.
     pub alt: Option<String>,
-    /// Height in pixels.
+    /// Height in pixels (saturates at 2147483647).
     pub height: Option<i32>,
-    /// Width in pixels.
+    /// Width in pixels (saturates at 2147483647).
     pub width: Option<i32>,
     /// Creation date.
     pub date_created: Option<String>,

@@ -204,7 +204,7 @@ async fn medusa_and_violet_offers_answer_every_field() {
     let skus = details["skus"].as_array().expect("skus");
     assert_eq!(skus.len(), raw.skus.len());
     for (got, want) in skus.iter().zip(&raw.skus) {
-        assert_eq!(got["id"], want.id.to_string());
+        assert_eq!(got["id"], want.id.expect("sku id").to_string());
         let currency = want.currency.as_deref().expect("sku currency");
         let exponent = match currency {
             "JPY" => 0,

@@ -76,7 +76,7 @@ async fn the_demo_product_page_is_ranked_as_checked_by_hand() {
     //   = 310.112... EUR -> 310.11, no total;
     // - online jUFtkwoLSaYnKtu7xAsx4D: status out_of_stock -> NOT_ACTIVE;
     assert_eq!(
-        serde_json::to_value(online("jUFtkwoLSaYnKtu7xAsx4D").status).unwrap(),
+        serde_json::to_value(&online("jUFtkwoLSaYnKtu7xAsx4D").status).unwrap(),
         "out_of_stock"
     );
     // - online E99MM9NrkdoYUhuxwDkrog and in-store kw6Lb7NbLdrKfAQn7qNu48: null price -> UNKNOWN_PRICE;

@@ -175,6 +175,7 @@ fn evaluate(
                     OfferStatus::Seasonal => "seasonal",
                     OfferStatus::Discontinued => "discontinued",
                     OfferStatus::Unavailable => "unavailable",
+                    OfferStatus::Unrecognized => "not one the gateway knows",
                 }
             ),
         ));

@@ -1,11 +1,16 @@
 //! Relay connections over upstream listings: `pageInfo`, `edges` with
 //! opaque cursors, `nodes`, and `totalCount` as the upstream counts it.
+//!
+//! One offer the gateway cannot read never fails its page: its edge keeps
+//! its cursor, and its `node` (and its entry in `nodes`) is null with the
+//! offer's `UPSTREAM_BAD_RESPONSE` error at that path.
 
-use async_graphql::SimpleObject;
+use async_graphql::{Error, SimpleObject};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::schema::offer::{MarketplaceOffer, OnlineOffer};
+use crate::upstream::tolerant::saturating_count;
 
 /// Encodes the 0-based position of an item in a listing as an opaque cursor.
 pub fn encode_cursor(position: u64) -> String {
@@ -54,14 +59,18 @@ macro_rules! connection {
         #[doc = concat!("A page of ", $what, ".")]
         #[derive(SimpleObject)]
         pub struct $connection {
-            /// The offers of the page with their cursors.
+            /// The offers of the page with their cursors. An offer the upstream sent but the
+            /// gateway cannot read keeps its edge and cursor; its `node` is null, with an
+            /// `UPSTREAM_BAD_RESPONSE` error at that path, and the rest of the page still answers.
             pub edges: Vec<$edge>,
-            /// The offers of the page, without cursors.
-            pub nodes: Vec<$node>,
+            /// The offers of the page, without cursors; null, with an `UPSTREAM_BAD_RESPONSE`
+            /// error at its index, for an offer the upstream sent but the gateway cannot read.
+            pub nodes: Vec<Option<Result<$node, Error>>>,
             /// Where the page sits in the listing.
             pub page_info: PageInfo,
-            /// Total number of offers in the listing, as the upstream counts them.
-            pub total_count: u64,
+            /// Total number of offers in the listing, as the upstream counts them (saturates at
+            /// 2147483647, the largest GraphQL Int).
+            pub total_count: i32,
         }
 
         #[doc = concat!("An entry in a page of ", $what, ": one offer and its cursor.")]
@@ -69,41 +78,44 @@ macro_rules! connection {
         pub struct $edge {
             /// Opaque cursor of this offer: pass it as `after` to continue from here.
             pub cursor: String,
-            /// The offer.
-            pub node: $node,
+            /// The offer; null, with an `UPSTREAM_BAD_RESPONSE` error at this path, when the
+            /// upstream sent an offer here that the gateway cannot read.
+            pub node: Option<Result<$node, Error>>,
         }
 
         impl $connection {
             /// Builds the page of the listing window that starts at
-            /// `offset` and holds `count` offers, in a listing of
+            /// `offset` and holds `count` items, in a listing of
             /// `total_count`. `nodes` carry their positions in the listing
-            /// (they may be shown in another order, e.g. by price); the
+            /// (they may be shown in another order, e.g. by price), each an
+            /// offer or the error of an offer that cannot be read; the
             /// page's cursors span the whole window, so `endCursor`
             /// continues after it whatever the order.
             pub fn new(
                 offset: u64,
                 count: u64,
                 total_count: u64,
-                nodes: Vec<(u64, $node)>,
+                nodes: Vec<(u64, Result<$node, Error>)>,
             ) -> Self {
                 let edges: Vec<$edge> = nodes
                     .iter()
                     .map(|(position, node)| $edge {
                         cursor: encode_cursor(*position),
-                        node: node.clone(),
+                        node: Some(node.clone()),
                     })
                     .collect();
                 let has_items = count > 0;
+                let end = offset.saturating_add(count);
                 $connection {
                     page_info: PageInfo {
                         has_previous_page: offset > 0,
-                        has_next_page: offset + count < total_count,
+                        has_next_page: end < total_count,
                         start_cursor: has_items.then(|| encode_cursor(offset)),
-                        end_cursor: has_items.then(|| encode_cursor(offset + count - 1)),
+                        end_cursor: has_items.then(|| encode_cursor(end - 1)),
                     },
                     edges,
-                    nodes: nodes.into_iter().map(|(_, node)| node).collect(),
-                    total_count,
+                    nodes: nodes.into_iter().map(|(_, node)| Some(node)).collect(),
+                    total_count: saturating_count(total_count),
                 }
             }
         }

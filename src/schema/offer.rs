@@ -66,7 +66,7 @@ pub enum Node {
     field(
         name = "status",
         ty = "OfferStatus",
-        desc = "Lifecycle state, normalized across upstreams."
+        desc = "Lifecycle state, normalized across upstreams; `UNRECOGNIZED` when the upstream states one the gateway does not know (see `upstreamStatus`)."
     ),
     field(
         name = "upstream_status",
@@ -164,7 +164,7 @@ macro_rules! offer_object {
                 self.0.common.price.clone()
             }
 
-            /// Lifecycle state, normalized across upstreams.
+            /// Lifecycle state, normalized across upstreams; `UNRECOGNIZED` when the upstream states one the gateway does not know (see `upstreamStatus`).
             async fn status(&self) -> OfferStatus {
                 self.0.common.status
             }
@@ -213,7 +213,8 @@ offer_object!(
             &self.0.url
         }
 
-        /// Lifecycle state exactly as the retail API states it.
+        /// Lifecycle state as the retail API states it; `UNRECOGNIZED` for a value the gateway
+        /// does not know (the raw value is in `upstreamStatus`).
         async fn retail_status(&self) -> model::RetailStatus {
             self.0.retail_status
         }
@@ -223,19 +224,34 @@ offer_object!(
             self.0.is_verified
         }
 
-        /// Where the offer row came from.
+        /// Where the offer row came from; `UNRECOGNIZED` for a value the gateway does not know.
         async fn source(&self) -> model::RetailSource {
             self.0.source
         }
 
-        /// How the storefront delivers the offer.
+        /// `source` exactly as the retail API states it (its documented default `manual` when it sends none).
+        async fn upstream_source(&self) -> &str {
+            &self.0.upstream_source
+        }
+
+        /// How the storefront delivers the offer; `UNRECOGNIZED` for a value the gateway does not know.
         async fn fulfillment_type(&self) -> model::FulfillmentType {
             self.0.fulfillment_type
         }
 
-        /// Inventory reported by the storefront.
+        /// `fulfillmentType` exactly as the retail API states it (`standard` when it sends none).
+        async fn upstream_fulfillment_type(&self) -> &str {
+            &self.0.upstream_fulfillment_type
+        }
+
+        /// Inventory reported by the storefront; `UNRECOGNIZED` for a value the gateway does not know.
         async fn stock_level(&self) -> model::StockLevel {
             self.0.stock_level
+        }
+
+        /// `stockLevel` exactly as the retail API states it (its documented default `unknown` when it sends none).
+        async fn upstream_stock_level(&self) -> &str {
+            &self.0.upstream_stock_level
         }
 
         /// ISO 3166-1 alpha-2 countries the offer ships to; empty means the storefront's defaults apply.
@@ -244,16 +260,26 @@ offer_object!(
         }
 
         /// Shipping cost in the store's currency; null when free or unknown (see `fulfillmentType`).
+        /// The retail API's pattern allows a signed cost: a negative one is not an amount the buyer
+        /// pays, so it is null here too (the raw value is in `upstreamShippingCost`) and never lowers a total.
         async fn shipping_cost(&self) -> Option<&Money> {
             self.0.shipping_cost.as_ref()
         }
 
-        /// Expected handling and shipping time in calendar days; null when unknown.
+        /// The shipping cost exactly as the retail API sent it (a signed decimal string in the
+        /// store's currency); null when it sent none.
+        async fn upstream_shipping_cost(&self) -> Option<&str> {
+            self.0.upstream_shipping_cost.as_deref()
+        }
+
+        /// Expected handling and shipping time in calendar days; null when unknown. Saturates at
+        /// 2147483647 (the largest GraphQL Int) when the upstream reports more.
         async fn lead_time_days(&self) -> Option<i32> {
             self.0.lead_time_days
         }
 
-        /// Minimum number of units in one order.
+        /// Minimum number of units in one order (1, the documented default, when the upstream sends
+        /// none). Saturates at 2147483647 (the largest GraphQL Int).
         async fn min_order_quantity(&self) -> i32 {
             self.0.min_order_quantity
         }
@@ -279,7 +305,8 @@ offer_object!(
             self.0.organization_id.as_deref()
         }
 
-        /// Lifecycle state exactly as the retail API states it.
+        /// Lifecycle state as the retail API states it; `UNRECOGNIZED` for a value the gateway
+        /// does not know (the raw value is in `upstreamStatus`).
         async fn retail_status(&self) -> model::RetailStatus {
             self.0.retail_status
         }
@@ -289,12 +316,18 @@ offer_object!(
             self.0.is_verified
         }
 
-        /// Where the offer row came from.
+        /// Where the offer row came from; `UNRECOGNIZED` for a value the gateway does not know.
         async fn source(&self) -> model::RetailSource {
             self.0.source
         }
 
-        /// Units on the shelf at last count; null when unknown.
+        /// `source` exactly as the retail API states it (its documented default `manual` when it sends none).
+        async fn upstream_source(&self) -> &str {
+            &self.0.upstream_source
+        }
+
+        /// Units on the shelf at last count; null when unknown. Saturates at 2147483647 (the
+        /// largest GraphQL Int) when the upstream reports more.
         async fn quantity_on_hand(&self) -> Option<i32> {
             self.0.quantity_on_hand
         }

@@ -19,7 +19,7 @@ use crate::schema::id::GlobalId;
 use crate::schema::money::currency_argument;
 use crate::schema::offer::{MarketplaceOffer, Node, OfferInterface, OnlineOffer};
 use crate::schema::scope;
-use crate::upstream::{Connector, ListScope, Upstreams};
+use crate::upstream::{Connector, ListScope, PageItem, Upstreams};
 
 /// The answer of a nullable field: `None` is null without an error,
 /// `Some(Err(..))` is null with the error at the field's path. (async-graphql
@@ -167,8 +167,9 @@ struct ListArgs {
 }
 
 /// One window of a listing, ready for a connection: offset, size of the
-/// window, total, and the offers with their positions, in display order.
-type Window = (u64, u64, u64, Vec<(u64, model::Offer)>);
+/// window, total, and the items (offers, or why one cannot be read) with
+/// their positions, in display order.
+type Window = (u64, u64, u64, Vec<(u64, PageItem)>);
 
 /// Reads one window of a listing (through the instance's cache) and orders
 /// it as asked.
@@ -204,22 +205,28 @@ async fn list_window(
     if let Some(age) = stale_age {
         request.warn_stale(ctx, None, connector.name(), age);
     }
-    let offers: Vec<model::Offer> = page.offers.iter().take(limit as usize).cloned().collect();
-    let count = offers.len() as u64;
-    let mut positioned: Vec<(u64, model::Offer)> = offers
+    let items: Vec<PageItem> = page.items.iter().take(limit as usize).cloned().collect();
+    let count = items.len() as u64;
+    let mut positioned: Vec<(u64, PageItem)> = items
         .into_iter()
         .enumerate()
-        .map(|(i, offer)| (offset + i as u64, offer))
+        .map(|(i, item)| (offset.saturating_add(i as u64), item))
         .collect();
     if let (OfferOrder::Price, Some(currency)) = (args.order_by, currency) {
-        let plain: Vec<model::Offer> = positioned.iter().map(|(_, o)| o.clone()).collect();
+        // Items that cannot be read cannot be priced: they come last.
+        let (readable, unreadable): (Vec<_>, Vec<_>) =
+            positioned.into_iter().partition(|(_, item)| item.is_ok());
+        let plain: Vec<model::Offer> = readable
+            .iter()
+            .filter_map(|(_, item)| item.as_ref().ok().cloned())
+            .collect();
         let table = rates_for(ctx, plain.iter(), currency).await;
         let order = price_order(&plain, currency, table.as_deref());
-        let mut slots: Vec<Option<(u64, model::Offer)>> =
-            positioned.into_iter().map(Some).collect();
+        let mut slots: Vec<Option<(u64, PageItem)>> = readable.into_iter().map(Some).collect();
         positioned = order
             .into_iter()
             .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+            .chain(unreadable)
             .collect();
     }
     Ok((offset, count, page.total_count, positioned))
@@ -478,9 +485,10 @@ async fn online_offers_page(
         list_window(ctx, connector, ListScope::Organization(organization), args).await?;
     let nodes = offers
         .into_iter()
-        .filter_map(|(position, offer)| match offer {
-            model::Offer::Online(o) => Some((position, OnlineOffer(o))),
-            _ => None,
+        .filter_map(|(position, item)| match item {
+            Ok(model::Offer::Online(o)) => Some((position, Ok(OnlineOffer(o)))),
+            Ok(_) => None,
+            Err(err) => Some((position, Err(unreadable(connector, &err)))),
         })
         .collect();
     Ok(Some(OnlineOfferConnection::new(
@@ -503,14 +511,21 @@ async fn marketplace_offers_page(
     let (offset, count, total, offers) = list_window(ctx, connector, ListScope::All, args).await?;
     let nodes = offers
         .into_iter()
-        .filter_map(|(position, offer)| match offer {
-            model::Offer::Marketplace(o) => Some((position, MarketplaceOffer(o))),
-            _ => None,
+        .filter_map(|(position, item)| match item {
+            Ok(model::Offer::Marketplace(o)) => Some((position, Ok(MarketplaceOffer(o)))),
+            Ok(_) => None,
+            Err(err) => Some((position, Err(unreadable(connector, &err)))),
         })
         .collect();
     Ok(Some(MarketplaceOfferConnection::new(
         offset, count, total, nodes,
     )))
+}
+
+/// The GraphQL error of one listing item that cannot be read, shown at the
+/// item's path.
+fn unreadable(connector: &Arc<dyn Connector>, err: &UpstreamError) -> async_graphql::Error {
+    GatewayError::upstream(connector.name(), err).into()
 }
 
 async fn compare_offers(

@@ -6,10 +6,14 @@
 //! reads, over a shared deterministic [`catalog::Catalog`]. This module
 //! runs them: it binds each on `127.0.0.1:0`, counts the requests each
 //! endpoint served, can add a fixed latency to every answer, and injects
-//! the faults of [`fault`] per endpoint.
+//! the faults of [`fault`] per endpoint. With [`SimOptions::drift`], the
+//! simulators send the unusual values the seeds allow ([`drift`]).
 
 pub mod catalog;
+pub mod drift;
 pub mod fault;
+
+pub use drift::SimOptions;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -337,10 +341,23 @@ pub struct Simulators {
 impl Simulators {
     /// Starts all three simulators over the catalog of `seed`.
     pub async fn start(seed: u64) -> std::io::Result<Self> {
+        Simulators::start_with(seed, SimOptions::default()).await
+    }
+
+    /// Starts all three simulators over the catalog of `seed`, with `options`.
+    pub async fn start_with(seed: u64, options: SimOptions) -> std::io::Result<Self> {
         let catalog = Arc::new(Catalog::generate(seed));
-        let closient_data = Arc::new(closient::sim::SimData::generate(&catalog));
-        let medusa_data = Arc::new(medusa::sim::SimData::generate(&catalog));
-        let violet_data = Arc::new(violet::sim::SimData::generate(&catalog));
+        let mut closient_data = closient::sim::SimData::generate(&catalog);
+        let mut medusa_data = medusa::sim::SimData::generate(&catalog);
+        let mut violet_data = violet::sim::SimData::generate(&catalog);
+        if options.drift {
+            closient_data = closient_data.with_drift();
+            medusa_data = medusa_data.with_drift();
+            violet_data = violet_data.with_drift();
+        }
+        let closient_data = Arc::new(closient_data);
+        let medusa_data = Arc::new(medusa_data);
+        let violet_data = Arc::new(violet_data);
         Ok(Simulators {
             closient: serve(closient::sim::router(closient_data.clone())).await?,
             medusa: serve(medusa::sim::router(medusa_data.clone())).await?,

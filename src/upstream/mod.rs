@@ -5,13 +5,16 @@
 //! [`crate::model`]), `client.rs` (the [`Connector`] that calls the API) and
 //! `sim.rs` (a faithful simulator of the API, serving the same wire types).
 //! This module holds what they share: the [`Connector`] trait, credentials,
-//! per-instance settings and the registry of configured instances.
+//! per-instance settings, the registry of configured instances, and the
+//! helpers of [`tolerant`] reading (a value the API documents never fails
+//! an offer; one unreadable item of a listing never fails its page).
 
 pub mod client;
 pub mod closient;
 pub mod medusa;
 pub mod paging;
 pub mod resilience;
+pub mod tolerant;
 pub mod violet;
 
 use std::collections::HashMap;
@@ -282,13 +285,29 @@ pub enum ListScope {
     All,
 }
 
+/// One item of a listing: the offer, or why that one item cannot be read
+/// (the rest of its page still can).
+pub type PageItem = Result<Offer, UpstreamError>;
+
 /// One slice of a listing.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct OfferPage {
-    /// The offers, in the upstream's order.
-    pub offers: Vec<Offer>,
+    /// The items, in the upstream's order.
+    pub items: Vec<PageItem>,
     /// Total number of offers in the listing, as the upstream counts them.
     pub total_count: u64,
+}
+
+impl OfferPage {
+    /// The offers of the page that could be read, in order.
+    pub fn offers(&self) -> impl Iterator<Item = &Offer> {
+        self.items.iter().filter_map(|item| item.as_ref().ok())
+    }
+
+    /// Whether some item of the page could not be read.
+    pub fn has_unreadable(&self) -> bool {
+        self.items.iter().any(Result::is_err)
+    }
 }
 
 /// The answer for one key of a batch lookup: `Ok(None)` is "not found".
@@ -317,7 +336,8 @@ pub trait Connector: Send + Sync + 'static {
     async fn fetch_offers(&self, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)>;
 
     /// Reads `limit` offers of a listing starting at `offset` (0-based),
-    /// over the upstream's own paging.
+    /// over the upstream's own paging. An item that cannot be read is an
+    /// `Err` item of the page, never a failure of the whole page.
     async fn list_offers(
         &self,
         scope: &ListScope,

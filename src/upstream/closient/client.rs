@@ -4,7 +4,9 @@
 //! Closient has no multi-get, so a batch becomes concurrent single GETs,
 //! bounded by the instance's semaphore. A 404 is "not found" (it is also
 //! what Closient answers for offers of organizations the key cannot view).
-//! The key travels as `X-API-Key`.
+//! The key travels as `X-API-Key`. A listing page is read item by item: an
+//! offer that cannot be read is an error item of the page, and the other
+//! offers of the page are still answered.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use reqwest::header::{HeaderValue, ACCEPT};
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
 use super::shortuuid;
 use super::{map, wire};
@@ -101,14 +104,14 @@ impl ClosientConnector {
         };
         tracing::debug!(upstream = %self.spec.name, offer_id = %id, "closient offer lookup");
         let response = self.get(self.spec.url(&format!("{path}{id}"))).await?;
-        let offer = match key.kind {
-            OfferKind::Online => read::<wire::OnlineOfferOut>(&response)?
-                .map(|wire| map::online_offer(&self.spec.name, &wire))
-                .transpose()?,
-            _ => read::<wire::InStoreOfferOut>(&response)?
-                .map(|wire| map::in_store_offer(&self.spec.name, &wire))
-                .transpose()?,
+        let Some(raw) = read::<Box<RawValue>>(&response)? else {
+            return Ok(None);
         };
+        let offer = match key.kind {
+            OfferKind::Online => map::read_online_offer(&self.spec.name, raw.get())?,
+            _ => map::read_in_store_offer(&self.spec.name, raw.get())?,
+        };
+        let offer = Some(offer);
         match offer {
             Some(offer) if offer.common().key.native_id != id => {
                 Err(UpstreamError::BadResponse(format!(
@@ -133,7 +136,7 @@ impl ClosientConnector {
             })?;
         let plan = PagePlan::new(offset, limit, MAX_PAGE_SIZE);
         let end = offset.saturating_add(u64::from(limit));
-        let mut offers = Vec::new();
+        let mut items = Vec::new();
         let mut total_count = 0;
         for page in plan.pages() {
             let mut url = self.spec.url(&format!(
@@ -144,7 +147,7 @@ impl ClosientConnector {
                 .append_pair("page_size", &plan.page_size.to_string());
             tracing::debug!(upstream = %self.spec.name, organization = %organization, page, "closient listing");
             let response = self.get(url).await?;
-            let Some(body) = read::<wire::Page<wire::OnlineOfferOut>>(&response)? else {
+            let Some(body) = read::<wire::Page<Box<RawValue>>>(&response)? else {
                 // Closient answers 404 both for an organization that does not
                 // exist and for one the key cannot view.
                 return Err(UpstreamError::NotFound(format!(
@@ -156,17 +159,18 @@ impl ClosientConnector {
             for (index, offer) in body.data.iter().enumerate() {
                 let position = page_start.saturating_add(index as u64);
                 if (offset..end).contains(&position) {
-                    offers.push(map::online_offer(&self.spec.name, offer)?);
+                    let item = map::read_online_offer(&self.spec.name, offer.get());
+                    if let Err(err) = &item {
+                        tracing::debug!(upstream = %self.spec.name, position, cause = %err, "unreadable listing item");
+                    }
+                    items.push(item);
                 }
             }
             if (body.data.len() as u64) < plan.page_size {
                 break; // The listing ended on this page.
             }
         }
-        Ok(OfferPage {
-            offers,
-            total_count,
-        })
+        Ok(OfferPage { items, total_count })
     }
 }
 
@@ -621,8 +625,8 @@ mod tests {
             loop {
                 let page = connector.list_offers(&scope, offset, step).await.unwrap();
                 assert_eq!(page.total_count, expected.len() as u64);
-                let received = page.offers.len();
-                for offer in &page.offers {
+                let received = page.items.len();
+                for offer in page.offers() {
                     let o = online(offer);
                     let raw = data.online_offer(&o.common.key.native_id).unwrap();
                     assert_eq!(o.organization_id.as_deref(), Some(org_id.as_str()));
@@ -646,7 +650,7 @@ mod tests {
         // Past the end: empty, with the total.
         let page = connector.list_offers(&scope, 10_000, 50).await.unwrap();
         assert_eq!(
-            (page.offers.len(), page.total_count),
+            (page.items.len(), page.total_count),
             (0, expected.len() as u64)
         );
         // The organization id may be given as a UUID.
@@ -654,8 +658,7 @@ mod tests {
             ListScope::Organization(shortuuid::format_uuid(data.organizations[org].uuid));
         let page = connector.list_offers(&uuid_scope, 3, 2).await.unwrap();
         let ids: Vec<_> = page
-            .offers
-            .iter()
+            .offers()
             .map(|o| o.common().key.native_id.clone())
             .collect();
         assert_eq!(ids, expected[3..5]);
@@ -676,8 +679,7 @@ mod tests {
             running.control.reset_counts();
             let page = connector.list_offers(&scope, offset, limit).await.unwrap();
             let ids: Vec<_> = page
-                .offers
-                .iter()
+                .offers()
                 .map(|o| o.common().key.native_id.clone())
                 .collect();
             let end = (offset + u64::from(limit)) as usize;

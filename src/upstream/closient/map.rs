@@ -4,9 +4,17 @@
 //! [`crate::model::OnlineOffer`] or [`crate::model::InStoreOffer`]. Prices
 //! and shipping costs are decimal strings in the parent store's currency
 //! (carried by `price.currency`) and go through [`pricing::from_closient`]:
-//! a `null` amount is unknown, `"0"` is free. A value that cannot be read
-//! (bad decimal, unknown currency, an integer outside `i32`, an id that is
-//! not a shortuuid) makes the offer a [`UpstreamError::BadResponse`].
+//! a `null` amount is unknown, `"0"` is free.
+//!
+//! Tolerance, per the seed documents: an enum value the documentation does
+//! not list maps to `Unrecognized` with its raw spelling kept; counts
+//! saturate at `i32::MAX`; a shipping cost is a signed decimal by its
+//! documented pattern, and a negative one (not something a buyer pays) or
+//! one without a price to carry its currency reads as unknown, the raw
+//! string kept in `upstream_shipping_cost`. What still cannot be read (a
+//! price that is not a decimal, an unknown currency, an id that is not a
+//! shortuuid, a value of the wrong JSON type) makes that one offer a
+//! [`UpstreamError::BadResponse`].
 
 use std::sync::Arc;
 
@@ -19,7 +27,40 @@ use crate::model::{
     FulfillmentType, InStoreOffer, Offer, OfferCommon, OfferKey, OfferKind, OfferStatus,
     OnlineOffer, RetailSource, RetailStatus, StockLevel, UpstreamKind,
 };
-use crate::pricing::{self, Money};
+use crate::pricing::{self, Money, PriceError};
+use crate::upstream::tolerant::saturating_i32;
+
+/// Reads one online offer from its JSON text (an item of a listing or a
+/// by-id answer): the wire type, then [`online_offer`].
+pub fn read_online_offer(upstream: &Arc<str>, json: &str) -> Result<Offer, UpstreamError> {
+    let wire =
+        serde_json::from_str::<wire::OnlineOfferOut>(json).map_err(|err| unreadable(json, &err))?;
+    online_offer(upstream, &wire)
+}
+
+/// Reads one in-store offer from its JSON text: the wire type, then
+/// [`in_store_offer`].
+pub fn read_in_store_offer(upstream: &Arc<str>, json: &str) -> Result<Offer, UpstreamError> {
+    let wire = serde_json::from_str::<wire::InStoreOfferOut>(json)
+        .map_err(|err| unreadable(json, &err))?;
+    in_store_offer(upstream, &wire)
+}
+
+/// The error of an offer whose JSON does not match the wire type, naming
+/// the offer when its id can be read (never quoting the body).
+fn unreadable(json: &str, err: &serde_json::Error) -> UpstreamError {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let id = serde_json::from_str::<Id>(json).ok().map_or_else(
+        || "without a readable id".to_owned(),
+        |o| clip(&o.id).to_owned(),
+    );
+    UpstreamError::BadResponse(format!(
+        "offer {id} does not match the expected shape: {err}"
+    ))
+}
 
 /// Maps an online offer of the upstream instance `upstream`.
 pub fn online_offer(
@@ -27,28 +68,21 @@ pub fn online_offer(
     wire: &wire::OnlineOfferOut,
 ) -> Result<Offer, UpstreamError> {
     let id = offer_id(&wire.id)?;
-    let bad = |what: String| bad_offer(&id, what);
     let (price, shipping_cost) = money(wire.price.as_ref(), wire.shipping_cost.as_deref())
-        .map_err(|err| bad(err.to_string()))?;
+        .map_err(|err| bad_offer(&id, err))?;
     let buyable = wire.status == wire::OfferStatus::Active
         && price.is_some()
         && matches!(
             wire.stock_level,
             wire::StockLevel::InStock | wire::StockLevel::LowStock
         );
-    let lead_time_days = wire
-        .lead_time_days
-        .map(|days| to_i32("lead_time_days", days))
-        .transpose()
-        .map_err(bad)?;
-    let min_order_quantity = to_i32("min_order_quantity", wire.min_order_quantity).map_err(bad)?;
     let common = common(
         upstream,
         OfferKey::new(OfferKind::Online, id.clone()),
         &wire.product_id,
         &wire.sku,
         price,
-        wire.status,
+        &wire.status,
         buyable,
         &wire.metadata,
     );
@@ -57,15 +91,19 @@ pub fn online_offer(
         online_store_id: wire.online_store_id.clone(),
         organization_id: wire.organization_id.clone(),
         url: wire.url.clone(),
-        retail_status: retail_status(wire.status),
+        retail_status: retail_status(&wire.status),
         is_verified: wire.is_verified,
-        source: source(wire.source),
-        fulfillment_type: fulfillment_type(wire.fulfillment_type),
-        stock_level: stock_level(wire.stock_level),
+        source: source(&wire.source),
+        upstream_source: wire.source.as_str().to_owned(),
+        fulfillment_type: fulfillment_type(&wire.fulfillment_type),
+        upstream_fulfillment_type: wire.fulfillment_type.as_str().to_owned(),
+        stock_level: stock_level(&wire.stock_level),
+        upstream_stock_level: wire.stock_level.as_str().to_owned(),
         delivery_countries: wire.delivery_countries.clone(),
         shipping_cost,
-        lead_time_days,
-        min_order_quantity,
+        upstream_shipping_cost: wire.shipping_cost.clone(),
+        lead_time_days: wire.lead_time_days.map(saturating_i32),
+        min_order_quantity: saturating_i32(wire.min_order_quantity),
     })))
 }
 
@@ -75,13 +113,8 @@ pub fn in_store_offer(
     wire: &wire::InStoreOfferOut,
 ) -> Result<Offer, UpstreamError> {
     let id = offer_id(&wire.id)?;
-    let bad = |what: String| bad_offer(&id, what);
-    let (price, _) = money(wire.price.as_ref(), None).map_err(|err| bad(err.to_string()))?;
-    let quantity_on_hand = wire
-        .quantity_on_hand
-        .map(|quantity| to_i32("quantity_on_hand", quantity))
-        .transpose()
-        .map_err(bad)?;
+    let (price, _) = money(wire.price.as_ref(), None).map_err(|err| bad_offer(&id, err))?;
+    let quantity_on_hand = wire.quantity_on_hand.map(saturating_i32);
     let buyable =
         wire.status == wire::OfferStatus::Active && price.is_some() && quantity_on_hand != Some(0);
     let common = common(
@@ -90,7 +123,7 @@ pub fn in_store_offer(
         &wire.product_id,
         &wire.sku,
         price,
-        wire.status,
+        &wire.status,
         buyable,
         &wire.metadata,
     );
@@ -98,9 +131,10 @@ pub fn in_store_offer(
         common,
         physical_store_id: wire.physical_store_id.clone(),
         organization_id: wire.organization_id.clone(),
-        retail_status: retail_status(wire.status),
+        retail_status: retail_status(&wire.status),
         is_verified: wire.is_verified,
-        source: source(wire.source),
+        source: source(&wire.source),
+        upstream_source: wire.source.as_str().to_owned(),
         quantity_on_hand,
         aisle: wire.aisle.clone(),
         store_pickup_available: wire.store_pickup_available,
@@ -114,7 +148,7 @@ fn common(
     product_id: &str,
     sku: &str,
     price: Option<Money>,
-    status: wire::OfferStatus,
+    status: &wire::OfferStatus,
     buyable: bool,
     metadata: &Map<String, Value>,
 ) -> OfferCommon {
@@ -148,29 +182,27 @@ fn bad_offer(id: &str, what: String) -> UpstreamError {
 }
 
 /// Price and shipping cost, both in the store currency of `price.currency`.
+///
+/// The shipping cost's documented pattern allows a sign. A negative cost is
+/// not an amount the buyer pays (nor a documented credit), so it reads as
+/// unknown, like `null`, and never lowers a total. Without `price` (which
+/// carries the store currency) a shipping cost cannot be denominated and
+/// reads as unknown too. Both keep the raw string in the model.
 fn money(
     price: Option<&wire::PriceOut>,
     shipping_cost: Option<&str>,
 ) -> Result<(Option<Money>, Option<Money>), String> {
-    match price {
-        Some(price) => {
-            let amount = pricing::from_closient(price.amount.as_deref(), &price.currency)
-                .map_err(|err| format!("price: {err}"))?;
-            let shipping = pricing::from_closient(shipping_cost, &price.currency)
-                .map_err(|err| format!("shipping_cost: {err}"))?;
-            Ok((amount, shipping))
-        }
-        // The store currency only travels inside `price`; without it a
-        // shipping cost cannot be denominated.
-        None if shipping_cost.is_some() => Err(
-            "shipping_cost is set but price (which carries the store currency) is missing".into(),
-        ),
-        None => Ok((None, None)),
-    }
-}
-
-fn to_i32(field: &str, value: i64) -> Result<i32, String> {
-    i32::try_from(value).map_err(|_| format!("{field} {value} is out of range"))
+    let Some(price) = price else {
+        return Ok((None, None));
+    };
+    let amount = pricing::from_closient(price.amount.as_deref(), &price.currency)
+        .map_err(|err| format!("price: {err}"))?;
+    let shipping = match pricing::from_closient(shipping_cost, &price.currency) {
+        Ok(shipping) => shipping,
+        Err(PriceError::Negative(_)) => None,
+        Err(err) => return Err(format!("shipping_cost: {err}")),
+    };
+    Ok((amount, shipping))
 }
 
 /// At most 64 characters of an upstream string, for log details.
@@ -182,25 +214,27 @@ fn clip(text: &str) -> &str {
 }
 
 /// The gateway's normalized status of a Closient status.
-pub fn normalized_status(status: wire::OfferStatus) -> OfferStatus {
+pub fn normalized_status(status: &wire::OfferStatus) -> OfferStatus {
     match status {
         wire::OfferStatus::Active => OfferStatus::Active,
         wire::OfferStatus::OutOfStock => OfferStatus::OutOfStock,
         wire::OfferStatus::Seasonal => OfferStatus::Seasonal,
         wire::OfferStatus::Discontinued => OfferStatus::Discontinued,
+        wire::OfferStatus::Unrecognized(_) => OfferStatus::Unrecognized,
     }
 }
 
-fn retail_status(status: wire::OfferStatus) -> RetailStatus {
+fn retail_status(status: &wire::OfferStatus) -> RetailStatus {
     match status {
         wire::OfferStatus::Active => RetailStatus::Active,
         wire::OfferStatus::Discontinued => RetailStatus::Discontinued,
         wire::OfferStatus::Seasonal => RetailStatus::Seasonal,
         wire::OfferStatus::OutOfStock => RetailStatus::OutOfStock,
+        wire::OfferStatus::Unrecognized(_) => RetailStatus::Unrecognized,
     }
 }
 
-fn source(source: wire::OfferSource) -> RetailSource {
+fn source(source: &wire::OfferSource) -> RetailSource {
     match source {
         wire::OfferSource::Brand => RetailSource::Brand,
         wire::OfferSource::AffiliateFeed => RetailSource::AffiliateFeed,
@@ -208,10 +242,11 @@ fn source(source: wire::OfferSource) -> RetailSource {
         wire::OfferSource::PosSync => RetailSource::PosSync,
         wire::OfferSource::Manual => RetailSource::Manual,
         wire::OfferSource::UserFeedback => RetailSource::UserFeedback,
+        wire::OfferSource::Unrecognized(_) => RetailSource::Unrecognized,
     }
 }
 
-fn fulfillment_type(kind: wire::FulfillmentType) -> FulfillmentType {
+fn fulfillment_type(kind: &wire::FulfillmentType) -> FulfillmentType {
     match kind {
         wire::FulfillmentType::Standard => FulfillmentType::Standard,
         wire::FulfillmentType::SameDay => FulfillmentType::SameDay,
@@ -221,10 +256,11 @@ fn fulfillment_type(kind: wire::FulfillmentType) -> FulfillmentType {
         wire::FulfillmentType::StorePickup => FulfillmentType::StorePickup,
         wire::FulfillmentType::DigitalDownload => FulfillmentType::DigitalDownload,
         wire::FulfillmentType::SubscribeAndSave => FulfillmentType::SubscribeAndSave,
+        wire::FulfillmentType::Unrecognized(_) => FulfillmentType::Unrecognized,
     }
 }
 
-fn stock_level(level: wire::StockLevel) -> StockLevel {
+fn stock_level(level: &wire::StockLevel) -> StockLevel {
     match level {
         wire::StockLevel::InStock => StockLevel::InStock,
         wire::StockLevel::LowStock => StockLevel::LowStock,
@@ -232,6 +268,7 @@ fn stock_level(level: wire::StockLevel) -> StockLevel {
         wire::StockLevel::Backordered => StockLevel::Backordered,
         wire::StockLevel::OutOfStock => StockLevel::OutOfStock,
         wire::StockLevel::Unknown => StockLevel::Unknown,
+        wire::StockLevel::Unrecognized(_) => StockLevel::Unrecognized,
     }
 }
 
@@ -365,10 +402,14 @@ mod tests {
                 retail_status: RetailStatus::Active,
                 is_verified: false,
                 source: RetailSource::Manual,
+                upstream_source: "manual".into(),
                 fulfillment_type: FulfillmentType::Standard,
+                upstream_fulfillment_type: "standard".into(),
                 stock_level: StockLevel::Unknown,
+                upstream_stock_level: "unknown".into(),
                 delivery_countries: vec!["US".into(), "CA".into()],
                 shipping_cost: Some(Money::new(dec("4.50"), usd)),
+                upstream_shipping_cost: Some("4.50".into()),
                 lead_time_days: Some(1),
                 min_order_quantity: 1,
             }
@@ -426,6 +467,7 @@ mod tests {
                 retail_status: RetailStatus::Active,
                 is_verified: false,
                 source: RetailSource::Manual,
+                upstream_source: "manual".into(),
                 quantity_on_hand: Some(1),
                 aisle: String::new(),
                 store_pickup_available: false,
@@ -455,8 +497,12 @@ mod tests {
 
         offer.as_object_mut().unwrap().remove("price");
         assert_eq!(as_online(online(offer.clone()).unwrap()).common.price, None);
+        // Without the price object there is no store currency for the
+        // shipping cost: it is unknown, its raw value kept.
         offer["shipping_cost"] = json!("1.00");
-        assert!(matches!(online(offer), Err(UpstreamError::BadResponse(_))));
+        let no_currency = as_online(online(offer).unwrap());
+        assert_eq!(no_currency.shipping_cost, None);
+        assert_eq!(no_currency.upstream_shipping_cost.as_deref(), Some("1.00"));
     }
 
     #[test]
@@ -483,32 +529,170 @@ mod tests {
     }
 
     #[test]
-    fn bad_prices_and_out_of_range_integers_are_bad_responses() {
+    fn unreadable_prices_are_bad_responses_of_that_offer() {
         let cases = [
             ("price", json!({"amount": "5,99", "currency": "USD"})),
             ("price", json!({"amount": "-1.00", "currency": "USD"})),
             ("price", json!({"amount": "5.99", "currency": "XYZ"})),
-            ("lead_time_days", json!(3_000_000_000_i64)),
-            ("min_order_quantity", json!(-3_000_000_000_i64)),
+            ("shipping_cost", json!("4,50")),
         ];
         for (field, value) in cases {
             let mut offer = filled_online_example();
             offer[field] = value.clone();
             let err = online(offer).unwrap_err();
             assert!(
-                matches!(&err, UpstreamError::BadResponse(d) if d.contains(field)),
+                matches!(&err, UpstreamError::BadResponse(d) if d.contains(field) && d.contains(ID)),
                 "{field} = {value}: {err:?}"
             );
         }
-        let wire: wire::InStoreOfferOut = serde_json::from_value(
-            json!({"id": ID, "product_id": "p", "physical_store_id": "s",
-                "quantity_on_hand": 1_i64 << 40}),
-        )
-        .unwrap();
-        assert!(matches!(
-            in_store_offer(&upstream(), &wire),
-            Err(UpstreamError::BadResponse(d)) if d.contains("quantity_on_hand")
-        ));
+        // A value of the wrong JSON type names the offer too.
+        let mut offer = filled_online_example();
+        offer["lead_time_days"] = json!("soon");
+        let err = read_online_offer(&upstream(), &offer.to_string()).unwrap_err();
+        assert!(
+            matches!(&err, UpstreamError::BadResponse(d) if d.contains(ID)),
+            "{err:?}"
+        );
+    }
+
+    // Literal answers for each value the seeds allow that used to fail an
+    // offer (the "strict reading" findings).
+
+    const LITERAL_ONLINE: &str = r#"{
+        "id": "CnEqURgZ3swzj528KMLvX5", "product_id": "2222222222222222222223",
+        "online_store_id": "2222222222222222222224", "metadata": {},
+        "organization_id": "2222222222222222222225", "sku": "", "url": "",
+        "price": {"amount": "5.99", "currency": "USD"}, "status": "active",
+        "is_verified": false, "source": "api_import", "fulfillment_type": "standard",
+        "stock_level": "limited", "delivery_countries": ["US"],
+        "shipping_cost": "-1.50", "lead_time_days": 3000000000, "min_order_quantity": null
+    }"#;
+
+    #[test]
+    fn unknown_source_and_stock_level_keep_the_offer_as_unrecognized_with_the_raw_value() {
+        let offer = as_online(read_online_offer(&upstream(), LITERAL_ONLINE).unwrap());
+        assert_eq!(offer.source, RetailSource::Unrecognized);
+        assert_eq!(offer.upstream_source, "api_import");
+        assert_eq!(offer.stock_level, StockLevel::Unrecognized);
+        assert_eq!(offer.upstream_stock_level, "limited");
+        assert!(
+            !offer.common.buyable,
+            "an unknown stock level is not buyable now"
+        );
+        assert_eq!(offer.common.status, OfferStatus::Active);
+        let drone = LITERAL_ONLINE.replace(r#""standard""#, r#""drone""#);
+        let offer = as_online(read_online_offer(&upstream(), &drone).unwrap());
+        assert_eq!(
+            (
+                offer.fulfillment_type,
+                offer.upstream_fulfillment_type.as_str()
+            ),
+            (FulfillmentType::Unrecognized, "drone")
+        );
+    }
+
+    #[test]
+    fn an_unknown_status_is_unrecognized_and_never_buyable() {
+        let text = LITERAL_ONLINE
+            .replace(r#""active""#, r#""pending_review""#)
+            .replace(r#""limited""#, r#""in_stock""#);
+        let offer = as_online(read_online_offer(&upstream(), &text).unwrap());
+        assert_eq!(offer.common.status, OfferStatus::Unrecognized);
+        assert_eq!(offer.retail_status, RetailStatus::Unrecognized);
+        assert_eq!(
+            offer.common.upstream_status.as_deref(),
+            Some("pending_review")
+        );
+        assert!(!offer.common.buyable);
+        let in_store = r#"{"id": "CnEqURgZ3swzj528KMLvX5", "product_id": "p",
+            "physical_store_id": "s", "price": {"amount": "2.00", "currency": "EUR"},
+            "status": "coming_soon", "source": "api_import", "quantity_on_hand": 4}"#;
+        let offer = as_in_store(read_in_store_offer(&upstream(), in_store).unwrap());
+        assert_eq!(offer.common.status, OfferStatus::Unrecognized);
+        assert_eq!(offer.common.upstream_status.as_deref(), Some("coming_soon"));
+        assert_eq!(
+            (offer.source, offer.upstream_source.as_str()),
+            (RetailSource::Unrecognized, "api_import")
+        );
+        assert!(!offer.common.buyable);
+    }
+
+    #[test]
+    fn a_null_min_order_quantity_is_the_documented_default_of_one() {
+        let offer = as_online(read_online_offer(&upstream(), LITERAL_ONLINE).unwrap());
+        assert_eq!(offer.min_order_quantity, 1);
+        let missing = LITERAL_ONLINE.replace(r#", "min_order_quantity": null"#, "");
+        let offer = as_online(read_online_offer(&upstream(), &missing).unwrap());
+        assert_eq!(offer.min_order_quantity, 1);
+    }
+
+    #[test]
+    fn a_negative_shipping_cost_is_unknown_and_kept_raw() {
+        let offer = as_online(read_online_offer(&upstream(), LITERAL_ONLINE).unwrap());
+        assert_eq!(offer.shipping_cost, None);
+        assert_eq!(offer.upstream_shipping_cost.as_deref(), Some("-1.50"));
+        assert_eq!(offer.common.price.as_ref().unwrap().amount(), dec("5.99"));
+        // Other forms the documented pattern allows read as amounts.
+        for (raw, want) in [
+            ("+4.99", "4.99"),
+            (".50", "0.5"),
+            ("007.5", "7.5"),
+            ("-0", "0"),
+        ] {
+            let text = LITERAL_ONLINE.replace("-1.50", raw);
+            let offer = as_online(read_online_offer(&upstream(), &text).unwrap());
+            assert_eq!(
+                offer.shipping_cost.as_ref().map(Money::amount),
+                Some(dec(want)),
+                "{raw}"
+            );
+            assert_eq!(offer.upstream_shipping_cost.as_deref(), Some(raw));
+        }
+    }
+
+    #[test]
+    fn counts_above_2_to_the_31_53_and_64_saturate_and_never_fail_the_offer() {
+        let offer = as_online(read_online_offer(&upstream(), LITERAL_ONLINE).unwrap());
+        assert_eq!(offer.lead_time_days, Some(i32::MAX));
+        for huge in ["9007199254740993", "18446744073709551616", "1e30"] {
+            let text = LITERAL_ONLINE.replace("3000000000", huge);
+            let offer = as_online(read_online_offer(&upstream(), &text).unwrap());
+            assert_eq!(offer.lead_time_days, Some(i32::MAX), "{huge}");
+        }
+        let text = LITERAL_ONLINE.replace(
+            r#""min_order_quantity": null"#,
+            r#""min_order_quantity": 4294967296"#,
+        );
+        let offer = as_online(read_online_offer(&upstream(), &text).unwrap());
+        assert_eq!(offer.min_order_quantity, i32::MAX);
+        let in_store = r#"{"id": "CnEqURgZ3swzj528KMLvX5", "product_id": "p",
+            "physical_store_id": "s", "quantity_on_hand": 1099511627776}"#;
+        let offer = as_in_store(read_in_store_offer(&upstream(), in_store).unwrap());
+        assert_eq!(offer.quantity_on_hand, Some(i32::MAX));
+    }
+
+    #[test]
+    fn nulls_for_documented_defaults_read_as_those_defaults() {
+        let text = r#"{"id": "CnEqURgZ3swzj528KMLvX5", "product_id": "p",
+            "online_store_id": "s", "metadata": null, "organization_id": null, "sku": null,
+            "url": null, "price": null, "status": null, "is_verified": null, "source": null,
+            "fulfillment_type": null, "stock_level": null, "delivery_countries": null,
+            "shipping_cost": null, "lead_time_days": null, "min_order_quantity": null}"#;
+        let offer = as_online(read_online_offer(&upstream(), text).unwrap());
+        assert_eq!(offer.common.status, OfferStatus::Active);
+        assert_eq!(offer.upstream_source, "manual");
+        assert_eq!(offer.fulfillment_type, FulfillmentType::Standard);
+        assert_eq!(offer.stock_level, StockLevel::Unknown);
+        assert_eq!((offer.min_order_quantity, offer.lead_time_days), (1, None));
+        assert!(!offer.is_verified && offer.url.is_empty() && offer.delivery_countries.is_empty());
+        let in_store = r#"{"id": "CnEqURgZ3swzj528KMLvX5", "product_id": "p",
+            "physical_store_id": "s", "metadata": null, "sku": null, "price": null,
+            "status": null, "is_verified": null, "source": null, "quantity_on_hand": null,
+            "aisle": null, "store_pickup_available": null}"#;
+        let offer = as_in_store(read_in_store_offer(&upstream(), in_store).unwrap());
+        assert_eq!(offer.source, RetailSource::Manual);
+        assert!(!offer.store_pickup_available && offer.aisle.is_empty());
+        assert!(!offer.common.buyable, "no price, so not buyable");
     }
 
     #[test]
@@ -576,10 +760,24 @@ mod tests {
     }
 
     #[test]
-    fn unknown_enum_values_are_rejected() {
+    fn enum_fields_of_the_wrong_json_type_are_still_rejected() {
         let mut offer = filled_online_example();
-        offer["fulfillment_type"] = json!("drone");
+        offer["fulfillment_type"] = json!(7);
+        assert!(serde_json::from_value::<wire::OnlineOfferOut>(offer.clone()).is_err());
+        offer["fulfillment_type"] = json!({"kind": "drone"});
         assert!(serde_json::from_value::<wire::OnlineOfferOut>(offer).is_err());
+    }
+
+    #[test]
+    fn unrecognized_values_serialize_back_as_sent() {
+        let mut offer = filled_online_example();
+        offer["source"] = json!("api_import");
+        let wire: wire::OnlineOfferOut = serde_json::from_value(offer).unwrap();
+        assert_eq!(
+            wire.source,
+            wire::OfferSource::Unrecognized("api_import".into())
+        );
+        assert_eq!(serde_json::to_value(&wire).unwrap()["source"], "api_import");
     }
 
     #[test]

@@ -21,7 +21,10 @@
 //!   `RateLimit-Reset` on every authenticated answer and `Retry-After` on
 //!   429. [`SimData::set_minute_limit`] changes or switches off the
 //!   per-minute limit at run time (benchmarks switch it off).
+//!
+//! [`SimData::with_drift`] turns on drift mode ([`crate::sim::drift`]).
 
+mod drift;
 mod generate;
 mod rate_limit;
 
@@ -44,6 +47,7 @@ use super::wire::{
 };
 use crate::secret::Secret;
 use crate::sim::catalog::{self, Catalog};
+use crate::sim::drift::Drift;
 use crate::upstream::Credentials;
 use generate::{api_key, DEMO_KEY_SEED, DEMO_ORGS, OTHER_KEY_SEED, OTHER_ORGS};
 pub use generate::{crc32, is_well_formed_api_key};
@@ -123,6 +127,8 @@ pub struct SimData {
     pub products: Vec<ProductOut>,
     /// The valid API keys.
     pub api_keys: Vec<ApiKey>,
+    /// What drift mode changes as offers are served (empty without it).
+    pub drift: Drift,
     online_by_uuid: HashMap<u128, usize>,
     in_store_by_uuid: HashMap<u128, usize>,
     online_org: Vec<usize>,
@@ -216,6 +222,7 @@ impl SimData {
             in_store_offers,
             products,
             api_keys,
+            drift: Drift::default(),
             limiter: RateLimiter::default(),
         }
     }
@@ -266,6 +273,38 @@ impl SimData {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The online offers `credentials` may view, in generation order (by
+    /// the organization that owns them, whatever their `organization_id`
+    /// field says).
+    pub fn online_offers_visible_to(&self, credentials: &Credentials) -> Vec<&OnlineOfferOut> {
+        self.visible_offers(credentials, &self.online_org, &self.online_offers)
+    }
+
+    /// The in-store offers `credentials` may view, in generation order.
+    pub fn in_store_offers_visible_to(&self, credentials: &Credentials) -> Vec<&InStoreOfferOut> {
+        self.visible_offers(credentials, &self.in_store_org, &self.in_store_offers)
+    }
+
+    fn visible_offers<'a, T>(
+        &self,
+        credentials: &Credentials,
+        owners: &[usize],
+        offers: &'a [T],
+    ) -> Vec<&'a T> {
+        let Credentials::Closient { api_key } = credentials else {
+            return Vec::new();
+        };
+        let Some(&key) = self.keys_by_value.get(api_key.expose()) else {
+            return Vec::new();
+        };
+        owners
+            .iter()
+            .zip(offers)
+            .filter(|(org, _)| self.visible(Caller(key), **org))
+            .map(|(_, offer)| offer)
+            .collect()
     }
 
     /// The currency of the store an offer lives in (online or physical).
@@ -482,7 +521,7 @@ async fn list_online_offers(
     Extension(caller): Extension<Caller>,
     path: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Page<OnlineOfferOut>>, ApiError> {
+) -> Result<Response, ApiError> {
     let mut errors = Vec::new();
     let organization = path_id(path, "organization_id")
         .map_err(|e| errors.push(e))
@@ -510,7 +549,7 @@ async fn list_online_offers(
         .map(|&i| data.online_offers[i].clone())
         .collect();
     let total_pages = total_count.div_ceil(paging.page_size);
-    Ok(Json(Page {
+    let body = Page {
         data: page,
         pagination: PaginationMeta {
             page: paging.page,
@@ -520,20 +559,21 @@ async fn list_online_offers(
             has_next: paging.page < total_pages,
             has_previous: paging.page > 1,
         },
-    }))
+    };
+    Ok(data.drift.respond(&body, "/data"))
 }
 
 async fn get_online_offer(
     State(data): State<Arc<SimData>>,
     Extension(caller): Extension<Caller>,
     path: Result<Path<String>, PathRejection>,
-) -> Result<Json<OnlineOfferOut>, ApiError> {
+) -> Result<Response, ApiError> {
     let uuid = path_id(path, "offer_id").map_err(|e| ApiError::validation(vec![e]))?;
     data.online_by_uuid
         .get(&uuid)
         .copied()
         .filter(|&i| data.visible(caller, data.online_org[i]))
-        .map(|i| Json(data.online_offers[i].clone()))
+        .map(|i| data.drift.respond(&data.online_offers[i], ""))
         .ok_or_else(|| ApiError::not_found("Online offer"))
 }
 
@@ -541,13 +581,13 @@ async fn get_in_store_offer(
     State(data): State<Arc<SimData>>,
     Extension(caller): Extension<Caller>,
     path: Result<Path<String>, PathRejection>,
-) -> Result<Json<InStoreOfferOut>, ApiError> {
+) -> Result<Response, ApiError> {
     let uuid = path_id(path, "offer_id").map_err(|e| ApiError::validation(vec![e]))?;
     data.in_store_by_uuid
         .get(&uuid)
         .copied()
         .filter(|&i| data.visible(caller, data.in_store_org[i]))
-        .map(|i| Json(data.in_store_offers[i].clone()))
+        .map(|i| data.drift.respond(&data.in_store_offers[i], ""))
         .ok_or_else(|| ApiError::not_found("In-store offer"))
 }
 
@@ -712,18 +752,36 @@ mod tests {
     fn every_documented_enum_value_appears() {
         for seed in [catalog::DEMO_SEED, 1, 2] {
             let data = SimData::generate(&Catalog::generate(seed));
-            let online_status: HashSet<_> = data.online_offers.iter().map(|o| o.status).collect();
-            let in_store_status: HashSet<_> =
-                data.in_store_offers.iter().map(|o| o.status).collect();
-            let online_source: HashSet<_> = data.online_offers.iter().map(|o| o.source).collect();
-            let in_store_source: HashSet<_> =
-                data.in_store_offers.iter().map(|o| o.source).collect();
+            let online_status: HashSet<_> = data
+                .online_offers
+                .iter()
+                .map(|o| o.status.clone())
+                .collect();
+            let in_store_status: HashSet<_> = data
+                .in_store_offers
+                .iter()
+                .map(|o| o.status.clone())
+                .collect();
+            let online_source: HashSet<_> = data
+                .online_offers
+                .iter()
+                .map(|o| o.source.clone())
+                .collect();
+            let in_store_source: HashSet<_> = data
+                .in_store_offers
+                .iter()
+                .map(|o| o.source.clone())
+                .collect();
             let fulfillment: HashSet<_> = data
                 .online_offers
                 .iter()
-                .map(|o| o.fulfillment_type)
+                .map(|o| o.fulfillment_type.clone())
                 .collect();
-            let stock: HashSet<_> = data.online_offers.iter().map(|o| o.stock_level).collect();
+            let stock: HashSet<_> = data
+                .online_offers
+                .iter()
+                .map(|o| o.stock_level.clone())
+                .collect();
             assert_eq!(online_status, OfferStatus::ALL.into_iter().collect());
             assert_eq!(in_store_status, OfferStatus::ALL.into_iter().collect());
             assert_eq!(online_source, OfferSource::ALL.into_iter().collect());

@@ -4,25 +4,26 @@
 //!
 //! The simulator serializes these and the connector deserializes them.
 //! Responses may carry fields added later, so nothing here denies unknown
-//! fields. Fields the API documents with a default take it when missing;
-//! string, list and object fields also read `null` as their default.
-//! Integers stay `i64` here so that a value outside the domain's `i32` is
-//! reported by the mapping for that one offer.
+//! fields. Fields the API documents with a default take it when missing
+//! or `null` (`min_order_quantity` is 1, `status` active, `source` manual,
+//! `stock_level` unknown, strings empty, flags false). Every enum has an
+//! `Unrecognized` variant that keeps a value the documentation does not
+//! list, as sent. Counts are read as integers of any size (saturating at
+//! the ends of `i64`, see [`crate::upstream::tolerant`]); the mapping
+//! saturates them into the domain's `i32`.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-/// Reads `null` as the type's default (`""`, `[]`, `{}`).
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
-}
+use crate::upstream::tolerant::{self, null_as_default};
 
 fn one() -> i64 {
     1
+}
+
+/// `min_order_quantity`: the documented default 1 when missing or `null`.
+fn one_if_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    Ok(tolerant::opt_int(deserializer)?.unwrap_or(1))
 }
 
 /// `PriceOut`: the row's bare decimal with the parent store's currency.
@@ -36,7 +37,7 @@ pub struct PriceOut {
 }
 
 /// Lifecycle state of an offer (`status`).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum OfferStatus {
     /// Resolvable.
@@ -48,6 +49,9 @@ pub enum OfferStatus {
     Seasonal,
     /// Not available at the moment.
     OutOfStock,
+    /// A value the documentation does not list, as sent.
+    #[serde(untagged)]
+    Unrecognized(String),
 }
 
 impl OfferStatus {
@@ -60,18 +64,19 @@ impl OfferStatus {
     ];
 
     /// The value as the API spells it.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             OfferStatus::Active => "active",
             OfferStatus::Discontinued => "discontinued",
             OfferStatus::Seasonal => "seasonal",
             OfferStatus::OutOfStock => "out_of_stock",
+            OfferStatus::Unrecognized(raw) => raw,
         }
     }
 }
 
 /// Where an offer row came from (`source`).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum OfferSource {
     /// Supplied by the brand.
@@ -87,9 +92,25 @@ pub enum OfferSource {
     Manual,
     /// Reported by a user.
     UserFeedback,
+    /// A value the documentation does not list, as sent.
+    #[serde(untagged)]
+    Unrecognized(String),
 }
 
 impl OfferSource {
+    /// The value as the API spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            OfferSource::Brand => "brand",
+            OfferSource::AffiliateFeed => "affiliate_feed",
+            OfferSource::Scrape => "scrape",
+            OfferSource::PosSync => "pos_sync",
+            OfferSource::Manual => "manual",
+            OfferSource::UserFeedback => "user_feedback",
+            OfferSource::Unrecognized(raw) => raw,
+        }
+    }
+
     /// Every documented value.
     pub const ALL: [OfferSource; 6] = [
         OfferSource::Brand,
@@ -102,7 +123,7 @@ impl OfferSource {
 }
 
 /// How the storefront delivers an online offer (`fulfillment_type`).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum FulfillmentType {
     /// Plain ground shipping.
@@ -122,9 +143,27 @@ pub enum FulfillmentType {
     DigitalDownload,
     /// Recurring delivery.
     SubscribeAndSave,
+    /// A value the documentation does not list, as sent.
+    #[serde(untagged)]
+    Unrecognized(String),
 }
 
 impl FulfillmentType {
+    /// The value as the API spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            FulfillmentType::Standard => "standard",
+            FulfillmentType::SameDay => "same_day",
+            FulfillmentType::NextDay => "next_day",
+            FulfillmentType::Prime => "prime",
+            FulfillmentType::ShipToStore => "ship_to_store",
+            FulfillmentType::StorePickup => "store_pickup",
+            FulfillmentType::DigitalDownload => "digital_download",
+            FulfillmentType::SubscribeAndSave => "subscribe_and_save",
+            FulfillmentType::Unrecognized(raw) => raw,
+        }
+    }
+
     /// Every documented value.
     pub const ALL: [FulfillmentType; 8] = [
         FulfillmentType::Standard,
@@ -139,7 +178,7 @@ impl FulfillmentType {
 }
 
 /// Inventory reported by the storefront (`stock_level`).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum StockLevel {
     /// Buyable now.
@@ -155,9 +194,25 @@ pub enum StockLevel {
     /// No stock signal (the default).
     #[default]
     Unknown,
+    /// A value the documentation does not list, as sent.
+    #[serde(untagged)]
+    Unrecognized(String),
 }
 
 impl StockLevel {
+    /// The value as the API spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            StockLevel::InStock => "in_stock",
+            StockLevel::LowStock => "low_stock",
+            StockLevel::PreOrder => "pre_order",
+            StockLevel::Backordered => "backordered",
+            StockLevel::OutOfStock => "out_of_stock",
+            StockLevel::Unknown => "unknown",
+            StockLevel::Unrecognized(raw) => raw,
+        }
+    }
+
     /// Every documented value.
     pub const ALL: [StockLevel; 6] = [
         StockLevel::InStock,
@@ -195,31 +250,32 @@ pub struct OnlineOfferOut {
     #[serde(default)]
     pub price: Option<PriceOut>,
     /// Lifecycle state.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub status: OfferStatus,
     /// Confirmed by a human or a trusted feed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub is_verified: bool,
     /// Where the row came from.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub source: OfferSource,
     /// How the storefront delivers.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub fulfillment_type: FulfillmentType,
     /// Reported inventory.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub stock_level: StockLevel,
     /// ISO 3166-1 alpha-2 codes shipped to; empty = inherit from the storefront.
     #[serde(default, deserialize_with = "null_as_default")]
     pub delivery_countries: Vec<String>,
     /// Bare decimal in the store's currency; `null` when free or unknown.
+    /// The documented pattern allows a sign.
     #[serde(default)]
     pub shipping_cost: Option<String>,
     /// Handling and shipping days; `null` when unknown.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::opt_int")]
     pub lead_time_days: Option<i64>,
-    /// Minimum units per order (default 1).
-    #[serde(default = "one")]
+    /// Minimum units per order (default 1, also for `null`).
+    #[serde(default = "one", deserialize_with = "one_if_null")]
     pub min_order_quantity: i64,
 }
 
@@ -246,22 +302,22 @@ pub struct InStoreOfferOut {
     #[serde(default)]
     pub price: Option<PriceOut>,
     /// Lifecycle state.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub status: OfferStatus,
     /// Confirmed by a human or a trusted feed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub is_verified: bool,
     /// Where the row came from.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub source: OfferSource,
     /// Units on the shelf at last count; `null` when unknown.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::opt_int")]
     pub quantity_on_hand: Option<i64>,
     /// Aisle or shelf locator; empty when unknown.
     #[serde(default, deserialize_with = "null_as_default")]
     pub aisle: String,
     /// Can be reserved online and picked up here.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub store_pickup_available: bool,
 }
 
@@ -269,23 +325,32 @@ pub struct InStoreOfferOut {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct PaginationMeta {
     /// 1-based page number.
+    #[serde(default, deserialize_with = "tolerant::uint")]
     pub page: u64,
     /// Items per page.
+    #[serde(default, deserialize_with = "tolerant::uint")]
     pub page_size: u64,
     /// Items in the whole result set.
+    #[serde(default, deserialize_with = "tolerant::uint")]
     pub total_count: u64,
     /// Pages in the whole result set.
+    #[serde(default, deserialize_with = "tolerant::uint")]
     pub total_pages: u64,
     /// Whether a later page has items.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub has_next: bool,
     /// Whether this is not the first page.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub has_previous: bool,
 }
 
-/// A page of a paginated listing.
+/// A page of a paginated listing. The connector reads `data` item by
+/// item (`T` = raw JSON), so that one unreadable item fails only itself.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct Page<T> {
     /// Items on this page; empty past the end.
+    #[serde(deserialize_with = "null_as_default")]
     pub data: Vec<T>,
     /// Position in the result set.
     pub pagination: PaginationMeta,

@@ -286,18 +286,7 @@ impl MedusaConnector {
     /// Decodes and maps one offer of a list; the id (canonical when it
     /// can be) says which offer failed.
     fn decode(&self, raw: &RawValue) -> (Option<String>, Result<Offer, UpstreamError>) {
-        let id = serde_json::from_str::<wire::OfferId>(raw.get())
-            .ok()
-            .map(|o| id::canonical_offer_id(&o.id).unwrap_or(o.id));
-        let offer = serde_json::from_str::<wire::Offer>(raw.get())
-            .map_err(|err| {
-                UpstreamError::BadResponse(format!(
-                    "offer {} does not match the expected shape: {err}",
-                    id.as_deref().unwrap_or("without an id")
-                ))
-            })
-            .and_then(|offer| map::offer(&self.spec.name, offer));
-        (id, offer)
+        map::read_offer(&self.spec.name, raw.get())
     }
 }
 
@@ -431,11 +420,11 @@ impl Connector for MedusaConnector {
                 detail: "a Medusa upstream lists only all offers, not an organization's".into(),
             });
         }
-        let mut offers = Vec::new();
+        let mut items = Vec::new();
         let mut total_count;
         loop {
-            let wanted = (u64::from(limit) - offers.len() as u64).min(u64::from(MAX_PAGE_SIZE));
-            let page_offset = offset.saturating_add(offers.len() as u64).to_string();
+            let wanted = (u64::from(limit) - items.len() as u64).min(u64::from(MAX_PAGE_SIZE));
+            let page_offset = offset.saturating_add(items.len() as u64).to_string();
             let page_limit = wanted.to_string();
             let answer = self
                 .list_call(&[
@@ -447,22 +436,23 @@ impl Connector for MedusaConnector {
             total_count = answer.count;
             let received = answer.offers.len() as u64;
             for raw in answer.offers {
-                offers.push(self.decode(&raw).1?);
+                let (id, item) = self.decode(&raw);
+                if let Err(err) = &item {
+                    tracing::debug!(upstream = %self.spec.name, offer_id = ?id, cause = %err, "unreadable listing item");
+                }
+                items.push(item);
             }
             // A server may serve fewer than asked per page: go on until the
             // limit, the end of the listing, or an empty page.
-            let done = offers.len() as u64 >= u64::from(limit)
+            let done = items.len() as u64 >= u64::from(limit)
                 || received == 0
-                || offset.saturating_add(offers.len() as u64) >= total_count;
+                || offset.saturating_add(items.len() as u64) >= total_count;
             if done {
                 break;
             }
         }
-        offers.truncate(limit as usize);
-        Ok(OfferPage {
-            offers,
-            total_count,
-        })
+        items.truncate(limit as usize);
+        Ok(OfferPage { items, total_count })
     }
 
     fn max_page_size(&self) -> u32 {
@@ -956,15 +946,11 @@ mod tests {
                 .await
                 .expect("page");
             assert_eq!(page.total_count, total);
-            if page.offers.is_empty() {
+            if page.items.is_empty() {
                 break;
             }
-            offset += page.offers.len() as u64;
-            listed.extend(
-                page.offers
-                    .into_iter()
-                    .map(|o| o.common().key.native_id.clone()),
-            );
+            offset += page.items.len() as u64;
+            listed.extend(page.offers().map(|o| o.common().key.native_id.clone()));
         }
         let mut expected: Vec<String> = f.data.offers.iter().map(|o| o.id.clone()).collect();
         expected.sort();
@@ -978,8 +964,7 @@ mod tests {
         let c = f.connector();
         let page = c.list_offers(&ListScope::All, 37, 250).await.expect("page");
         let ids: Vec<&str> = page
-            .offers
-            .iter()
+            .offers()
             .map(|o| o.common().key.native_id.as_str())
             .collect();
         let expected: Vec<&str> = f.data.offers[37..287]
@@ -992,10 +977,10 @@ mod tests {
             .list_offers(&ListScope::All, f.data.offers.len() as u64 - 3, 100)
             .await
             .expect("tail");
-        assert_eq!(tail.offers.len(), 3);
+        assert_eq!(tail.items.len(), 3);
         let empty = c.list_offers(&ListScope::All, 0, 0).await.expect("empty");
         assert_eq!(
-            (empty.offers.len(), empty.total_count),
+            (empty.items.len(), empty.total_count),
             (0, f.data.offers.len() as u64)
         );
     }
@@ -1067,11 +1052,20 @@ mod tests {
                 answers[&key(bad)]
             );
         }
-        // A listing cannot hold a broken offer back: the page fails.
-        assert!(matches!(
-            c.list_offers(&ListScope::All, 0, 3).await,
-            Err(UpstreamError::BadResponse(_))
-        ));
+        // In a listing, each broken offer fails only its own item.
+        let page = c
+            .list_offers(&ListScope::All, 0, 3)
+            .await
+            .expect("the page");
+        assert_eq!((page.items.len(), page.total_count), (3, 3));
+        assert_eq!(
+            page.offers()
+                .map(|o| o.common().key.native_id.clone())
+                .collect::<Vec<_>>(),
+            [good_id]
+        );
+        assert!(matches!(&page.items[1], Err(UpstreamError::BadResponse(d)) if d.contains("8Y")));
+        assert!(matches!(&page.items[2], Err(UpstreamError::BadResponse(d)) if d.contains("8Z")));
     }
 
     #[tokio::test]

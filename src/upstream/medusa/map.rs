@@ -5,7 +5,9 @@
 //! [`pricing::from_medusa`] (major units, lower-case currency codes) and the
 //! unit price is the tier [`pricing::tier_for_quantity`] picks for one unit.
 //! Medusa offers have no lifecycle status: they are `Active`, and buyable
-//! when a price for one unit is known.
+//! when a price for one unit is known. Counts (`variant_count`, tier
+//! bounds, `required_quantity`) saturate at `i32::MAX` rather than failing
+//! the offer; a price that cannot be read fails that one offer.
 
 use std::sync::Arc;
 
@@ -22,9 +24,31 @@ use crate::pricing;
 
 use super::id;
 use super::wire;
+use crate::upstream::tolerant::saturating_i32;
+
+/// Reads one offer of a list answer from its JSON text: the wire type, then
+/// [`offer`]. Also returns the offer's id (canonical when it can be), when
+/// it can be read, to say which offer the answer is for.
+pub fn read_offer(
+    upstream: &Arc<str>,
+    json: &str,
+) -> (Option<String>, Result<Offer, UpstreamError>) {
+    let id = serde_json::from_str::<wire::OfferId>(json)
+        .ok()
+        .map(|o| id::canonical_offer_id(&o.id).unwrap_or(o.id));
+    let offer = serde_json::from_str::<wire::Offer>(json)
+        .map_err(|err| {
+            UpstreamError::BadResponse(format!(
+                "offer {} does not match the expected shape: {err}",
+                id.as_deref().unwrap_or("without an id")
+            ))
+        })
+        .and_then(|offer| self::offer(upstream, offer));
+    (id, offer)
+}
 
 /// Maps one wire offer of the instance `upstream` into the domain. A bad
-/// price or an out-of-range number is a [`UpstreamError::BadResponse`].
+/// price is a [`UpstreamError::BadResponse`].
 pub fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamError> {
     let native_id = id::canonical_offer_id(&offer.id).unwrap_or_else(|_| offer.id.clone());
     let bad = |what: String| UpstreamError::BadResponse(format!("offer {native_id}: {what}"));
@@ -37,17 +61,14 @@ pub fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamE
     let inventory_items = offer
         .inventory_items
         .into_iter()
-        .map(|item| {
-            Ok(MedusaInventoryItem {
-                required_quantity: small_int(item.required_quantity, "required_quantity")
-                    .map_err(&bad)?,
-                id: item.id,
-                inventory_item_id: item.inventory_item_id,
-                sku: item.sku,
-            })
+        .map(|item| MedusaInventoryItem {
+            required_quantity: item.required_quantity.map(saturating_i32),
+            id: item.id,
+            inventory_item_id: item.inventory_item_id,
+            sku: item.sku,
         })
-        .collect::<Result<Vec<_>, UpstreamError>>()?;
-    let variant_count = small_int(offer.variant_count, "variant_count").map_err(&bad)?;
+        .collect();
+    let variant_count = offer.variant_count.map(saturating_i32);
 
     let unit_price = pricing::tier_for_quantity(&prices, 1, None).map(|tier| tier.price.clone());
     let metadata = match &offer.metadata {
@@ -121,20 +142,11 @@ fn price(p: wire::Price) -> Result<MedusaPrice, String> {
         .map_err(|e| format!("price {}: {e}", p.id))?;
     Ok(MedusaPrice {
         price: money,
-        min_quantity: small_int(p.min_quantity, "min_quantity")
-            .map_err(|e| format!("price {}: {e}", p.id))?,
-        max_quantity: small_int(p.max_quantity, "max_quantity")
-            .map_err(|e| format!("price {}: {e}", p.id))?,
+        min_quantity: p.min_quantity.map(saturating_i32),
+        max_quantity: p.max_quantity.map(saturating_i32),
         price_rules: p.price_rules.filter(|r| !r.is_null()).map(Json),
         id: p.id,
     })
-}
-
-/// A wire integer into the domain's `i32`.
-fn small_int(value: Option<i64>, field: &str) -> Result<Option<i32>, String> {
-    value
-        .map(|v| i32::try_from(v).map_err(|_| format!("{field} {v} is out of range")))
-        .transpose()
 }
 
 #[cfg(test)]
@@ -428,14 +440,11 @@ mod tests {
     }
 
     #[test]
-    fn bad_prices_and_numbers_are_bad_responses_not_panics() {
+    fn bad_prices_are_bad_responses_not_panics() {
         for patch in [
             json!({"prices": [{"id": "price_x", "amount": 5, "currency_code": "zzz"}]}),
             json!({"prices": [{"id": "price_x", "amount": -5, "currency_code": "usd"}]}),
             json!({"prices": [{"id": "price_x", "amount": 1e40, "currency_code": "usd"}]}),
-            json!({"prices": [{"id": "price_x", "amount": 5, "currency_code": "usd", "min_quantity": 3_000_000_000_i64}]}),
-            json!({"variant_count": 3_000_000_000_i64}),
-            json!({"inventory_items": [{"id": "iitem_x", "required_quantity": -3_000_000_000_i64}]}),
         ] {
             let err = offer(&upstream(), with(patch.clone())).expect_err(&patch.to_string());
             assert!(
@@ -443,6 +452,64 @@ mod tests {
                 "{patch}: {err:?}"
             );
         }
+    }
+
+    // Literal answers for values the seed allows that used to fail an offer.
+
+    const LITERAL: &str = r#"{
+        "id": "offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y", "seller_id": "sel_01HXYZ",
+        "variant_count": 3000000000, "metadata": null, "seller": null,
+        "prices": [
+            {"id": "price_a", "amount": 20.555, "currency_code": "usd",
+             "min_quantity": null, "max_quantity": 18446744073709551616},
+            {"id": "price_b", "amount": 1.9e1, "currency_code": "usd",
+             "min_quantity": 9007199254740993, "max_quantity": null}
+        ],
+        "inventory_items": [{"id": "iitem_a", "required_quantity": 1e30}]
+    }"#;
+
+    #[test]
+    fn counts_above_2_to_the_31_53_and_64_saturate_and_never_fail_the_offer() {
+        let (id, read) = read_offer(&upstream(), LITERAL);
+        assert_eq!(id.as_deref(), Some("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y"));
+        let offer = read.expect("the offer reads");
+        let d = details(&offer);
+        assert_eq!(d.variant_count, Some(i32::MAX));
+        assert_eq!(
+            (d.prices[0].min_quantity, d.prices[0].max_quantity),
+            (None, Some(i32::MAX))
+        );
+        assert_eq!(d.prices[1].min_quantity, Some(i32::MAX));
+        assert_eq!(d.inventory_items[0].required_quantity, Some(i32::MAX));
+        // Finer than a cent and exponent notation are exact JSON numbers.
+        let price = offer.common().price.clone().expect("a unit price");
+        assert_eq!(price.amount(), dec("20.555"));
+        assert_eq!(d.prices[1].price.amount(), dec("19"));
+        assert_eq!(marketplace(&offer).seller.id, "sel_01HXYZ");
+    }
+
+    #[test]
+    fn null_lists_and_missing_relations_read_as_empty() {
+        let text = r#"{"id": "offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y", "prices": null,
+            "inventory_items": null, "product_variant": null, "shipping_profile": null,
+            "ean": null, "upc": null, "sku": null, "variant_count": null}"#;
+        let offer = read_offer(&upstream(), text).1.expect("the offer reads");
+        let d = details(&offer);
+        assert!(d.prices.is_empty() && d.inventory_items.is_empty());
+        assert_eq!(offer.common().price, None);
+        assert!(!offer.common().buyable);
+        assert_eq!(marketplace(&offer).title, None);
+    }
+
+    #[test]
+    fn an_unreadable_offer_names_itself() {
+        let text = LITERAL.replace("20.555", r#""twenty""#);
+        let (id, read) = read_offer(&upstream(), &text);
+        assert_eq!(id.as_deref(), Some("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y"));
+        assert!(
+            matches!(&read, Err(UpstreamError::BadResponse(d)) if d.contains("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y")),
+            "{read:?}"
+        );
     }
 
     #[test]

@@ -19,6 +19,9 @@
 //! The data is generated from the shared catalog: every product is offered
 //! by one or two of eight sellers, with tiered, multi-currency, rule-bound,
 //! missing and zero prices, JPY and KWD sellers, empty SKUs and metadata.
+//! [`SimData::with_drift`] turns on drift mode ([`crate::sim::drift`]).
+
+mod drift;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -41,6 +44,7 @@ use ulid::Ulid;
 use crate::pricing::JsonNumber;
 use crate::secret::Secret;
 use crate::sim::catalog::{Catalog, Product};
+use crate::sim::drift::Drift;
 use crate::upstream::{Credentials, MedusaAuth};
 
 use super::id::with_prefix;
@@ -115,6 +119,8 @@ pub struct SimData {
     pub shipping_profiles: Vec<wire::ShippingProfile>,
     /// The admin users who can log in.
     pub users: Vec<SimUser>,
+    /// What drift mode changes as offers are served (empty without it).
+    pub drift: Drift,
     by_id: HashMap<String, usize>,
     /// Issued session tokens -> user id.
     sessions: Mutex<HashMap<String, String>>,
@@ -282,6 +288,7 @@ impl SimData {
             sellers,
             shipping_profiles,
             users,
+            drift: Drift::default(),
             by_id,
             sessions: Mutex::new(HashMap::new()),
             token_rng: Mutex::new(fastrand::Rng::with_seed(catalog.seed.rotate_left(17))),
@@ -633,7 +640,7 @@ async fn retrieve_offer(
         );
     };
     match selection.project(offer) {
-        Ok(offer) => Json(wire::OfferResponse { offer }).into_response(),
+        Ok(offer) => data.drift.respond(&wire::OfferResponse { offer }, "/offer"),
         Err(err) => error(ErrorType::UnknownError, err.to_string()),
     }
 }
@@ -701,13 +708,15 @@ async fn list_offers(
         .map(|offer| selection.project(offer))
         .collect::<Result<Vec<_>, _>>();
     match page {
-        Ok(offers) => Json(wire::OfferListResponse {
-            offers,
-            count,
-            offset: list.offset,
-            limit: list.limit,
-        })
-        .into_response(),
+        Ok(offers) => data.drift.respond(
+            &wire::OfferListResponse {
+                offers,
+                count,
+                offset: list.offset,
+                limit: list.limit,
+            },
+            "/offers",
+        ),
         Err(err) => error(ErrorType::UnknownError, err.to_string()),
     }
 }

@@ -4,12 +4,15 @@
 //! two sides speak one shape; the seed's literal example
 //! (`tests/fixtures/medusa/`) keeps that shape honest. Every field of an offer
 //! is optional except its `id`: the `fields` query parameter can leave any of
-//! them out, and upstreams add fields, so unknown keys are ignored.
+//! them out, and upstreams add fields, so unknown keys are ignored. Lists
+//! read `null` as empty, and counts are integers of any size (saturating,
+//! see [`crate::upstream::tolerant`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::pricing::JsonNumber;
+use crate::upstream::tolerant::{self, null_as_default};
 
 /// The answer of `GET /admin/offers/{id}`: `{"offer": {...}}`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -18,16 +21,23 @@ pub struct OfferResponse<T = Offer> {
     pub offer: T,
 }
 
-/// The answer of `GET /admin/offers`: one page and the total.
+/// The answer of `GET /admin/offers`: one page and the total. The
+/// connector reads `offers` item by item (`T` = raw JSON), so that one
+/// unreadable offer fails only itself.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct OfferListResponse<T = Offer> {
-    /// The offers of this page, in the requested order.
+    /// The offers of this page, in the requested order (`null` reads as none).
+    #[serde(deserialize_with = "null_as_default")]
     pub offers: Vec<T>,
     /// Number of offers matching the filters, before paging.
+    #[serde(deserialize_with = "tolerant::uint")]
     pub count: u64,
     /// Offers skipped before this page.
+    #[serde(default, deserialize_with = "tolerant::uint")]
     pub offset: u64,
     /// Page size asked for.
+    #[serde(default, deserialize_with = "tolerant::uint")]
     pub limit: u64,
 }
 
@@ -61,7 +71,7 @@ pub struct Offer {
     #[serde(default)]
     pub created_by: Option<String>,
     /// Number of variants on the offered product.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::opt_int")]
     pub variant_count: Option<i64>,
     /// Custom key-value data; `null` when there is none.
     #[serde(default)]
@@ -76,10 +86,10 @@ pub struct Offer {
     #[serde(default)]
     pub shipping_profile: Option<ShippingProfile>,
     /// Prices by quantity tier, currency and rules.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub prices: Vec<Price>,
     /// Linked inventory items.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub inventory_items: Vec<InventoryItem>,
     /// Creation timestamp (ISO 8601).
     #[serde(default)]
@@ -136,10 +146,10 @@ pub struct Price {
     /// Lower-case ISO 4217 code, e.g. `usd`.
     pub currency_code: String,
     /// Smallest quantity the price applies to; null = no lower bound.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::opt_int")]
     pub min_quantity: Option<i64>,
     /// Largest quantity the price applies to; null = no upper bound.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::opt_int")]
     pub max_quantity: Option<i64>,
     /// Rules restricting the price (customer group, region, ...). Medusa
     /// sends an array of `{id, attribute, operator, value, priority,
@@ -158,7 +168,7 @@ pub struct InventoryItem {
     #[serde(default)]
     pub inventory_item_id: Option<String>,
     /// Units of the item needed for one unit of the offer.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::opt_int")]
     pub required_quantity: Option<i64>,
     /// The item's SKU.
     #[serde(default)]

@@ -20,8 +20,9 @@
 //! Listing: [`ListScope::All`] is `POST /v1/catalog/offers/search` with the
 //! empty filter `{}`; 0-based offset/limit are mapped onto Violet's 1-based
 //! `page` and `size` (at most 100), with one call when a single page can
-//! cover the range and two otherwise. A listing in which one offer cannot be
-//! read fails as a whole (a page has no slot for a per-offer error).
+//! cover the range and two otherwise. A page is read offer by offer: an
+//! offer that cannot be read is an error item of the page, and the others
+//! are still answered.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::future::join_all;
 use reqwest::RequestBuilder;
+use serde_json::value::RawValue;
 use tokio::sync::Mutex;
 
 use super::{map, wire};
@@ -276,14 +278,13 @@ impl VioletConnector {
             .await?;
         match response.status.as_u16() {
             200..=299 => {
-                let offer: wire::Offer = response.json()?;
-                if offer.id.to_string() != id {
-                    return Err(UpstreamError::BadResponse(format!(
-                        "asked for offer {id}, got offer {}",
-                        offer.id
-                    )));
+                let raw: Box<RawValue> = response.json()?;
+                match map::read_offer(&self.spec.name, raw.get()) {
+                    (Some(got), _) if got.to_string() != id => Err(UpstreamError::BadResponse(
+                        format!("asked for offer {id}, got offer {got}"),
+                    )),
+                    (_, offer) => offer.map(Some),
                 }
-                map::offer(&self.spec.name, offer).map(Some)
             }
             404 => Ok(None),
             _ => Err(failure(&response)),
@@ -295,7 +296,7 @@ impl VioletConnector {
         &self,
         page: u64,
         size: u32,
-    ) -> Result<wire::Page<wire::Offer>, UpstreamError> {
+    ) -> Result<wire::Page<Box<RawValue>>, UpstreamError> {
         let url = self.spec.url("/v1/catalog/offers/search");
         let query = [
             ("page", page.to_string()),
@@ -468,7 +469,7 @@ impl Connector for VioletConnector {
         if limit == 0 || past_int32 {
             let page = self.search_page(1, 1).await?;
             return Ok(OfferPage {
-                offers: Vec::new(),
+                items: Vec::new(),
                 total_count: page.total_elements,
             });
         }
@@ -485,16 +486,19 @@ impl Connector for VioletConnector {
                 break;
             }
         }
-        let offers = wire_offers
+        let items = wire_offers
             .into_iter()
             .skip(plan.skip as usize)
             .take(limit as usize)
-            .map(|offer| map::offer(&self.spec.name, offer))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(OfferPage {
-            offers,
-            total_count,
-        })
+            .map(|raw| {
+                let (id, item) = map::read_offer(&self.spec.name, raw.get());
+                if let Err(err) = &item {
+                    tracing::debug!(upstream = %self.spec.name, offer_id = ?id, cause = %err, "unreadable listing item");
+                }
+                item
+            })
+            .collect();
+        Ok(OfferPage { items, total_count })
     }
 
     fn max_page_size(&self) -> u32 {
@@ -860,11 +864,11 @@ mod tests {
         loop {
             let page = c.list_offers(&ListScope::All, offset, 37).await.unwrap();
             assert_eq!(page.total_count, data.offers.len() as u64);
-            if page.offers.is_empty() {
+            if page.items.is_empty() {
                 break;
             }
-            ids.extend(page.offers.iter().map(|o| o.common().key.native_id.clone()));
-            offset += page.offers.len() as u64;
+            ids.extend(page.offers().map(|o| o.common().key.native_id.clone()));
+            offset += page.items.len() as u64;
         }
         let want: Vec<String> = data.offers.iter().map(|o| o.id.to_string()).collect();
         assert_eq!(ids, want);
@@ -878,8 +882,8 @@ mod tests {
         let c = connector(&running, demo_credentials());
         let page = c.list_offers(&ListScope::All, 50, 100).await.unwrap();
         assert_eq!(running.control.count(SEARCH), 2);
-        assert_eq!(page.offers.len(), 100);
-        for (offer, raw) in page.offers.iter().zip(&data.offers[50..150]) {
+        assert_eq!(page.items.len(), 100);
+        for (offer, raw) in page.offers().zip(&data.offers[50..150]) {
             assert_eq!(offer.common().key.native_id, raw.id.to_string());
             let price = offer.common().price.clone().unwrap();
             assert_eq!(price.minor_units(), Some(Decimal::from(raw.min_price)));
@@ -898,8 +902,7 @@ mod tests {
         let page = c.list_offers(&ListScope::All, 5, 10).await.unwrap();
         assert_eq!(running.control.count(SEARCH), 1);
         let got: Vec<String> = page
-            .offers
-            .iter()
+            .offers()
             .map(|o| o.common().key.native_id.clone())
             .collect();
         let want: Vec<String> = data.offers[5..15]
@@ -909,15 +912,15 @@ mod tests {
         assert_eq!(got, want);
 
         let end = c.list_offers(&ListScope::All, 1_190, 50).await.unwrap();
-        assert_eq!(end.offers.len(), 10);
+        assert_eq!(end.items.len(), 10);
         let past = c.list_offers(&ListScope::All, 5_000, 20).await.unwrap();
-        assert!(past.offers.is_empty());
+        assert!(past.items.is_empty());
         assert_eq!(past.total_count, 1_200);
         let far = c.list_offers(&ListScope::All, u64::MAX, 100).await.unwrap();
-        assert!(far.offers.is_empty());
+        assert!(far.items.is_empty());
         assert_eq!(far.total_count, 1_200);
         let none = c.list_offers(&ListScope::All, 0, 0).await.unwrap();
-        assert!(none.offers.is_empty());
+        assert!(none.items.is_empty());
         assert_eq!(none.total_count, 1_200);
     }
 

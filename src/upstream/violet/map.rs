@@ -18,13 +18,19 @@
 //! `Discontinued`; without a status the offer is `Active` when available,
 //! else `OutOfStock`. An offer is buyable when it is `Active`, available
 //! and visible.
+//!
+//! Tolerance: an enum value the documentation does not list maps to the
+//! domain's `Unrecognized` (a status to `OfferStatus::Unrecognized`, never
+//! buyable) with the raw spelling kept in the `upstream_*` fields; nested
+//! ids and names may be missing; counts saturate at `i32::MAX`. A price
+//! that cannot be read fails that one offer.
 
 use std::sync::Arc;
 
 use async_graphql::Json;
 use serde_json::{Map, Value};
 
-use super::wire;
+use super::wire::{self, spelling};
 use crate::error::UpstreamError;
 use crate::model::{
     DecimalNumber, MarketplaceDetails, MarketplaceOffer, Offer, OfferCommon, OfferKey, OfferKind,
@@ -34,6 +40,27 @@ use crate::model::{
     VioletSubscriptionStatus, VioletVariant, VioletVariantValue,
 };
 use crate::pricing::{self, JsonNumber, Money};
+use crate::upstream::tolerant::saturating_i32;
+
+/// Reads one offer from its JSON text (an item of a listing or a by-id
+/// answer): the wire type, then [`offer`]. Also returns the offer's id when
+/// it can be read, to say which offer the answer is for.
+pub fn read_offer(upstream: &Arc<str>, json: &str) -> (Option<i64>, Result<Offer, UpstreamError>) {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: i64,
+    }
+    let id = serde_json::from_str::<Id>(json).ok().map(|o| o.id);
+    let offer = serde_json::from_str::<wire::Offer>(json)
+        .map_err(|err| {
+            UpstreamError::BadResponse(format!(
+                "offer {} does not match the expected shape: {err}",
+                id.map_or_else(|| "without an id".to_owned(), |id| id.to_string())
+            ))
+        })
+        .and_then(|offer| self::offer(upstream, offer));
+    (id, offer)
+}
 
 /// Maps one wire offer of the instance `upstream` into the domain. A bad
 /// price, a missing currency or an unreadable number is an
@@ -67,7 +94,7 @@ pub fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamE
         .map(|sku| self::sku(sku, offer.currency.as_deref(), &bad))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let status = match offer.status {
+    let status = match &offer.status {
         Some(wire::Status::Available) if offer.available && offer.visible => OfferStatus::Active,
         Some(wire::Status::Available) => OfferStatus::Unavailable,
         Some(wire::Status::Unavailable) => OfferStatus::OutOfStock,
@@ -75,19 +102,19 @@ pub fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamE
             OfferStatus::Unavailable
         }
         Some(wire::Status::ForDeletion | wire::Status::Archived) => OfferStatus::Discontinued,
+        Some(wire::Status::Unrecognized(_)) => OfferStatus::Unrecognized,
         None if offer.available => OfferStatus::Active,
         None => OfferStatus::OutOfStock,
     };
     let buyable = status == OfferStatus::Active && offer.available && offer.visible;
 
     let metadata_entries = offer.metadata.unwrap_or_default();
+    // Entries without a key stay in the details only.
     let metadata_object: Map<String, Value> = metadata_entries
         .iter()
-        .map(|entry| {
-            (
-                entry.key.clone(),
-                entry.value.clone().unwrap_or(Value::Null),
-            )
+        .filter_map(|entry| {
+            let key = entry.key.clone()?;
+            Some((key, entry.value.clone().unwrap_or(Value::Null)))
         })
         .collect();
 
@@ -110,7 +137,7 @@ pub fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamE
         sku,
         price: Some(min_price.clone()),
         status,
-        upstream_status: offer.status.map(|s| s.as_str().to_owned()),
+        upstream_status: offer.status.as_ref().map(|s| s.as_str().to_owned()),
         buyable,
         metadata: Value::Object(metadata_object),
     };
@@ -122,7 +149,8 @@ pub fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamE
         external_url: offer.external_url,
         name: offer.name.clone(),
         description: offer.description,
-        source: source(offer.source),
+        source: source(&offer.source),
+        upstream_source: spelling(&offer.source),
         seller: offer.seller.clone(),
         vendor: offer.vendor,
         merchant_id: offer.merchant_id,
@@ -138,12 +166,16 @@ pub fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamE
         albums: offer.albums.into_iter().map(album).collect(),
         three_d_enabled: offer.three_d_enabled,
         three_d_resource: offer.three_d_resource,
-        product_type: offer.product_type.map(product_type),
-        status: offer.status.map(violet_status),
-        publishing_status: offer.publishing_status.map(|s| match s {
+        product_type: offer.product_type.as_ref().map(product_type),
+        upstream_type: offer.product_type.as_ref().map(spelling),
+        status: offer.status.as_ref().map(violet_status),
+        upstream_status: offer.status.as_ref().map(|s| s.as_str().to_owned()),
+        publishing_status: offer.publishing_status.as_ref().map(|s| match s {
             wire::PublishingStatus::NotPublished => VioletPublishingStatus::NotPublished,
             wire::PublishingStatus::Published => VioletPublishingStatus::Published,
+            wire::PublishingStatus::Unrecognized(_) => VioletPublishingStatus::Unrecognized,
         }),
+        upstream_publishing_status: offer.publishing_status.as_ref().map(spelling),
         date_created: offer.date_created,
         date_last_modified: offer.date_last_modified,
         date_last_consolidated: offer.date_last_consolidated,
@@ -151,10 +183,12 @@ pub fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamE
         currency_symbol: offer.currency_symbol,
         presented_currency: offer.presented_currency,
         default_image_url: offer.default_image_url,
-        subscription_status: offer.subscription_status.map(|s| match s {
+        subscription_status: offer.subscription_status.as_ref().map(|s| match s {
             wire::SubscriptionStatus::NotSubscribed => VioletSubscriptionStatus::NotSubscribed,
             wire::SubscriptionStatus::Subscribed => VioletSubscriptionStatus::Subscribed,
+            wire::SubscriptionStatus::Unrecognized(_) => VioletSubscriptionStatus::Unrecognized,
         }),
+        upstream_subscription_status: offer.subscription_status.as_ref().map(spelling),
         external_data: offer.external_data.map(Json),
         collections: offer
             .collections
@@ -182,7 +216,9 @@ fn sku(
     offer_currency: Option<&str>,
     bad: &dyn Fn(&str, String) -> UpstreamError,
 ) -> Result<VioletSku, UpstreamError> {
-    let sku_id = sku.id;
+    let sku_id = sku
+        .id
+        .map_or_else(|| "without an id".to_owned(), |id| id.to_string());
     let currency = sku.currency.as_deref().or(offer_currency);
     let price = |field: &str, minor: Option<i64>| -> Result<Option<Money>, UpstreamError> {
         let Some(minor) = minor else { return Ok(None) };
@@ -200,7 +236,7 @@ fn sku(
             .transpose()
     };
     Ok(VioletSku {
-        id: sku_id.to_string(),
+        id: sku.id.map(|id| id.to_string()),
         offer_id: sku.offer_id.map(|id| id.to_string()),
         merchant_id: sku.merchant_id,
         external_id: sku.external_id,
@@ -211,7 +247,7 @@ fn sku(
         ean: sku.ean,
         isbn: sku.isbn,
         in_stock: sku.in_stock,
-        quantity_available: sku.quantity_available,
+        quantity_available: sku.quantity_available.map(saturating_i32),
         inventory_tracked: sku.inventory_tracked,
         sale_price,
         retail_price,
@@ -228,13 +264,15 @@ fn sku(
                 value: v.value,
             })
             .collect(),
-        product_type: sku.product_type.map(product_type),
-        status: sku.status.map(violet_status),
+        product_type: sku.product_type.as_ref().map(product_type),
+        upstream_type: sku.product_type.as_ref().map(spelling),
+        status: sku.status.as_ref().map(violet_status),
+        upstream_status: sku.status.as_ref().map(|s| s.as_str().to_owned()),
         date_created: sku.date_created,
         date_last_modified: sku.date_last_modified,
         sku_dimensions: dims("sku_dimensions", sku.sku_dimensions)?,
         shipping_dimensions: dims("shipping_dimensions", sku.shipping_dimensions)?,
-        display_order: sku.display_order,
+        display_order: sku.display_order.map(saturating_i32),
     })
 }
 
@@ -259,7 +297,7 @@ fn dimensions(d: wire::Dimensions) -> Result<VioletDimensions, String> {
 
 fn metadata(m: wire::Metadata) -> VioletMetadata {
     VioletMetadata {
-        version: m.version,
+        version: m.version.map(saturating_i32),
         value_type: m.value_type,
         external_type: m.external_type,
         key: m.key,
@@ -271,7 +309,7 @@ fn metadata(m: wire::Metadata) -> VioletMetadata {
 
 fn variant(v: wire::Variant) -> VioletVariant {
     VioletVariant {
-        id: v.id.to_string(),
+        id: v.id.map(|id| id.to_string()),
         product_variant_id: v.product_variant_id,
         external_id: v.external_id,
         name: v.name,
@@ -280,21 +318,21 @@ fn variant(v: wire::Variant) -> VioletVariant {
             .values
             .into_iter()
             .map(|value| VioletVariantValue {
-                id: value.id.to_string(),
+                id: value.id.map(|id| id.to_string()),
                 product_variant_value_id: value.product_variant_value_id,
                 external_id: value.external_id,
                 name: value.name,
                 sku_ids: value.sku_ids.iter().map(i64::to_string).collect(),
-                display_order: value.display_order,
+                display_order: value.display_order.map(saturating_i32),
             })
             .collect(),
-        display_order: v.display_order,
+        display_order: v.display_order.map(saturating_i32),
     }
 }
 
 fn album(a: wire::Album) -> VioletAlbum {
     VioletAlbum {
-        id: a.id.to_string(),
+        id: a.id.map(|id| id.to_string()),
         parent_id: a.parent_id.map(|id| id.to_string()),
         album_type: a.album_type,
         name: a.name,
@@ -305,21 +343,21 @@ fn album(a: wire::Album) -> VioletAlbum {
 
 fn media(m: wire::Media) -> VioletMedia {
     VioletMedia {
-        id: m.id.to_string(),
+        id: m.id.map(|id| id.to_string()),
         album_id: m.album_id.map(|id| id.to_string()),
         external_id: m.external_id,
         cloud_id: m.cloud_id,
         url: m.url,
         source_url: m.source_url,
         media_type: m.media_type,
-        display_order: m.display_order,
+        display_order: m.display_order.map(saturating_i32),
         primary: m.primary,
     }
 }
 
 fn collection(c: wire::Collection) -> VioletCollection {
     VioletCollection {
-        id: c.id.to_string(),
+        id: c.id.map(|id| id.to_string()),
         external_id: c.external_id,
         merchant_id: c.merchant_id,
         name: c.name,
@@ -330,8 +368,8 @@ fn collection(c: wire::Collection) -> VioletCollection {
         media: c.media.map(|m| VioletCollectionMedia {
             source_url: m.source_url,
             alt: m.alt,
-            height: m.height,
-            width: m.width,
+            height: m.height.map(saturating_i32),
+            width: m.width.map(saturating_i32),
             date_created: m.date_created,
         }),
         date_created: c.date_created,
@@ -339,16 +377,17 @@ fn collection(c: wire::Collection) -> VioletCollection {
     }
 }
 
-fn product_type(t: wire::ProductType) -> VioletProductType {
+fn product_type(t: &wire::ProductType) -> VioletProductType {
     match t {
         wire::ProductType::Physical => VioletProductType::Physical,
         wire::ProductType::Digital => VioletProductType::Digital,
         wire::ProductType::Virtual => VioletProductType::Virtual,
         wire::ProductType::Bundled => VioletProductType::Bundled,
+        wire::ProductType::Unrecognized(_) => VioletProductType::Unrecognized,
     }
 }
 
-fn violet_status(s: wire::Status) -> VioletStatus {
+fn violet_status(s: &wire::Status) -> VioletStatus {
     match s {
         wire::Status::Unavailable => VioletStatus::Unavailable,
         wire::Status::Available => VioletStatus::Available,
@@ -356,10 +395,11 @@ fn violet_status(s: wire::Status) -> VioletStatus {
         wire::Status::DisabledAvailable => VioletStatus::DisabledAvailable,
         wire::Status::ForDeletion => VioletStatus::ForDeletion,
         wire::Status::Archived => VioletStatus::Archived,
+        wire::Status::Unrecognized(_) => VioletStatus::Unrecognized,
     }
 }
 
-fn source(s: wire::Source) -> VioletSource {
+fn source(s: &wire::Source) -> VioletSource {
     use wire::Source as W;
     match s {
         W::Other => VioletSource::Other,
@@ -402,6 +442,7 @@ fn source(s: wire::Source) -> VioletSource {
         W::Amazon => VioletSource::Amazon,
         W::Bigcartel => VioletSource::Bigcartel,
         W::Custom => VioletSource::Custom,
+        W::Unrecognized(_) => VioletSource::Unrecognized,
     }
 }
 
@@ -534,8 +575,11 @@ mod tests {
         assert_eq!(sku.sale_price.as_ref().unwrap().amount_string(), "1.23");
         assert_eq!(sku.retail_price.as_ref().unwrap().amount(), dec("1.23"));
         assert_eq!(sku.tax_type.as_deref(), Some("DEFAULT"));
-        assert_eq!(sku.albums[0].primary_media.as_ref().unwrap().id, "123");
-        assert_eq!(sku.variant_values[0].variant, "<string>");
+        assert_eq!(
+            sku.albums[0].primary_media.as_ref().unwrap().id.as_deref(),
+            Some("123")
+        );
+        assert_eq!(sku.variant_values[0].variant.as_deref(), Some("<string>"));
         assert_eq!(sku.product_type, Some(VioletProductType::Physical));
         assert_eq!(sku.status, Some(VioletStatus::Unavailable));
         let dims = sku.sku_dimensions.as_ref().unwrap();
@@ -722,7 +766,7 @@ mod tests {
         ];
         for (status, available, visible, want, buyable) in cases {
             let mut o = seed_in("USD");
-            o.status = status;
+            o.status = status.clone();
             o.available = available;
             o.visible = visible;
             let mapped = offer(&upstream(), o).unwrap();
@@ -732,15 +776,126 @@ mod tests {
                 (want, buyable),
                 "{status:?} {available} {visible}"
             );
-            assert_eq!(c.upstream_status.as_deref(), status.map(S::as_str));
+            assert_eq!(c.upstream_status.as_deref(), status.as_ref().map(S::as_str));
         }
+    }
+
+    // Literal answers for values the seed allows that used to fail an offer.
+
+    const LITERAL: &str = r#"{
+        "id": 3000000127, "product_id": "p1", "name": "Trail Shoe",
+        "source": "TIKTOK_SHOP", "merchant_id": 10001, "available": true,
+        "visible": true, "min_price": 2999, "currency": "USD", "status": "PENDING",
+        "type": "SUBSCRIPTION", "publishing_status": "SCHEDULED",
+        "subscription_status": "PAUSED",
+        "variants": [{"id": 1, "values": [{"id": 2, "sku_ids": [3], "display_order": 9007199254740993}],
+                      "display_order": 3000000000}],
+        "skus": [{"id": 3, "sale_price": 2999, "currency": "USD", "status": "BACKORDER",
+                  "type": "GIFT_CARD", "quantity_available": 18446744073709551616,
+                  "variant_values": [{"variant": "Size"}], "albums": null}],
+        "metadata": [{"type": "STRING", "value": "x", "version": 1e30}],
+        "albums": [{"media": [{"url": "https://x.example/1.jpg", "display_order": 4294967296}]}],
+        "collections": [{"name": "Sale", "media": {"height": 3000000000}}],
+        "tags": null
+    }"#;
+
+    fn literal() -> Offer {
+        let (id, read) = read_offer(&upstream(), LITERAL);
+        assert_eq!(id, Some(3_000_000_127));
+        read.expect("the literal offer reads")
+    }
+
+    #[test]
+    fn unknown_source_and_status_keep_the_offer_as_unrecognized_with_the_raw_values() {
+        let offer = literal();
+        let (m, d) = marketplace(&offer);
+        assert_eq!(
+            (d.source, d.upstream_source.as_str()),
+            (VioletSource::Unrecognized, "TIKTOK_SHOP")
+        );
+        assert_eq!(m.common.status, OfferStatus::Unrecognized);
+        assert_eq!(m.common.upstream_status.as_deref(), Some("PENDING"));
+        assert!(!m.common.buyable, "an unknown status is never buyable");
+        assert_eq!(d.status, Some(VioletStatus::Unrecognized));
+        assert_eq!(d.upstream_status.as_deref(), Some("PENDING"));
+        assert_eq!(d.product_type, Some(VioletProductType::Unrecognized));
+        assert_eq!(d.upstream_type.as_deref(), Some("SUBSCRIPTION"));
+        assert_eq!(
+            d.publishing_status,
+            Some(VioletPublishingStatus::Unrecognized)
+        );
+        assert_eq!(d.upstream_publishing_status.as_deref(), Some("SCHEDULED"));
+        assert_eq!(
+            d.subscription_status,
+            Some(VioletSubscriptionStatus::Unrecognized)
+        );
+        assert_eq!(d.upstream_subscription_status.as_deref(), Some("PAUSED"));
+        let sku = &d.skus[0];
+        assert_eq!(
+            (sku.status, sku.upstream_status.as_deref()),
+            (Some(VioletStatus::Unrecognized), Some("BACKORDER"))
+        );
+        assert_eq!(
+            (sku.product_type, sku.upstream_type.as_deref()),
+            (Some(VioletProductType::Unrecognized), Some("GIFT_CARD"))
+        );
+        assert_eq!(m.common.price.as_ref().unwrap().amount(), dec("29.99"));
+    }
+
+    #[test]
+    fn a_variant_without_a_name_and_nested_items_without_ids_are_fine() {
+        let offer = literal();
+        let (_, d) = marketplace(&offer);
+        assert_eq!(d.variants[0].name, None);
+        assert_eq!(d.variants[0].values[0].name, None);
+        assert_eq!(d.skus[0].variant_values[0].variant.as_deref(), Some("Size"));
+        assert_eq!(d.skus[0].variant_values[0].value, None);
+        assert_eq!(d.skus[0].name, None);
+        assert_eq!(
+            (d.albums[0].id.clone(), d.albums[0].media[0].id.clone()),
+            (None, None)
+        );
+        assert_eq!(d.collections[0].id, None);
+        assert_eq!(d.metadata[0].key, None);
+        assert_eq!(
+            offer.common().metadata,
+            serde_json::json!({}),
+            "no key, no entry"
+        );
+        assert!(d.tags.is_empty());
+    }
+
+    #[test]
+    fn counts_above_2_to_the_31_53_and_64_saturate_and_never_fail_the_offer() {
+        let offer = literal();
+        let (_, d) = marketplace(&offer);
+        assert_eq!(d.variants[0].display_order, Some(i32::MAX));
+        assert_eq!(d.variants[0].values[0].display_order, Some(i32::MAX));
+        assert_eq!(d.skus[0].quantity_available, Some(i32::MAX));
+        assert_eq!(d.metadata[0].version, Some(i32::MAX));
+        assert_eq!(d.albums[0].media[0].display_order, Some(i32::MAX));
+        assert_eq!(
+            d.collections[0].media.as_ref().unwrap().height,
+            Some(i32::MAX)
+        );
+    }
+
+    #[test]
+    fn an_unreadable_offer_names_itself() {
+        let text = LITERAL.replace(r#""min_price": 2999"#, r#""min_price": "29,99""#);
+        let (id, read) = read_offer(&upstream(), &text);
+        assert_eq!(id, Some(3_000_000_127));
+        assert!(
+            matches!(&read, Err(UpstreamError::BadResponse(d)) if d.contains("3000000127")),
+            "{read:?}"
+        );
     }
 
     #[test]
     fn offer_sku_is_set_only_for_exactly_one_sku() {
         let mut o = seed_in("USD");
         let mut second = o.skus[0].clone();
-        second.id = 124;
+        second.id = Some(124);
         second.external_id = Some("other".into());
         o.skus.push(second);
         let mapped = offer(&upstream(), o).unwrap();
@@ -755,7 +910,7 @@ mod tests {
                 version: Some(1),
                 value_type: Some("STRING".into()),
                 external_type: None,
-                key: "material".into(),
+                key: Some("material".into()),
                 value: Some(serde_json::json!("cotton")),
                 external_id: None,
                 source: Some("EXTERNAL".into()),
@@ -764,7 +919,7 @@ mod tests {
                 version: None,
                 value_type: Some("INTEGER".into()),
                 external_type: None,
-                key: "warranty_months".into(),
+                key: Some("warranty_months".into()),
                 value: Some(serde_json::json!(24)),
                 external_id: None,
                 source: None,

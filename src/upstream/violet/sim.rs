@@ -51,7 +51,10 @@
 //! [`SimData::expire_tokens`], [`SimData::forget_tokens`] and
 //! [`SimData::revoke_refresh_tokens`]; logins
 //! and refreshes are counted by the runner's per-endpoint counters
-//! (`POST /v1/login`, `GET /v1/auth/token`).
+//! (`POST /v1/login`, `GET /v1/auth/token`). [`SimData::with_drift`] turns
+//! on drift mode ([`crate::sim::drift`]).
+
+mod drift;
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -73,6 +76,7 @@ use super::wire::{self, ProductType, PublishingStatus, Source, Status, Subscript
 use crate::pricing::{Currency, JsonNumber};
 use crate::secret::Secret;
 use crate::sim::catalog::{with_check_digit, Catalog, Product};
+use crate::sim::drift::Drift;
 use crate::upstream::Credentials;
 
 /// How long an access token lives.
@@ -183,6 +187,8 @@ pub struct SimData {
     pub apps: Vec<App>,
     /// Units of each currency per US dollar.
     pub rates: BTreeMap<&'static str, Decimal>,
+    /// What drift mode changes as offers are served (empty without it).
+    pub drift: Drift,
     index: HashMap<i64, usize>,
     tokens: Mutex<Tokens>,
 }
@@ -256,6 +262,7 @@ impl SimData {
             offers,
             apps,
             rates,
+            drift: Drift::default(),
             index,
             tokens: Mutex::new(Tokens::default()),
         }
@@ -445,7 +452,7 @@ fn merchant_collections(m: &Merchant) -> Vec<wire::Collection> {
     .enumerate()
     .map(
         |(j, (name, handle, status, kind, has_media))| wire::Collection {
-            id: base + j as i64 + 1,
+            id: Some(base + j as i64 + 1),
             external_id: Some(format!("{}", 400_000_000_000 + base + j as i64)),
             merchant_id: Some(m.id),
             name: Some((*name).to_owned()),
@@ -495,7 +502,7 @@ impl Generator<'_> {
         let handle = handle(&product.name);
 
         let status = match i {
-            0..=5 => Some(STATUS_COVERAGE[i]),
+            0..=5 => Some(STATUS_COVERAGE[i].clone()),
             6 => None,
             _ => match rng.u32(0..1000) {
                 0..=819 => Some(Status::Available),
@@ -508,18 +515,18 @@ impl Generator<'_> {
             },
         };
         let source = if i < Source::ALL.len() {
-            Source::ALL[i]
+            Source::ALL[i].clone()
         } else {
             match rng.u32(0..100) {
                 0..=39 => Source::Shopify,
                 40..=54 => Source::Bigcommerce,
                 55..=64 => Source::Woocommerce,
                 65..=69 => Source::Magento,
-                _ => Source::ALL[rng.usize(..Source::ALL.len())],
+                _ => Source::ALL[rng.usize(..Source::ALL.len())].clone(),
             }
         };
         let product_type = match i {
-            0..=3 => Some(ProductType::ALL[i]),
+            0..=3 => Some(ProductType::ALL[i].clone()),
             7 => None,
             _ => Some(match rng.u32(0..100) {
                 0..=89 => ProductType::Physical,
@@ -529,22 +536,25 @@ impl Generator<'_> {
             }),
         };
         let publishing_status = match i {
-            0..=1 => PublishingStatus::ALL[i],
+            0..=1 => PublishingStatus::ALL[i].clone(),
             _ if rng.u32(0..100) < 85 => PublishingStatus::Published,
             _ => PublishingStatus::NotPublished,
         };
         let subscription_status = match i {
-            2..=3 => SubscriptionStatus::ALL[i - 2],
+            2..=3 => SubscriptionStatus::ALL[i - 2].clone(),
             _ if rng.u32(0..100) < 70 => SubscriptionStatus::Subscribed,
             _ => SubscriptionStatus::NotSubscribed,
         };
-        let (mut available, mut visible) = match status {
+        let (mut available, mut visible) = match &status {
             Some(Status::Available) | None => (true, true),
             Some(Status::Unavailable) => (false, true),
             Some(Status::DisabledAvailable) => (true, false),
-            Some(Status::DisabledUnavailable | Status::ForDeletion | Status::Archived) => {
-                (false, false)
-            }
+            Some(
+                Status::DisabledUnavailable
+                | Status::ForDeletion
+                | Status::Archived
+                | Status::Unrecognized(_),
+            ) => (false, false),
         };
         if i % 23 == 5 {
             visible = false;
@@ -617,32 +627,32 @@ impl Generator<'_> {
                 .map(|(j, (value, skus))| {
                     for &k in &skus {
                         sku_values[k].push(wire::SkuVariantValue {
-                            variant: name.to_owned(),
-                            value: value.to_owned(),
+                            variant: Some(name.to_owned()),
+                            value: Some(value.to_owned()),
                         });
                     }
                     let value_id = next(&mut gen.next_value_id);
                     wire::VariantValue {
-                        id: value_id,
+                        id: Some(value_id),
                         product_variant_value_id: Some(format!("pvv_{value_id}")),
                         external_id: Some(format!(
                             "{}",
                             500_000_000_000 + value_id % 1_000_000_000
                         )),
-                        name: value.to_owned(),
+                        name: Some(value.to_owned()),
                         sku_ids: skus.iter().map(|&k| sku_ids[k]).collect(),
-                        display_order: Some(j as i32),
+                        display_order: Some(j as i64),
                     }
                 })
                 .collect();
             variants.push(wire::Variant {
-                id: variant_id,
+                id: Some(variant_id),
                 product_variant_id: Some(format!("pv_{variant_id}")),
                 external_id: Some(format!("{}", 300_000_000_000 + variant_id % 1_000_000_000)),
-                name: name.to_owned(),
+                name: Some(name.to_owned()),
                 visual: Some(visual),
                 values,
-                display_order: Some(order),
+                display_order: Some(i64::from(order)),
             });
         };
         match sku_count {
@@ -695,7 +705,7 @@ impl Generator<'_> {
         });
         let isbn = (product.category == "Office" && i % 5 == 0)
             .then(|| with_check_digit(&format!("978{:09}", rng.u32(0..1_000_000_000))));
-        let offer_type = product_type.unwrap_or(ProductType::Physical);
+        let offer_type = product_type.clone().unwrap_or(ProductType::Physical);
 
         let mut skus = Vec::with_capacity(sku_count);
         for (k, &sku_id) in sku_ids.iter().enumerate() {
@@ -711,7 +721,7 @@ impl Generator<'_> {
             let name = if values.is_empty() {
                 product.name.clone()
             } else {
-                let labels: Vec<&str> = values.iter().map(|v| v.value.as_str()).collect();
+                let labels: Vec<&str> = values.iter().filter_map(|v| v.value.as_deref()).collect();
                 format!("{} - {}", product.name, labels.join(" / "))
             };
             let albums = if self.rng.u32(0..3) == 0 {
@@ -741,7 +751,7 @@ impl Generator<'_> {
                 dimension_type: Some(kind.to_owned()),
             };
             skus.push(wire::Sku {
-                id: sku_id,
+                id: Some(sku_id),
                 offer_id: Some(offer_id),
                 merchant_id: Some(merchant.id),
                 external_id: Some(format!("{code}-{i:04}-{}", k + 1)),
@@ -752,7 +762,7 @@ impl Generator<'_> {
                 ean: ean.clone(),
                 isbn: isbn.clone(),
                 in_stock: Some(in_stock),
-                quantity_available: Some(if in_stock { rng.i32(1..500) } else { 0 }),
+                quantity_available: Some(if in_stock { rng.i64(1..500) } else { 0 }),
                 inventory_tracked: Some(rng.u32(0..10) != 0),
                 sale_price: Some(sale),
                 retail_price: retail,
@@ -762,7 +772,7 @@ impl Generator<'_> {
                 tax_type: Some("DEFAULT".to_owned()),
                 albums,
                 variant_values: values,
-                product_type: Some(offer_type),
+                product_type: Some(offer_type.clone()),
                 status: Some(if in_stock {
                     Status::Available
                 } else {
@@ -773,7 +783,7 @@ impl Generator<'_> {
                 sku_dimensions: Some(dims(rng, "SKU", 0)),
                 shipping_dimensions: (offer_type == ProductType::Physical)
                     .then(|| dims(rng, "SHIPPING", 20)),
-                display_order: Some(k as i32),
+                display_order: Some(k as i64),
             });
         }
 
@@ -794,10 +804,10 @@ impl Generator<'_> {
                 continue;
             }
             metadata.push(wire::Metadata {
-                version: Some(1 + rng.i32(0..3)),
+                version: Some(1 + rng.i64(0..3)),
                 value_type: Some(kind.to_owned()),
                 external_type: external_type.map(str::to_owned),
-                key: key.to_owned(),
+                key: Some(key.to_owned()),
                 value: Some(value(product)),
                 external_id: (source == "EXTERNAL").then(|| {
                     format!(
@@ -831,7 +841,7 @@ impl Generator<'_> {
             _ => Some(json!({
                 "id": external_id,
                 "handle": handle,
-                "platform": serde_json::to_value(source).unwrap_or(Value::Null),
+                "platform": serde_json::to_value(&source).unwrap_or(Value::Null),
                 "vendor": product.brand,
                 "published_scope": "web",
                 "variant_count": sku_count,
@@ -908,7 +918,7 @@ impl Generator<'_> {
                 let media_id = next(&mut self.next_media_id);
                 let video = j == 2 && self.rng.bool();
                 wire::Media {
-                    id: media_id,
+                    id: Some(media_id),
                     album_id: Some(album_id),
                     external_id: Some(format!("{}", 600_000_000_000 + media_id % 1_000_000_000)),
                     cloud_id: Some(format!("violet-sim/{album_id}/{media_id}")),
@@ -921,13 +931,13 @@ impl Generator<'_> {
                         if video { "mp4" } else { "jpg" }
                     )),
                     media_type: Some(if video { "VIDEO" } else { "IMAGE" }.to_owned()),
-                    display_order: Some(j as i32),
+                    display_order: Some(j as i64),
                     primary: Some(j == 0),
                 }
             })
             .collect();
         wire::Album {
-            id: album_id,
+            id: Some(album_id),
             parent_id: Some(parent_id),
             album_type: Some(kind.to_owned()),
             name: Some(name.to_owned()),
@@ -1380,7 +1390,7 @@ async fn get_offer(
         .offer(id)
         .filter(|o| app.merchant_ids.contains(&o.merchant_id))
         .ok_or_else(|| ApiError::not_found(format!("Offer {id} not found")))?;
-    Ok(Json(view.present(&data, offer, false)?).into_response())
+    Ok(data.drift.respond(&view.present(&data, offer, false)?, ""))
 }
 
 /// Reads `page` (1-based) and `size`.
@@ -1470,13 +1480,18 @@ fn matches_filter(filter: &wire::SearchRequest, o: &wire::Offer) -> bool {
             .is_none_or(|e| o.external_id.as_ref() == Some(e))
         && filter.available.is_none_or(|a| o.available == a)
         && filter.visible.is_none_or(|v| o.visible == v)
-        && filter.status.is_none_or(|s| o.status == Some(s))
+        && filter
+            .status
+            .as_ref()
+            .is_none_or(|s| o.status.as_ref() == Some(s))
         && filter
             .publishing_status
-            .is_none_or(|s| o.publishing_status == Some(s))
+            .as_ref()
+            .is_none_or(|s| o.publishing_status.as_ref() == Some(s))
         && filter
             .subscription_status
-            .is_none_or(|s| o.subscription_status == Some(s))
+            .as_ref()
+            .is_none_or(|s| o.subscription_status.as_ref() == Some(s))
         && filter
             .tags
             .as_ref()
@@ -1551,7 +1566,8 @@ async fn search_offers(
         filter.sort_by.as_deref(),
         filter.sort_direction.as_deref(),
     )?;
-    Ok(Json(page_of(&data, &view, &matches, page, size, sorted)?).into_response())
+    let page = page_of(&data, &view, &matches, page, size, sorted)?;
+    Ok(data.drift.respond(&page, "/content"))
 }
 
 async fn merchant_offers(
@@ -1577,7 +1593,8 @@ async fn merchant_offers(
         .iter()
         .filter(|o| o.merchant_id == merchant_id)
         .collect();
-    Ok(Json(page_of(&data, &view, &matches, page, size, false)?).into_response())
+    let page = page_of(&data, &view, &matches, page, size, false)?;
+    Ok(data.drift.respond(&page, "/content"))
 }
 
 async fn latest_rates(
@@ -1664,7 +1681,10 @@ mod tests {
                 assert_eq!(sku.gtin.as_deref(), Some(product.gtin.as_str()));
                 assert_eq!(sku.offer_id, Some(offer.id));
                 assert_eq!(sku.currency, offer.currency);
-                assert!(sku.id > i64::from(i32::MAX), "SKU ids need int64");
+                assert!(
+                    sku.id.is_some_and(|id| id > i64::from(i32::MAX)),
+                    "SKU ids need int64"
+                );
                 match product.barcode.len() {
                     12 => assert_eq!(sku.upc.as_deref(), Some(product.barcode.as_str())),
                     13 => assert_eq!(sku.ean.as_deref(), Some(product.barcode.as_str())),
@@ -1695,26 +1715,32 @@ mod tests {
     #[test]
     fn every_documented_enum_value_appears() {
         let d = data();
-        let sources: HashSet<Source> = d.offers.iter().map(|o| o.source).collect();
+        let sources: HashSet<&Source> = d.offers.iter().map(|o| &o.source).collect();
         assert_eq!(sources.len(), Source::ALL.len());
-        let statuses: HashSet<Option<Status>> = d.offers.iter().map(|o| o.status).collect();
-        for s in Status::ALL {
+        let statuses: HashSet<Option<&Status>> =
+            d.offers.iter().map(|o| o.status.as_ref()).collect();
+        for s in &Status::ALL {
             assert!(statuses.contains(&Some(s)), "{s:?}");
         }
         assert!(statuses.contains(&None), "some offers have no status");
-        let types: HashSet<Option<ProductType>> = d.offers.iter().map(|o| o.product_type).collect();
-        for t in ProductType::ALL {
+        let types: HashSet<Option<&ProductType>> =
+            d.offers.iter().map(|o| o.product_type.as_ref()).collect();
+        for t in &ProductType::ALL {
             assert!(types.contains(&Some(t)), "{t:?}");
         }
-        for p in PublishingStatus::ALL {
+        for p in &PublishingStatus::ALL {
             assert!(
-                d.offers.iter().any(|o| o.publishing_status == Some(p)),
+                d.offers
+                    .iter()
+                    .any(|o| o.publishing_status.as_ref() == Some(p)),
                 "{p:?}"
             );
         }
-        for s in SubscriptionStatus::ALL {
+        for s in &SubscriptionStatus::ALL {
             assert!(
-                d.offers.iter().any(|o| o.subscription_status == Some(s)),
+                d.offers
+                    .iter()
+                    .any(|o| o.subscription_status.as_ref() == Some(s)),
                 "{s:?}"
             );
         }
@@ -1786,14 +1812,14 @@ mod tests {
     #[test]
     fn variants_link_the_offer_skus() {
         for offer in &data().offers {
-            let sku_ids: HashSet<i64> = offer.skus.iter().map(|s| s.id).collect();
+            let sku_ids: HashSet<i64> = offer.skus.iter().filter_map(|s| s.id).collect();
             for variant in &offer.variants {
                 let mut covered = HashSet::new();
                 for value in &variant.values {
                     for id in &value.sku_ids {
                         assert!(sku_ids.contains(id));
                         assert!(covered.insert(*id), "a SKU has one value per variant");
-                        let sku = offer.skus.iter().find(|s| s.id == *id).unwrap();
+                        let sku = offer.skus.iter().find(|s| s.id == Some(*id)).unwrap();
                         assert!(sku
                             .variant_values
                             .iter()

@@ -14,11 +14,20 @@
 //! - other numbers that may be fractional (`commission_rate`, dimensions,
 //!   exchange rates) are kept as [`JsonNumber`] so no digit is lost;
 //! - the documented enums (`source`, `type`, `status`,
-//!   `publishing_status`, `subscription_status`) are strict: a value
-//!   outside the documented set is a decoding error. Nested "type"-like
-//!   fields whose value set the documentation does not list (metadata
-//!   `type`/`source`, album and media `type`, `tax_type`, collection
-//!   `status`/`type`, dimension `type`) are plain strings;
+//!   `publishing_status`, `subscription_status`) read every documented
+//!   value, and keep any other string as `Unrecognized(raw)`: Violet adds
+//!   platforms and states. Nested "type"-like fields whose value set the
+//!   documentation does not list (metadata `type`/`source`, album and media
+//!   `type`, `tax_type`, collection `status`/`type`, dimension `type`) are
+//!   plain strings;
+//! - the documentation marks only some top-level fields as required
+//!   (`product_id`, `name`, `source`, `merchant_id`, `available`,
+//!   `visible`, `min_price`, and the `id` the gateway keys offers by);
+//!   every other field, nested ids and names included, may be missing or
+//!   `null`;
+//! - counts (`quantity_available`, `display_order`, `version`, pixel
+//!   sizes, page totals) are integers of any size, saturating (see
+//!   [`crate::upstream::tolerant`]);
 //! - absent values are omitted when serializing; documented arrays that
 //!   arrive as `null` read as empty.
 
@@ -28,6 +37,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::pricing::JsonNumber;
+use crate::upstream::tolerant::{self, null_as_default};
 
 /// Reads a documented array that an upstream may send as `null` or omit.
 fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
@@ -38,8 +48,17 @@ where
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// The spelling of a documented enum value as the API sends it (or the raw
+/// string of an unrecognized one).
+pub fn spelling<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(text)) => text,
+        _ => String::new(),
+    }
+}
+
 /// The platform a merchant sells on (`source`).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[allow(missing_docs)]
 pub enum Source {
@@ -83,6 +102,9 @@ pub enum Source {
     Amazon,
     Bigcartel,
     Custom,
+    /// A platform the documentation does not list, as sent.
+    #[serde(untagged)]
+    Unrecognized(String),
 }
 
 impl Source {
@@ -132,7 +154,7 @@ impl Source {
 }
 
 /// Kind of product of an offer or SKU (`type`).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[allow(missing_docs)]
 pub enum ProductType {
@@ -140,6 +162,9 @@ pub enum ProductType {
     Digital,
     Virtual,
     Bundled,
+    /// A kind the documentation does not list, as sent.
+    #[serde(untagged)]
+    Unrecognized(String),
 }
 
 impl ProductType {
@@ -153,7 +178,7 @@ impl ProductType {
 }
 
 /// Availability state of an offer or SKU (`status`).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[allow(missing_docs)]
 pub enum Status {
@@ -163,6 +188,9 @@ pub enum Status {
     DisabledAvailable,
     ForDeletion,
     Archived,
+    /// A state the documentation does not list, as sent.
+    #[serde(untagged)]
+    Unrecognized(String),
 }
 
 impl Status {
@@ -177,7 +205,7 @@ impl Status {
     ];
 
     /// The value exactly as the API spells it.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Status::Unavailable => "UNAVAILABLE",
             Status::Available => "AVAILABLE",
@@ -185,17 +213,21 @@ impl Status {
             Status::DisabledAvailable => "DISABLED_AVAILABLE",
             Status::ForDeletion => "FOR_DELETION",
             Status::Archived => "ARCHIVED",
+            Status::Unrecognized(raw) => raw,
         }
     }
 }
 
 /// Whether an offer is published to channels (`publishing_status`).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[allow(missing_docs)]
 pub enum PublishingStatus {
     NotPublished,
     Published,
+    /// A state the documentation does not list, as sent.
+    #[serde(untagged)]
+    Unrecognized(String),
 }
 
 impl PublishingStatus {
@@ -205,12 +237,15 @@ impl PublishingStatus {
 }
 
 /// Whether the app is subscribed to an offer (`subscription_status`).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[allow(missing_docs)]
 pub enum SubscriptionStatus {
     NotSubscribed,
     Subscribed,
+    /// A state the documentation does not list, as sent.
+    #[serde(untagged)]
+    Unrecognized(String),
 }
 
 impl SubscriptionStatus {
@@ -332,8 +367,12 @@ pub struct Offer {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Metadata {
     /// Entry version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<i32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "tolerant::opt_int"
+    )]
+    pub version: Option<i64>,
     /// Value type, e.g. `STRING`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub value_type: Option<String>,
@@ -341,7 +380,8 @@ pub struct Metadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_type: Option<String>,
     /// Key.
-    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     /// Value, any JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
@@ -357,7 +397,8 @@ pub struct Metadata {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Variant {
     /// Variant id (int64).
-    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Product variant id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_variant_id: Option<String>,
@@ -365,7 +406,8 @@ pub struct Variant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     /// Variation name.
-    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Whether the variation is visual (e.g. color).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visual: Option<bool>,
@@ -373,15 +415,20 @@ pub struct Variant {
     #[serde(default, deserialize_with = "null_as_empty")]
     pub values: Vec<VariantValue>,
     /// Display position.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_order: Option<i32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "tolerant::opt_int"
+    )]
+    pub display_order: Option<i64>,
 }
 
 /// One value of a variation (e.g. Small).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct VariantValue {
     /// Value id (int64).
-    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Product variant value id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_variant_value_id: Option<String>,
@@ -389,20 +436,26 @@ pub struct VariantValue {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     /// Value name.
-    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Ids of the SKUs that have this value.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub sku_ids: Vec<i64>,
     /// Display position.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_order: Option<i32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "tolerant::opt_int"
+    )]
+    pub display_order: Option<i64>,
 }
 
 /// A purchasable SKU of an offer.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Sku {
     /// SKU id (int64).
-    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Offer id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer_id: Option<i64>,
@@ -434,8 +487,12 @@ pub struct Sku {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_stock: Option<bool>,
     /// Units available.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quantity_available: Option<i32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "tolerant::opt_int"
+    )]
+    pub quantity_available: Option<i64>,
     /// Whether inventory is tracked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory_tracked: Option<bool>,
@@ -482,17 +539,23 @@ pub struct Sku {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_dimensions: Option<Dimensions>,
     /// Display position.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_order: Option<i32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "tolerant::opt_int"
+    )]
+    pub display_order: Option<i64>,
 }
 
 /// A variation value of a SKU.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct SkuVariantValue {
     /// Variation name, e.g. `Size`.
-    pub variant: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     /// Value, e.g. `Small`.
-    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 /// Dimensions of a SKU.
@@ -522,7 +585,8 @@ pub struct Dimensions {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Album {
     /// Album id (int64).
-    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Id of the offer or SKU owning the album.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
@@ -544,7 +608,8 @@ pub struct Album {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Media {
     /// Media id (int64).
-    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Album id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub album_id: Option<i64>,
@@ -564,8 +629,12 @@ pub struct Media {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     /// Display position.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_order: Option<i32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "tolerant::opt_int"
+    )]
+    pub display_order: Option<i64>,
     /// Whether this is the primary media.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
@@ -575,7 +644,8 @@ pub struct Media {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Collection {
     /// Collection id (int64).
-    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Id on the source platform.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
@@ -618,11 +688,19 @@ pub struct CollectionMedia {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alt: Option<String>,
     /// Height in pixels.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<i32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "tolerant::opt_int"
+    )]
+    pub height: Option<i64>,
     /// Width in pixels.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<i32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "tolerant::opt_int"
+    )]
+    pub width: Option<i64>,
     /// Creation date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_created: Option<String>,
@@ -641,27 +719,28 @@ pub struct Page<T> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pageable: Option<Pageable>,
     /// Number of items matching the request, over all pages.
+    #[serde(deserialize_with = "tolerant::uint")]
     pub total_elements: u64,
     /// Number of pages of this size.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::uint")]
     pub total_pages: u64,
     /// Whether this is the last page.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub last: bool,
     /// Ordering of the content.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<PageSort>,
     /// Number of items on this page.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::uint32")]
     pub number_of_elements: u32,
     /// Whether this is the first page.
     #[serde(default)]
     pub first: bool,
     /// The requested page size.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::uint32")]
     pub size: u32,
     /// The page number, 0-based.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::uint32")]
     pub number: u32,
     /// Whether `content` is empty.
     #[serde(default)]
@@ -675,13 +754,13 @@ pub struct Pageable {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<PageSort>,
     /// The page number, 0-based.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::uint32")]
     pub page_number: u32,
     /// The page size.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::uint32")]
     pub page_size: u32,
     /// Index of the first item of the page.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::uint")]
     pub offset: u64,
     /// Always true for paged answers.
     #[serde(default)]
@@ -964,7 +1043,7 @@ mod tests {
         assert_eq!(names[35], "DIGITALRIVER");
         assert_eq!(names.len(), 40);
         for status in Status::ALL {
-            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+            assert_eq!(serde_json::to_value(&status).unwrap(), status.as_str());
         }
         assert_eq!(
             serde_json::to_value(PublishingStatus::NotPublished).unwrap(),
@@ -981,9 +1060,17 @@ mod tests {
     }
 
     #[test]
-    fn undocumented_enum_values_are_rejected() {
+    fn undocumented_enum_values_are_kept_as_sent() {
         let text = SEED_OFFER.replacen("\"source\": \"OTHER\"", "\"source\": \"EBAY\"", 1);
-        assert!(serde_json::from_str::<Offer>(&text).is_err());
+        let offer = serde_json::from_str::<Offer>(&text).expect("an unknown platform reads");
+        assert_eq!(offer.source, Source::Unrecognized("EBAY".into()));
+        assert_eq!(spelling(&offer.source), "EBAY");
+        assert_eq!(spelling(&Source::MagentoOne), "MAGENTO_ONE");
+        let text = SEED_OFFER.replacen("\"source\": \"OTHER\"", "\"source\": 12", 1);
+        assert!(
+            serde_json::from_str::<Offer>(&text).is_err(),
+            "not a string"
+        );
     }
 
     #[test]

@@ -152,16 +152,16 @@ fn zero_amount(rng: &mut fastrand::Rng, currency: &str) -> String {
     }
 }
 
-fn weighted<T: Copy>(rng: &mut fastrand::Rng, choices: &[(T, u32)]) -> T {
+fn weighted<T: Clone>(rng: &mut fastrand::Rng, choices: &[(T, u32)]) -> T {
     let total: u32 = choices.iter().map(|(_, w)| w).sum();
     let mut roll = rng.u32(..total);
-    for &(value, weight) in choices {
-        if roll < weight {
-            return value;
+    for (value, weight) in choices {
+        if roll < *weight {
+            return value.clone();
         }
         roll -= weight;
     }
-    choices[choices.len() - 1].0
+    choices[choices.len() - 1].0.clone()
 }
 
 /// A random version-4 UUID from the seeded generator.
@@ -289,7 +289,7 @@ fn offer_price(
     }
 }
 
-fn is_verified(rng: &mut fastrand::Rng, source: OfferSource) -> bool {
+fn is_verified(rng: &mut fastrand::Rng, source: &OfferSource) -> bool {
     matches!(source, OfferSource::Brand | OfferSource::PosSync) || rng.u8(..4) == 0
 }
 
@@ -324,7 +324,7 @@ fn online_offer(
     let lead_time_days = if rng.u8(..10) == 0 {
         None
     } else {
-        Some(match (stock_level, fulfillment_type) {
+        Some(match (&stock_level, &fulfillment_type) {
             (StockLevel::Backordered, _) => rng.i64(14..=30),
             (StockLevel::PreOrder, _) => rng.i64(20..=60),
             (_, FulfillmentType::SameDay | FulfillmentType::DigitalDownload) => 0,
@@ -361,7 +361,7 @@ fn online_offer(
         url,
         price: Some(offer_price(rng, product, store, store_factor, 4)),
         status,
-        is_verified: is_verified(rng, source),
+        is_verified: is_verified(rng, &source),
         source,
         fulfillment_type,
         stock_level,
@@ -411,7 +411,7 @@ fn in_store_offer(
         sku,
         price: Some(offer_price(rng, product, store, store_factor, 5)),
         status: weighted(rng, STATUSES),
-        is_verified: is_verified(rng, source),
+        is_verified: is_verified(rng, &source),
         source,
         quantity_on_hand,
         aisle: if rng.u8(..10) < 7 {

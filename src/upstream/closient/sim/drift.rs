@@ -1,0 +1,137 @@
+//! Drift mode of the Closient simulator ([`crate::sim::drift`]): the values
+//! the retailers API documents but the demo data never sends, for a
+//! deterministic subset of the offers.
+
+use serde_json::json;
+
+use super::SimData;
+use crate::upstream::closient::wire::{
+    FulfillmentType, OfferSource, OfferStatus, PriceOut, StockLevel,
+};
+
+/// 2^53 + 1: the first integer a JSON double cannot hold.
+const ABOVE_2_POW_53: i64 = 9_007_199_254_740_993;
+
+/// An unreadable price: a decimal with a comma.
+fn unreadable_price(price: Option<&PriceOut>) -> serde_json::Value {
+    let currency = price.map_or("USD", |p| p.currency.as_str());
+    json!({"amount": "12,99", "currency": currency})
+}
+
+impl SimData {
+    /// Drift mode. Online offer `i` (in generation order), by `i % 10`:
+    /// 1 an unknown `status`, 2 an unknown `source`, 3 an unknown
+    /// `fulfillment_type`, 4 an unknown `stock_level`, 5 `null` for every
+    /// field with a documented default, 6 a negative shipping cost, a
+    /// `+`-signed price and no organization, 7 counts above 2^31 and 2^53,
+    /// 8 no price at all, 9 a shipping cost written `.50` and a zero-padded
+    /// price. In every organization's listing, the offer at position
+    /// `p % 20 == 7` is unreadable (a price that is not a number). In-store
+    /// offer `j`, by `j % 6`: 1 an unknown `status`, 2 an unknown `source`,
+    /// 3 a count above 2^31, 4 `null` for every defaulted field, 5 no price
+    /// and no organization; `j % 40 == 17` is unreadable.
+    pub fn with_drift(mut self) -> Self {
+        let mut drift = std::mem::take(&mut self.drift);
+        for (i, offer) in self.online_offers.iter_mut().enumerate() {
+            match i % 10 {
+                1 => offer.status = OfferStatus::Unrecognized("pending_review".into()),
+                2 => offer.source = OfferSource::Unrecognized("api_import".into()),
+                3 => {
+                    offer.fulfillment_type = FulfillmentType::Unrecognized("drone_delivery".into())
+                }
+                4 => offer.stock_level = StockLevel::Unrecognized("limited".into()),
+                5 => {
+                    offer.status = OfferStatus::default();
+                    offer.source = OfferSource::default();
+                    offer.fulfillment_type = FulfillmentType::default();
+                    offer.stock_level = StockLevel::default();
+                    offer.is_verified = false;
+                    offer.min_order_quantity = 1;
+                    offer.sku.clear();
+                    offer.url.clear();
+                    offer.delivery_countries.clear();
+                    offer.metadata.clear();
+                    for field in [
+                        "/status",
+                        "/source",
+                        "/fulfillment_type",
+                        "/stock_level",
+                        "/is_verified",
+                        "/min_order_quantity",
+                        "/sku",
+                        "/url",
+                        "/delivery_countries",
+                        "/metadata",
+                    ] {
+                        drift.null(&offer.id, field);
+                    }
+                }
+                6 => {
+                    offer.shipping_cost = Some("-1.50".into());
+                    offer.organization_id = None;
+                    if let Some(price) = &mut offer.price {
+                        price.amount = price.amount.take().map(|a| format!("+{a}"));
+                    }
+                }
+                7 => {
+                    offer.lead_time_days = Some(ABOVE_2_POW_53);
+                    offer.min_order_quantity = i64::from(i32::MAX) + 1;
+                }
+                8 => {
+                    offer.price = None;
+                    offer.shipping_cost = None;
+                }
+                9 => {
+                    offer.shipping_cost = Some(".50".into());
+                    if let Some(price) = &mut offer.price {
+                        price.amount = price.amount.take().map(|a| format!("00{a}"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for listing in &self.online_by_org {
+            for &i in listing.iter().skip(7).step_by(20) {
+                let offer = &self.online_offers[i];
+                drift.unreadable(&offer.id, "/price", unreadable_price(offer.price.as_ref()));
+            }
+        }
+        for (j, offer) in self.in_store_offers.iter_mut().enumerate() {
+            match j % 6 {
+                1 => offer.status = OfferStatus::Unrecognized("coming_soon".into()),
+                2 => offer.source = OfferSource::Unrecognized("api_import".into()),
+                3 => offer.quantity_on_hand = Some(3_000_000_000),
+                4 => {
+                    offer.status = OfferStatus::default();
+                    offer.source = OfferSource::default();
+                    offer.is_verified = false;
+                    offer.store_pickup_available = false;
+                    offer.sku.clear();
+                    offer.aisle.clear();
+                    offer.metadata.clear();
+                    for field in [
+                        "/status",
+                        "/source",
+                        "/is_verified",
+                        "/store_pickup_available",
+                        "/sku",
+                        "/aisle",
+                        "/metadata",
+                    ] {
+                        drift.null(&offer.id, field);
+                    }
+                }
+                5 => {
+                    offer.price = None;
+                    offer.organization_id = None;
+                }
+                _ => {}
+            }
+            if j % 40 == 17 {
+                drift.unreadable(&offer.id, "/price", unreadable_price(offer.price.as_ref()));
+            }
+        }
+        self.drift = drift;
+        self
+    }
+}
