@@ -8,73 +8,20 @@
 //! `UPSTREAM_BAD_RESPONSE` error at its own path while the rest of its page
 //! answers.
 
+mod common;
+
 use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
-use std::time::Duration;
+
+use common::TestGateway;
 
 use offer_gateway::model::OfferKind;
 use offer_gateway::schema::connection::encode_cursor;
 use offer_gateway::schema::id::GlobalId;
-use offer_gateway::sim::{catalog, SimOptions, Simulators};
 use offer_gateway::upstream::closient::wire::{InStoreOfferOut, OnlineOfferOut};
 use offer_gateway::upstream::{closient, medusa, violet};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-
-/// A gateway over drifting simulators, served on 127.0.0.1 port 0.
-struct Drifted {
-    sims: Simulators,
-    url: String,
-    http: reqwest::Client,
-    _stop: oneshot::Sender<()>,
-}
-
-impl Drifted {
-    async fn start() -> Self {
-        let sims = Simulators::start_with(catalog::DEMO_SEED, SimOptions { drift: true })
-            .await
-            .expect("simulators start");
-        sims.closient_data.set_minute_limit(None);
-        sims.closient_data.set_day_limit(None);
-        let gateway = offer_gateway::Gateway::build(
-            sims.instance_specs(),
-            offer_gateway::GatewayOptions {
-                connect_timeout: Duration::from_secs(2),
-                ..Default::default()
-            },
-        );
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        let addr = listener.local_addr().expect("local addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(offer_gateway::http::serve(
-            listener,
-            gateway.router(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        Drifted {
-            sims,
-            url: format!("http://{addr}/graphql"),
-            http: reqwest::Client::new(),
-            _stop: stop,
-        }
-    }
-
-    async fn query(&self, query: &str, variables: Value) -> Value {
-        let response = self
-            .http
-            .post(&self.url)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("gateway answers");
-        assert!(response.status().is_success(), "HTTP {}", response.status());
-        response.json().await.expect("a JSON response")
-    }
-}
 
 /// The paths of a response's errors, each checked to be an
 /// `UPSTREAM_BAD_RESPONSE` of `upstream` that leaks no upstream detail.
@@ -153,23 +100,32 @@ const ONLINE_FIELDS: &str = "nativeId status upstreamStatus retailStatus source 
     leadTimeDays url sku organizationId price { amount currency } shippingCost { amount currency }
     upstreamShippingCost";
 
-fn check_online(raw: &OnlineOfferOut, node: &Value, seen: &mut Seen) {
-    use closient::wire::{FulfillmentType, OfferSource, OfferStatus, StockLevel};
-    assert_eq!(node["nativeId"], raw.id.as_str());
-    let status_known = !matches!(raw.status, OfferStatus::Unrecognized(_));
+/// The status and source every Closient offer has: known values as the
+/// GraphQL enum, unknown ones as `UNRECOGNIZED`, both with the raw value.
+fn check_retail_enums(
+    status: &closient::wire::OfferStatus,
+    source: &closient::wire::OfferSource,
+    node: &Value,
+    seen: &mut Seen,
+) {
+    use closient::wire::{OfferSource, OfferStatus};
+    let status_known = !matches!(status, OfferStatus::Unrecognized(_));
     assert_eq!(
         node["retailStatus"],
-        enum_value(raw.status.as_str(), status_known)
+        enum_value(status.as_str(), status_known)
     );
-    assert_eq!(node["upstreamStatus"], raw.status.as_str());
+    assert_eq!(node["upstreamStatus"], status.as_str());
     seen.add("unknown status", !status_known);
-    let source_known = !matches!(raw.source, OfferSource::Unrecognized(_));
-    assert_eq!(
-        node["source"],
-        enum_value(raw.source.as_str(), source_known)
-    );
-    assert_eq!(node["upstreamSource"], raw.source.as_str());
+    let source_known = !matches!(source, OfferSource::Unrecognized(_));
+    assert_eq!(node["source"], enum_value(source.as_str(), source_known));
+    assert_eq!(node["upstreamSource"], source.as_str());
     seen.add("unknown source", !source_known);
+}
+
+fn check_online(raw: &OnlineOfferOut, node: &Value, seen: &mut Seen) {
+    use closient::wire::{FulfillmentType, StockLevel};
+    assert_eq!(node["nativeId"], raw.id.as_str());
+    check_retail_enums(&raw.status, &raw.source, node, seen);
     let fulfillment_known = !matches!(raw.fulfillment_type, FulfillmentType::Unrecognized(_));
     assert_eq!(
         node["fulfillmentType"],
@@ -234,7 +190,7 @@ fn check_online(raw: &OnlineOfferOut, node: &Value, seen: &mut Seen) {
 
 #[tokio::test]
 async fn closient_listings_answer_every_readable_offer_and_one_error_per_unreadable_one() {
-    let gateway = Drifted::start().await;
+    let gateway = TestGateway::start_drifted().await;
     let data = &gateway.sims.closient_data;
     let demo = closient::sim::demo_credentials();
     let mut seen = Seen::default();
@@ -308,22 +264,8 @@ const IN_STORE_FIELDS: &str = "nativeId status upstreamStatus retailStatus sourc
     quantityOnHand aisle sku storePickupAvailable organizationId price { amount currency }";
 
 fn check_in_store(raw: &InStoreOfferOut, node: &Value, seen: &mut Seen) {
-    use closient::wire::{OfferSource, OfferStatus};
     assert_eq!(node["nativeId"], raw.id.as_str());
-    let status_known = !matches!(raw.status, OfferStatus::Unrecognized(_));
-    assert_eq!(
-        node["retailStatus"],
-        enum_value(raw.status.as_str(), status_known)
-    );
-    assert_eq!(node["upstreamStatus"], raw.status.as_str());
-    seen.add("unknown status", !status_known);
-    let source_known = !matches!(raw.source, OfferSource::Unrecognized(_));
-    assert_eq!(
-        node["source"],
-        enum_value(raw.source.as_str(), source_known)
-    );
-    assert_eq!(node["upstreamSource"], raw.source.as_str());
-    seen.add("unknown source", !source_known);
+    check_retail_enums(&raw.status, &raw.source, node, seen);
     assert_eq!(
         node["quantityOnHand"],
         json!(raw.quantity_on_hand.map(saturated))
@@ -347,7 +289,7 @@ fn check_in_store(raw: &InStoreOfferOut, node: &Value, seen: &mut Seen) {
 /// readable answer, and every unreadable id must be null with one error at
 /// its own index.
 async fn lookup_all(
-    gateway: &Drifted,
+    gateway: &TestGateway,
     upstream: &str,
     ids: &[(String, bool)],
     fragment: &str,
@@ -378,7 +320,7 @@ async fn lookup_all(
 
 #[tokio::test]
 async fn closient_lookups_by_id_answer_readable_offers_and_fail_only_unreadable_ones() {
-    let gateway = Drifted::start().await;
+    let gateway = TestGateway::start_drifted().await;
     let data = &gateway.sims.closient_data;
     let demo = closient::sim::demo_credentials();
     let mut seen = Seen::default();
@@ -467,7 +409,7 @@ fn check_medusa(raw: &medusa::wire::Offer, node: &Value, seen: &mut Seen) {
 
 #[tokio::test]
 async fn medusa_listing_and_lookups_answer_every_readable_offer_under_drift() {
-    let gateway = Drifted::start().await;
+    let gateway = TestGateway::start_drifted().await;
     let data = &gateway.sims.medusa_data;
     let mut raw: Vec<&medusa::wire::Offer> = data.offers.iter().collect();
     raw.sort_by(|a, b| a.id.cmp(&b.id));
@@ -506,7 +448,7 @@ async fn medusa_listing_and_lookups_answer_every_readable_offer_under_drift() {
 /// unreadable one must be a null node with one error at its path. Returns
 /// how many offers failed.
 async fn walk_marketplace(
-    gateway: &Drifted,
+    gateway: &TestGateway,
     upstream: &str,
     fields: &str,
     mut readable: impl FnMut(usize, &Value) -> bool,
@@ -696,7 +638,7 @@ fn check_violet(raw: &violet::wire::Offer, node: &Value, seen: &mut Seen) {
 
 #[tokio::test]
 async fn violet_listing_and_lookups_answer_every_readable_offer_under_drift() {
-    let gateway = Drifted::start().await;
+    let gateway = TestGateway::start_drifted().await;
     let data = &gateway.sims.violet_data;
     let mut seen = Seen::default();
     let fields = format!("edges {{ cursor node {{ {VIOLET_FIELDS} }} }}");
@@ -738,7 +680,7 @@ async fn violet_listing_and_lookups_answer_every_readable_offer_under_drift() {
 
 #[tokio::test]
 async fn nodes_of_a_page_with_an_unreadable_offer_are_null_there_with_one_error() {
-    let gateway = Drifted::start().await;
+    let gateway = TestGateway::start_drifted().await;
     let response = gateway
         .query(
             r#"{ marketplaceOffers(upstream: "violet", first: 20) { totalCount nodes { nativeId } } }"#,
@@ -764,7 +706,7 @@ async fn nodes_of_a_page_with_an_unreadable_offer_are_null_there_with_one_error(
 
 #[tokio::test]
 async fn a_page_with_an_unreadable_offer_is_asked_again_and_its_readable_offers_are_cached() {
-    let gateway = Drifted::start().await;
+    let gateway = TestGateway::start_drifted().await;
     let control = &gateway.sims.violet.control;
     const SEARCH: &str = "POST /v1/catalog/offers/search";
     const GET: &str = "GET /v1/catalog/offers/{offer_id}";
@@ -804,7 +746,7 @@ async fn a_page_with_an_unreadable_offer_is_asked_again_and_its_readable_offers_
 
 #[tokio::test]
 async fn ordering_a_page_by_price_puts_its_unreadable_offer_last_with_its_error() {
-    let gateway = Drifted::start().await;
+    let gateway = TestGateway::start_drifted().await;
     let response = gateway
         .query(
             r#"{ marketplaceOffers(upstream: "violet", first: 20, orderBy: PRICE, currency: "USD") {

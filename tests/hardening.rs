@@ -434,8 +434,6 @@ async fn persisted_get(gateway: &TestGateway, headers: &[(&str, &str)]) -> (u16,
 
 #[tokio::test]
 async fn answers_that_depend_on_credentials_are_never_publicly_cacheable() {
-    use offer_gateway::http::auth::{hash_key, ClientKeys};
-
     // Anonymous: public, and shared caches told which headers change it.
     let gateway = TestGateway::start_with(|specs| specs[0].settings.pass_through = true).await;
     let (status, cache, vary) = persisted_get(&gateway, &[]).await;
@@ -452,17 +450,7 @@ async fn answers_that_depend_on_credentials_are_never_publicly_cacheable() {
     assert!(cache.starts_with("private, max-age="), "{cache}");
 
     // Client API keys: every answer is the keyed client's alone.
-    let keyed = TestGateway::start_with_options(
-        |_| {},
-        offer_gateway::GatewayOptions {
-            server: offer_gateway::http::ServerOptions {
-                client_keys: ClientKeys::from_hashes(&[hash_key("mobile-app-key")]).unwrap(),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-    )
-    .await;
+    let keyed = TestGateway::start_keyed("mobile-app-key").await;
     let (status, cache, vary) =
         persisted_get(&keyed, &[("authorization", "Bearer mobile-app-key")]).await;
     assert_eq!(status, 200);
@@ -475,19 +463,7 @@ async fn answers_that_depend_on_credentials_are_never_publicly_cacheable() {
 
 #[tokio::test]
 async fn a_missing_key_is_refused_in_the_media_type_asked_for() {
-    use offer_gateway::http::auth::{hash_key, ClientKeys};
-
-    let keyed = TestGateway::start_with_options(
-        |_| {},
-        offer_gateway::GatewayOptions {
-            server: offer_gateway::http::ServerOptions {
-                client_keys: ClientKeys::from_hashes(&[hash_key("k")]).unwrap(),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-    )
-    .await;
+    let keyed = TestGateway::start_keyed("k").await;
     let response = keyed
         .http
         .post(&keyed.url)

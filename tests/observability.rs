@@ -260,19 +260,7 @@ async fn shutdown_lets_in_flight_requests_finish() {
 
 #[tokio::test]
 async fn client_api_keys_guard_the_graphql_endpoint_only() {
-    use offer_gateway::http::auth::{hash_key, ClientKeys};
-
-    let gateway = TestGateway::start_with_options(
-        |_| {},
-        offer_gateway::GatewayOptions {
-            server: offer_gateway::http::ServerOptions {
-                client_keys: ClientKeys::from_hashes(&[hash_key("mobile-app-key")]).unwrap(),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-    )
-    .await;
+    let gateway = TestGateway::start_keyed("mobile-app-key").await;
     let query = json!({ "query": "{ upstreams { name } }" });
     let missing = gateway
         .http

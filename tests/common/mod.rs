@@ -57,6 +57,43 @@ impl TestGateway {
         options: offer_gateway::GatewayOptions,
     ) -> Self {
         let sims = Simulators::start_demo().await.expect("simulators start");
+        Self::over(sims, adjust, options).await
+    }
+
+    /// The demo setup with client API keys required: `key` is the one valid key.
+    pub async fn start_keyed(key: &str) -> Self {
+        use offer_gateway::http::auth::{hash_key, ClientKeys};
+        Self::start_with_options(
+            |_| {},
+            offer_gateway::GatewayOptions {
+                server: offer_gateway::http::ServerOptions {
+                    client_keys: ClientKeys::from_hashes(&[hash_key(key)]).expect("a valid hash"),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// The demo catalog served by simulators in drift mode (the unusual
+    /// values the seeds allow, and a few unreadable offers).
+    pub async fn start_drifted() -> Self {
+        let sims = Simulators::start_with(
+            offer_gateway::sim::catalog::DEMO_SEED,
+            offer_gateway::sim::SimOptions { drift: true },
+        )
+        .await
+        .expect("simulators start");
+        Self::over(sims, |_| {}, offer_gateway::GatewayOptions::default()).await
+    }
+
+    /// A gateway over running simulators.
+    pub async fn over(
+        sims: Simulators,
+        adjust: impl FnOnce(&mut Vec<InstanceSpec>),
+        options: offer_gateway::GatewayOptions,
+    ) -> Self {
         // Tests walk the whole catalog: lift Closient's per-key rate limits
         // (the tests that check them set their own).
         sims.closient_data.set_minute_limit(None);
