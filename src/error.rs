@@ -131,6 +131,40 @@ impl ErrorCode {
     }
 }
 
+/// A setting with an invalid value: its key (a path such as
+/// `upstreams.mercur.retry.max_attempts`) and what is wrong. Each settings
+/// type checks its own values and says so with this.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct InvalidSetting {
+    /// The key, e.g. `upstreams.closient.base_url`.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl InvalidSetting {
+    /// The setting `key` is invalid because of `problem`.
+    pub fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        InvalidSetting {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// Fails with `problem` unless `value` is positive.
+    pub fn positive<T: PartialOrd + Default>(
+        key: impl Into<String>,
+        value: T,
+    ) -> Result<(), InvalidSetting> {
+        if value > T::default() {
+            Ok(())
+        } else {
+            Err(InvalidSetting::new(key, "must be more than zero"))
+        }
+    }
+}
+
 /// A failure talking to one upstream. The detail strings are for logs only.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {

@@ -86,19 +86,6 @@ impl Default for GatewayOptions {
     }
 }
 
-impl GatewayOptions {
-    /// The options a configuration file sets.
-    pub fn from_config(config: &config::Config) -> Self {
-        GatewayOptions {
-            connect_timeout: config.connect_timeout,
-            rates: Some(config.rates.clone()),
-            limits: config.limits.clone(),
-            server: config.server.clone(),
-            persisted: config.persisted.clone(),
-        }
-    }
-}
-
 /// A built gateway: the schema, and what the HTTP layer uses beside it.
 #[derive(Clone)]
 pub struct Gateway {

@@ -28,8 +28,10 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// Default time a whole HTTP request may take.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The limits of the GraphQL endpoint.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The limits of the GraphQL endpoint: the `[limits]` table of the
+/// configuration, every key optional.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Deepest selection nesting.
     pub max_depth: usize,
@@ -44,8 +46,10 @@ pub struct Limits {
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
     /// Longest time a whole HTTP request may take.
+    #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
-    /// Whether introspection queries are answered.
+    /// Whether introspection queries are answered (off unless turned on;
+    /// the embedded demo turns it on).
     pub introspection: bool,
 }
 
@@ -59,8 +63,22 @@ impl Default for Limits {
             max_ids: DEFAULT_MAX_IDS,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            introspection: true,
+            introspection: false,
         }
+    }
+}
+
+impl Limits {
+    /// Checks the values: every limit but `max_aliases` (0 forbids
+    /// aliases) must be more than zero.
+    pub fn validate(&self) -> Result<(), crate::error::InvalidSetting> {
+        use crate::error::InvalidSetting;
+        InvalidSetting::positive("limits.max_depth", self.max_depth)?;
+        InvalidSetting::positive("limits.max_complexity", self.max_complexity)?;
+        InvalidSetting::positive("limits.max_root_fields", self.max_root_fields)?;
+        InvalidSetting::positive("limits.max_ids", self.max_ids)?;
+        InvalidSetting::positive("limits.max_body_bytes", self.max_body_bytes)?;
+        InvalidSetting::positive("limits.request_timeout", self.request_timeout)
     }
 }
 

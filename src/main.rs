@@ -144,12 +144,7 @@ async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Res
     let (instances, options, file_listen, _simulators) = match config {
         Some(path) => {
             let config = Config::load(&path)?;
-            (
-                config.instances.clone(),
-                GatewayOptions::from_config(&config),
-                config.listen,
-                None,
-            )
+            (config.instances, config.options, config.listen, None)
         }
         None => {
             let sims = Simulators::start_demo()
@@ -162,19 +157,15 @@ async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Res
                 "embedded simulators running"
             );
             // The demo: rates from the Violet simulator, introspection on.
-            (
-                sims.instance_specs(),
-                GatewayOptions::default(),
-                None,
-                Some(sims),
-            )
+            let mut options = GatewayOptions::default();
+            options.limits.introspection = true;
+            let listen = DEFAULT_LISTEN
+                .parse()
+                .expect("the default address is valid");
+            (sims.instance_specs(), options, listen, Some(sims))
         }
     };
-    let addr = listen.or(file_listen).unwrap_or_else(|| {
-        DEFAULT_LISTEN
-            .parse()
-            .expect("the default address is valid")
-    });
+    let addr = listen.unwrap_or(file_listen);
     let grace = options.server.shutdown_grace;
     let gateway = Gateway::build(instances, options);
     let listener = TcpListener::bind(addr)

@@ -15,6 +15,104 @@ use crate::upstream::{Connector, Upstreams};
 /// Default time between refreshes of upstream rates.
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(600);
 
+/// The `[rates]` table of the configuration: a static table, or an
+/// upstream that publishes rates. [`RatesConfig::resolve`] checks it into a
+/// [`RatesSpec`].
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RatesConfig {
+    /// The base currency the rates are quoted against (default USD).
+    pub base: Option<String>,
+    /// Units of each currency per one unit of the base, as decimal strings
+    /// (`EUR = "0.92"`), never floats.
+    pub table: Option<std::collections::BTreeMap<String, toml::Value>>,
+    /// With `table`: when the rates are as of (shown with conversions).
+    pub as_of: Option<String>,
+    /// The name of a Violet-style instance whose `/v1/currencies/latest` to use.
+    pub upstream: Option<String>,
+    /// With `upstream`: time between refreshes (default 10m).
+    #[serde(with = "humantime_serde")]
+    pub refresh: Option<Duration>,
+}
+
+impl RatesConfig {
+    /// Checks the table; `kind_of` tells the style of a configured
+    /// instance by name.
+    pub fn resolve(
+        &self,
+        kind_of: impl Fn(&str) -> Option<crate::model::UpstreamKind>,
+    ) -> Result<RatesSpec, crate::error::InvalidSetting> {
+        use crate::error::InvalidSetting as Invalid;
+        let base = match &self.base {
+            None => Currency::parse("USD").expect("USD is an ISO code"),
+            Some(code) => Currency::parse(code).map_err(|_| {
+                Invalid::new("rates.base", format!("{code:?} is not an ISO 4217 code"))
+            })?,
+        };
+        match (&self.table, &self.upstream) {
+            (Some(table), None) => {
+                if self.refresh.is_some() {
+                    return Err(Invalid::new("rates.refresh", "only with `upstream`"));
+                }
+                let mut rates = Vec::new();
+                for (code, value) in table {
+                    let key = format!("rates.table.{code}");
+                    let currency = Currency::parse(code)
+                        .map_err(|_| Invalid::new(&key, "not an ISO 4217 code"))?;
+                    let toml::Value::String(text) = value else {
+                        return Err(Invalid::new(
+                            &key,
+                            format!("write the rate as a decimal string, e.g. {code} = \"0.92\" (floats are not exact)"),
+                        ));
+                    };
+                    let rate = text
+                        .parse::<crate::pricing::JsonNumber>()
+                        .ok()
+                        .and_then(|n| crate::pricing::exact_decimal(&n).ok())
+                        .ok_or_else(|| {
+                            Invalid::new(&key, format!("{text:?} is not a decimal number"))
+                        })?;
+                    rates.push((currency, rate));
+                }
+                let as_of = self
+                    .as_of
+                    .clone()
+                    .unwrap_or_else(|| "configuration".to_owned());
+                RateTable::new(base, rates, as_of, "configuration")
+                    .map(RatesSpec::Static)
+                    .map_err(|problem| Invalid::new("rates.table", problem))
+            }
+            (None, Some(name)) => {
+                if self.as_of.is_some() {
+                    return Err(Invalid::new("rates.as_of", "only with `table`"));
+                }
+                let refresh = self.refresh.unwrap_or(DEFAULT_REFRESH);
+                Invalid::positive("rates.refresh", refresh)?;
+                match kind_of(name) {
+                    Some(crate::model::UpstreamKind::Violet) => Ok(RatesSpec::Upstream {
+                        name: name.clone(),
+                        base,
+                        refresh,
+                    }),
+                    Some(_) => Err(Invalid::new(
+                        "rates.upstream",
+                        format!("`{name}` is not a violet upstream (only those publish rates)"),
+                    )),
+                    None => Err(Invalid::new(
+                        "rates.upstream",
+                        format!("no upstream named `{name}`"),
+                    )),
+                }
+            }
+            (Some(_), Some(_)) => Err(Invalid::new(
+                "rates",
+                "give either `table` or `upstream`, not both",
+            )),
+            (None, None) => Err(Invalid::new("rates", "give `table` or `upstream`")),
+        }
+    }
+}
+
 /// The configured source of rates.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RatesSpec {

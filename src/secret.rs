@@ -43,6 +43,71 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Where the configuration says a secret is: the environment variable
+/// named by `<name>_env`, or the file named by `<name>_file` (never the
+/// configuration itself). A style's credentials table holds one per secret,
+/// e.g. `api_key_env = "CLOSIENT_API_KEY"`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecretSource {
+    /// The environment variable holding the secret.
+    pub env: Option<String>,
+    /// The file holding the secret (a trailing newline is dropped).
+    pub file: Option<std::path::PathBuf>,
+}
+
+impl SecretSource {
+    /// Whether the configuration names a source at all.
+    pub fn is_set(&self) -> bool {
+        self.env.is_some() || self.file.is_some()
+    }
+
+    /// Reads the secret `name` (`api_key`, ...) of the table `key`; `env`
+    /// looks environment variables up. Fails, naming the setting, when
+    /// both or neither source is given, the variable is unset or the file
+    /// unreadable or empty.
+    pub fn read(
+        &self,
+        key: &str,
+        name: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Secret, crate::error::InvalidSetting> {
+        use crate::error::InvalidSetting;
+        match (&self.env, &self.file) {
+            (Some(_), Some(_)) => Err(InvalidSetting::new(
+                format!("{key}.{name}_file"),
+                format!("give either {name}_env or {name}_file, not both"),
+            )),
+            (Some(var), None) => match env(var) {
+                Some(value) if !value.is_empty() => Ok(Secret::new(value)),
+                _ => Err(InvalidSetting::new(
+                    format!("{key}.{name}_env"),
+                    format!("the environment variable {var} is not set"),
+                )),
+            },
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|err| {
+                    InvalidSetting::new(
+                        format!("{key}.{name}_file"),
+                        format!("cannot read {}: {err}", path.display()),
+                    )
+                })?;
+                let value = text.trim_end_matches(['\n', '\r']);
+                if value.is_empty() {
+                    return Err(InvalidSetting::new(
+                        format!("{key}.{name}_file"),
+                        format!("{} is empty", path.display()),
+                    ));
+                }
+                Ok(Secret::new(value))
+            }
+            (None, None) => Err(InvalidSetting::new(
+                format!("{key}.{name}_env"),
+                format!("required (or {name}_file)"),
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,7 +44,7 @@ fn check_config_names_the_missing_secret_and_fails() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(
-            "upstream[0].api_key_env: the environment variable CLOSIENT_API_KEY is not set"
+            "upstreams.closient.credentials.api_key_env: the environment variable CLOSIENT_API_KEY is not set"
         ),
         "{stderr}"
     );

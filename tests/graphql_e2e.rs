@@ -617,24 +617,21 @@ async fn a_config_file_points_the_connectors_at_its_upstreams() {
     };
     let toml = format!(
         r#"
-        [[upstream]]
-        name = "retail-eu"
+        [upstreams.retail-eu]
         kind = "closient"
         base_url = "{closient}"
-        api_key_env = "CLOSIENT_KEY"
+        credentials = {{ api_key_env = "CLOSIENT_KEY" }}
 
-        [[upstream]]
-        name = "mercur"
+        [upstreams.mercur]
         kind = "medusa"
         base_url = "{medusa}"
-        username = "{medusa_user}"
-        password_env = "MERCUR_PASSWORD"
         max_batch_size = 2
+        credentials = {{ username = "{medusa_user}", password_env = "MERCUR_PASSWORD" }}
 
-        [[upstream]]
-        name = "catalog"
+        [upstreams.catalog]
         kind = "violet"
         base_url = "{violet}"
+        [upstreams.catalog.credentials]
         app_id = {app_id}
         app_secret_env = "VIOLET_SECRET"
         username = "{username}"
@@ -649,7 +646,7 @@ async fn a_config_file_points_the_connectors_at_its_upstreams() {
         env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     })
     .expect("a valid config");
-    let schema = offer_gateway::gateway(config.instances, config.connect_timeout);
+    let schema = offer_gateway::gateway(config.instances, config.options.connect_timeout);
     let ids: Vec<String> = sims.medusa_data.offers[..5]
         .iter()
         .map(|o| GlobalId::encode(OfferKind::Marketplace, "mercur", &o.id))

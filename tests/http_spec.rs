@@ -437,20 +437,17 @@ async fn automatic_persisted_queries_register_on_a_miss_and_their_get_answers_ar
 
 #[tokio::test]
 async fn the_allow_list_mode_refuses_queries_not_in_the_manifest() {
-    use offer_gateway::http::persisted::{Mode, PersistedQueries};
+    use offer_gateway::http::persisted::PersistedQueries;
 
     let allowed = "query Upstreams { upstreams { name } }";
     let gateway = TestGateway::start_with_options(
         |_| {},
         offer_gateway::GatewayOptions {
-            persisted: PersistedQueries {
-                mode: Mode::AllowList {
-                    queries: [(sha256(allowed), allowed.to_owned())]
-                        .into_iter()
-                        .collect(),
-                },
-                max_age: None,
-            },
+            persisted: PersistedQueries::allow_list(
+                [(sha256(allowed), allowed.to_owned())]
+                    .into_iter()
+                    .collect(),
+            ),
             ..Default::default()
         },
     )

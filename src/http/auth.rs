@@ -13,10 +13,20 @@ use axum::middleware::Next;
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 
-/// The accepted keys, by SHA-256 hash.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The accepted keys, by SHA-256 hash; read from the configuration as a
+/// list of hex hashes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "Vec<String>")]
 pub struct ClientKeys {
     hashes: Vec<[u8; 32]>,
+}
+
+impl TryFrom<Vec<String>> for ClientKeys {
+    type Error = String;
+
+    fn try_from(hashes: Vec<String>) -> Result<Self, String> {
+        ClientKeys::from_hashes(&hashes)
+    }
 }
 
 impl ClientKeys {

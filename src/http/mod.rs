@@ -48,17 +48,44 @@ use crate::Gateway;
 /// Default time in-flight requests get to finish after a shutdown signal.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// The HTTP server's settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The HTTP server's settings: the `[server]` table of the configuration,
+/// every key optional.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServerOptions {
-    /// Origins allowed to call the API from a browser (CORS); empty for none.
+    /// Origins allowed to call the API from a browser (CORS), e.g.
+    /// `["https://shop.example"]`; empty for none.
     pub cors_allowed_origins: Vec<String>,
     /// Whether answers are compressed when the client accepts it.
     pub compression: bool,
     /// Time in-flight requests get to finish after a shutdown signal.
+    #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
-    /// API keys of the gateway's clients; none configured: no authentication.
+    /// API keys of the gateway's clients, given as their SHA-256 hashes
+    /// (`client_key_hashes`, see `offer-gateway hash-key`); none
+    /// configured: no authentication.
+    #[serde(rename = "client_key_hashes")]
     pub client_keys: auth::ClientKeys,
+}
+
+impl ServerOptions {
+    /// Checks the values: each allowed origin is `scheme://host[:port]`.
+    pub fn validate(&self) -> Result<(), crate::error::InvalidSetting> {
+        use crate::error::InvalidSetting;
+        for (i, origin) in self.cors_allowed_origins.iter().enumerate() {
+            let key = format!("server.cors_allowed_origins[{i}]");
+            let url = url::Url::parse(origin)
+                .map_err(|err| InvalidSetting::new(&key, err.to_string()))?;
+            let bare = url.path() == "/" && url.query().is_none() && !origin.ends_with('/');
+            if !matches!(url.scheme(), "http" | "https") || !bare {
+                return Err(InvalidSetting::new(
+                    key,
+                    "an origin is scheme://host[:port], without a path",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for ServerOptions {

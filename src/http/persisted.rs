@@ -25,41 +25,81 @@ use sha2::{Digest, Sha256};
 /// the bytes of their text (and hashes).
 pub const DEFAULT_APQ_MAX_BYTES: u64 = 8 * 1024 * 1024;
 
-/// How persisted queries work.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How persisted queries work (`mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Any query may run; hashes are remembered (automatic persisted queries).
-    Automatic {
-        /// Bytes of query text (and hashes) remembered at most; the least
-        /// used queries are forgotten first.
-        max_bytes: u64,
-    },
+    #[default]
+    Automatic,
     /// Only the manifest's queries may run.
-    AllowList {
-        /// sha256 (lower-case hex) to query.
-        queries: HashMap<String, String>,
-    },
+    AllowList,
     /// Persisted queries are not supported.
     Off,
 }
 
-/// The persisted-query settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The persisted-query settings: the `[persisted_queries]` table of the
+/// configuration, every key optional.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PersistedQueries {
     /// The mode.
     pub mode: Mode,
+    /// With `allow_list`: the manifest file (Apollo's format or `{hash: query}`).
+    pub manifest: Option<std::path::PathBuf>,
+    /// With `automatic`: bytes of query text (and hashes) remembered at
+    /// most; the least used queries are forgotten first.
+    pub max_bytes: u64,
     /// `max-age` of successful GET answers of persisted queries; `None`
     /// for the shortest cache TTL of the upstream instances.
+    #[serde(with = "humantime_serde")]
     pub max_age: Option<Duration>,
+    /// With `allow_list`: the manifest's queries by sha256 (lower-case
+    /// hex), as [`PersistedQueries::prepare`] loaded them.
+    #[serde(skip)]
+    pub allowed: HashMap<String, String>,
 }
 
 impl Default for PersistedQueries {
     fn default() -> Self {
         PersistedQueries {
-            mode: Mode::Automatic {
-                max_bytes: DEFAULT_APQ_MAX_BYTES,
-            },
+            mode: Mode::Automatic,
+            manifest: None,
+            max_bytes: DEFAULT_APQ_MAX_BYTES,
             max_age: None,
+            allowed: HashMap::new(),
+        }
+    }
+}
+
+impl PersistedQueries {
+    /// Allow-list mode with these queries (by sha256).
+    pub fn allow_list(allowed: HashMap<String, String>) -> Self {
+        PersistedQueries {
+            mode: Mode::AllowList,
+            allowed,
+            ..PersistedQueries::default()
+        }
+    }
+
+    /// Checks the settings and, in allow-list mode, loads the manifest.
+    pub fn prepare(&mut self) -> Result<(), crate::error::InvalidSetting> {
+        use crate::error::InvalidSetting;
+        match (self.mode, &self.manifest) {
+            (Mode::AllowList, Some(path)) => {
+                self.allowed = load_manifest(path)
+                    .map_err(|why| InvalidSetting::new("persisted_queries.manifest", why))?;
+                Ok(())
+            }
+            (Mode::AllowList, None) => Err(InvalidSetting::new(
+                "persisted_queries.manifest",
+                "required with mode = \"allow_list\"",
+            )),
+            (_, Some(_)) => Err(InvalidSetting::new(
+                "persisted_queries.manifest",
+                "only with mode = \"allow_list\"",
+            )),
+            (_, None) => InvalidSetting::positive("persisted_queries.max_bytes", self.max_bytes),
         }
     }
 }
@@ -164,10 +204,10 @@ impl Store {
     /// A store for `settings`; `default_max_age` applies when the
     /// settings give none.
     pub fn new(settings: PersistedQueries, default_max_age: Duration) -> Self {
-        let registered = match &settings.mode {
-            Mode::Automatic { max_bytes } => Some(
+        let registered = match settings.mode {
+            Mode::Automatic => Some(
                 Cache::builder()
-                    .max_capacity(*max_bytes)
+                    .max_capacity(settings.max_bytes)
                     .weigher(|hash: &String, query: &String| {
                         u32::try_from(hash.len() + query.len()).unwrap_or(u32::MAX)
                     })
@@ -226,13 +266,13 @@ impl Store {
             by_hash: false,
             to_register: None,
         };
-        match (&self.settings.mode, hash, query) {
+        match (self.settings.mode, hash, query) {
             (Mode::Off, Some(_), _) => Err(Refused::NotSupported(
                 "persisted queries are not supported".to_owned(),
             )),
             (Mode::Off, None, query) => Ok(plain(query)),
-            (Mode::Automatic { .. }, None, query) => Ok(plain(query)),
-            (Mode::Automatic { .. }, Some(hash), Some(query)) => {
+            (Mode::Automatic, None, query) => Ok(plain(query)),
+            (Mode::Automatic, Some(hash), Some(query)) => {
                 if sha256_hex(&query) != hash {
                     return Err(Refused::HashMismatch);
                 }
@@ -242,7 +282,7 @@ impl Store {
                     to_register: Some(hash),
                 })
             }
-            (Mode::Automatic { .. }, Some(hash), None) => self
+            (Mode::Automatic, Some(hash), None) => self
                 .registered
                 .as_ref()
                 .and_then(|r| r.get(&hash))
@@ -252,7 +292,7 @@ impl Store {
                     to_register: None,
                 })
                 .ok_or(Refused::NotFound),
-            (Mode::AllowList { queries }, hash, query) => {
+            (Mode::AllowList, hash, query) => {
                 let hash = match (hash, &query) {
                     (Some(hash), Some(query)) if sha256_hex(query) != hash => {
                         return Err(Refused::HashMismatch)
@@ -261,7 +301,8 @@ impl Store {
                     (None, Some(query)) => sha256_hex(query),
                     (None, None) => return Ok(plain(None)),
                 };
-                queries
+                self.settings
+                    .allowed
                     .get(&hash)
                     .map(|query| Resolved {
                         query: Some(query.clone()),
@@ -357,7 +398,7 @@ mod tests {
     fn remembered_queries_are_bounded_in_bytes() {
         let store = Store::new(
             PersistedQueries {
-                mode: Mode::Automatic { max_bytes: 100_000 },
+                max_bytes: 100_000,
                 ..PersistedQueries::default()
             },
             Duration::from_secs(60),
@@ -376,12 +417,7 @@ mod tests {
     fn the_allow_list_refuses_everything_else() {
         let hash = sha256_hex(QUERY);
         let store = Store::new(
-            PersistedQueries {
-                mode: Mode::AllowList {
-                    queries: HashMap::from([(hash.clone(), QUERY.to_owned())]),
-                },
-                ..PersistedQueries::default()
-            },
+            PersistedQueries::allow_list(HashMap::from([(hash.clone(), QUERY.to_owned())])),
             Duration::from_secs(60),
         );
         assert_eq!(

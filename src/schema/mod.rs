@@ -29,10 +29,15 @@ use crate::upstream::Upstreams;
 pub type GatewaySchema = Schema<query::QueryRoot, EmptyMutation, EmptySubscription>;
 
 /// Builds the schema once, over the configured upstream instances and
-/// source of exchange rates, with the default limits.
+/// source of exchange rates, with the default limits but introspection on.
 pub fn build_schema(upstreams: Upstreams, rates: &RatesSpec) -> GatewaySchema {
     let loaders = Arc::new(Loaders::new(&upstreams));
-    build_schema_over(upstreams, loaders, rates, &Limits::default())
+    // Schema tooling (the SDL, its tests) reads the schema by introspection.
+    let limits = Limits {
+        introspection: true,
+        ..Limits::default()
+    };
+    build_schema_over(upstreams, loaders, rates, &limits)
 }
 
 /// Builds the schema once over loaders built by the caller (who keeps them,

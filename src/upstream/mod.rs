@@ -14,6 +14,7 @@ pub mod closient;
 pub mod medusa;
 pub mod paging;
 pub mod resilience;
+pub mod settings;
 pub mod tolerant;
 pub mod violet;
 
@@ -31,151 +32,11 @@ use crate::pricing::Currency;
 use crate::secret::Secret;
 
 pub use client::HttpClient;
-
-/// Default whole-request timeout of one upstream call.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default time, from the start of a GraphQL request, after which the
-/// fields still waiting for an instance fail with `UPSTREAM_TIMEOUT`.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
-/// Default number of concurrent calls to one upstream instance.
-pub const DEFAULT_MAX_CONCURRENCY: usize = 32;
-/// Default number of ids in one multi-get call (Medusa `id[]=`).
-pub const DEFAULT_MAX_BATCH_SIZE: usize = 100;
-
-/// Default time an upstream answer is served from the cache.
-pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
-/// Default time a "not found" answer is served from the cache.
-pub const DEFAULT_CACHE_NOT_FOUND_TTL: Duration = Duration::from_secs(10);
-/// Default time an expired answer is kept to be served when the upstream fails.
-pub const DEFAULT_CACHE_STALE_IF_ERROR: Duration = Duration::from_secs(300);
-/// Default memory bound of one instance's cache, in (approximate) bytes.
-pub const DEFAULT_CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
-
-/// Tuning of one upstream instance.
-#[derive(Clone, Debug, PartialEq)]
-pub struct InstanceSettings {
-    /// Whole-request timeout of one call.
-    pub request_timeout: Duration,
-    /// Time from the start of a GraphQL request after which its fields still
-    /// waiting for this instance fail with `UPSTREAM_TIMEOUT`.
-    pub deadline: Duration,
-    /// Most calls in flight at once to this instance.
-    pub max_concurrency: usize,
-    /// Most ids in one multi-get call, for styles that have one.
-    pub max_batch_size: usize,
-    /// Connect timeout of this instance; `None` for the gateway's default.
-    pub connect_timeout: Option<Duration>,
-    /// Pass-through mode: a client may send its own credential for this
-    /// instance in `x-upstream-credential-<name>`, used instead of the
-    /// configured one (whose answers it never shares).
-    pub pass_through: bool,
-    /// The instance's answer cache.
-    pub cache: CacheSettings,
-    /// Retries of failed calls.
-    pub retry: RetrySettings,
-    /// The circuit breaker.
-    pub breaker: BreakerSettings,
-}
-
-impl Default for InstanceSettings {
-    fn default() -> Self {
-        InstanceSettings {
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            deadline: DEFAULT_DEADLINE,
-            max_concurrency: DEFAULT_MAX_CONCURRENCY,
-            max_batch_size: DEFAULT_MAX_BATCH_SIZE,
-            connect_timeout: None,
-            pass_through: false,
-            cache: CacheSettings::default(),
-            retry: RetrySettings::default(),
-            breaker: BreakerSettings::default(),
-        }
-    }
-}
-
-/// Retries of idempotent calls that failed on the way (connection errors,
-/// 502, 503, 504, 429).
-#[derive(Clone, Debug, PartialEq)]
-pub struct RetrySettings {
-    /// Attempts in all, the first included (1 = no retries).
-    pub max_attempts: u32,
-    /// Backoff before the first retry; doubles each time, with full jitter.
-    pub base_backoff: Duration,
-    /// Longest backoff.
-    pub max_backoff: Duration,
-    /// Longest `Retry-After` honoured; a longer one is not waited for.
-    pub retry_after_cap: Duration,
-    /// Retries allowed as a fraction of calls (0.2 = one retry per five calls) ...
-    pub budget_percent: f32,
-    /// ... plus this many retries per second, over ...
-    pub budget_min_per_sec: u32,
-    /// ... this window.
-    pub budget_window: Duration,
-}
-
-impl Default for RetrySettings {
-    fn default() -> Self {
-        RetrySettings {
-            max_attempts: 3,
-            base_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(2),
-            retry_after_cap: Duration::from_secs(5),
-            budget_percent: 0.2,
-            budget_min_per_sec: 10,
-            budget_window: Duration::from_secs(10),
-        }
-    }
-}
-
-/// The circuit breaker of one instance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BreakerSettings {
-    /// Whether the breaker is used.
-    pub enabled: bool,
-    /// Consecutive failed calls that open the breaker.
-    pub failure_threshold: u32,
-    /// How long an open breaker fails calls fast before one probe.
-    pub cool_down: Duration,
-}
-
-impl Default for BreakerSettings {
-    fn default() -> Self {
-        BreakerSettings {
-            enabled: true,
-            failure_threshold: 5,
-            cool_down: Duration::from_secs(10),
-        }
-    }
-}
-
-/// The cache in front of one upstream instance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CacheSettings {
-    /// Whether answers are cached at all. Concurrent lookups of one key are
-    /// coalesced into one call either way.
-    pub enabled: bool,
-    /// How long an answer is served from the cache.
-    pub ttl: Duration,
-    /// How long a "not found" answer is served from the cache.
-    pub not_found_ttl: Duration,
-    /// How long past `ttl` an answer is kept to be served (marked stale)
-    /// when the upstream fails; zero turns stale-if-error off.
-    pub stale_if_error: Duration,
-    /// Memory bound of the cache, in approximate bytes of cached offers.
-    pub max_bytes: u64,
-}
-
-impl Default for CacheSettings {
-    fn default() -> Self {
-        CacheSettings {
-            enabled: true,
-            ttl: DEFAULT_CACHE_TTL,
-            not_found_ttl: DEFAULT_CACHE_NOT_FOUND_TTL,
-            stale_if_error: DEFAULT_CACHE_STALE_IF_ERROR,
-            max_bytes: DEFAULT_CACHE_MAX_BYTES,
-        }
-    }
-}
+pub use settings::{
+    BreakerSettings, CacheSettings, InstanceSettings, RetrySettings, DEFAULT_CACHE_MAX_BYTES,
+    DEFAULT_CACHE_NOT_FOUND_TTL, DEFAULT_CACHE_STALE_IF_ERROR, DEFAULT_CACHE_TTL, DEFAULT_DEADLINE,
+    DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT,
+};
 
 /// How the gateway authenticates to a Medusa instance.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -30,8 +30,13 @@ impl TestGateway {
     }
 
     /// The demo setup, with the instance list adjusted by `adjust`.
+    /// Introspection is on, as in the demo.
     pub async fn start_with(adjust: impl FnOnce(&mut Vec<InstanceSpec>)) -> Self {
-        Self::start_full(adjust, Limits::default()).await
+        let limits = Limits {
+            introspection: true,
+            ..Limits::default()
+        };
+        Self::start_full(adjust, limits).await
     }
 
     /// The demo setup with other limits.

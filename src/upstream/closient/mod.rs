@@ -9,12 +9,14 @@
 //! - [`shortuuid`]: the id codec (shortuuid and canonical UUID forms).
 
 pub mod client;
+pub mod credentials;
 pub mod map;
 pub mod shortuuid;
 pub mod sim;
 pub mod wire;
 
 pub use client::ClosientConnector;
+pub use credentials::CredentialsConfig;
 
 /// Checks an organization id as a client typed it (shortuuid or UUID) and
 /// returns its shortuuid, for [`crate::upstream::ListScope::Organization`].

@@ -2,9 +2,11 @@
 //! types, id codec, mapping into the domain, connector and simulator.
 
 pub mod client;
+pub mod credentials;
 pub mod id;
 pub mod map;
 pub mod sim;
 pub mod wire;
 
 pub use client::MedusaConnector;
+pub use credentials::CredentialsConfig;

@@ -8,8 +8,10 @@
 //! - [`sim`]: a simulator of the API over the shared demo catalog.
 
 pub mod client;
+pub mod credentials;
 pub mod map;
 pub mod sim;
 pub mod wire;
 
 pub use client::VioletConnector;
+pub use credentials::CredentialsConfig;

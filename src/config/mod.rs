@@ -1,0 +1,207 @@
+//! Configuration: a TOML file naming the upstream instances to front.
+//!
+//! ```toml
+//! listen = "127.0.0.1:4000"
+//!
+//! [upstreams.closient]
+//! kind = "closient"
+//! base_url = "https://www.closient.com"
+//! request_timeout = "5s"
+//! credentials = { api_key_env = "CLOSIENT_API_KEY" }
+//! ```
+//!
+//! Each table deserializes into the settings type of the module that owns
+//! it, where its defaults and checks live: `[limits]` into
+//! [`crate::limits::Limits`], `[server]` into [`crate::http::ServerOptions`],
+//! `[persisted_queries]` into [`crate::http::persisted::PersistedQueries`],
+//! `[rates]` into [`crate::rates::RatesConfig`], and each
+//! `[upstreams.<name>]` through [`crate::upstream::settings::instance`]
+//! (its `credentials` table into the style's own `CredentialsConfig`).
+//! This module only reads the file, applies environment overrides
+//! ([`overrides`]) and checks what spans tables. Secrets are never written
+//! in the file: it names the environment variable or file that holds each
+//! one. Unknown keys and invalid values are refused with a message naming
+//! the key.
+
+pub mod overrides;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::error::InvalidSetting;
+use crate::http::persisted::PersistedQueries;
+use crate::http::ServerOptions;
+use crate::limits::Limits;
+use crate::rates::RatesConfig;
+use crate::upstream::InstanceSpec;
+use crate::GatewayOptions;
+
+pub use overrides::{apply_overrides, ENV_PREFIX};
+
+/// Default address the gateway listens on.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
+
+/// A configuration problem; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, or a key is unknown or has the wrong type.
+    #[error("{0}")]
+    Parse(String),
+    /// A value is invalid.
+    #[error(transparent)]
+    Invalid(#[from] InvalidSetting),
+}
+
+/// The configuration file, as written: each table is its owner's settings
+/// type. Every key is optional but `upstreams`' own.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct File {
+    /// Address to listen on; `--listen` overrides it.
+    listen: SocketAddr,
+    /// Connect timeout of the shared HTTP client.
+    #[serde(with = "humantime_serde")]
+    connect_timeout: Duration,
+    /// Limits of the GraphQL endpoint.
+    limits: Limits,
+    /// The HTTP server.
+    server: ServerOptions,
+    /// Persisted queries.
+    persisted_queries: PersistedQueries,
+    /// Where exchange rates come from; none: the first Violet-style instance.
+    rates: Option<RatesConfig>,
+    /// The upstream instances by name, in the file's order; each table is
+    /// read by [`crate::upstream::settings::instance`].
+    upstreams: IndexMap<String, toml::Table>,
+}
+
+impl Default for File {
+    fn default() -> Self {
+        File {
+            listen: DEFAULT_LISTEN
+                .parse()
+                .expect("the default address is valid"),
+            connect_timeout: crate::upstream::client::DEFAULT_CONNECT_TIMEOUT,
+            limits: Limits::default(),
+            server: ServerOptions::default(),
+            persisted_queries: PersistedQueries::default(),
+            rates: None,
+            upstreams: IndexMap::new(),
+        }
+    }
+}
+
+/// A loaded, checked configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Address to listen on (`--listen` overrides it).
+    pub listen: SocketAddr,
+    /// The upstream instances with their secrets resolved, in the file's order.
+    pub instances: Vec<InstanceSpec>,
+    /// Everything else that shapes the gateway.
+    pub options: GatewayOptions,
+}
+
+impl Config {
+    /// Reads and checks a file; secrets and `OFFER_GATEWAY__...` overrides
+    /// come from the environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let overrides: Vec<(String, String)> = std::env::vars()
+            .filter(|(name, _)| name.starts_with(ENV_PREFIX))
+            .collect();
+        Config::from_toml_with_overrides(&text, |name| std::env::var(name).ok(), &overrides)
+    }
+
+    /// Parses and checks TOML text; `env` looks environment variables up.
+    pub fn from_toml(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        Config::from_toml_with_overrides(text, env, &[])
+    }
+
+    /// Like [`Config::from_toml`], with `OFFER_GATEWAY__...` overrides
+    /// applied first (see [`apply_overrides`]).
+    pub fn from_toml_with_overrides(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+        overrides: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let mut value: toml::Table =
+            toml::from_str(text).map_err(|err| ConfigError::Parse(err.to_string()))?;
+        apply_overrides(&mut value, overrides)?;
+        let mut file: File = toml::Value::Table(value)
+            .try_into()
+            .map_err(|err: toml::de::Error| ConfigError::Parse(err.to_string()))?;
+        file.limits.validate()?;
+        file.server.validate()?;
+        file.persisted_queries.prepare()?;
+        InvalidSetting::positive("connect_timeout", file.connect_timeout)?;
+        let instances = file
+            .upstreams
+            .into_iter()
+            .map(|(name, table)| crate::upstream::settings::instance(&name, table, &env))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rates = file
+            .rates
+            .map(|rates| {
+                rates.resolve(|name| {
+                    instances
+                        .iter()
+                        .find(|i| &*i.name == name)
+                        .map(InstanceSpec::kind)
+                })
+            })
+            .transpose()?;
+        // Fields waiting on an upstream give up at its deadline, so that an
+        // answer with what is in hand (and UPSTREAM_TIMEOUT errors for the
+        // rest) goes out before the whole request is cut off.
+        if let Some(slowest) = instances
+            .iter()
+            .max_by_key(|instance| instance.settings.deadline)
+            .filter(|instance| instance.settings.deadline >= file.limits.request_timeout)
+        {
+            return Err(InvalidSetting::new(
+                "limits.request_timeout",
+                format!(
+                    "{} must be longer than the deadline of upstream `{}` ({}), or answers \
+                     in hand are lost when a slow upstream hits the request timeout",
+                    humantime::format_duration(file.limits.request_timeout),
+                    slowest.name,
+                    humantime::format_duration(slowest.settings.deadline),
+                ),
+            )
+            .into());
+        }
+        Ok(Config {
+            listen: file.listen,
+            instances,
+            options: GatewayOptions {
+                connect_timeout: file.connect_timeout,
+                rates,
+                limits: file.limits,
+                server: file.server,
+                persisted: file.persisted_queries,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

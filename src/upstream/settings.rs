@@ -1,0 +1,323 @@
+//! The settings of one upstream instance, as its `[upstreams.<name>]`
+//! table of the configuration gives them, and the reading of that table:
+//! `kind`, `base_url`, the style's own `credentials` table and the tuning
+//! ([`InstanceSettings`], with nested `cache`, `retry` and `breaker`
+//! tables). Every default is here, once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::InvalidSetting;
+use crate::model::UpstreamKind;
+use crate::upstream::{closient, medusa, violet, InstanceSpec};
+
+/// Default whole-request timeout of one upstream call.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default time, from the start of a GraphQL request, after which the
+/// fields still waiting for an instance fail with `UPSTREAM_TIMEOUT`.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+/// Default number of concurrent calls to one upstream instance.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 32;
+/// Default number of ids in one multi-get call (Medusa `id[]=`).
+pub const DEFAULT_MAX_BATCH_SIZE: usize = 100;
+
+/// Default time an upstream answer is served from the cache.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
+/// Default time a "not found" answer is served from the cache.
+pub const DEFAULT_CACHE_NOT_FOUND_TTL: Duration = Duration::from_secs(10);
+/// Default time an expired answer is kept to be served when the upstream fails.
+pub const DEFAULT_CACHE_STALE_IF_ERROR: Duration = Duration::from_secs(300);
+/// Default memory bound of one instance's cache, in (approximate) bytes.
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Tuning of one upstream instance: the keys of its `[upstreams.<name>]`
+/// table besides `kind`, `base_url` and `credentials`, every one optional.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InstanceSettings {
+    /// Whole-request timeout of one call (one attempt).
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Time from the start of a GraphQL request after which its fields still
+    /// waiting for this instance fail with `UPSTREAM_TIMEOUT`.
+    #[serde(with = "humantime_serde")]
+    pub deadline: Duration,
+    /// Most calls in flight at once to this instance.
+    pub max_concurrency: usize,
+    /// Most ids in one multi-get call, for styles that have one.
+    pub max_batch_size: usize,
+    /// Connect timeout of this instance; `None` for the gateway's default.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Option<Duration>,
+    /// Pass-through mode: a client may send its own credential for this
+    /// instance in `x-upstream-credential-<name>`, used instead of the
+    /// configured one (whose answers it never shares).
+    pub pass_through: bool,
+    /// The instance's answer cache.
+    pub cache: CacheSettings,
+    /// Retries of failed calls.
+    pub retry: RetrySettings,
+    /// The circuit breaker.
+    pub breaker: BreakerSettings,
+}
+
+impl Default for InstanceSettings {
+    fn default() -> Self {
+        InstanceSettings {
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            deadline: DEFAULT_DEADLINE,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            max_batch_size: DEFAULT_MAX_BATCH_SIZE,
+            connect_timeout: None,
+            pass_through: false,
+            cache: CacheSettings::default(),
+            retry: RetrySettings::default(),
+            breaker: BreakerSettings::default(),
+        }
+    }
+}
+
+/// Retries of idempotent calls that failed on the way (connection errors,
+/// 502, 503, 504, 429): the `[upstreams.<name>.retry]` table.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Attempts in all, the first included (1 = no retries).
+    pub max_attempts: u32,
+    /// Backoff before the first retry; doubles each time, with full jitter.
+    #[serde(with = "humantime_serde")]
+    pub base_backoff: Duration,
+    /// Longest backoff.
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// Longest `Retry-After` honoured; a longer one is not waited for.
+    #[serde(with = "humantime_serde")]
+    pub retry_after_cap: Duration,
+    /// Retries allowed as a fraction of calls (0.2 = one retry per five calls) ...
+    pub budget_percent: f32,
+    /// ... plus this many retries per second, over ...
+    #[serde(skip)]
+    pub budget_min_per_sec: u32,
+    /// ... this window.
+    #[serde(skip)]
+    pub budget_window: Duration,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            max_attempts: 3,
+            base_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            retry_after_cap: Duration::from_secs(5),
+            budget_percent: 0.2,
+            budget_min_per_sec: 10,
+            budget_window: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The circuit breaker of one instance: the
+/// `[upstreams.<name>.breaker]` table.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerSettings {
+    /// Whether the breaker is used.
+    pub enabled: bool,
+    /// Consecutive failed calls that open the breaker.
+    pub failure_threshold: u32,
+    /// How long an open breaker fails calls fast before one probe.
+    #[serde(with = "humantime_serde")]
+    pub cool_down: Duration,
+}
+
+impl Default for BreakerSettings {
+    fn default() -> Self {
+        BreakerSettings {
+            enabled: true,
+            failure_threshold: 5,
+            cool_down: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The cache in front of one upstream instance: the
+/// `[upstreams.<name>.cache]` table.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Whether answers are cached at all. Concurrent lookups of one key are
+    /// coalesced into one call either way.
+    pub enabled: bool,
+    /// How long an answer is served from the cache.
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+    /// How long a "not found" answer is served from the cache.
+    #[serde(with = "humantime_serde")]
+    pub not_found_ttl: Duration,
+    /// How long past `ttl` an answer is kept to be served (marked stale)
+    /// when the upstream fails; zero turns stale-if-error off.
+    #[serde(with = "humantime_serde")]
+    pub stale_if_error: Duration,
+    /// Memory bound of the cache, in approximate bytes of cached offers.
+    pub max_bytes: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            enabled: true,
+            ttl: DEFAULT_CACHE_TTL,
+            not_found_ttl: DEFAULT_CACHE_NOT_FOUND_TTL,
+            stale_if_error: DEFAULT_CACHE_STALE_IF_ERROR,
+            max_bytes: DEFAULT_CACHE_MAX_BYTES,
+        }
+    }
+}
+
+impl InstanceSettings {
+    /// Checks the values of the instance table `key`.
+    pub fn validate(&self, key: &str) -> Result<(), InvalidSetting> {
+        let at = |name: &str| format!("{key}.{name}");
+        InvalidSetting::positive(at("request_timeout"), self.request_timeout)?;
+        InvalidSetting::positive(at("deadline"), self.deadline)?;
+        InvalidSetting::positive(at("max_concurrency"), self.max_concurrency)?;
+        InvalidSetting::positive(at("max_batch_size"), self.max_batch_size)?;
+        if let Some(connect) = self.connect_timeout {
+            InvalidSetting::positive(at("connect_timeout"), connect)?;
+        }
+        InvalidSetting::positive(at("cache.ttl"), self.cache.ttl)?;
+        InvalidSetting::positive(at("cache.not_found_ttl"), self.cache.not_found_ttl)?;
+        if self.cache.max_bytes == 0 {
+            return Err(InvalidSetting::new(
+                at("cache.max_bytes"),
+                "must be at least 1 (use `cache.enabled = false` to turn the cache off)",
+            ));
+        }
+        InvalidSetting::positive(at("retry.max_attempts"), self.retry.max_attempts)?;
+        if !(0.0..=1.0).contains(&self.retry.budget_percent) {
+            return Err(InvalidSetting::new(
+                at("retry.budget_percent"),
+                "must be between 0 and 1",
+            ));
+        }
+        InvalidSetting::positive(
+            at("breaker.failure_threshold"),
+            self.breaker.failure_threshold,
+        )?;
+        InvalidSetting::positive(at("breaker.cool_down"), self.breaker.cool_down)
+    }
+}
+
+/// Reads the instance table `[upstreams.<name>]`: `kind`, `base_url`, the
+/// style's `credentials` table (secrets from the environment, looked up
+/// with `env`, or from files) and the instance's settings.
+pub fn instance(
+    name: &str,
+    mut table: toml::Table,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<InstanceSpec, InvalidSetting> {
+    let key = format!("upstreams.{name}");
+    let valid_name = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !valid_name {
+        return Err(InvalidSetting::new(
+            key,
+            "name the instance with 1 to 64 lower-case letters, digits, `-` or `_`",
+        ));
+    }
+    let kind = match table.remove("kind") {
+        Some(toml::Value::String(kind)) => match kind.as_str() {
+            "closient" => UpstreamKind::Closient,
+            "medusa" => UpstreamKind::Medusa,
+            "violet" => UpstreamKind::Violet,
+            other => {
+                return Err(InvalidSetting::new(
+                    format!("{key}.kind"),
+                    format!("{other:?}: use \"closient\", \"medusa\" or \"violet\""),
+                ))
+            }
+        },
+        _ => {
+            return Err(InvalidSetting::new(
+                format!("{key}.kind"),
+                "required: \"closient\", \"medusa\" or \"violet\"",
+            ))
+        }
+    };
+    let base_url = match table.remove("base_url") {
+        Some(toml::Value::String(url)) => base_url(&format!("{key}.base_url"), &url)?,
+        _ => {
+            return Err(InvalidSetting::new(
+                format!("{key}.base_url"),
+                "required: the URL the API paths are appended to",
+            ))
+        }
+    };
+    let credentials_key = format!("{key}.credentials");
+    let credentials = match table.remove("credentials") {
+        Some(toml::Value::Table(credentials)) => credentials,
+        Some(_) => return Err(InvalidSetting::new(credentials_key, "must be a table")),
+        None => toml::Table::new(),
+    };
+    let credentials = match kind {
+        UpstreamKind::Closient => {
+            table_as::<closient::CredentialsConfig>(&credentials_key, credentials)?
+                .resolve(&credentials_key, env)?
+        }
+        UpstreamKind::Medusa => {
+            table_as::<medusa::CredentialsConfig>(&credentials_key, credentials)?
+                .resolve(&credentials_key, env)?
+        }
+        UpstreamKind::Violet => {
+            table_as::<violet::CredentialsConfig>(&credentials_key, credentials)?
+                .resolve(&credentials_key, env)?
+        }
+    };
+    let settings: InstanceSettings = table_as(&key, table)?;
+    settings.validate(&key)?;
+    Ok(InstanceSpec {
+        name: Arc::from(name),
+        base_url,
+        credentials,
+        settings,
+    })
+}
+
+/// Deserializes the table `key` into `T`; serde's message (an unknown
+/// field, a wrong type) is prefixed with the key.
+pub(crate) fn table_as<T: serde::de::DeserializeOwned>(
+    key: &str,
+    table: toml::Table,
+) -> Result<T, InvalidSetting> {
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|err: toml::de::Error| {
+            InvalidSetting::new(key, err.message().trim_end().to_owned())
+        })
+}
+
+/// An instance's base URL: http(s) with a host, without a query or
+/// credentials (secrets go in the credentials table).
+fn base_url(key: &str, text: &str) -> Result<Url, InvalidSetting> {
+    let url = Url::parse(text).map_err(|err| InvalidSetting::new(key, err.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(InvalidSetting::new(
+            key,
+            "must be an http:// or https:// URL with a host",
+        ));
+    }
+    if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(InvalidSetting::new(
+            key,
+            "must not carry a query or credentials (use the credentials table)",
+        ));
+    }
+    Ok(url)
+}
