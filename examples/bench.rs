@@ -504,8 +504,14 @@ async fn start_gateway(
             spec.settings.cache.not_found_ttl = WARM_TTL;
         }
     }
-    let schema = offer_gateway::gateway(specs, CONNECT_TIMEOUT);
-    serve(offer_gateway::http::app(schema), "/graphql").await
+    let gateway = offer_gateway::Gateway::build(
+        specs,
+        offer_gateway::GatewayOptions {
+            connect_timeout: CONNECT_TIMEOUT,
+            ..Default::default()
+        },
+    );
+    serve(gateway.router(), "/graphql").await
 }
 
 /// The ceiling: a bare handler answering `body` to every POST.

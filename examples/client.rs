@@ -6,7 +6,6 @@
 //! cargo run --example client -- http://127.0.0.1:4000/graphql # a running gateway
 //! ```
 
-use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -53,12 +52,15 @@ async fn main() -> anyhow::Result<()> {
         Some(url) => (None, url),
         None => {
             let sims = offer_gateway::sim::Simulators::start_demo().await?;
-            let schema = offer_gateway::gateway(sims.instance_specs(), Duration::from_secs(2));
+            let gateway = offer_gateway::Gateway::build(
+                sims.instance_specs(),
+                offer_gateway::GatewayOptions::default(),
+            );
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let url = format!("http://{}/graphql", listener.local_addr()?);
             tokio::spawn(offer_gateway::http::serve(
                 listener,
-                offer_gateway::http::app(schema),
+                gateway.router(),
                 std::future::pending(),
             ));
             (Some(sims), url)

@@ -42,22 +42,6 @@ use std::time::Duration;
 use crate::schema::GatewaySchema;
 use crate::upstream::{InstanceSpec, Upstreams};
 
-/// Builds the gateway's schema over upstream instances with the default
-/// options; `connect_timeout` is the default of instances that set none.
-/// Exchange rates come from the first Violet-style instance, if any
-/// ([`rates::RatesSpec::default_for`]). [`Gateway::build`] gives the full
-/// gateway (metrics, HTTP routes).
-pub fn gateway(instances: Vec<InstanceSpec>, connect_timeout: Duration) -> GatewaySchema {
-    Gateway::build(
-        instances,
-        GatewayOptions {
-            connect_timeout,
-            ..GatewayOptions::default()
-        },
-    )
-    .schema
-}
-
 /// Everything that shapes a gateway besides its upstream instances.
 #[derive(Clone, Debug)]
 pub struct GatewayOptions {

@@ -646,7 +646,7 @@ async fn a_config_file_points_the_connectors_at_its_upstreams() {
         env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     })
     .expect("a valid config");
-    let schema = offer_gateway::gateway(config.instances, config.options.connect_timeout);
+    let schema = offer_gateway::Gateway::build(config.instances, config.options).schema;
     let ids: Vec<String> = sims.medusa_data.offers[..5]
         .iter()
         .map(|o| GlobalId::encode(OfferKind::Marketplace, "mercur", &o.id))

@@ -117,31 +117,6 @@ struct HttpState {
     keyed: bool,
 }
 
-/// The routes of a bare schema, with the default limits and no upstream
-/// gauges (for embedding the schema; [`Gateway::router`] is the full one).
-pub fn app(schema: GatewaySchema) -> Router {
-    app_with(schema, &Limits::default())
-}
-
-/// Like [`app`], with `limits` (the same the schema was built with).
-pub fn app_with(schema: GatewaySchema, limits: &Limits) -> Router {
-    routes(
-        HttpState {
-            schema,
-            limits: Arc::new(limits.clone()),
-            persisted: Arc::new(persisted::Store::new(
-                persisted::PersistedQueries::default(),
-                crate::upstream::DEFAULT_CACHE_TTL,
-            )),
-            metrics: Arc::new(Metrics::new()),
-            upstreams: Upstreams::default(),
-            loaders: None,
-            keyed: false,
-        },
-        &ServerOptions::default(),
-    )
-}
-
 /// The gateway's routes and layers.
 pub fn router(gateway: Gateway) -> Router {
     let server = gateway.options.server.clone();
