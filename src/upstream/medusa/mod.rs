@@ -4,6 +4,7 @@
 pub mod client;
 pub mod id;
 pub mod map;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod wire;
 
