@@ -1,10 +1,11 @@
 //! A faithful simulator of the Violet catalog API.
 //!
-//! Every product of the shared [`Catalog`] becomes one offer of one of six
-//! merchants (USD, EUR, GBP, JPY, KWD and CAD), with 1–4 SKUs carrying the
-//! product's barcode, variants, albums, collections, tags, metadata and
-//! external data, and every documented enum value somewhere. The data is
-//! stored as the [`wire`] types the connector reads.
+//! Every product of the shared [`Catalog`](crate::sim::catalog::Catalog)
+//! becomes one offer of one of six merchants (USD, EUR, GBP, JPY, KWD and
+//! CAD), with 1–4 SKUs carrying the product's barcode, variants, albums,
+//! collections, tags, metadata and external data, and every documented enum
+//! value somewhere. The data is stored as the [`wire`] types the connector
+//! reads.
 //!
 //! Endpoints (all under `/v1`, all answering JSON):
 //! - `POST /login` (app headers + `{username, password}`) -> the user with
