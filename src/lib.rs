@@ -17,8 +17,12 @@
 //! - [`model`]: the domain model of offers.
 //! - [`error`]: upstream errors and their single mapping to GraphQL errors.
 //! - [`config`]: the TOML configuration of real upstreams.
-//! - [`sim`]: runs the simulators (the embedded default upstreams).
+//! - `sim`: runs the simulators (the embedded default upstreams).
 //! - [`secret`]: credentials that never print.
+//!
+//! The `sim` cargo feature, on by default, compiles the simulators: the
+//! `sim` module and each style's `upstream::<style>::sim`. Without it the
+//! library holds no simulator code.
 
 pub mod cache;
 pub mod config;
@@ -33,6 +37,7 @@ pub mod rates;
 pub mod request;
 pub mod schema;
 pub mod secret;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod upstream;
 

@@ -1,24 +1,41 @@
 //! The `offer-gateway` binary: parses the command line, sets up tracing and
 //! hands over to the library.
+//!
+//! With the `sim` feature (the default) it runs the embedded simulators:
+//! the demo when no `--config` is given, and the `simulate` subcommand.
+//! Without it, it refuses to start without `--config`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use offer_gateway::config::{Config, DEFAULT_LISTEN};
-use offer_gateway::sim::fault::FaultSpec;
-use offer_gateway::sim::{SimOptions, Simulators};
-use offer_gateway::upstream::Credentials;
+use offer_gateway::config::Config;
+use offer_gateway::upstream::InstanceSpec;
 use offer_gateway::{Gateway, GatewayOptions};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+/// Why a build without the `sim` feature does not start without `--config`.
+#[cfg(not(feature = "sim"))]
+const NO_SIMULATORS: &str = "no --config given: this build has no embedded simulators \
+     (built without the `sim` feature); pass --config FILE (see examples/gateway.toml)";
+
 /// One GraphQL API over the REST APIs that publish product offers.
 ///
-/// Without arguments it starts simulators of the three upstream styles on
-/// loopback and the gateway over them, ready to query in GraphiQL.
+#[cfg_attr(
+    feature = "sim",
+    doc = "Without arguments it starts simulators of the three upstream styles on"
+)]
+#[cfg_attr(
+    feature = "sim",
+    doc = "loopback and the gateway over them, ready to query in GraphiQL."
+)]
+#[cfg_attr(
+    not(feature = "sim"),
+    doc = "This build has no embedded simulators (built without the `sim` feature):"
+)]
+#[cfg_attr(not(feature = "sim"), doc = "it needs `--config FILE`.")]
 #[derive(Parser, Debug)]
 #[command(name = "offer-gateway", version)]
 struct Cli {
@@ -27,7 +44,14 @@ struct Cli {
     listen: Option<SocketAddr>,
 
     /// A TOML file naming real upstream instances (see examples/gateway.toml).
-    /// Without it, the gateway runs over the embedded simulators.
+    #[cfg_attr(
+        feature = "sim",
+        doc = "Without it, the gateway runs over the embedded simulators."
+    )]
+    #[cfg_attr(
+        not(feature = "sim"),
+        doc = "Required: this build has no embedded simulators."
+    )]
     #[arg(long)]
     config: Option<PathBuf>,
 
@@ -44,29 +68,8 @@ enum Command {
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     PrintSchema,
     /// Run only the simulators and print each one's base URL and demo credentials.
-    Simulate {
-        /// Latency added to every simulator answer, e.g. `20ms`.
-        #[arg(long, value_parser = humantime::parse_duration, default_value = "0ms")]
-        latency: Duration,
-        /// Inject a fault: `UPSTREAM[@ENDPOINT]:FAULT[*N]`, e.g. `violet:hang`,
-        /// `closient:status=503*2`, `medusa@GET /admin/offers:reset`. Faults:
-        /// latency=DURATION, hang, status=CODE, rate-limited=SECONDS, malformed-json,
-        /// truncated-body, wrong-content-type, reset, random-bytes=SEED. Repeatable.
-        #[arg(long = "fault", value_name = "SPEC")]
-        faults: Vec<FaultSpec>,
-        /// Expire every Violet token and Medusa session this often, e.g. `30s`.
-        #[arg(long, value_parser = humantime::parse_duration)]
-        expire_tokens_every: Option<Duration>,
-        /// Do not enforce Closient's per-key rate limits.
-        #[arg(long)]
-        no_rate_limits: bool,
-        /// Drift mode: send the unusual values the seed documents allow (unknown enum
-        /// values, nulls, signed and odd amounts, huge counts, missing optional fields)
-        /// for a deterministic subset of the catalog, and one unreadable offer in every
-        /// twenty of each listing.
-        #[arg(long)]
-        drift: bool,
-    },
+    #[cfg(feature = "sim")]
+    Simulate(demo::SimulateArgs),
     /// Check a configuration file without starting.
     CheckConfig {
         /// The file to check.
@@ -103,23 +106,10 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some(Command::Simulate {
-            latency,
-            faults,
-            expire_tokens_every,
-            no_rate_limits,
-            drift,
-        }) => {
+        #[cfg(feature = "sim")]
+        Some(Command::Simulate(args)) => {
             init_tracing(cli.log_json);
-            let options = SimOptions { drift };
-            simulate(
-                latency,
-                &faults,
-                expire_tokens_every,
-                no_rate_limits,
-                options,
-            )
-            .await
+            demo::simulate(args).await
         }
         None => {
             init_tracing(cli.log_json);
@@ -140,32 +130,30 @@ fn init_tracing(json: bool) {
 }
 
 async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Result<()> {
-    // The simulators must outlive the server when they are the upstreams.
-    let (instances, options, file_listen, _simulators) = match config {
+    match config {
         Some(path) => {
             let config = Config::load(&path)?;
-            (config.instances, config.options, config.listen, None)
+            serve(
+                listen.unwrap_or(config.listen),
+                config.instances,
+                config.options,
+            )
+            .await
         }
-        None => {
-            let sims = Simulators::start_demo()
-                .await
-                .context("starting the embedded simulators")?;
-            tracing::info!(
-                closient = %sims.closient.base_url,
-                medusa = %sims.medusa.base_url,
-                violet = %sims.violet.base_url,
-                "embedded simulators running"
-            );
-            // The demo: rates from the Violet simulator, introspection on.
-            let mut options = GatewayOptions::default();
-            options.limits.introspection = true;
-            let listen = DEFAULT_LISTEN
-                .parse()
-                .expect("the default address is valid");
-            (sims.instance_specs(), options, listen, Some(sims))
-        }
-    };
-    let addr = listen.unwrap_or(file_listen);
+        #[cfg(feature = "sim")]
+        None => demo::run(listen).await,
+        #[cfg(not(feature = "sim"))]
+        None => anyhow::bail!(NO_SIMULATORS),
+    }
+}
+
+/// Builds the gateway over `instances` and serves it on `addr` until
+/// ctrl-c or SIGTERM.
+async fn serve(
+    addr: SocketAddr,
+    instances: Vec<InstanceSpec>,
+    options: GatewayOptions,
+) -> anyhow::Result<()> {
     let grace = options.server.shutdown_grace;
     let gateway = Gateway::build(instances, options);
     let listener = TcpListener::bind(addr)
@@ -183,64 +171,128 @@ async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Res
     Ok(())
 }
 
-async fn simulate(
-    latency: Duration,
-    faults: &[FaultSpec],
-    expire_tokens_every: Option<Duration>,
-    no_rate_limits: bool,
-    options: SimOptions,
-) -> anyhow::Result<()> {
-    let seed = offer_gateway::sim::catalog::DEMO_SEED;
-    let sims = std::sync::Arc::new(Simulators::start_with(seed, options).await?);
-    if options.drift {
-        println!("drift mode: unusual values the seeds allow, and some unreadable offers");
-    }
-    sims.set_latency(latency);
-    if no_rate_limits {
-        sims.closient_data.set_minute_limit(None);
-        sims.closient_data.set_day_limit(None);
-    }
-    for fault in faults {
-        sims.inject(fault);
-        println!(
-            "fault: {} {} {}{}",
-            fault.upstream,
-            fault.endpoint.as_deref().unwrap_or("(every endpoint)"),
-            fault.fault,
-            fault
-                .first_n
-                .map(|n| format!(" for {n} calls"))
-                .unwrap_or_default()
-        );
-    }
-    if let Some(every) = expire_tokens_every.filter(|d| !d.is_zero()) {
-        let sims = sims.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                sims.expire_tokens();
-            }
-        });
-    }
-    for spec in &sims.instance_specs() {
-        println!(
-            "{:<9} {}  ({})",
-            spec.name,
-            spec.base_url,
-            describe(&spec.credentials)
-        );
-    }
-    println!("press ctrl-c to stop");
-    offer_gateway::http::shutdown_signal().await;
-    Ok(())
-}
+/// The demo and the `simulate` subcommand: the embedded simulators.
+#[cfg(feature = "sim")]
+mod demo {
+    use std::net::SocketAddr;
+    use std::time::Duration;
 
-/// The simulators' demo credentials are public test values, printed so that
-/// any HTTP client can be pointed at the simulators.
-fn describe(credentials: &Credentials) -> String {
-    match credentials {
+    use anyhow::Context as _;
+    use offer_gateway::sim::fault::FaultSpec;
+    use offer_gateway::sim::{SimOptions, Simulators};
+    use offer_gateway::upstream::Credentials;
+    use offer_gateway::GatewayOptions;
+
+    /// The options of `simulate`.
+    #[derive(clap::Args, Debug)]
+    pub(crate) struct SimulateArgs {
+        /// Latency added to every simulator answer, e.g. `20ms`.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "0ms")]
+        latency: Duration,
+        /// Inject a fault: `UPSTREAM[@ENDPOINT]:FAULT[*N]`, e.g. `violet:hang`,
+        /// `closient:status=503*2`, `medusa@GET /admin/offers:reset`. Faults:
+        /// latency=DURATION, hang, status=CODE, rate-limited=SECONDS, malformed-json,
+        /// truncated-body, wrong-content-type, reset, random-bytes=SEED. Repeatable.
+        #[arg(long = "fault", value_name = "SPEC")]
+        faults: Vec<FaultSpec>,
+        /// Expire every Violet token and Medusa session this often, e.g. `30s`.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        expire_tokens_every: Option<Duration>,
+        /// Do not enforce Closient's per-key rate limits.
+        #[arg(long)]
+        no_rate_limits: bool,
+        /// Drift mode: send the unusual values the seed documents allow (unknown enum
+        /// values, nulls, signed and odd amounts, huge counts, missing optional fields)
+        /// for a deterministic subset of the catalog, and one unreadable offer in every
+        /// twenty of each listing.
+        #[arg(long)]
+        drift: bool,
+    }
+
+    /// The demo: the gateway over the embedded simulators.
+    pub(crate) async fn run(listen: Option<SocketAddr>) -> anyhow::Result<()> {
+        let sims = Simulators::start_demo()
+            .await
+            .context("starting the embedded simulators")?;
+        tracing::info!(
+            closient = %sims.closient.base_url,
+            medusa = %sims.medusa.base_url,
+            violet = %sims.violet.base_url,
+            "embedded simulators running"
+        );
+        // The demo: rates from the Violet simulator, introspection on. The
+        // simulators must outlive the server: they are its upstreams.
+        let mut options = GatewayOptions::default();
+        options.limits.introspection = true;
+        let addr = listen.unwrap_or_else(|| {
+            offer_gateway::config::DEFAULT_LISTEN
+                .parse()
+                .expect("the default address is valid")
+        });
+        super::serve(addr, sims.instance_specs(), options).await
+    }
+
+    /// Runs only the simulators until ctrl-c, as `args` asks.
+    pub(crate) async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+        let SimulateArgs {
+            latency,
+            faults,
+            expire_tokens_every,
+            no_rate_limits,
+            drift,
+        } = args;
+        let options = SimOptions { drift };
+        let seed = offer_gateway::sim::catalog::DEMO_SEED;
+        let sims = std::sync::Arc::new(Simulators::start_with(seed, options).await?);
+        if options.drift {
+            println!("drift mode: unusual values the seeds allow, and some unreadable offers");
+        }
+        sims.set_latency(latency);
+        if no_rate_limits {
+            sims.closient_data.set_minute_limit(None);
+            sims.closient_data.set_day_limit(None);
+        }
+        for fault in &faults {
+            sims.inject(fault);
+            println!(
+                "fault: {} {} {}{}",
+                fault.upstream,
+                fault.endpoint.as_deref().unwrap_or("(every endpoint)"),
+                fault.fault,
+                fault
+                    .first_n
+                    .map(|n| format!(" for {n} calls"))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(every) = expire_tokens_every.filter(|d| !d.is_zero()) {
+            let sims = sims.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    sims.expire_tokens();
+                }
+            });
+        }
+        for spec in &sims.instance_specs() {
+            println!(
+                "{:<9} {}  ({})",
+                spec.name,
+                spec.base_url,
+                describe(&spec.credentials)
+            );
+        }
+        println!("press ctrl-c to stop");
+        offer_gateway::http::shutdown_signal().await;
+        Ok(())
+    }
+
+    /// The simulators' demo credentials are public test values, printed so that
+    /// any HTTP client can be pointed at the simulators.
+    fn describe(credentials: &Credentials) -> String {
+        match credentials {
         Credentials::Closient { api_key } => format!("X-API-Key: {}", api_key.expose()),
         Credentials::Medusa(offer_gateway::upstream::MedusaAuth::Token(token)) => {
             format!("Authorization: Bearer {}", token.expose())
@@ -261,5 +313,6 @@ fn describe(credentials: &Credentials) -> String {
             app_secret.expose(),
             password.expose()
         ),
+    }
     }
 }

@@ -324,8 +324,10 @@ impl ExchangeRates {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "sim")]
     use crate::sim::Simulators;
 
+    #[cfg(feature = "sim")]
     #[tokio::test]
     async fn rates_come_from_the_violet_instance_and_survive_its_failures() {
         let sims = Simulators::start_demo().await.expect("simulators");

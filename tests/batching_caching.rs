@@ -1,6 +1,8 @@
 //! Fewest upstream calls per query, proven with the simulators' request
 //! counters (counts, never timings).
 
+#![cfg(feature = "sim")]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -5,6 +5,8 @@
 //! module: Closient decimal strings and Medusa JSON numbers in major units,
 //! Violet integers in minor units with the ISO 4217 exponents written out.
 
+#![cfg(feature = "sim")]
+
 mod common;
 
 use std::collections::HashMap;

@@ -1,9 +1,13 @@
-//! The command line: `check-config` and `print-schema`.
+//! The command line: `check-config`, `print-schema` and `hash-key`, which
+//! work in every build; `simulate`, with the `sim` feature; and, without
+//! it, the refusal to start without `--config`.
 
 use std::process::Command;
 
+#[cfg(feature = "sim")]
 #[path = "common/child.rs"]
 mod child;
+#[cfg(feature = "sim")]
 use child::ChildGuard;
 
 fn gateway() -> Command {
@@ -62,6 +66,74 @@ fn print_schema_prints_the_committed_schema() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), committed);
 }
 
+#[test]
+fn hash_key_prints_the_hash_of_the_key_on_standard_input() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    let mut child = gateway()
+        .arg("hash-key")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(b"client-key\n")
+        .expect("the key is written");
+    let output = child.wait_with_output().expect("the binary ends");
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("{}\n", offer_gateway::http::auth::hash_key("client-key"))
+    );
+}
+
+/// Without simulators, no `--config` is an error that says why, and
+/// nothing starts.
+#[cfg(not(feature = "sim"))]
+#[test]
+fn without_the_sim_feature_the_binary_refuses_to_start_without_config() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let mut child = gateway()
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the process can be waited for") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the binary started instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(
+        &mut child.stderr.take().expect("stderr is piped"),
+        &mut stderr,
+    )
+    .expect("stderr is text");
+    assert!(!status.success());
+    assert!(
+        stderr.contains(
+            "no --config given: this build has no embedded simulators (built without the \
+             `sim` feature); pass --config FILE (see examples/gateway.toml)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[cfg(feature = "sim")]
 #[tokio::test]
 async fn simulate_serves_the_simulators_with_the_faults_asked_for() {
     // Killed when dropped, also if an assertion below fails.

@@ -8,6 +8,8 @@
 //! `UPSTREAM_BAD_RESPONSE` error at its own path while the rest of its page
 //! answers.
 
+#![cfg(feature = "sim")]
+
 mod common;
 
 use std::collections::{BTreeSet, HashMap};

@@ -1,6 +1,8 @@
 //! Every query in `examples/` answers with data and no errors against the
 //! demo setup.
 
+#![cfg(feature = "sim")]
+
 mod common;
 
 use common::TestGateway;

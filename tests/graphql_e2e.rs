@@ -1,6 +1,8 @@
 //! End to end over real HTTP: the gateway on 127.0.0.1:0 over the three
 //! simulators.
 
+#![cfg(feature = "sim")]
+
 mod common;
 
 use std::str::FromStr;

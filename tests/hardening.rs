@@ -4,6 +4,8 @@
 //! its simulators) and watches the process itself: it stays up, and its
 //! memory stays bounded.
 
+#![cfg(feature = "sim")]
+
 mod common;
 
 #[path = "common/child.rs"]

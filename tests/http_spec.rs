@@ -1,6 +1,8 @@
 //! The GraphQL-over-HTTP specification's rules, one test each, over real
 //! HTTP against the demo setup.
 
+#![cfg(feature = "sim")]
+
 mod common;
 
 use common::TestGateway;

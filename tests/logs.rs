@@ -1,6 +1,8 @@
 //! The per-request log line. Alone in its test binary: a thread-local
 //! log subscriber only sees every event when no other test runs beside it.
 
+#![cfg(feature = "sim")]
+
 mod common;
 
 use common::TestGateway;

@@ -1,6 +1,8 @@
 //! What operators see: metrics, readiness, request ids, logs-facing
 //! details, CORS, compression and graceful shutdown.
 
+#![cfg(feature = "sim")]
+
 mod common;
 
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! the benchmark.
 //!
 //! Each style's simulator lives beside its connector
-//! (`upstream/<style>/sim.rs`) and serves the same wire types the connector
+//! (`upstream/<style>/sim/`) and serves the same wire types the connector
 //! reads, over a shared deterministic [`catalog::Catalog`]. This module
 //! runs them: it binds each on `127.0.0.1:0`, counts the requests each
 //! endpoint served, can add a fixed latency to every answer, and injects

@@ -299,7 +299,7 @@ impl Connector for ClosientConnector {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use std::time::Duration;
 

@@ -5,13 +5,14 @@
 //! - [`wire`]: `OnlineOfferOut`, `InStoreOfferOut`, pagination and error envelopes.
 //! - [`map`]: wire to [`crate::model`], prices through [`crate::pricing::from_closient`].
 //! - [`client`]: the [`ClosientConnector`].
-//! - [`sim`]: the simulator of the API.
+//! - `sim` (the `sim` feature): the simulator of the API.
 //! - [`shortuuid`]: the id codec (shortuuid and canonical UUID forms).
 
 pub mod client;
 pub mod credentials;
 pub mod map;
 pub mod shortuuid;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod wire;
 

@@ -472,7 +472,7 @@ impl Connector for MedusaConnector {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use std::collections::HashSet;
 

@@ -5,6 +5,7 @@ pub mod client;
 pub mod credentials;
 pub mod id;
 pub mod map;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod wire;
 

@@ -522,7 +522,7 @@ impl Connector for VioletConnector {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use std::collections::BTreeSet;
 

@@ -5,11 +5,13 @@
 //! - [`map`]: wire offers to [`crate::model::MarketplaceOffer`].
 //! - [`client`]: [`VioletConnector`], with lazy login, single-flight token
 //!   refresh, concurrent by-id lookups and search paging.
-//! - [`sim`]: a simulator of the API over the shared demo catalog.
+//! - `sim` (the `sim` feature): a simulator of the API over the shared demo
+//!   catalog.
 
 pub mod client;
 pub mod credentials;
 pub mod map;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod wire;
 

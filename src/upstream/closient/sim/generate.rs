@@ -9,13 +9,15 @@ use std::collections::HashMap;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Map, Value};
 
-use super::{Organization, Store};
+use super::rate_limit::RateLimiter;
+use super::{ApiKey, Organization, SimData, Store};
 use crate::pricing::Currency;
 use crate::sim::catalog::{Catalog, Product};
+use crate::sim::drift::Drift;
 use crate::upstream::closient::shortuuid;
 use crate::upstream::closient::wire::{
     FulfillmentType, InStoreOfferOut, OfferSource, OfferStatus, OnlineOfferOut, PriceOut,
-    StockLevel,
+    ProductOut, StockLevel,
 };
 
 /// Mixed into the catalog seed so Closient data differs from other styles'.
@@ -612,5 +614,370 @@ pub(super) fn generate(catalog: &Catalog) -> Generated {
         online_org,
         in_store_offers,
         in_store_org,
+    }
+}
+
+impl SimData {
+    /// Generates the simulator's data from the shared catalog. The same
+    /// catalog seed always gives the same data.
+    pub fn generate(catalog: &Catalog) -> Self {
+        let Generated {
+            organizations,
+            online_stores,
+            physical_stores,
+            online_offers,
+            online_org,
+            in_store_offers,
+            in_store_org,
+        } = generate(catalog);
+        let products: Vec<ProductOut> = catalog
+            .products
+            .iter()
+            .map(|p| ProductOut {
+                id: shortuuid::encode(p.uuid),
+                gtin: p.gtin.clone(),
+                name: p.name.clone(),
+                brand: p.brand.clone(),
+                category: p.category.to_owned(),
+            })
+            .collect();
+        let api_keys = vec![
+            ApiKey {
+                label: "demo",
+                key: api_key(DEMO_KEY_SEED),
+                organizations: DEMO_ORGS.iter().copied().collect(),
+            },
+            ApiKey {
+                label: "other",
+                key: api_key(OTHER_KEY_SEED),
+                organizations: OTHER_ORGS.iter().copied().collect(),
+            },
+        ];
+
+        let mut online_by_org = vec![Vec::new(); organizations.len()];
+        for (index, &org) in online_org.iter().enumerate() {
+            online_by_org[org].push(index);
+        }
+        SimData {
+            online_by_uuid: uuid_index(online_offers.iter().map(|o| o.id.as_str())),
+            in_store_by_uuid: uuid_index(in_store_offers.iter().map(|o| o.id.as_str())),
+            org_by_uuid: organizations
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (o.uuid, i))
+                .collect(),
+            products_by_gtin: products
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.gtin.clone(), i))
+                .collect(),
+            keys_by_value: api_keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.key.clone(), i))
+                .collect(),
+            online_org,
+            in_store_org,
+            online_by_org,
+            organizations,
+            online_stores,
+            physical_stores,
+            online_offers,
+            in_store_offers,
+            products,
+            api_keys,
+            drift: Drift::default(),
+            limiter: RateLimiter::default(),
+        }
+    }
+}
+
+fn uuid_index<'a>(ids: impl Iterator<Item = &'a str>) -> HashMap<u128, usize> {
+    ids.enumerate()
+        .map(|(i, id)| {
+            (
+                shortuuid::decode(id).expect("generated ids are shortuuids"),
+                i,
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::sim::catalog;
+    use crate::upstream::closient::sim::{demo_credentials, other_credentials, SimData};
+    use crate::upstream::Credentials;
+    fn demo_key() -> String {
+        key_of(&demo_credentials())
+    }
+
+    fn key_of(credentials: &Credentials) -> String {
+        match credentials {
+            Credentials::Closient { api_key } => api_key.expose().to_owned(),
+            _ => unreachable!("Closient credentials"),
+        }
+    }
+
+    fn data() -> SimData {
+        SimData::generate(&Catalog::demo())
+    }
+
+    #[test]
+    fn generation_is_deterministic_per_seed() {
+        let a = SimData::generate(&Catalog::generate(3));
+        let b = SimData::generate(&Catalog::generate(3));
+        let c = SimData::generate(&Catalog::generate(4));
+        assert_eq!(a.online_offers, b.online_offers);
+        assert_eq!(a.in_store_offers, b.in_store_offers);
+        assert_eq!(a.organizations, b.organizations);
+        assert_ne!(a.online_offers, c.online_offers);
+        // Keys do not depend on the catalog: the demo gateway knows them.
+        assert_eq!(a.api_keys, c.api_keys);
+    }
+
+    #[test]
+    fn every_documented_enum_value_appears() {
+        for seed in [catalog::DEMO_SEED, 1, 2] {
+            let data = SimData::generate(&Catalog::generate(seed));
+            let online_status: HashSet<_> = data
+                .online_offers
+                .iter()
+                .map(|o| o.status.clone())
+                .collect();
+            let in_store_status: HashSet<_> = data
+                .in_store_offers
+                .iter()
+                .map(|o| o.status.clone())
+                .collect();
+            let online_source: HashSet<_> = data
+                .online_offers
+                .iter()
+                .map(|o| o.source.clone())
+                .collect();
+            let in_store_source: HashSet<_> = data
+                .in_store_offers
+                .iter()
+                .map(|o| o.source.clone())
+                .collect();
+            let fulfillment: HashSet<_> = data
+                .online_offers
+                .iter()
+                .map(|o| o.fulfillment_type.clone())
+                .collect();
+            let stock: HashSet<_> = data
+                .online_offers
+                .iter()
+                .map(|o| o.stock_level.clone())
+                .collect();
+            assert_eq!(online_status, OfferStatus::ALL.into_iter().collect());
+            assert_eq!(in_store_status, OfferStatus::ALL.into_iter().collect());
+            assert_eq!(online_source, OfferSource::ALL.into_iter().collect());
+            assert_eq!(in_store_source, OfferSource::ALL.into_iter().collect());
+            assert_eq!(fulfillment, FulfillmentType::ALL.into_iter().collect());
+            assert_eq!(stock, StockLevel::ALL.into_iter().collect());
+        }
+    }
+
+    #[test]
+    fn edge_values_of_the_api_appear() {
+        let data = data();
+        let online = &data.online_offers;
+        let in_store = &data.in_store_offers;
+        let amount = |p: &Option<PriceOut>| p.as_ref().and_then(|p| p.amount.clone());
+        assert!(online.iter().any(|o| amount(&o.price).is_none()));
+        assert!(in_store.iter().any(|o| amount(&o.price).is_none()));
+        for zero in ["0", "0.00"] {
+            assert!(
+                online
+                    .iter()
+                    .any(|o| amount(&o.price).as_deref() == Some(zero)),
+                "{zero}"
+            );
+        }
+        assert!(in_store
+            .iter()
+            .any(|o| amount(&o.price).as_deref() == Some("0")));
+        let shipping_null = |kind| {
+            online
+                .iter()
+                .any(|o| o.fulfillment_type == kind && o.shipping_cost.is_none())
+        };
+        assert!(shipping_null(FulfillmentType::Prime), "free");
+        assert!(shipping_null(FulfillmentType::Standard), "unknown");
+        assert!(online
+            .iter()
+            .any(|o| o.fulfillment_type == FulfillmentType::Standard && o.shipping_cost.is_some()));
+        assert!(online
+            .iter()
+            .all(|o| o.fulfillment_type != FulfillmentType::Prime || o.shipping_cost.is_none()));
+        assert!(
+            online.iter().any(|o| o.sku.is_empty()) && online.iter().any(|o| !o.sku.is_empty())
+        );
+        assert!(
+            in_store.iter().any(|o| o.sku.is_empty()) && in_store.iter().any(|o| !o.sku.is_empty())
+        );
+        assert!(
+            online.iter().any(|o| o.url.is_empty()) && online.iter().any(|o| !o.url.is_empty())
+        );
+        assert!(
+            online.iter().any(|o| !o.metadata.is_empty())
+                && online.iter().any(|o| o.metadata.is_empty())
+        );
+        assert!(in_store.iter().any(|o| !o.metadata.is_empty()));
+        assert!(online.iter().any(|o| o.delivery_countries.is_empty()));
+        assert!(online.iter().any(|o| o.delivery_countries == ["US", "CA"]));
+        assert!(online.iter().any(|o| o.lead_time_days.is_none()));
+        assert!(online.iter().any(|o| o.lead_time_days == Some(0)));
+        assert!(online.iter().any(|o| o.min_order_quantity > 1));
+        assert!(in_store.iter().any(|o| o.quantity_on_hand.is_none()));
+        assert!(in_store.iter().any(|o| o.quantity_on_hand == Some(0)));
+        assert!(
+            in_store.iter().any(|o| o.aisle.is_empty())
+                && in_store.iter().any(|o| !o.aisle.is_empty())
+        );
+        assert!(in_store.iter().any(|o| o.store_pickup_available));
+        assert!(in_store.iter().any(|o| !o.store_pickup_available));
+        assert!(online.iter().any(|o| o.is_verified) && online.iter().any(|o| !o.is_verified));
+        assert!(online.iter().all(|o| o.organization_id.is_some()));
+        assert!(in_store.iter().all(|o| o.organization_id.is_some()));
+    }
+
+    #[test]
+    fn amounts_are_written_with_their_currency_exponent() {
+        let data = data();
+        let mut currencies = HashSet::new();
+        let prices = data
+            .online_offers
+            .iter()
+            .map(|o| {
+                (
+                    o.price.clone().unwrap(),
+                    o.shipping_cost.clone(),
+                    data.store_currency(&o.online_store_id),
+                )
+            })
+            .chain(data.in_store_offers.iter().map(|o| {
+                (
+                    o.price.clone().unwrap(),
+                    None,
+                    data.store_currency(&o.physical_store_id),
+                )
+            }));
+        for (price, shipping, store_currency) in prices {
+            assert_eq!(
+                Some(price.currency.as_str()),
+                store_currency,
+                "price in the store currency"
+            );
+            currencies.insert(price.currency.clone());
+            for amount in [price.amount, shipping].into_iter().flatten() {
+                assert!(
+                    crate::pricing::from_closient(Some(&amount), &price.currency).is_ok(),
+                    "{amount}"
+                );
+                let decimals = amount.split_once('.').map_or(0, |(_, f)| f.len());
+                let zero = amount == "0" || amount == "0.00";
+                match price.currency.as_str() {
+                    "JPY" => assert!(!amount.contains('.'), "{amount} JPY"),
+                    "KWD" => assert!(zero || decimals == 3, "{amount} KWD"),
+                    _ => assert!(zero || decimals == 2, "{amount} {}", price.currency),
+                }
+            }
+        }
+        let want: HashSet<String> = ["USD", "EUR", "GBP", "CAD", "JPY", "KWD"]
+            .map(String::from)
+            .into();
+        assert_eq!(currencies, want);
+    }
+
+    #[test]
+    fn every_product_has_an_online_offer_the_demo_key_sees_and_most_have_in_store_offers() {
+        let catalog = Catalog::demo();
+        let data = SimData::generate(&catalog);
+        let demo: HashSet<_> = data
+            .organizations_visible_to(&demo_credentials())
+            .iter()
+            .map(|o| o.id.clone())
+            .collect();
+        let online: HashSet<_> = data
+            .online_offers
+            .iter()
+            .filter(|o| demo.contains(o.organization_id.as_deref().unwrap()))
+            .map(|o| o.product_id.clone())
+            .collect();
+        let in_store: HashSet<_> = data
+            .in_store_offers
+            .iter()
+            .map(|o| o.product_id.clone())
+            .collect();
+        for product in &catalog.products {
+            assert!(
+                online.contains(&shortuuid::encode(product.uuid)),
+                "{}",
+                product.gtin
+            );
+        }
+        assert!(
+            in_store.len() * 10 > catalog.products.len() * 7,
+            "{}",
+            in_store.len()
+        );
+    }
+
+    #[test]
+    fn offers_are_unique_per_product_store_and_sku_with_unique_v4_ids() {
+        let data = data();
+        let mut trios = HashSet::new();
+        let mut pairs = HashSet::new();
+        let mut same_pair_twice = false;
+        let mut ids = HashSet::new();
+        for o in &data.online_offers {
+            assert!(trios.insert((&o.product_id, &o.online_store_id, &o.sku)));
+            same_pair_twice |= !pairs.insert((&o.product_id, &o.online_store_id));
+            assert!(ids.insert(o.id.clone()));
+        }
+        assert!(same_pair_twice, "some product has two skus at one store");
+        let mut trios = HashSet::new();
+        for o in &data.in_store_offers {
+            assert!(trios.insert((&o.product_id, &o.physical_store_id, &o.sku)));
+            assert!(ids.insert(o.id.clone()));
+        }
+        for id in &ids {
+            let uuid = shortuuid::format_uuid(shortuuid::decode(id).unwrap());
+            assert_eq!(&uuid[14..15], "4", "{uuid}");
+            assert!("89ab".contains(&uuid[19..20]), "{uuid}");
+        }
+    }
+
+    #[test]
+    fn api_keys_are_well_formed_and_see_different_organizations() {
+        // The IEEE CRC-32 check value.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        let data = data();
+        let demo = demo_key();
+        let other = key_of(&other_credentials());
+        assert_ne!(demo, other);
+        for key in [&demo, &other] {
+            assert!(is_well_formed_api_key(key), "{key}");
+            assert_eq!(key.len(), 4 + 32 + 1 + 8);
+        }
+        assert!(!is_well_formed_api_key(
+            "csb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000"
+        ));
+        let demo_orgs = data.organizations_visible_to(&demo_credentials());
+        let other_orgs = data.organizations_visible_to(&other_credentials());
+        assert!(demo_orgs.len() > data.organizations.len() / 2);
+        assert!(demo_orgs.iter().any(|o| !other_orgs.contains(o)));
+        assert!(other_orgs.iter().any(|o| !demo_orgs.contains(o)));
+        assert!(other_orgs.iter().any(|o| demo_orgs.contains(o)));
+        assert!(
+            format!("{data:?}").len() < 2_000,
+            "Debug stays short and prints no key"
+        );
+        assert!(!format!("{data:?}").contains(&demo));
     }
 }

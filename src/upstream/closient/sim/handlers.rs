@@ -1,0 +1,184 @@
+//! The Closient simulator's route handlers: offer listings and lookups,
+//! products by GTIN and the 404 fallback, with the API's validation of
+//! path and query parameters.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use axum::{Extension, Json};
+
+use super::{ApiError, Caller, SimData, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::sim::catalog;
+use crate::upstream::closient::shortuuid;
+use crate::upstream::closient::wire::{
+    FieldError, OnlineOfferOut, Page, PaginationMeta, ProductOut,
+};
+fn field_error(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: Some(field.to_owned()),
+        message: message.into(),
+    }
+}
+
+/// Reads a path id (shortuuid or UUID) into its 128-bit value.
+fn path_id(path: Result<Path<String>, PathRejection>, field: &str) -> Result<u128, FieldError> {
+    let Path(raw) = path.map_err(|_| field_error(field, "Invalid path parameter encoding."))?;
+    shortuuid::parse_id(&raw).map_err(|err| field_error(field, err.to_string()))
+}
+
+/// `page` and `page_size` of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Paging {
+    page: u64,
+    page_size: u64,
+}
+
+impl Paging {
+    /// Parses the query string, collecting one error per bad parameter.
+    fn parse(query: Option<&str>, errors: &mut Vec<FieldError>) -> Paging {
+        let mut paging = Paging {
+            page: 1,
+            page_size: DEFAULT_PAGE_SIZE,
+        };
+        let mut seen = BTreeSet::new();
+        for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            let (slot, min, max) = match name.as_ref() {
+                "page" => (&mut paging.page, 1, i64::MAX as u64),
+                "page_size" => (&mut paging.page_size, 1, MAX_PAGE_SIZE),
+                _ => continue,
+            };
+            if !seen.insert(name.clone().into_owned()) {
+                continue; // The first occurrence wins.
+            }
+            match value.parse::<i64>() {
+                Err(_) => errors.push(field_error(&name, "Input should be a valid integer.")),
+                Ok(n) if n < min as i64 => errors.push(field_error(
+                    &name,
+                    format!("Input should be greater than or equal to {min}."),
+                )),
+                Ok(n) if n as u64 > max => errors.push(field_error(
+                    &name,
+                    format!("Input should be less than or equal to {max}."),
+                )),
+                Ok(n) => *slot = n as u64,
+            }
+        }
+        paging
+    }
+}
+
+pub(super) async fn list_online_offers(
+    State(data): State<Arc<SimData>>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut errors = Vec::new();
+    let organization = path_id(path, "organization_id")
+        .map_err(|e| errors.push(e))
+        .ok();
+    let paging = Paging::parse(query.as_deref(), &mut errors);
+    let organization = match organization {
+        Some(uuid) if errors.is_empty() => uuid,
+        _ => return Err(ApiError::validation(errors)),
+    };
+    // An organization the key cannot view answers exactly like one that
+    // does not exist: existence is not leaked.
+    let org = data
+        .org_by_uuid
+        .get(&organization)
+        .copied()
+        .filter(|&org| data.visible(caller, org))
+        .ok_or_else(|| ApiError::not_found("Organization"))?;
+    let offers = &data.online_by_org[org];
+    let total_count = offers.len() as u64;
+    let start = (paging.page - 1).saturating_mul(paging.page_size);
+    let page: Vec<OnlineOfferOut> = offers
+        .iter()
+        .skip(usize::try_from(start).unwrap_or(usize::MAX))
+        .take(usize::try_from(paging.page_size).unwrap_or(usize::MAX))
+        .map(|&i| data.online_offers[i].clone())
+        .collect();
+    let total_pages = total_count.div_ceil(paging.page_size);
+    let body = Page {
+        data: page,
+        pagination: PaginationMeta {
+            page: paging.page,
+            page_size: paging.page_size,
+            total_count,
+            total_pages,
+            has_next: paging.page < total_pages,
+            has_previous: paging.page > 1,
+        },
+    };
+    Ok(data.drift.respond(&body, "/data"))
+}
+
+pub(super) async fn get_online_offer(
+    State(data): State<Arc<SimData>>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let uuid = path_id(path, "offer_id").map_err(|e| ApiError::validation(vec![e]))?;
+    data.online_by_uuid
+        .get(&uuid)
+        .copied()
+        .filter(|&i| data.visible(caller, data.online_org[i]))
+        .map(|i| data.drift.respond(&data.online_offers[i], ""))
+        .ok_or_else(|| ApiError::not_found("Online offer"))
+}
+
+pub(super) async fn get_in_store_offer(
+    State(data): State<Arc<SimData>>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let uuid = path_id(path, "offer_id").map_err(|e| ApiError::validation(vec![e]))?;
+    data.in_store_by_uuid
+        .get(&uuid)
+        .copied()
+        .filter(|&i| data.visible(caller, data.in_store_org[i]))
+        .map(|i| data.drift.respond(&data.in_store_offers[i], ""))
+        .ok_or_else(|| ApiError::not_found("In-store offer"))
+}
+
+/// Reads a GTIN path parameter: GTIN-8, UPC-A (12), EAN-13 or GTIN-14
+/// digits with a valid check digit, zero-padded to 14.
+fn gtin14(raw: &str) -> Result<String, FieldError> {
+    if !raw.bytes().all(|b| b.is_ascii_digit()) || ![8, 12, 13, 14].contains(&raw.len()) {
+        return Err(field_error(
+            "gtin",
+            "GTIN must be 8, 12, 13 or 14 digits (UPC-A and EAN-13 are zero-padded to GTIN-14).",
+        ));
+    }
+    if !catalog::is_valid_gtin(raw) {
+        return Err(field_error("gtin", "GTIN check digit is invalid."));
+    }
+    Ok(format!("{raw:0>14}"))
+}
+
+/// The product answer. The seeds do not document it: this is the
+/// simulator's assumption, see [`ProductOut`].
+pub(super) async fn get_product(
+    State(data): State<Arc<SimData>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<ProductOut>, ApiError> {
+    let Path(raw) = path.map_err(|_| {
+        ApiError::validation(vec![field_error(
+            "gtin",
+            "Invalid path parameter encoding.",
+        )])
+    })?;
+    let gtin = gtin14(&raw).map_err(|e| ApiError::validation(vec![e]))?;
+    data.products_by_gtin
+        .get(&gtin)
+        .map(|&i| Json(data.products[i].clone()))
+        .ok_or_else(|| ApiError::not_found("Product"))
+}
+
+pub(super) async fn fallback() -> ApiError {
+    ApiError::not_found("Resource")
+}

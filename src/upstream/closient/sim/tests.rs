@@ -1,0 +1,381 @@
+//! The Closient simulator over HTTP: authentication, validation, paging,
+//! visibility between keys, products and rate limits.
+
+use std::sync::Arc;
+
+use reqwest::StatusCode as Status;
+use serde_json::Value;
+
+use super::*;
+use crate::sim::catalog::{self, Catalog};
+use crate::sim::serve;
+use crate::upstream::closient::wire::{Page, PaginationMeta};
+fn demo_key() -> String {
+    key_of(&demo_credentials())
+}
+
+fn key_of(credentials: &Credentials) -> String {
+    match credentials {
+        Credentials::Closient { api_key } => api_key.expose().to_owned(),
+        _ => unreachable!("Closient credentials"),
+    }
+}
+
+fn data() -> SimData {
+    SimData::generate(&Catalog::demo())
+}
+
+async fn start() -> (crate::sim::RunningSim, Arc<SimData>) {
+    let data = Arc::new(data());
+    let running = serve(router(data.clone())).await.expect("simulator starts");
+    (running, data)
+}
+
+async fn get(
+    running: &crate::sim::RunningSim,
+    path: &str,
+    key: Option<&str>,
+) -> (Status, reqwest::header::HeaderMap, Value) {
+    let mut request = reqwest::Client::new().get(running.base_url.join(path).unwrap());
+    if let Some(key) = key {
+        request = request.header("X-API-Key", key);
+    }
+    let response = request.send().await.expect("simulator answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.json().await.expect("JSON body");
+    (status, headers, body)
+}
+
+fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_default()
+}
+
+fn org_of(data: &SimData, credentials: &Credentials, not_of: &Credentials) -> String {
+    let theirs: Vec<_> = data
+        .organizations_visible_to(not_of)
+        .iter()
+        .map(|o| o.id.clone())
+        .collect();
+    data.organizations_visible_to(credentials)
+        .iter()
+        .find(|o| !theirs.contains(&o.id))
+        .expect("an organization of its own")
+        .id
+        .clone()
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_key_get_the_401_envelope() {
+    let (running, data) = start().await;
+    let path = format!(
+        "/retailers/api/v1/online-offers/{}",
+        data.online_offers[0].id
+    );
+    for key in [
+        None,
+        Some(""),
+        Some("csb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000"),
+    ] {
+        let (status, headers, body) = get(&running, &path, key).await;
+        assert_eq!(status, Status::UNAUTHORIZED, "{key:?}");
+        assert_eq!(error_code(&body), "UNAUTHORIZED");
+        assert_eq!(body["error"]["status"], 401);
+        assert!(body["error"]["message"].is_string());
+        assert!(body["error"]["details"].is_array());
+        assert!(headers.get("ratelimit-limit").is_none());
+    }
+    // The bearer form is accepted too.
+    let response = reqwest::Client::new()
+        .get(running.base_url.join(&path).unwrap())
+        .bearer_auth(demo_key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), Status::OK);
+    let offer: OnlineOfferOut = response.json().await.unwrap();
+    assert_eq!(offer, data.online_offers[0]);
+}
+
+#[tokio::test]
+async fn pagination_parameters_are_validated() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let base = format!(
+        "/retailers/api/v1/organizations/{}/online-offers",
+        data.organizations[0].id
+    );
+    for (query, field) in [
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=abc", "page"),
+        ("page=1.5", "page"),
+        ("page_size=0", "page_size"),
+        ("page_size=101", "page_size"),
+        ("page_size=", "page_size"),
+    ] {
+        let (status, _, body) = get(&running, &format!("{base}?{query}"), Some(&key)).await;
+        assert_eq!(status, Status::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(error_code(&body), "VALIDATION_ERROR");
+        assert_eq!(body["error"]["status"], 422);
+        assert_eq!(body["error"]["details"][0]["field"], field, "{query}");
+        assert!(body["error"]["details"][0]["message"].is_string());
+    }
+    let (_, _, body) = get(
+        &running,
+        &format!("{base}?page=0&page_size=500"),
+        Some(&key),
+    )
+    .await;
+    assert_eq!(body["error"]["details"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn listing_pages_through_an_organization_and_past_its_end() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let org = &data.organizations[0].id;
+    let all = data.organization_online_offers(org);
+    let total = all.len() as u64;
+    let base = format!("/retailers/api/v1/organizations/{org}/online-offers");
+    let (status, _, body) = get(&running, &base, Some(&key)).await;
+    assert_eq!(status, Status::OK);
+    let page: Page<OnlineOfferOut> = serde_json::from_value(body).unwrap();
+    assert_eq!(page.data.len(), 25);
+    assert_eq!(
+        page.pagination,
+        PaginationMeta {
+            page: 1,
+            page_size: 25,
+            total_count: total,
+            total_pages: total.div_ceil(25),
+            has_next: true,
+            has_previous: false
+        }
+    );
+    let last = total.div_ceil(100);
+    let (_, _, body) = get(
+        &running,
+        &format!("{base}?page={last}&page_size=100"),
+        Some(&key),
+    )
+    .await;
+    let page: Page<OnlineOfferOut> = serde_json::from_value(body).unwrap();
+    assert_eq!(page.data.len() as u64, total - (last - 1) * 100);
+    assert_eq!(&page.data[0], all[(last as usize - 1) * 100]);
+    assert!(!page.pagination.has_next && page.pagination.has_previous);
+    let (status, _, body) = get(
+        &running,
+        &format!("{base}?page={}&page_size=100", last + 5),
+        Some(&key),
+    )
+    .await;
+    assert_eq!(status, Status::OK);
+    let page: Page<OnlineOfferOut> = serde_json::from_value(body).unwrap();
+    assert!(page.data.is_empty());
+    assert_eq!(page.pagination.total_count, total);
+    assert_eq!(page.pagination.total_pages, last);
+    assert!(!page.pagination.has_next && page.pagination.has_previous);
+}
+
+#[tokio::test]
+async fn malformed_ids_are_422_and_uuid_ids_are_accepted() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    for (path, field) in [
+        (
+            "/retailers/api/v1/online-offers/not-an-id".to_owned(),
+            "offer_id",
+        ),
+        (
+            "/retailers/api/v1/in-store-offers/0000000000000000000000".to_owned(),
+            "offer_id",
+        ),
+        (
+            "/retailers/api/v1/organizations/zzzzzzzzzzzzzzzzzzzzzz/online-offers".to_owned(),
+            "organization_id",
+        ),
+    ] {
+        let (status, _, body) = get(&running, &path, Some(&key)).await;
+        assert_eq!(status, Status::UNPROCESSABLE_ENTITY, "{path}");
+        assert_eq!(body["error"]["details"][0]["field"], field);
+    }
+    let offer = &data.in_store_offers[0];
+    let uuid = shortuuid::format_uuid(shortuuid::decode(&offer.id).unwrap());
+    let (status, _, body) = get(
+        &running,
+        &format!("/retailers/api/v1/in-store-offers/{uuid}"),
+        Some(&key),
+    )
+    .await;
+    assert_eq!(status, Status::OK);
+    assert_eq!(
+        serde_json::from_value::<InStoreOfferOut>(body).unwrap(),
+        *offer
+    );
+    let org_uuid = shortuuid::format_uuid(data.organizations[0].uuid);
+    let path = format!("/retailers/api/v1/organizations/{org_uuid}/online-offers");
+    assert_eq!(get(&running, &path, Some(&key)).await.0, Status::OK);
+}
+
+#[tokio::test]
+async fn another_organizations_data_is_404_exactly_like_missing_data() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let theirs = org_of(&data, &other_credentials(), &demo_credentials());
+    let offer = data.organization_online_offers(&theirs)[0].id.clone();
+    let (status, _, hidden) = get(
+        &running,
+        &format!("/retailers/api/v1/online-offers/{offer}"),
+        Some(&key),
+    )
+    .await;
+    assert_eq!(status, Status::NOT_FOUND);
+    let missing = shortuuid::encode(42);
+    let (_, _, absent) = get(
+        &running,
+        &format!("/retailers/api/v1/online-offers/{missing}"),
+        Some(&key),
+    )
+    .await;
+    assert_eq!(hidden, absent, "existence is not leaked");
+    assert_eq!(error_code(&hidden), "NOT_FOUND");
+    let list = |org: &str| format!("/retailers/api/v1/organizations/{org}/online-offers");
+    let (status, _, hidden) = get(&running, &list(&theirs), Some(&key)).await;
+    assert_eq!(status, Status::NOT_FOUND);
+    let (_, _, absent) = get(&running, &list(&missing), Some(&key)).await;
+    assert_eq!(hidden, absent);
+    let other = key_of(&other_credentials());
+    assert_eq!(
+        get(&running, &list(&theirs), Some(&other)).await.0,
+        Status::OK
+    );
+    let in_store = data
+        .in_store_offers
+        .iter()
+        .find(|o| o.organization_id.as_deref() == Some(theirs.as_str()))
+        .unwrap();
+    let path = format!("/retailers/api/v1/in-store-offers/{}", in_store.id);
+    assert_eq!(get(&running, &path, Some(&key)).await.0, Status::NOT_FOUND);
+    assert_eq!(get(&running, &path, Some(&other)).await.0, Status::OK);
+}
+
+#[tokio::test]
+async fn products_are_found_by_gtin_14_ean_13_and_upc_a() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let catalog = Catalog::demo();
+    for product in catalog.products.iter().take(3) {
+        for code in [&product.gtin, &product.barcode] {
+            let (status, _, body) = get(
+                &running,
+                &format!("/products/api/v1/products/{code}"),
+                Some(&key),
+            )
+            .await;
+            assert_eq!(status, Status::OK, "{code}");
+            let answer: ProductOut = serde_json::from_value(body).unwrap();
+            assert_eq!(answer.gtin, product.gtin);
+            assert_eq!(answer.id, shortuuid::encode(product.uuid));
+            assert!(data.online_offers.iter().any(|o| o.product_id == answer.id));
+        }
+    }
+    let gtin = &catalog.products[0].gtin;
+    let wrong_check = format!("{}{}", &gtin[..13], (gtin.as_bytes()[13] - b'0' + 1) % 10);
+    for bad in ["123", "abcdefghijklmn", wrong_check.as_str()] {
+        let (status, _, body) = get(
+            &running,
+            &format!("/products/api/v1/products/{bad}"),
+            Some(&key),
+        )
+        .await;
+        assert_eq!(status, Status::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(body["error"]["details"][0]["field"], "gtin");
+    }
+    let unknown = catalog::with_check_digit("9999999999999");
+    let (status, _, body) = get(
+        &running,
+        &format!("/products/api/v1/products/{unknown}"),
+        Some(&key),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (Status::NOT_FOUND, "NOT_FOUND")
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_headers_are_on_every_answer_and_429_says_when_to_retry() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let ok = format!(
+        "/retailers/api/v1/online-offers/{}",
+        data.online_offers[0].id
+    );
+    let missing = format!("/retailers/api/v1/online-offers/{}", shortuuid::encode(7));
+    let (_, headers, _) = get(&running, &ok, Some(&key)).await;
+    assert_eq!(headers["ratelimit-limit"], "300");
+    assert_eq!(headers["ratelimit-remaining"], "299");
+    let reset: u64 = headers["ratelimit-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&reset));
+    assert!(headers.get("retry-after").is_none());
+    let (status, headers, _) = get(&running, &missing, Some(&key)).await;
+    assert_eq!(status, Status::NOT_FOUND);
+    assert_eq!(headers["ratelimit-remaining"], "298");
+
+    data.set_minute_limit(Some(3));
+    let (status, headers, _) = get(&running, &ok, Some(&key)).await;
+    assert_eq!(
+        (status, &headers["ratelimit-remaining"]),
+        (Status::OK, &HeaderValue::from(0))
+    );
+    let (status, headers, body) = get(&running, &ok, Some(&key)).await;
+    assert_eq!(status, Status::TOO_MANY_REQUESTS);
+    assert_eq!(error_code(&body), "RATE_LIMITED");
+    assert_eq!(headers["ratelimit-limit"], "3");
+    assert_eq!(headers["ratelimit-remaining"], "0");
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    // Keys are limited separately.
+    let (status, _, _) = get(&running, &ok, Some(&key_of(&other_credentials()))).await;
+    assert_ne!(status, Status::TOO_MANY_REQUESTS);
+
+    data.set_minute_limit(None);
+    let (status, headers, _) = get(&running, &ok, Some(&key)).await;
+    assert_eq!(status, Status::OK);
+    assert_eq!(
+        headers["ratelimit-limit"], "10000",
+        "the daily window remains"
+    );
+    data.set_day_limit(Some(4)); // four requests counted today so far
+    assert_eq!(
+        get(&running, &ok, Some(&key)).await.0,
+        Status::TOO_MANY_REQUESTS
+    );
+    data.set_day_limit(None);
+    let (status, headers, _) = get(&running, &ok, Some(&key)).await;
+    assert_eq!(status, Status::OK);
+    assert!(
+        headers.get("ratelimit-limit").is_none(),
+        "no limits, no headers"
+    );
+    data.set_minute_limit(Some(MINUTE_LIMIT));
+    data.reset_rate_limits();
+    let (_, headers, _) = get(&running, &ok, Some(&key)).await;
+    assert_eq!(headers["ratelimit-remaining"], "299");
+}
+
+#[tokio::test]
+async fn unknown_paths_answer_the_404_envelope() {
+    let (running, _) = start().await;
+    let (status, _, body) = get(&running, "/retailers/api/v1/nothing", Some(&demo_key())).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (Status::NOT_FOUND, "NOT_FOUND")
+    );
+}
