@@ -6,7 +6,6 @@
 //! cargo run --example client -- http://127.0.0.1:4000/graphql # a running gateway
 //! ```
 
-
 use serde::Deserialize;
 use serde_json::json;
 

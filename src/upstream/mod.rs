@@ -3,7 +3,8 @@
 //! Each API style lives in its own folder with the same four parts:
 //! `wire.rs` (serde types exactly as the API sends them), `map.rs` (wire to
 //! [`crate::model`]), `client.rs` (the [`Connector`] that calls the API) and
-//! `sim.rs` (a faithful simulator of the API, serving the same wire types).
+//! `sim/` (a faithful simulator of the API, serving the same wire types;
+//! only with the `sim` feature).
 //! This module holds what they share: the [`Connector`] trait, credentials,
 //! per-instance settings, the registry of configured instances, and the
 //! helpers of [`tolerant`] reading (a value the API documents never fails
