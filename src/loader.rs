@@ -10,7 +10,7 @@
 //! 1. keys answered by the [`AnswerCache`] cost nothing;
 //! 2. keys another batch is already fetching wait for that fetch
 //!    (concurrent misses for one key make one upstream call);
-//! 3. the remaining keys go to [`Connector::fetch_offers`] in one call,
+//! 3. the remaining keys go to [`Instance::fetch_offers`] in one call,
 //!    which makes one multi-get where the style has one (Medusa) and
 //!    bounded concurrent single calls where it does not (Closient, Violet).
 //!
@@ -38,7 +38,7 @@ use crate::metrics::Metrics;
 use crate::model::{Offer, OfferKey};
 use crate::request::RequestContext;
 use crate::secret::Secret;
-use crate::upstream::{Connector, ListScope, OfferPage, Upstreams};
+use crate::upstream::{CallContext, Instance, ListScope, OfferPage, Upstreams};
 
 /// An offer as loaded: fresh, or served stale because the upstream failed.
 #[derive(Clone, Debug)]
@@ -66,9 +66,9 @@ pub type Loaded = Result<Fetched, UpstreamError>;
 type BatchAnswers = Arc<HashMap<OfferKey, Loaded>>;
 type SharedBatch = Shared<BoxFuture<'static, BatchAnswers>>;
 
-/// The cache, the in-flight table and the connector of one upstream instance.
+/// The cache and the in-flight table of one upstream instance.
 pub struct UpstreamStore {
-    connector: Arc<dyn Connector>,
+    instance: Arc<Instance>,
     credential: u64,
     /// A client's own credential (pass-through mode), used instead of the
     /// configured one.
@@ -82,21 +82,21 @@ pub struct UpstreamStore {
 }
 
 impl UpstreamStore {
-    /// A store over `connector`, caching as the instance's settings say.
-    pub fn new(connector: Arc<dyn Connector>) -> Self {
-        UpstreamStore::with_metrics(connector, None)
+    /// A store over `instance`, caching as the instance's settings say.
+    pub fn new(instance: Arc<Instance>) -> Self {
+        UpstreamStore::with_metrics(instance, None)
     }
 
     /// A store recording its cache lookups in `metrics`.
-    pub fn with_metrics(connector: Arc<dyn Connector>, metrics: Option<Arc<Metrics>>) -> Self {
-        let settings = connector.settings().cache.clone();
+    pub fn with_metrics(instance: Arc<Instance>, metrics: Option<Arc<Metrics>>) -> Self {
+        let settings = instance.settings().cache.clone();
         UpstreamStore {
-            credential: connector.credential_fingerprint(),
+            credential: instance.credential_fingerprint(),
             client_credential: None,
             cache: settings
                 .enabled
                 .then(|| Arc::new(AnswerCache::new(&settings))),
-            connector,
+            instance,
             in_flight: Mutex::new(HashMap::new()),
             metrics,
             requester: Mutex::new(None),
@@ -108,7 +108,7 @@ impl UpstreamStore {
     /// keyed by that credential, so they are never served to another.
     pub fn for_client(&self, credential: Secret) -> Self {
         UpstreamStore {
-            connector: self.connector.clone(),
+            instance: self.instance.clone(),
             credential: credential.fingerprint(),
             client_credential: Some(credential),
             cache: self.cache.clone(),
@@ -118,18 +118,18 @@ impl UpstreamStore {
         }
     }
 
-    /// Runs an upstream call with the client's credential, when this store
-    /// has one.
-    async fn calling<F: std::future::Future>(&self, call: F) -> F::Output {
-        match &self.client_credential {
-            Some(credential) => crate::request::with_credential(credential.clone(), call).await,
-            None => call.await,
+    /// What an upstream call of this store is made with: the request it
+    /// is made for, and the client's own credential when this store has one.
+    fn call_context(&self, request: Option<RequestContext>) -> CallContext {
+        CallContext {
+            request,
+            credential: self.client_credential.clone(),
         }
     }
 
-    /// The instance's connector.
-    pub fn connector(&self) -> &Arc<dyn Connector> {
-        &self.connector
+    /// The instance's instance.
+    pub fn instance(&self) -> &Arc<Instance> {
+        &self.instance
     }
 
     /// The instance's cache, when caching is on.
@@ -139,7 +139,7 @@ impl UpstreamStore {
 
     fn cache_key(&self, question: Question) -> CacheKey {
         CacheKey {
-            upstream: self.connector.name().clone(),
+            upstream: self.instance.name().clone(),
             credential: self.credential,
             question,
         }
@@ -152,7 +152,7 @@ impl UpstreamStore {
     }
 
     /// Looks `keys` up: from the cache, from fetches already in flight, and
-    /// with one connector call for the rest.
+    /// with one instance call for the rest.
     pub async fn load_many(self: &Arc<Self>, keys: &[OfferKey]) -> HashMap<OfferKey, Loaded> {
         let mut answers = HashMap::new();
         let mut waiting: Vec<(OfferKey, SharedBatch)> = Vec::new();
@@ -182,7 +182,7 @@ impl UpstreamStore {
                 }
             }
             if let (Some(metrics), Some(_)) = (&self.metrics, &self.cache) {
-                metrics.cache_lookups(self.connector.name(), hits, seen.len() as u64 - hits);
+                metrics.cache_lookups(self.instance.name(), hits, seen.len() as u64 - hits);
             }
             if !owned.is_empty() {
                 let batch = self.clone().fetch(owned.clone()).boxed().shared();
@@ -211,20 +211,17 @@ impl UpstreamStore {
         answers
     }
 
-    /// One connector call for `keys`; fills the cache, then leaves the
+    /// One instance call for `keys`; fills the cache, then leaves the
     /// in-flight table (later lookups find the cache).
     async fn fetch(self: Arc<Self>, keys: Vec<OfferKey>) -> BatchAnswers {
-        tracing::debug!(upstream = %self.connector.name(), keys = keys.len(), "fetching offers");
+        tracing::debug!(upstream = %self.instance.name(), keys = keys.len(), "fetching offers");
         let requester = self
             .requester
             .lock()
             .expect("requester lock poisoned")
             .clone();
-        let call = self.calling(self.connector.fetch_offers(&keys));
-        let lookups = match requester {
-            Some(context) => context.scope(call).await,
-            None => call.await,
-        };
+        let context = self.call_context(requester);
+        let lookups = self.instance.fetch_offers(&context, &keys).await;
         let mut answers = HashMap::with_capacity(lookups.len());
         for (key, lookup) in lookups {
             match lookup {
@@ -259,7 +256,7 @@ impl UpstreamStore {
         match cache.lookup(&self.cache_key(question))? {
             Hit::Stale { value, age } => {
                 tracing::warn!(
-                    upstream = %self.connector.name(),
+                    upstream = %self.instance.name(),
                     age_secs = age.as_secs(),
                     cause = %err,
                     "upstream failed: serving a stale cached answer"
@@ -288,8 +285,10 @@ impl UpstreamStore {
         if let Some(Cached::Page(page)) = self.cache.as_ref().and_then(|c| c.get(&key)) {
             return Ok((page, None));
         }
+        let context = self.call_context(RequestContext::current());
         let page = match self
-            .calling(self.connector.list_offers(&scope, offset, limit))
+            .instance
+            .list_offers(&context, &scope, offset, limit)
             .await
         {
             Ok(page) => Arc::new(page),
@@ -358,9 +357,9 @@ impl Loaders {
     pub fn with_metrics(upstreams: &Upstreams, metrics: Option<Arc<Metrics>>) -> Self {
         let by_upstream = upstreams
             .iter()
-            .map(|connector| {
-                let store = UpstreamStore::with_metrics(connector.clone(), metrics.clone());
-                (connector.name().clone(), store_loader(store))
+            .map(|instance| {
+                let store = UpstreamStore::with_metrics(instance.clone(), metrics.clone());
+                (instance.name().clone(), store_loader(store))
             })
             .collect();
         Loaders {
@@ -379,7 +378,7 @@ impl Loaders {
         let own = self.by_upstream.get(upstream)?;
         let store = &own.0;
         let credential = store
-            .connector
+            .instance
             .settings()
             .pass_through
             .then(RequestContext::current)
@@ -388,7 +387,7 @@ impl Loaders {
         let Some(credential) = credential else {
             return Some(own.clone());
         };
-        let key = (store.connector.name().clone(), credential.fingerprint());
+        let key = (store.instance.name().clone(), credential.fingerprint());
         Some(
             self.clients
                 .get_with(key, || store_loader(store.for_client(credential))),
@@ -437,22 +436,30 @@ mod tests {
     use tokio::sync::Semaphore;
 
     use super::*;
-    use crate::model::{OfferKind, UpstreamKind};
-    use crate::upstream::{CacheSettings, InstanceSettings, Lookup};
+    use crate::model::OfferKind;
+    use crate::upstream::{CacheSettings, Call, Connector, InstanceSettings, Lookup};
 
     /// A connector that counts calls and answers only when the test lets it.
     struct Gated {
-        name: Arc<str>,
-        settings: InstanceSettings,
         calls: AtomicUsize,
         keys_asked: AtomicUsize,
         gate: Semaphore,
     }
 
     impl Gated {
-        fn new(cache: bool) -> Arc<Self> {
-            Arc::new(Gated {
+        /// The connector, and an instance over it (caching or not).
+        fn new(cache: bool) -> (Arc<Self>, Arc<Instance>) {
+            let gated = Arc::new(Gated {
+                calls: AtomicUsize::new(0),
+                keys_asked: AtomicUsize::new(0),
+                gate: Semaphore::new(0),
+            });
+            let spec = crate::upstream::InstanceSpec {
                 name: Arc::from("gated"),
+                base_url: "http://127.0.0.1:9".parse().expect("a URL"),
+                credentials: crate::upstream::Credentials::Medusa(
+                    crate::upstream::MedusaAuth::Token(Secret::new("token")),
+                ),
                 settings: InstanceSettings {
                     cache: CacheSettings {
                         enabled: cache,
@@ -460,28 +467,26 @@ mod tests {
                     },
                     ..InstanceSettings::default()
                 },
-                calls: AtomicUsize::new(0),
-                keys_asked: AtomicUsize::new(0),
-                gate: Semaphore::new(0),
-            })
+            };
+            let http = crate::upstream::HttpClient::new(Duration::from_secs(1));
+            let instance = Instance::with_connector(spec, http, gated.clone());
+            (gated, Arc::new(instance))
         }
     }
 
     #[async_trait]
     impl Connector for Gated {
-        fn name(&self) -> &Arc<str> {
-            &self.name
-        }
-        fn kind(&self) -> UpstreamKind {
-            UpstreamKind::Medusa
-        }
         fn offer_kinds(&self) -> &'static [OfferKind] {
             &[OfferKind::Marketplace]
         }
         fn canonical_id(&self, _kind: OfferKind, raw: &str) -> Result<String, String> {
             Ok(raw.to_owned())
         }
-        async fn fetch_offers(&self, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
+        async fn fetch_offers(
+            &self,
+            _call: &Call<'_>,
+            keys: &[OfferKey],
+        ) -> Vec<(OfferKey, Lookup)> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             self.keys_asked.fetch_add(keys.len(), Ordering::SeqCst);
             let _permit = self.gate.acquire().await.expect("gate open");
@@ -500,6 +505,7 @@ mod tests {
         }
         async fn list_offers(
             &self,
+            _call: &Call<'_>,
             _scope: &ListScope,
             _offset: u64,
             _limit: u32,
@@ -508,15 +514,6 @@ mod tests {
         }
         fn max_page_size(&self) -> u32 {
             100
-        }
-        fn settings(&self) -> &InstanceSettings {
-            &self.settings
-        }
-        fn credential_fingerprint(&self) -> u64 {
-            7
-        }
-        fn breaker_state(&self) -> crate::upstream::resilience::BreakerState {
-            crate::upstream::resilience::BreakerState::Closed
         }
     }
 
@@ -534,8 +531,8 @@ mod tests {
     #[tokio::test]
     async fn a_second_batch_waits_for_the_keys_a_first_batch_is_fetching() {
         for cache in [true, false] {
-            let connector = Gated::new(cache);
-            let store = Arc::new(UpstreamStore::new(connector.clone()));
+            let (connector, instance) = Gated::new(cache);
+            let store = Arc::new(UpstreamStore::new(instance));
             let first = tokio::spawn({
                 let store = store.clone();
                 async move { store.load_many(&[key("a"), key("b")]).await }
@@ -561,8 +558,8 @@ mod tests {
 
     #[tokio::test]
     async fn not_found_is_remembered_and_errors_are_not() {
-        let connector = Gated::new(true);
-        let store = Arc::new(UpstreamStore::new(connector.clone()));
+        let (connector, instance) = Gated::new(true);
+        let store = Arc::new(UpstreamStore::new(instance));
         connector.gate.add_permits(10);
         let answers = store.load_many(&[key("missing"), key("err-1")]).await;
         assert!(matches!(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::error::UpstreamError;
 use crate::pricing::convert::RateTable;
 use crate::pricing::Currency;
-use crate::upstream::{Connector, Upstreams};
+use crate::upstream::{CallContext, Instance, Upstreams};
 
 /// Default time between refreshes of upstream rates.
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(600);
@@ -181,7 +181,7 @@ enum Source {
     None,
     Static,
     Upstream {
-        connector: Arc<dyn Connector>,
+        connector: Arc<Instance>,
         base: Currency,
         refresh: Duration,
     },
@@ -275,17 +275,18 @@ impl ExchangeRates {
                 .cached()
                 .ok_or(UpstreamError::BadResponse("no rate source".to_owned()));
         };
-        let table =
-            connector
-                .exchange_rates(*base)
-                .await?
-                .ok_or_else(|| UpstreamError::Rejected {
-                    status: 0,
-                    detail: format!(
-                        "upstream `{}` does not publish exchange rates",
-                        connector.name()
-                    ),
-                })?;
+        // A background refresh, made for no request and with the
+        // instance's own credentials.
+        let table = connector
+            .exchange_rates(&CallContext::default(), *base)
+            .await?
+            .ok_or_else(|| UpstreamError::Rejected {
+                status: 0,
+                detail: format!(
+                    "upstream `{}` does not publish exchange rates",
+                    connector.name()
+                ),
+            })?;
         let table = Arc::new(table);
         *self.current.write().expect("rates lock poisoned") = Some((table.clone(), Instant::now()));
         tracing::info!(upstream = %connector.name(), currencies = table.len(), as_of = table.as_of(), "exchange rates loaded");

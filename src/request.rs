@@ -2,7 +2,9 @@
 //! `x-request-id` and written in logs) and its count of upstream calls
 //! (written in the request's log line).
 //!
-//! The HTTP layer runs each GraphQL request inside [`RequestContext::scope`].
+//! The HTTP layer runs each GraphQL request inside [`RequestContext::scope`];
+//! the loaders read it there and hand it, with a pass-through credential,
+//! to each upstream call explicitly ([`crate::upstream::CallContext`]).
 //! Lookups by id are batched across requests in the loaders' own tasks; a
 //! batch is attributed to the last request that joined it, so with
 //! concurrent requests the per-request counts are approximate (the metrics
@@ -17,7 +19,6 @@ use crate::secret::Secret;
 
 tokio::task_local! {
     static CURRENT: RequestContext;
-    static CREDENTIAL: Secret;
 }
 
 /// The header in which a client sends its own credential for a
@@ -81,15 +82,4 @@ impl RequestContext {
     pub fn current() -> Option<RequestContext> {
         CURRENT.try_with(Clone::clone).ok()
     }
-}
-
-/// Runs `future` with `credential` replacing the instance's configured
-/// credential (pass-through mode): connectors send it instead.
-pub async fn with_credential<F: Future>(credential: Secret, future: F) -> F::Output {
-    CREDENTIAL.scope(credential, future).await
-}
-
-/// The client's credential the current upstream call must use, if any.
-pub fn credential_override() -> Option<Secret> {
-    CREDENTIAL.try_with(Clone::clone).ok()
 }

@@ -284,14 +284,14 @@ async fn metrics(State(state): State<HttpState>) -> Response {
                 cache.run_pending_tasks();
                 (cache.entry_count(), cache.weighted_size())
             });
-            let circuit = match store.connector().breaker_state() {
+            let circuit = match store.instance().breaker_state() {
                 BreakerState::Closed => 0,
                 BreakerState::HalfOpen => 1,
                 BreakerState::Open => 2,
             };
             state
                 .metrics
-                .upstream_state(store.connector().name(), entries, bytes, circuit);
+                .upstream_state(store.instance().name(), entries, bytes, circuit);
         }
     }
     (

@@ -11,7 +11,7 @@
 //!
 //! The rest of what the gateway does with money lives here too:
 //! [`convert`] (exchange rates, conversion through a base currency),
-//! [`format`] (locale formatting), [`compare`] (unit prices for a quantity,
+//! [`format`](mod@format) (locale formatting), [`compare`] (unit prices for a quantity,
 //! totals, and the cheapest-active rule).
 
 pub mod compare;

@@ -19,7 +19,7 @@ use crate::schema::id::GlobalId;
 use crate::schema::money::currency_argument;
 use crate::schema::offer::{MarketplaceOffer, Node, OfferInterface, OnlineOffer};
 use crate::schema::scope;
-use crate::upstream::{Connector, ListScope, PageItem, Upstreams};
+use crate::upstream::{Instance, ListScope, PageItem, Upstreams};
 
 /// The answer of a nullable field: `None` is null without an error,
 /// `Some(Err(..))` is null with the error at the field's path. (async-graphql
@@ -175,7 +175,7 @@ type Window = (u64, u64, u64, Vec<(u64, PageItem)>);
 /// it as asked.
 async fn list_window(
     ctx: &Context<'_>,
-    connector: &Arc<dyn Connector>,
+    connector: &Arc<Instance>,
     scope: ListScope,
     args: ListArgs,
 ) -> Result<Window, GatewayError> {
@@ -265,7 +265,7 @@ fn instance<'a>(
     argument: &str,
     name: &str,
     kinds: &[UpstreamKind],
-) -> Result<&'a Arc<dyn Connector>, GatewayError> {
+) -> Result<&'a Arc<Instance>, GatewayError> {
     let connector = upstreams
         .get(name)
         .ok_or_else(|| GatewayError::bad_input(argument, format!("no upstream named `{name}`")))?;
@@ -524,7 +524,7 @@ async fn marketplace_offers_page(
 
 /// The GraphQL error of one listing item that cannot be read, shown at the
 /// item's path.
-fn unreadable(connector: &Arc<dyn Connector>, err: &UpstreamError) -> async_graphql::Error {
+fn unreadable(connector: &Arc<Instance>, err: &UpstreamError) -> async_graphql::Error {
     GatewayError::upstream(connector.name(), err).into()
 }
 

@@ -5,10 +5,16 @@
 //! [`crate::model`]), `client.rs` (the [`Connector`] that calls the API) and
 //! `sim/` (a faithful simulator of the API, serving the same wire types;
 //! only with the `sim` feature).
-//! This module holds what they share: the [`Connector`] trait, credentials,
-//! per-instance settings, the registry of configured instances, and the
-//! helpers of [`tolerant`] reading (a value the API documents never fails
-//! an offer; one unreadable item of a listing never fails its page).
+//! This module holds what they share. An [`Instance`] is one configured
+//! upstream: its spec (name, base URL, credentials, [`settings`]), its
+//! resilient sender ([`resilience`]) and its style's [`Connector`], which
+//! only says what is particular to the style. Every connector call gets a
+//! [`Call`]: the sender, and the [`CallContext`] of the call (the request
+//! it is made for, a client's own credential in pass-through mode), passed
+//! explicitly rather than found in task-locals. [`Upstreams`] is the
+//! registry of instances; [`tolerant`] holds the helpers of tolerant
+//! reading (a value the API documents never fails an offer; one
+//! unreadable item of a listing never fails its page).
 
 pub mod client;
 pub mod closient;
@@ -175,15 +181,56 @@ impl OfferPage {
 /// The answer for one key of a batch lookup: `Ok(None)` is "not found".
 pub type Lookup = Result<Option<Offer>, UpstreamError>;
 
-/// A configured upstream instance the gateway can ask for offers.
+/// What one upstream call is made with, besides the instance itself: the
+/// request it is made for (its id goes upstream as `x-request-id`, and its
+/// count of upstream calls grows) and, in pass-through mode, the client's
+/// own credential, sent instead of the configured one.
+#[derive(Clone, Debug, Default)]
+pub struct CallContext {
+    /// The request the call is made for.
+    pub request: Option<crate::request::RequestContext>,
+    /// The client's own credential (pass-through mode).
+    pub credential: Option<Secret>,
+}
+
+/// One call's view of its instance, handed to the style's [`Connector`]:
+/// the instance's sender (concurrency limit, timeout, retries, breaker)
+/// and the call's [`CallContext`].
+pub struct Call<'a> {
+    client: &'a resilience::InstanceClient,
+    context: &'a CallContext,
+}
+
+impl Call<'_> {
+    /// The shared reqwest client, for building requests.
+    pub fn reqwest(&self) -> &reqwest::Client {
+        self.client.reqwest()
+    }
+
+    /// Sends `request` through the instance's sender, on behalf of the
+    /// call's request.
+    pub async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        idempotent: resilience::Idempotent,
+    ) -> Result<client::RawResponse, UpstreamError> {
+        self.client
+            .send(request, idempotent, self.context.request.as_ref())
+            .await
+    }
+
+    /// The client's own credential, when the call must use it instead of
+    /// the configured one (pass-through mode).
+    pub fn credential(&self) -> Option<&Secret> {
+        self.context.credential.as_ref()
+    }
+}
+
+/// What one API style does: the calls and answers particular to it. The
+/// plumbing every style shares (name, settings, credentials' identity,
+/// the resilient sender) is its [`Instance`]'s; each call gets a [`Call`].
 #[async_trait]
 pub trait Connector: Send + Sync + 'static {
-    /// The instance's configured name.
-    fn name(&self) -> &Arc<str>;
-
-    /// The API style.
-    fn kind(&self) -> UpstreamKind;
-
     /// The offer kinds this style serves.
     fn offer_kinds(&self) -> &'static [OfferKind];
 
@@ -195,13 +242,14 @@ pub trait Connector: Send + Sync + 'static {
     /// Looks offers up by key. The answer has one entry per distinct key,
     /// in any order. Styles with a multi-get use it; the others send their
     /// single GETs concurrently.
-    async fn fetch_offers(&self, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)>;
+    async fn fetch_offers(&self, call: &Call<'_>, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)>;
 
     /// Reads `limit` offers of a listing starting at `offset` (0-based),
     /// over the upstream's own paging. An item that cannot be read is an
     /// `Err` item of the page, never a failure of the whole page.
     async fn list_offers(
         &self,
+        call: &Call<'_>,
         scope: &ListScope,
         offset: u64,
         limit: u32,
@@ -210,38 +258,138 @@ pub trait Connector: Send + Sync + 'static {
     /// Largest `limit` the upstream serves in one page.
     fn max_page_size(&self) -> u32;
 
-    /// The instance's settings.
-    fn settings(&self) -> &InstanceSettings;
-
-    /// Identity of the credentials this connector calls with, for cache
-    /// keys ([`Credentials::fingerprint`]); never the secret.
-    fn credential_fingerprint(&self) -> u64;
-
-    /// The state of the instance's circuit breaker.
-    fn breaker_state(&self) -> resilience::BreakerState;
-
     /// The latest exchange rates against `base`, for styles that publish
     /// them (Violet's `GET /v1/currencies/latest`); `Ok(None)` otherwise.
-    async fn exchange_rates(&self, base: Currency) -> Result<Option<RateTable>, UpstreamError> {
-        let _ = base;
+    async fn exchange_rates(
+        &self,
+        call: &Call<'_>,
+        base: Currency,
+    ) -> Result<Option<RateTable>, UpstreamError> {
+        let _ = (call, base);
         Ok(None)
     }
 }
 
-/// Builds the connector for an instance, by its style.
-pub fn connect(spec: InstanceSpec, http: HttpClient) -> Arc<dyn Connector> {
-    match spec.kind() {
-        UpstreamKind::Closient => Arc::new(closient::ClosientConnector::new(spec, http)),
-        UpstreamKind::Medusa => Arc::new(medusa::MedusaConnector::new(spec, http)),
-        UpstreamKind::Violet => Arc::new(violet::VioletConnector::new(spec, http)),
+/// One configured upstream instance: its spec, its sender and its style's
+/// connector. Every style shares this plumbing; the connector is thin.
+pub struct Instance {
+    spec: InstanceSpec,
+    client: resilience::InstanceClient,
+    connector: Arc<dyn Connector>,
+}
+
+impl Instance {
+    /// The instance of `spec` over the shared HTTP client, with the
+    /// connector of its style.
+    pub fn new(spec: InstanceSpec, http: HttpClient) -> Self {
+        let connector: Arc<dyn Connector> = match spec.kind() {
+            UpstreamKind::Closient => Arc::new(closient::ClosientConnector::new(&spec)),
+            UpstreamKind::Medusa => Arc::new(medusa::MedusaConnector::new(&spec)),
+            UpstreamKind::Violet => Arc::new(violet::VioletConnector::new(&spec)),
+        };
+        Instance::with_connector(spec, http, connector)
+    }
+
+    /// The instance of `spec` with a given connector (tests use their own).
+    pub fn with_connector(
+        spec: InstanceSpec,
+        http: HttpClient,
+        connector: Arc<dyn Connector>,
+    ) -> Self {
+        Instance {
+            client: resilience::InstanceClient::new(&spec, http),
+            spec,
+            connector,
+        }
+    }
+
+    /// The instance's configured name.
+    pub fn name(&self) -> &Arc<str> {
+        &self.spec.name
+    }
+
+    /// The API style.
+    pub fn kind(&self) -> UpstreamKind {
+        self.spec.kind()
+    }
+
+    /// The instance's settings.
+    pub fn settings(&self) -> &InstanceSettings {
+        &self.spec.settings
+    }
+
+    /// Identity of the configured credentials, for cache keys
+    /// ([`Credentials::fingerprint`]); never the secret.
+    pub fn credential_fingerprint(&self) -> u64 {
+        self.spec.credentials.fingerprint()
+    }
+
+    /// The state of the instance's circuit breaker.
+    pub fn breaker_state(&self) -> resilience::BreakerState {
+        self.client.breaker_state()
+    }
+
+    /// The offer kinds this instance serves.
+    pub fn offer_kinds(&self) -> &'static [OfferKind] {
+        self.connector.offer_kinds()
+    }
+
+    /// See [`Connector::canonical_id`].
+    pub fn canonical_id(&self, kind: OfferKind, raw: &str) -> Result<String, String> {
+        self.connector.canonical_id(kind, raw)
+    }
+
+    /// Largest `limit` the upstream serves in one page.
+    pub fn max_page_size(&self) -> u32 {
+        self.connector.max_page_size()
+    }
+
+    fn call<'a>(&'a self, context: &'a CallContext) -> Call<'a> {
+        Call {
+            client: &self.client,
+            context,
+        }
+    }
+
+    /// Looks offers up by key ([`Connector::fetch_offers`]).
+    pub async fn fetch_offers(
+        &self,
+        context: &CallContext,
+        keys: &[OfferKey],
+    ) -> Vec<(OfferKey, Lookup)> {
+        self.connector.fetch_offers(&self.call(context), keys).await
+    }
+
+    /// Reads one window of a listing ([`Connector::list_offers`]).
+    pub async fn list_offers(
+        &self,
+        context: &CallContext,
+        scope: &ListScope,
+        offset: u64,
+        limit: u32,
+    ) -> Result<OfferPage, UpstreamError> {
+        self.connector
+            .list_offers(&self.call(context), scope, offset, limit)
+            .await
+    }
+
+    /// The latest exchange rates against `base`, if the style publishes them.
+    pub async fn exchange_rates(
+        &self,
+        context: &CallContext,
+        base: Currency,
+    ) -> Result<Option<RateTable>, UpstreamError> {
+        self.connector
+            .exchange_rates(&self.call(context), base)
+            .await
     }
 }
 
 /// The configured upstream instances, by name, in configuration order.
 #[derive(Clone, Default)]
 pub struct Upstreams {
-    ordered: Vec<Arc<dyn Connector>>,
-    by_name: HashMap<Arc<str>, Arc<dyn Connector>>,
+    ordered: Vec<Arc<Instance>>,
+    by_name: HashMap<Arc<str>, Arc<Instance>>,
 }
 
 impl Upstreams {
@@ -272,25 +420,25 @@ impl Upstreams {
                     }
                 })
                 .clone();
-            upstreams.add(connect(spec, http));
+            upstreams.add(Arc::new(Instance::new(spec, http)));
         }
         upstreams
     }
 
-    /// Adds a connector (names are unique; configuration checks that first).
-    pub fn add(&mut self, connector: Arc<dyn Connector>) {
+    /// Adds an instance (names are unique; configuration checks that first).
+    pub fn add(&mut self, instance: Arc<Instance>) {
         self.by_name
-            .insert(connector.name().clone(), connector.clone());
-        self.ordered.push(connector);
+            .insert(instance.name().clone(), instance.clone());
+        self.ordered.push(instance);
     }
 
     /// The instance called `name`.
-    pub fn get(&self, name: &str) -> Option<&Arc<dyn Connector>> {
+    pub fn get(&self, name: &str) -> Option<&Arc<Instance>> {
         self.by_name.get(name)
     }
 
     /// All instances in configuration order.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Connector>> {
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Instance>> {
         self.ordered.iter()
     }
 }

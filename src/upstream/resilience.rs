@@ -2,7 +2,7 @@
 //! with its request timeout, retried with backoff inside a retry budget,
 //! and through its circuit breaker.
 //!
-//! Each connector sends through its own [`InstanceClient`]; the pooled
+//! Each instance sends through its own [`InstanceClient`]; the pooled
 //! connections underneath are shared ([`HttpClient`]).
 
 use std::sync::Mutex;
@@ -65,15 +65,17 @@ impl InstanceClient {
     /// backoff and full jitter, or after the `Retry-After` the upstream
     /// asked for up to a cap, while the retry budget allows. Every status is
     /// returned as is once retries are over, for the connector to interpret.
+    /// The request id of `context` goes upstream, and its count of
+    /// upstream calls grows with each attempt.
     pub async fn send(
         &self,
         request: RequestBuilder,
         idempotent: Idempotent,
+        context: Option<&crate::request::RequestContext>,
     ) -> Result<RawResponse, UpstreamError> {
         let probe = self.breaker.admit(&self.name)?;
         self.budget.deposit();
-        let context = crate::request::RequestContext::current();
-        let request = match &context {
+        let request = match context {
             Some(context) => request.header("x-request-id", context.id()),
             None => request,
         };
@@ -89,7 +91,7 @@ impl InstanceClient {
                     .await
                     .expect("the instance never closes its semaphore");
                 let started = Instant::now();
-                if let Some(context) = &context {
+                if let Some(context) = context {
                     context.count_call();
                 }
                 let outcome = self.http.send(this_try, self.timeout).await;

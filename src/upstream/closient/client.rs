@@ -9,7 +9,6 @@
 //! offers of the page are still answered.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use reqwest::header::{HeaderValue, ACCEPT};
@@ -19,14 +18,11 @@ use serde_json::value::RawValue;
 use super::shortuuid;
 use super::{map, wire};
 use crate::error::UpstreamError;
-use crate::model::{OfferKey, OfferKind, UpstreamKind};
+use crate::model::{OfferKey, OfferKind};
 use crate::upstream::client::RawResponse;
 use crate::upstream::paging::PagePlan;
-use crate::upstream::resilience::{Idempotent, InstanceClient};
-use crate::upstream::{
-    Connector, Credentials, HttpClient, InstanceSettings, InstanceSpec, ListScope, Lookup,
-    OfferPage,
-};
+use crate::upstream::resilience::Idempotent;
+use crate::upstream::{Call, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferPage};
 
 /// Largest `page_size` Closient accepts.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -37,15 +33,13 @@ const IN_STORE_OFFER_PATH: &str = "/retailers/api/v1/in-store-offers/";
 /// Talks to one Closient instance.
 pub struct ClosientConnector {
     spec: InstanceSpec,
-    /// Sends under the instance's limits, retries and breaker.
-    client: InstanceClient,
     /// The `X-API-Key` value; `None` when the credentials cannot be sent.
     api_key: Option<HeaderValue>,
 }
 
 impl ClosientConnector {
-    /// A connector for `spec` over the shared client.
-    pub fn new(spec: InstanceSpec, http: HttpClient) -> Self {
+    /// The connector of the instance `spec`.
+    pub fn new(spec: &InstanceSpec) -> Self {
         let api_key =
             match &spec.credentials {
                 Credentials::Closient { api_key } => HeaderValue::from_str(api_key.expose())
@@ -57,16 +51,15 @@ impl ClosientConnector {
                 _ => None,
             };
         ClosientConnector {
-            client: InstanceClient::new(&spec, http),
-            spec,
+            spec: spec.clone(),
             api_key,
         }
     }
 
     /// Sends one authenticated GET.
-    async fn get(&self, url: url::Url) -> Result<RawResponse, UpstreamError> {
+    async fn get(&self, call: &Call<'_>, url: url::Url) -> Result<RawResponse, UpstreamError> {
         // A client's own key (pass-through mode) replaces the configured one.
-        let client_key = crate::request::credential_override().and_then(|secret| {
+        let client_key = call.credential().and_then(|secret| {
             HeaderValue::from_str(secret.expose())
                 .ok()
                 .map(|mut value| {
@@ -81,16 +74,15 @@ impl ClosientConnector {
                     .to_owned(),
             }
         })?;
-        let request = self
-            .client
+        let request = call
             .reqwest()
             .get(url)
             .header("X-API-Key", api_key)
             .header(ACCEPT, "application/json");
-        self.client.send(request, Idempotent::Yes).await
+        call.send(request, Idempotent::Yes).await
     }
 
-    async fn fetch_one(&self, key: &OfferKey) -> Lookup {
+    async fn fetch_one(&self, call: &Call<'_>, key: &OfferKey) -> Lookup {
         let path = match key.kind {
             OfferKind::Online => ONLINE_OFFER_PATH,
             OfferKind::InStore => IN_STORE_OFFER_PATH,
@@ -103,7 +95,9 @@ impl ClosientConnector {
             return Ok(None);
         };
         tracing::debug!(upstream = %self.spec.name, offer_id = %id, "closient offer lookup");
-        let response = self.get(self.spec.url(&format!("{path}{id}"))).await?;
+        let response = self
+            .get(call, self.spec.url(&format!("{path}{id}")))
+            .await?;
         let Some(raw) = read::<Box<RawValue>>(&response)? else {
             return Ok(None);
         };
@@ -125,6 +119,7 @@ impl ClosientConnector {
 
     async fn list_organization(
         &self,
+        call: &Call<'_>,
         organization: &str,
         offset: u64,
         limit: u32,
@@ -146,7 +141,7 @@ impl ClosientConnector {
                 .append_pair("page", &page.to_string())
                 .append_pair("page_size", &plan.page_size.to_string());
             tracing::debug!(upstream = %self.spec.name, organization = %organization, page, "closient listing");
-            let response = self.get(url).await?;
+            let response = self.get(call, url).await?;
             let Some(body) = read::<wire::Page<Box<RawValue>>>(&response)? else {
                 // Closient answers 404 both for an organization that does not
                 // exist and for one the key cannot view.
@@ -229,14 +224,6 @@ fn clip(text: &str) -> &str {
 
 #[async_trait]
 impl Connector for ClosientConnector {
-    fn name(&self) -> &Arc<str> {
-        &self.spec.name
-    }
-
-    fn kind(&self) -> UpstreamKind {
-        UpstreamKind::Closient
-    }
-
     fn offer_kinds(&self) -> &'static [OfferKind] {
         &[OfferKind::Online, OfferKind::InStore]
     }
@@ -254,24 +241,26 @@ impl Connector for ClosientConnector {
         }
     }
 
-    async fn fetch_offers(&self, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
+    async fn fetch_offers(&self, call: &Call<'_>, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
         let mut seen = HashSet::new();
         let distinct = keys.iter().filter(|key| seen.insert(*key));
         futures::future::join_all(
-            distinct.map(|key| async move { (key.clone(), self.fetch_one(key).await) }),
+            distinct.map(|key| async move { (key.clone(), self.fetch_one(call, key).await) }),
         )
         .await
     }
 
     async fn list_offers(
         &self,
+        call: &Call<'_>,
         scope: &ListScope,
         offset: u64,
         limit: u32,
     ) -> Result<OfferPage, UpstreamError> {
         match scope {
             ListScope::Organization(organization) => {
-                self.list_organization(organization, offset, limit).await
+                self.list_organization(call, organization, offset, limit)
+                    .await
             }
             ListScope::All => Err(UpstreamError::Rejected {
                 status: 400,
@@ -284,18 +273,6 @@ impl Connector for ClosientConnector {
 
     fn max_page_size(&self) -> u32 {
         MAX_PAGE_SIZE
-    }
-
-    fn settings(&self) -> &InstanceSettings {
-        &self.spec.settings
-    }
-
-    fn credential_fingerprint(&self) -> u64 {
-        self.spec.credentials.fingerprint()
-    }
-
-    fn breaker_state(&self) -> crate::upstream::resilience::BreakerState {
-        self.client.breaker_state()
     }
 }
 
@@ -312,6 +289,8 @@ mod tests {
     use crate::sim::{serve, RunningSim};
     use crate::upstream::client::DEFAULT_CONNECT_TIMEOUT;
     use crate::upstream::closient::sim::{self, SimData};
+    use crate::upstream::{CallContext, HttpClient, Instance};
+    use std::sync::Arc;
 
     const SEED: u64 = 20_240_601;
     const ONLINE_ENDPOINT: &str = "GET /retailers/api/v1/online-offers/{offer_id}";
@@ -327,8 +306,8 @@ mod tests {
         (running, data)
     }
 
-    fn connector(running: &RunningSim, credentials: Credentials) -> ClosientConnector {
-        ClosientConnector::new(
+    fn connector(running: &RunningSim, credentials: Credentials) -> Instance {
+        Instance::new(
             InstanceSpec {
                 name: Arc::from("closient"),
                 base_url: running.base_url.clone(),
@@ -401,7 +380,7 @@ mod tests {
                 keys.push(OfferKey::new(OfferKind::InStore, offer.id.clone()));
             }
         }
-        let answers = connector.fetch_offers(&keys).await;
+        let answers = connector.fetch_offers(&CallContext::default(), &keys).await;
         assert_eq!(answers.len(), keys.len());
         for (key, lookup) in answers {
             let offer = lookup.expect("lookup succeeds").expect("offer is found");
@@ -475,7 +454,7 @@ mod tests {
             .collect();
         keys.extend(keys.clone()); // every key twice
         keys.push(OfferKey::new(OfferKind::Online, missing.clone()));
-        let answers = connector.fetch_offers(&keys).await;
+        let answers = connector.fetch_offers(&CallContext::default(), &keys).await;
         assert_eq!(answers.len(), ids.len() + 1);
         for (key, lookup) in &answers {
             let found = lookup.as_ref().expect("no upstream error");
@@ -503,21 +482,29 @@ mod tests {
             OfferKey::new(OfferKind::Online, online_id.clone()),
             OfferKey::new(OfferKind::InStore, in_store_id),
         ];
-        for (_, lookup) in connector(&running, demo.clone()).fetch_offers(&keys).await {
+        for (_, lookup) in connector(&running, demo.clone())
+            .fetch_offers(&CallContext::default(), &keys)
+            .await
+        {
             assert!(matches!(lookup, Ok(None)), "{lookup:?}");
         }
-        for (_, lookup) in connector(&running, other.clone()).fetch_offers(&keys).await {
+        for (_, lookup) in connector(&running, other.clone())
+            .fetch_offers(&CallContext::default(), &keys)
+            .await
+        {
             assert!(matches!(lookup, Ok(Some(_))), "{lookup:?}");
         }
         // Listing that organization with the demo key: not found.
         let scope = ListScope::Organization(their_org_id.clone());
-        let listing = connector(&running, demo).list_offers(&scope, 0, 10).await;
+        let listing = connector(&running, demo)
+            .list_offers(&CallContext::default(), &scope, 0, 10)
+            .await;
         assert!(
             matches!(listing, Err(UpstreamError::NotFound(_))),
             "{listing:?}"
         );
         let page = connector(&running, other)
-            .list_offers(&scope, 0, 10)
+            .list_offers(&CallContext::default(), &scope, 0, 10)
             .await
             .unwrap();
         assert_eq!(
@@ -541,7 +528,9 @@ mod tests {
             Ok(raw.id.clone())
         );
         let key = OfferKey::new(OfferKind::Online, uuid);
-        let answers = connector.fetch_offers(std::slice::from_ref(&key)).await;
+        let answers = connector
+            .fetch_offers(&CallContext::default(), std::slice::from_ref(&key))
+            .await;
         let (answer_key, lookup) = &answers[0];
         assert_eq!(answer_key, &key);
         let offer = lookup.as_ref().unwrap().as_ref().unwrap();
@@ -585,12 +574,19 @@ mod tests {
                     api_key: Secret::new(api_key),
                 },
             );
-            let answers = connector.fetch_offers(std::slice::from_ref(&key)).await;
+            let answers = connector
+                .fetch_offers(&CallContext::default(), std::slice::from_ref(&key))
+                .await;
             let err = answers[0].1.clone().unwrap_err();
             assert!(matches!(err, UpstreamError::Unauthorized { .. }), "{err:?}");
             assert!(!err.to_string().contains(api_key), "{err}");
             let err = connector
-                .list_offers(&ListScope::Organization(org.clone()), 0, 10)
+                .list_offers(
+                    &CallContext::default(),
+                    &ListScope::Organization(org.clone()),
+                    0,
+                    10,
+                )
                 .await
                 .unwrap_err();
             assert!(matches!(err, UpstreamError::Unauthorized { .. }), "{err:?}");
@@ -623,7 +619,10 @@ mod tests {
             let mut listed = Vec::new();
             let mut offset = 0;
             loop {
-                let page = connector.list_offers(&scope, offset, step).await.unwrap();
+                let page = connector
+                    .list_offers(&CallContext::default(), &scope, offset, step)
+                    .await
+                    .unwrap();
                 assert_eq!(page.total_count, expected.len() as u64);
                 let received = page.items.len();
                 for offer in page.offers() {
@@ -648,7 +647,10 @@ mod tests {
             assert!(running.control.count(LIST_ENDPOINT) >= expected.len() as u64 / 100);
         }
         // Past the end: empty, with the total.
-        let page = connector.list_offers(&scope, 10_000, 50).await.unwrap();
+        let page = connector
+            .list_offers(&CallContext::default(), &scope, 10_000, 50)
+            .await
+            .unwrap();
         assert_eq!(
             (page.items.len(), page.total_count),
             (0, expected.len() as u64)
@@ -656,7 +658,10 @@ mod tests {
         // The organization id may be given as a UUID.
         let uuid_scope =
             ListScope::Organization(shortuuid::format_uuid(data.organizations[org].uuid));
-        let page = connector.list_offers(&uuid_scope, 3, 2).await.unwrap();
+        let page = connector
+            .list_offers(&CallContext::default(), &uuid_scope, 3, 2)
+            .await
+            .unwrap();
         let ids: Vec<_> = page
             .offers()
             .map(|o| o.common().key.native_id.clone())
@@ -677,7 +682,10 @@ mod tests {
         let scope = ListScope::Organization(org_id);
         for (offset, limit, calls) in [(90_u64, 20_u32, 1_u64), (95, 100, 2), (0, 0, 1)] {
             running.control.reset_counts();
-            let page = connector.list_offers(&scope, offset, limit).await.unwrap();
+            let page = connector
+                .list_offers(&CallContext::default(), &scope, offset, limit)
+                .await
+                .unwrap();
             let ids: Vec<_> = page
                 .offers()
                 .map(|o| o.common().key.native_id.clone())
@@ -698,7 +706,7 @@ mod tests {
         let (running, _) = start().await;
         let connector = connector(&running, sim::demo_credentials());
         let err = connector
-            .list_offers(&ListScope::All, 0, 10)
+            .list_offers(&CallContext::default(), &ListScope::All, 0, 10)
             .await
             .unwrap_err();
         assert!(
@@ -706,7 +714,12 @@ mod tests {
             "{err:?}"
         );
         let err = connector
-            .list_offers(&ListScope::Organization("nope".into()), 0, 10)
+            .list_offers(
+                &CallContext::default(),
+                &ListScope::Organization("nope".into()),
+                0,
+                10,
+            )
             .await
             .unwrap_err();
         assert!(
@@ -723,10 +736,14 @@ mod tests {
         let connector = connector(&running, sim::demo_credentials());
         let key = OfferKey::new(OfferKind::Online, data.online_offers[0].id.clone());
         for _ in 0..2 {
-            let answers = connector.fetch_offers(std::slice::from_ref(&key)).await;
+            let answers = connector
+                .fetch_offers(&CallContext::default(), std::slice::from_ref(&key))
+                .await;
             assert!(answers[0].1.is_ok(), "{:?}", answers[0].1);
         }
-        let answers = connector.fetch_offers(std::slice::from_ref(&key)).await;
+        let answers = connector
+            .fetch_offers(&CallContext::default(), std::slice::from_ref(&key))
+            .await;
         match &answers[0].1 {
             Err(UpstreamError::RateLimited {
                 retry_after: Some(wait),
@@ -740,6 +757,7 @@ mod tests {
         }
         let err = connector
             .list_offers(
+                &CallContext::default(),
                 &ListScope::Organization(data.organizations[0].id.clone()),
                 0,
                 5,
@@ -748,7 +766,9 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, UpstreamError::RateLimited { .. }), "{err:?}");
         data.set_minute_limit(None);
-        let answers = connector.fetch_offers(std::slice::from_ref(&key)).await;
+        let answers = connector
+            .fetch_offers(&CallContext::default(), std::slice::from_ref(&key))
+            .await;
         assert!(answers[0].1.is_ok());
     }
 }

@@ -13,7 +13,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::future::join_all;
@@ -21,13 +20,12 @@ use serde_json::value::RawValue;
 use tokio::sync::Mutex;
 
 use crate::error::UpstreamError;
-use crate::model::{Offer, OfferKey, OfferKind, UpstreamKind};
+use crate::model::{Offer, OfferKey, OfferKind};
 use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
-use crate::upstream::resilience::{Idempotent, InstanceClient};
+use crate::upstream::resilience::Idempotent;
 use crate::upstream::{
-    Connector, Credentials, HttpClient, InstanceSettings, InstanceSpec, ListScope, Lookup,
-    MedusaAuth, OfferPage,
+    Call, Connector, Credentials, InstanceSpec, ListScope, Lookup, MedusaAuth, OfferPage,
 };
 
 use super::{id, map, wire};
@@ -45,8 +43,6 @@ const MAX_DETAIL_CHARS: usize = 200;
 /// Talks to one Medusa instance.
 pub struct MedusaConnector {
     spec: InstanceSpec,
-    /// Sends under the instance's limits, retries and breaker.
-    client: InstanceClient,
     auth: Auth,
 }
 
@@ -95,8 +91,8 @@ impl Session {
 }
 
 impl MedusaConnector {
-    /// A connector for `spec` over the shared client.
-    pub fn new(spec: InstanceSpec, http: HttpClient) -> Self {
+    /// The connector of the instance `spec`.
+    pub fn new(spec: &InstanceSpec) -> Self {
         let auth = match &spec.credentials {
             Credentials::Medusa(MedusaAuth::Token(token)) => Auth::Static(token.clone()),
             Credentials::Medusa(MedusaAuth::EmailPassword { email, password }) => Auth::Login {
@@ -106,13 +102,15 @@ impl MedusaConnector {
             },
             _ => Auth::Misconfigured,
         };
-        let client = InstanceClient::new(&spec, http);
-        MedusaConnector { spec, client, auth }
+        MedusaConnector {
+            spec: spec.clone(),
+            auth,
+        }
     }
 
     /// The token to send: the configured one, the cached one, or a fresh
     /// login's.
-    async fn token(&self) -> Result<Secret, UpstreamError> {
+    async fn token(&self, call: &Call<'_>) -> Result<Secret, UpstreamError> {
         let session = match &self.auth {
             Auth::Static(token) => return Ok(token.clone()),
             Auth::Misconfigured => return Err(misconfigured()),
@@ -132,12 +130,16 @@ impl MedusaConnector {
                 return Err(failure.clone());
             }
         }
-        self.log_in(session, &mut failure).await
+        self.log_in(call, session, &mut failure).await
     }
 
     /// A new token after `rejected` was refused, or `None` when the
     /// credentials cannot log in again (a configured token).
-    async fn refresh(&self, rejected: &Secret) -> Result<Option<Secret>, UpstreamError> {
+    async fn refresh(
+        &self,
+        call: &Call<'_>,
+        rejected: &Secret,
+    ) -> Result<Option<Secret>, UpstreamError> {
         let Auth::Login { session, .. } = &self.auth else {
             return Ok(None);
         };
@@ -154,19 +156,20 @@ impl MedusaConnector {
             }
             Some(_) => {}
         }
-        self.log_in(session, &mut failure).await.map(Some)
+        self.log_in(call, session, &mut failure).await.map(Some)
     }
 
     /// Logs in, holding the single-flight lock, and records the outcome.
     async fn log_in(
         &self,
+        call: &Call<'_>,
         session: &Session,
         failure: &mut Option<UpstreamError>,
     ) -> Result<Secret, UpstreamError> {
         // Callers arriving meanwhile wait for this login instead of sending
         // a token about to be replaced.
         session.set(None);
-        let outcome = self.login().await;
+        let outcome = self.login(call).await;
         match &outcome {
             Ok(token) => {
                 session.set(Some(token.clone()));
@@ -182,7 +185,7 @@ impl MedusaConnector {
     }
 
     /// `POST /auth/user/emailpass`. A refused login is `Unauthorized`.
-    async fn login(&self) -> Result<Secret, UpstreamError> {
+    async fn login(&self, call: &Call<'_>) -> Result<Secret, UpstreamError> {
         let Auth::Login {
             email, password, ..
         } = &self.auth
@@ -193,13 +196,12 @@ impl MedusaConnector {
             email: email.clone(),
             password: password.expose().to_owned(),
         };
-        let request = self
-            .client
+        let request = call
             .reqwest()
             .post(self.spec.url("/auth/user/emailpass"))
             .json(&body);
         // Logging in has no side effect worth guarding: it may be retried.
-        let response = self.client.send(request, Idempotent::Yes).await?;
+        let response = call.send(request, Idempotent::Yes).await?;
         tracing::debug!(upstream = %self.spec.name, status = response.status.as_u16(), "medusa login");
         if let Some(failure) = response.common_failure() {
             return Err(failure);
@@ -220,35 +222,27 @@ impl MedusaConnector {
     }
 
     /// Sends an authenticated GET, logging in again once on a 401.
-    async fn get(&self, url: url::Url) -> Result<RawResponse, UpstreamError> {
+    async fn get(&self, call: &Call<'_>, url: url::Url) -> Result<RawResponse, UpstreamError> {
         // A client's own token (pass-through mode) is sent as is, never renewed.
-        if let Some(token) = crate::request::credential_override() {
-            return self.send_get(&url, &token).await;
+        if let Some(token) = call.credential() {
+            return send_get(call, &url, token).await;
         }
-        let token = self.token().await?;
-        let response = self.send_get(&url, &token).await?;
+        let token = self.token(call).await?;
+        let response = send_get(call, &url, &token).await?;
         if response.status.as_u16() != 401 {
             return Ok(response);
         }
-        match self.refresh(&token).await? {
-            Some(fresh) => self.send_get(&url, &fresh).await,
+        match self.refresh(call, &token).await? {
+            Some(fresh) => send_get(call, &url, &fresh).await,
             None => Ok(response),
         }
-    }
-
-    async fn send_get(&self, url: &url::Url, token: &Secret) -> Result<RawResponse, UpstreamError> {
-        let request = self
-            .client
-            .reqwest()
-            .get(url.clone())
-            .bearer_auth(token.expose());
-        self.client.send(request, Idempotent::Yes).await
     }
 
     /// `GET /admin/offers` with `params` and the relation fields, decoded
     /// down to one raw JSON value per offer.
     async fn list_call(
         &self,
+        call: &Call<'_>,
         params: &[(&str, &str)],
     ) -> Result<wire::OfferListResponse<Box<RawValue>>, UpstreamError> {
         let mut url = self.spec.url("/admin/offers");
@@ -259,7 +253,7 @@ impl MedusaConnector {
             }
             query.append_pair("fields", OFFER_FIELDS);
         }
-        let response = self.get(url).await?;
+        let response = self.get(call, url).await?;
         check_status(&response)?;
         response.json()
     }
@@ -267,12 +261,13 @@ impl MedusaConnector {
     /// One batch of distinct canonical ids: one list call.
     async fn fetch_batch(
         &self,
+        call: &Call<'_>,
         ids: &[String],
     ) -> Result<HashMap<String, Result<Offer, UpstreamError>>, UpstreamError> {
         let limit = ids.len().to_string();
         let mut params: Vec<(&str, &str)> = ids.iter().map(|id| ("id[]", id.as_str())).collect();
         params.push(("limit", &limit));
-        let answer = self.list_call(&params).await?;
+        let answer = self.list_call(call, &params).await?;
         let mut found = HashMap::new();
         for raw in answer.offers {
             let (id, offer) = self.decode(&raw);
@@ -288,6 +283,16 @@ impl MedusaConnector {
     fn decode(&self, raw: &RawValue) -> (Option<String>, Result<Offer, UpstreamError>) {
         map::read_offer(&self.spec.name, raw.get())
     }
+}
+
+/// One GET with the bearer `token`.
+async fn send_get(
+    call: &Call<'_>,
+    url: &url::Url,
+    token: &Secret,
+) -> Result<RawResponse, UpstreamError> {
+    let request = call.reqwest().get(url.clone()).bearer_auth(token.expose());
+    call.send(request, Idempotent::Yes).await
 }
 
 fn misconfigured() -> UpstreamError {
@@ -344,14 +349,6 @@ fn error_detail(response: &RawResponse) -> String {
 
 #[async_trait]
 impl Connector for MedusaConnector {
-    fn name(&self) -> &Arc<str> {
-        &self.spec.name
-    }
-
-    fn kind(&self) -> UpstreamKind {
-        UpstreamKind::Medusa
-    }
-
     fn offer_kinds(&self) -> &'static [OfferKind] {
         &[OfferKind::Marketplace]
     }
@@ -366,7 +363,7 @@ impl Connector for MedusaConnector {
         id::canonical_offer_id(raw)
     }
 
-    async fn fetch_offers(&self, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
+    async fn fetch_offers(&self, call: &Call<'_>, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
         // Distinct keys, each with its canonical id when it has one.
         let mut keys_by_id: BTreeMap<String, Vec<OfferKey>> = BTreeMap::new();
         let mut answers: Vec<(OfferKey, Lookup)> = Vec::new();
@@ -384,7 +381,7 @@ impl Connector for MedusaConnector {
         let ids: Vec<String> = keys_by_id.keys().cloned().collect();
         let batch_size = self.spec.settings.max_batch_size.max(1);
         let batches = ids.chunks(batch_size).collect::<Vec<_>>();
-        let results = join_all(batches.iter().map(|batch| self.fetch_batch(batch))).await;
+        let results = join_all(batches.iter().map(|batch| self.fetch_batch(call, batch))).await;
         for (batch, result) in batches.into_iter().zip(results) {
             match result {
                 Ok(mut found) => {
@@ -410,6 +407,7 @@ impl Connector for MedusaConnector {
 
     async fn list_offers(
         &self,
+        call: &Call<'_>,
         scope: &ListScope,
         offset: u64,
         limit: u32,
@@ -427,11 +425,14 @@ impl Connector for MedusaConnector {
             let page_offset = offset.saturating_add(items.len() as u64).to_string();
             let page_limit = wanted.to_string();
             let answer = self
-                .list_call(&[
-                    ("offset", &page_offset),
-                    ("limit", &page_limit),
-                    ("order", "id"),
-                ])
+                .list_call(
+                    call,
+                    &[
+                        ("offset", &page_offset),
+                        ("limit", &page_limit),
+                        ("order", "id"),
+                    ],
+                )
                 .await?;
             total_count = answer.count;
             let received = answer.offers.len() as u64;
@@ -458,18 +459,6 @@ impl Connector for MedusaConnector {
     fn max_page_size(&self) -> u32 {
         MAX_PAGE_SIZE
     }
-
-    fn settings(&self) -> &InstanceSettings {
-        &self.spec.settings
-    }
-
-    fn credential_fingerprint(&self) -> u64 {
-        self.spec.credentials.fingerprint()
-    }
-
-    fn breaker_state(&self) -> crate::upstream::resilience::BreakerState {
-        self.client.breaker_state()
-    }
 }
 
 #[cfg(all(test, feature = "sim"))]
@@ -489,7 +478,8 @@ mod tests {
     use crate::upstream::client::DEFAULT_CONNECT_TIMEOUT;
     use crate::upstream::medusa::sim::{self, SimData};
     use crate::upstream::medusa::wire::ErrorType;
-    use crate::upstream::InstanceSettings;
+    use crate::upstream::{CallContext, HttpClient, Instance, InstanceSettings};
+    use std::sync::Arc;
 
     const LIST: &str = "GET /admin/offers";
     const RETRIEVE: &str = "GET /admin/offers/{id}";
@@ -509,15 +499,11 @@ mod tests {
             Fixture { data, sim }
         }
 
-        fn connector_with(
-            &self,
-            credentials: Credentials,
-            settings: InstanceSettings,
-        ) -> MedusaConnector {
+        fn connector_with(&self, credentials: Credentials, settings: InstanceSettings) -> Instance {
             connector(&self.sim, credentials, settings)
         }
 
-        fn connector(&self) -> MedusaConnector {
+        fn connector(&self) -> Instance {
             self.connector_with(sim::demo_credentials(), InstanceSettings::default())
         }
     }
@@ -526,14 +512,14 @@ mod tests {
         sim: &RunningSim,
         credentials: Credentials,
         settings: InstanceSettings,
-    ) -> MedusaConnector {
+    ) -> Instance {
         let spec = InstanceSpec {
             name: Arc::from("mercur"),
             base_url: sim.base_url.clone(),
             credentials,
             settings,
         };
-        MedusaConnector::new(spec, HttpClient::new(DEFAULT_CONNECT_TIMEOUT))
+        Instance::new(spec, HttpClient::new(DEFAULT_CONNECT_TIMEOUT))
     }
 
     fn key(id: &str) -> OfferKey {
@@ -579,7 +565,7 @@ mod tests {
             credentials: sim::demo_credentials(),
             settings: InstanceSettings::default(),
         };
-        let c = MedusaConnector::new(spec, HttpClient::new(DEFAULT_CONNECT_TIMEOUT));
+        let c = Instance::new(spec, HttpClient::new(DEFAULT_CONNECT_TIMEOUT));
         assert_eq!(
             c.canonical_id(OfferKind::Marketplace, "offer_01hxyz8q2m4n6p8r0t2v4w6x8y"),
             Ok("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y".to_owned())
@@ -643,7 +629,7 @@ mod tests {
             picks
         });
         let keys: Vec<OfferKey> = picks.iter().map(|o| key(&o.id)).collect();
-        let answers = by_key(c.fetch_offers(&keys).await);
+        let answers = by_key(c.fetch_offers(&CallContext::default(), &keys).await);
         assert_eq!(answers.len(), picks.len());
         for raw in picks {
             let offer = found(&answers[&key(&raw.id)]);
@@ -694,7 +680,7 @@ mod tests {
             key("not-an-offer-id"),
             OfferKey::new(OfferKind::Online, known.clone()),
         ];
-        let answers = by_key(c.fetch_offers(&keys).await);
+        let answers = by_key(c.fetch_offers(&CallContext::default(), &keys).await);
         assert_eq!(answers.len(), 5);
         assert_eq!(found(&answers[&key(&known)]).common().key, key(&known));
         assert_eq!(
@@ -711,7 +697,10 @@ mod tests {
             Ok(None)
         ));
         assert_eq!(f.sim.control.count(LIST), 1);
-        assert!(c.fetch_offers(&[]).await.is_empty());
+        assert!(c
+            .fetch_offers(&CallContext::default(), &[])
+            .await
+            .is_empty());
         assert_eq!(f.sim.control.count(LIST), 1);
     }
 
@@ -727,7 +716,7 @@ mod tests {
             .take(250)
             .map(|o| key(&o.id))
             .collect();
-        let answers = by_key(c.fetch_offers(&keys).await);
+        let answers = by_key(c.fetch_offers(&CallContext::default(), &keys).await);
         assert_eq!(answers.len(), 250);
         assert!(answers.values().all(|lookup| matches!(lookup, Ok(Some(_)))));
         assert_eq!(f.sim.control.count(LIST), 3);
@@ -742,7 +731,7 @@ mod tests {
             f.sim.control.reset_counts();
             let c = f.connector_with(sim::demo_credentials(), settings(batch));
             let keys: Vec<OfferKey> = f.data.offers.iter().take(n).map(|o| key(&o.id)).collect();
-            let answers = c.fetch_offers(&keys).await;
+            let answers = c.fetch_offers(&CallContext::default(), &keys).await;
             assert_eq!(answers.len(), n);
             assert_eq!(
                 f.sim.control.count(LIST) as usize,
@@ -760,14 +749,16 @@ mod tests {
         let calls = f.data.offers.iter().take(20).map(|o| {
             let keys = vec![key(&o.id)];
             let c = &c;
-            async move { c.fetch_offers(&keys).await }
+            async move { c.fetch_offers(&CallContext::default(), &keys).await }
         });
         let answers = join_all(calls).await;
         assert!(answers
             .iter()
             .flatten()
             .all(|(_, lookup)| matches!(lookup, Ok(Some(_)))));
-        c.list_offers(&ListScope::All, 0, 5).await.expect("list");
+        c.list_offers(&CallContext::default(), &ListScope::All, 0, 5)
+            .await
+            .expect("list");
         assert_eq!(f.sim.control.count(LOGIN), 1);
         assert_eq!(f.sim.control.count(LIST), 21);
         assert_eq!(f.data.session_count(), 1);
@@ -778,14 +769,20 @@ mod tests {
         let f = Fixture::start().await;
         let c = f.connector();
         let first = vec![key(&f.data.offers[0].id)];
-        assert!(matches!(&c.fetch_offers(&first).await[0].1, Ok(Some(_))));
+        assert!(matches!(
+            &c.fetch_offers(&CallContext::default(), &first).await[0].1,
+            Ok(Some(_))
+        ));
         assert_eq!(
             (f.sim.control.count(LOGIN), f.sim.control.count(LIST)),
             (1, 1)
         );
 
         f.data.revoke_tokens();
-        assert!(matches!(&c.fetch_offers(&first).await[0].1, Ok(Some(_))));
+        assert!(matches!(
+            &c.fetch_offers(&CallContext::default(), &first).await[0].1,
+            Ok(Some(_))
+        ));
         // One refused call, one login, one retry.
         assert_eq!(
             (f.sim.control.count(LOGIN), f.sim.control.count(LIST)),
@@ -797,7 +794,7 @@ mod tests {
         let calls = f.data.offers.iter().take(10).map(|o| {
             let keys = vec![key(&o.id)];
             let c = &c;
-            async move { c.fetch_offers(&keys).await }
+            async move { c.fetch_offers(&CallContext::default(), &keys).await }
         });
         let answers = join_all(calls).await;
         assert!(answers
@@ -820,7 +817,7 @@ mod tests {
             InstanceSettings::default(),
         );
         let keys: Vec<OfferKey> = f.data.offers.iter().take(3).map(|o| key(&o.id)).collect();
-        for (_, lookup) in c.fetch_offers(&keys).await {
+        for (_, lookup) in c.fetch_offers(&CallContext::default(), &keys).await {
             match lookup {
                 Err(UpstreamError::Unauthorized {
                     status: 401,
@@ -834,7 +831,8 @@ mod tests {
         }
         assert_eq!(f.sim.control.count(LOGIN), 1);
         assert!(matches!(
-            c.list_offers(&ListScope::All, 0, 10).await,
+            c.list_offers(&CallContext::default(), &ListScope::All, 0, 10)
+                .await,
             Err(UpstreamError::Unauthorized { status: 401, .. })
         ));
         // A failed login is not remembered: the next call tries again.
@@ -843,7 +841,7 @@ mod tests {
         let calls = keys.iter().map(|k| {
             let keys = vec![k.clone()];
             let c = &c;
-            async move { c.fetch_offers(&keys).await }
+            async move { c.fetch_offers(&CallContext::default(), &keys).await }
         });
         for answer in join_all(calls).await {
             assert!(matches!(
@@ -863,13 +861,16 @@ mod tests {
             InstanceSettings::default(),
         );
         let keys = vec![key(&f.data.offers[1].id)];
-        assert!(matches!(&good.fetch_offers(&keys).await[0].1, Ok(Some(_))));
+        assert!(matches!(
+            &good.fetch_offers(&CallContext::default(), &keys).await[0].1,
+            Ok(Some(_))
+        ));
         let bad = f.connector_with(
             Credentials::Medusa(MedusaAuth::Token(Secret::new("expired.jwt.token"))),
             InstanceSettings::default(),
         );
         assert!(matches!(
-            &bad.fetch_offers(&keys).await[0].1,
+            &bad.fetch_offers(&CallContext::default(), &keys).await[0].1,
             Err(UpstreamError::Unauthorized { status: 401, .. })
         ));
         assert_eq!(f.sim.control.count(LOGIN), 0);
@@ -883,10 +884,11 @@ mod tests {
         let mut ids: Vec<String> = f.data.offers.iter().take(4).map(|o| o.id.clone()).collect();
         ids.sort();
         // Log in first so the injected failure hits a batch.
-        c.fetch_offers(&[key(&ids[0])]).await;
+        c.fetch_offers(&CallContext::default(), &[key(&ids[0])])
+            .await;
         f.data.fail_next(1, ErrorType::UnknownError);
         let keys: Vec<OfferKey> = ids.iter().map(|id| key(id)).collect();
-        let answers = by_key(c.fetch_offers(&keys).await);
+        let answers = by_key(c.fetch_offers(&CallContext::default(), &keys).await);
         let failed: HashSet<&str> = answers
             .iter()
             .filter(|(_, lookup)| matches!(lookup, Err(UpstreamError::Server { status: 500 })))
@@ -913,20 +915,25 @@ mod tests {
     async fn upstream_refusals_map_to_rejected_and_unauthorized() {
         let f = Fixture::start().await;
         let c = f.connector();
-        c.list_offers(&ListScope::All, 0, 1).await.expect("list");
+        c.list_offers(&CallContext::default(), &ListScope::All, 0, 1)
+            .await
+            .expect("list");
         f.data.fail_next(1, ErrorType::InvalidData);
         assert!(matches!(
-            c.list_offers(&ListScope::All, 0, 1).await,
+            c.list_offers(&CallContext::default(), &ListScope::All, 0, 1)
+                .await,
             Err(UpstreamError::Rejected { status: 400, .. })
         ));
         f.data.fail_next(1, ErrorType::Forbidden);
         assert!(matches!(
-            c.list_offers(&ListScope::All, 0, 1).await,
+            c.list_offers(&CallContext::default(), &ListScope::All, 0, 1)
+                .await,
             Err(UpstreamError::Unauthorized { status: 403, .. })
         ));
         f.data.fail_next(1, ErrorType::Conflict);
         assert!(matches!(
-            c.list_offers(&ListScope::All, 0, 1).await,
+            c.list_offers(&CallContext::default(), &ListScope::All, 0, 1)
+                .await,
             Err(UpstreamError::BadResponse(_))
         ));
         // A 403 is not an expired token: no new login.
@@ -942,7 +949,7 @@ mod tests {
         let mut offset = 0;
         loop {
             let page = c
-                .list_offers(&ListScope::All, offset, 100)
+                .list_offers(&CallContext::default(), &ListScope::All, offset, 100)
                 .await
                 .expect("page");
             assert_eq!(page.total_count, total);
@@ -962,7 +969,10 @@ mod tests {
     async fn lists_from_an_unaligned_offset_beyond_one_page() {
         let f = Fixture::start().await;
         let c = f.connector();
-        let page = c.list_offers(&ListScope::All, 37, 250).await.expect("page");
+        let page = c
+            .list_offers(&CallContext::default(), &ListScope::All, 37, 250)
+            .await
+            .expect("page");
         let ids: Vec<&str> = page
             .offers()
             .map(|o| o.common().key.native_id.as_str())
@@ -974,11 +984,19 @@ mod tests {
         assert_eq!(ids, expected);
         assert_eq!(f.sim.control.count(LIST), 3);
         let tail = c
-            .list_offers(&ListScope::All, f.data.offers.len() as u64 - 3, 100)
+            .list_offers(
+                &CallContext::default(),
+                &ListScope::All,
+                f.data.offers.len() as u64 - 3,
+                100,
+            )
             .await
             .expect("tail");
         assert_eq!(tail.items.len(), 3);
-        let empty = c.list_offers(&ListScope::All, 0, 0).await.expect("empty");
+        let empty = c
+            .list_offers(&CallContext::default(), &ListScope::All, 0, 0)
+            .await
+            .expect("empty");
         assert_eq!(
             (empty.items.len(), empty.total_count),
             (0, f.data.offers.len() as u64)
@@ -990,8 +1008,13 @@ mod tests {
         let f = Fixture::start().await;
         let c = f.connector();
         assert!(matches!(
-            c.list_offers(&ListScope::Organization("org".into()), 0, 10)
-                .await,
+            c.list_offers(
+                &CallContext::default(),
+                &ListScope::Organization("org".into()),
+                0,
+                10
+            )
+            .await,
             Err(UpstreamError::Rejected { .. })
         ));
         assert_eq!(f.sim.control.total(), 0);
@@ -1007,8 +1030,14 @@ mod tests {
             sim::other_credentials().fingerprint()
         );
         let keys = vec![key(&f.data.offers[2].id)];
-        assert!(matches!(&demo.fetch_offers(&keys).await[0].1, Ok(Some(_))));
-        assert!(matches!(&other.fetch_offers(&keys).await[0].1, Ok(Some(_))));
+        assert!(matches!(
+            &demo.fetch_offers(&CallContext::default(), &keys).await[0].1,
+            Ok(Some(_))
+        ));
+        assert!(matches!(
+            &other.fetch_offers(&CallContext::default(), &keys).await[0].1,
+            Ok(Some(_))
+        ));
         assert_eq!(f.sim.control.count(LOGIN), 2);
         assert_eq!(f.data.session_count(), 2);
     }
@@ -1034,11 +1063,14 @@ mod tests {
             InstanceSettings::default(),
         );
         let answers = by_key(
-            c.fetch_offers(&[
-                key(&good_id),
-                key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y"),
-                key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Z"),
-            ])
+            c.fetch_offers(
+                &CallContext::default(),
+                &[
+                    key(&good_id),
+                    key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y"),
+                    key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Z"),
+                ],
+            )
             .await,
         );
         assert!(matches!(answers[&key(&good_id)], Ok(Some(_))));
@@ -1054,7 +1086,7 @@ mod tests {
         }
         // In a listing, each broken offer fails only its own item.
         let page = c
-            .list_offers(&ListScope::All, 0, 3)
+            .list_offers(&CallContext::default(), &ListScope::All, 0, 3)
             .await
             .expect("the page");
         assert_eq!((page.items.len(), page.total_count), (3, 3));
@@ -1078,7 +1110,10 @@ mod tests {
             InstanceSettings::default(),
         );
         let answers = c
-            .fetch_offers(&[key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y")])
+            .fetch_offers(
+                &CallContext::default(),
+                &[key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y")],
+            )
             .await;
         assert!(matches!(answers[0].1, Err(UpstreamError::BadResponse(_))));
     }
@@ -1105,10 +1140,13 @@ mod tests {
             Credentials::Medusa(MedusaAuth::Token(Secret::new("t"))),
             InstanceSettings::default(),
         );
-        c.fetch_offers(&[
-            key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y"),
-            key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Z"),
-        ])
+        c.fetch_offers(
+            &CallContext::default(),
+            &[
+                key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y"),
+                key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Z"),
+            ],
+        )
         .await;
         let queries = seen.lock().expect("lock").clone();
         assert_eq!(

@@ -25,7 +25,6 @@
 //! are still answered.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::future::join_all;
@@ -35,17 +34,14 @@ use tokio::sync::Mutex;
 
 use super::{map, wire};
 use crate::error::UpstreamError;
-use crate::model::{OfferKey, OfferKind, UpstreamKind};
+use crate::model::{OfferKey, OfferKind};
 use crate::pricing::convert::RateTable;
 use crate::pricing::Currency;
 use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
 use crate::upstream::paging::PagePlan;
-use crate::upstream::resilience::{Idempotent, InstanceClient};
-use crate::upstream::{
-    Connector, Credentials, HttpClient, InstanceSettings, InstanceSpec, ListScope, Lookup,
-    OfferPage,
-};
+use crate::upstream::resilience::Idempotent;
+use crate::upstream::{Call, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferPage};
 
 /// Largest page Violet serves.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -80,16 +76,14 @@ struct AuthState {
 /// Talks to one Violet instance.
 pub struct VioletConnector {
     spec: InstanceSpec,
-    /// Sends under the instance's limits, retries and breaker.
-    client: InstanceClient,
     app: Option<AppAuth>,
     auth: Mutex<AuthState>,
 }
 
 impl VioletConnector {
-    /// A connector for `spec` over the shared client. Nothing is sent until
-    /// the first lookup or listing.
-    pub fn new(spec: InstanceSpec, http: HttpClient) -> Self {
+    /// The connector of the instance `spec`. Nothing is sent until the
+    /// first lookup or listing.
+    pub fn new(spec: &InstanceSpec) -> Self {
         let app = match &spec.credentials {
             Credentials::Violet {
                 app_id,
@@ -105,8 +99,7 @@ impl VioletConnector {
             _ => None,
         };
         VioletConnector {
-            client: InstanceClient::new(&spec, http),
-            spec,
+            spec: spec.clone(),
             app,
             auth: Mutex::new(AuthState::default()),
         }
@@ -129,22 +122,21 @@ impl VioletConnector {
 
     /// Every Violet call reads (the search and the login are POSTs without
     /// side effects), so every call may be retried.
-    async fn send(&self, request: RequestBuilder) -> Result<RawResponse, UpstreamError> {
-        self.client.send(request, Idempotent::Yes).await
+    async fn send(call: &Call<'_>, request: RequestBuilder) -> Result<RawResponse, UpstreamError> {
+        call.send(request, Idempotent::Yes).await
     }
 
     /// `POST /v1/login`.
-    async fn login(&self, app: &AppAuth) -> Result<Tokens, UpstreamError> {
+    async fn login(&self, call: &Call<'_>, app: &AppAuth) -> Result<Tokens, UpstreamError> {
         tracing::debug!(upstream = %self.spec.name, "logging in");
-        let request =
-            self.client
-                .reqwest()
-                .post(self.spec.url("/v1/login"))
-                .json(&wire::LoginRequest {
-                    username: app.username.clone(),
-                    password: app.password.expose().to_owned(),
-                });
-        let response = self.send(Self::with_app_headers(request, app)).await?;
+        let request = call
+            .reqwest()
+            .post(self.spec.url("/v1/login"))
+            .json(&wire::LoginRequest {
+                username: app.username.clone(),
+                password: app.password.expose().to_owned(),
+            });
+        let response = Self::send(call, Self::with_app_headers(request, app)).await?;
         match response.status.as_u16() {
             200..=299 => {
                 let body: wire::LoginResponse = response.json()?;
@@ -162,14 +154,18 @@ impl VioletConnector {
     }
 
     /// `GET /v1/auth/token` with the refresh token.
-    async fn refresh(&self, app: &AppAuth, refresh: &Secret) -> Result<Secret, UpstreamError> {
+    async fn refresh(
+        &self,
+        call: &Call<'_>,
+        app: &AppAuth,
+        refresh: &Secret,
+    ) -> Result<Secret, UpstreamError> {
         tracing::debug!(upstream = %self.spec.name, "refreshing the token");
-        let request = self
-            .client
+        let request = call
             .reqwest()
             .get(self.spec.url("/v1/auth/token"))
             .header("X-Violet-Token", refresh.expose());
-        let response = self.send(Self::with_app_headers(request, app)).await?;
+        let response = Self::send(call, Self::with_app_headers(request, app)).await?;
         match response.status.as_u16() {
             200..=299 => Ok(Secret::new(response.json::<wire::RefreshResponse>()?.token)),
             status @ (401 | 403) => Err(UpstreamError::Unauthorized {
@@ -181,18 +177,23 @@ impl VioletConnector {
     }
 
     /// The current token and its generation, logging in if there is none.
-    async fn token(&self, app: &AppAuth) -> Result<(u64, Secret), UpstreamError> {
+    async fn token(&self, call: &Call<'_>, app: &AppAuth) -> Result<(u64, Secret), UpstreamError> {
         let mut state = self.auth.lock().await;
         if let Some(tokens) = &state.tokens {
             return Ok((state.generation, tokens.access.clone()));
         }
-        let tokens = self.login(app).await?;
+        let tokens = self.login(call, app).await?;
         Ok(store(&mut state, tokens))
     }
 
     /// Replaces the expired token of generation `seen`, once for all
     /// callers that saw it: refresh, else log in again.
-    async fn renew(&self, app: &AppAuth, seen: u64) -> Result<(u64, Secret), UpstreamError> {
+    async fn renew(
+        &self,
+        call: &Call<'_>,
+        app: &AppAuth,
+        seen: u64,
+    ) -> Result<(u64, Secret), UpstreamError> {
         let mut state = self.auth.lock().await;
         if state.generation != seen {
             if let Some(tokens) = &state.tokens {
@@ -201,7 +202,7 @@ impl VioletConnector {
         }
         let refresh = state.tokens.as_ref().and_then(|t| t.refresh.clone());
         if let Some(refresh) = refresh {
-            match self.refresh(app, &refresh).await {
+            match self.refresh(call, app, &refresh).await {
                 Ok(access) => {
                     let tokens = Tokens {
                         access,
@@ -218,7 +219,7 @@ impl VioletConnector {
             }
         }
         state.tokens = None;
-        let tokens = self.login(app).await?;
+        let tokens = self.login(call, app).await?;
         Ok(store(&mut state, tokens))
     }
 
@@ -232,26 +233,28 @@ impl VioletConnector {
 
     /// Sends an authenticated request built by `build`, renewing an expired
     /// token and retrying once. Returns whatever the upstream answered last.
-    async fn call(&self, build: impl Fn() -> RequestBuilder) -> Result<RawResponse, UpstreamError> {
+    async fn authorized(
+        &self,
+        call: &Call<'_>,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<RawResponse, UpstreamError> {
         let app = self.app()?;
+        let with_token = |token: &Secret| {
+            Self::with_app_headers(build(call.reqwest()), app)
+                .header("X-Violet-Token", token.expose())
+        };
         // A client's own user token (pass-through mode) is sent with the
         // gateway's app credentials, and never renewed.
-        if let Some(token) = crate::request::credential_override() {
-            return self
-                .send(Self::with_app_headers(build(), app).header("X-Violet-Token", token.expose()))
-                .await;
+        if let Some(token) = call.credential() {
+            return Self::send(call, with_token(token)).await;
         }
-        let (mut generation, token) = self.token(app).await?;
-        let mut response = self
-            .send(Self::with_app_headers(build(), app).header("X-Violet-Token", token.expose()))
-            .await?;
+        let (mut generation, token) = self.token(call, app).await?;
+        let mut response = Self::send(call, with_token(&token)).await?;
         if token_expired(&response) {
             tracing::debug!(upstream = %self.spec.name, "token expired");
-            let (renewed, token) = self.renew(app, generation).await?;
+            let (renewed, token) = self.renew(call, app, generation).await?;
             generation = renewed;
-            response = self
-                .send(Self::with_app_headers(build(), app).header("X-Violet-Token", token.expose()))
-                .await?;
+            response = Self::send(call, with_token(&token)).await?;
         }
         if response.status.as_u16() == 401 {
             self.forget(generation).await;
@@ -259,7 +262,7 @@ impl VioletConnector {
         Ok(response)
     }
 
-    async fn fetch_one(&self, key: &OfferKey) -> Lookup {
+    async fn fetch_one(&self, call: &Call<'_>, key: &OfferKey) -> Lookup {
         if key.kind != OfferKind::Marketplace {
             return Ok(None);
         }
@@ -269,11 +272,8 @@ impl VioletConnector {
         };
         let url = self.spec.url(&format!("/v1/catalog/offers/{id}"));
         let response = self
-            .call(|| {
-                self.client
-                    .reqwest()
-                    .get(url.clone())
-                    .query(&[("include", INCLUDE)])
+            .authorized(call, |client| {
+                client.get(url.clone()).query(&[("include", INCLUDE)])
             })
             .await?;
         match response.status.as_u16() {
@@ -294,6 +294,7 @@ impl VioletConnector {
     /// One page (1-based) of the search.
     async fn search_page(
         &self,
+        call: &Call<'_>,
         page: u64,
         size: u32,
     ) -> Result<wire::Page<Box<RawValue>>, UpstreamError> {
@@ -305,12 +306,8 @@ impl VioletConnector {
         ];
         let filter = wire::SearchRequest::default();
         let response = self
-            .call(|| {
-                self.client
-                    .reqwest()
-                    .post(url.clone())
-                    .query(&query)
-                    .json(&filter)
+            .authorized(call, |client| {
+                client.post(url.clone()).query(&query).json(&filter)
             })
             .await?;
         match response.status.as_u16() {
@@ -395,12 +392,15 @@ pub fn canonical_offer_id(raw: &str) -> Result<String, String> {
 
 impl VioletConnector {
     /// `GET /v1/currencies/latest?base_currency=`: the rates as a table.
-    async fn latest_rates(&self, base: Currency) -> Result<RateTable, UpstreamError> {
+    async fn latest_rates(
+        &self,
+        call: &Call<'_>,
+        base: Currency,
+    ) -> Result<RateTable, UpstreamError> {
         let url = self.spec.url("/v1/currencies/latest");
         let response = self
-            .call(|| {
-                self.client
-                    .reqwest()
+            .authorized(call, |client| {
+                client
                     .get(url.clone())
                     .query(&[("base_currency", base.code())])
             })
@@ -415,14 +415,6 @@ impl VioletConnector {
 
 #[async_trait]
 impl Connector for VioletConnector {
-    fn name(&self) -> &Arc<str> {
-        &self.spec.name
-    }
-
-    fn kind(&self) -> UpstreamKind {
-        UpstreamKind::Violet
-    }
-
     fn offer_kinds(&self) -> &'static [OfferKind] {
         &[OfferKind::Marketplace]
     }
@@ -437,11 +429,11 @@ impl Connector for VioletConnector {
         canonical_offer_id(raw)
     }
 
-    async fn fetch_offers(&self, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
+    async fn fetch_offers(&self, call: &Call<'_>, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
         let mut seen = HashSet::new();
         let distinct: Vec<&OfferKey> = keys.iter().filter(|k| seen.insert(*k)).collect();
         join_all(distinct.into_iter().map(|key| async move {
-            let lookup = self.fetch_one(key).await;
+            let lookup = self.fetch_one(call, key).await;
             if let Err(err) = &lookup {
                 tracing::debug!(upstream = %self.spec.name, offer_id = %key.native_id, cause = %err, "lookup failed");
             }
@@ -452,6 +444,7 @@ impl Connector for VioletConnector {
 
     async fn list_offers(
         &self,
+        call: &Call<'_>,
         scope: &ListScope,
         offset: u64,
         limit: u32,
@@ -467,7 +460,7 @@ impl Connector for VioletConnector {
         // Violet's `page` is an int32: a window beyond it is past the end.
         let past_int32 = plan.last_page > i32::MAX as u64;
         if limit == 0 || past_int32 {
-            let page = self.search_page(1, 1).await?;
+            let page = self.search_page(call, 1, 1).await?;
             return Ok(OfferPage {
                 items: Vec::new(),
                 total_count: page.total_elements,
@@ -476,7 +469,9 @@ impl Connector for VioletConnector {
         let mut total_count = 0;
         let mut wire_offers = Vec::new();
         for number in plan.pages() {
-            let page = self.search_page(number, plan.page_size as u32).await?;
+            let page = self
+                .search_page(call, number, plan.page_size as u32)
+                .await?;
             if number == plan.first_page {
                 total_count = page.total_elements;
             }
@@ -505,20 +500,12 @@ impl Connector for VioletConnector {
         MAX_PAGE_SIZE
     }
 
-    fn settings(&self) -> &InstanceSettings {
-        &self.spec.settings
-    }
-
-    fn credential_fingerprint(&self) -> u64 {
-        self.spec.credentials.fingerprint()
-    }
-
-    fn breaker_state(&self) -> crate::upstream::resilience::BreakerState {
-        self.client.breaker_state()
-    }
-
-    async fn exchange_rates(&self, base: Currency) -> Result<Option<RateTable>, UpstreamError> {
-        self.latest_rates(base).await.map(Some)
+    async fn exchange_rates(
+        &self,
+        call: &Call<'_>,
+        base: Currency,
+    ) -> Result<Option<RateTable>, UpstreamError> {
+        self.latest_rates(call, base).await.map(Some)
     }
 }
 
@@ -534,6 +521,8 @@ mod tests {
     use crate::sim::{serve, RunningSim};
     use crate::upstream::client::DEFAULT_CONNECT_TIMEOUT;
     use crate::upstream::violet::sim::{demo_credentials, other_credentials, router, SimData};
+    use crate::upstream::{CallContext, HttpClient, Instance};
+    use std::sync::Arc;
 
     const SEED: u64 = 0x5eed_0004;
     const GET_OFFER: &str = "GET /v1/catalog/offers/{offer_id}";
@@ -547,8 +536,8 @@ mod tests {
         (running, data)
     }
 
-    fn connector(running: &RunningSim, credentials: Credentials) -> VioletConnector {
-        VioletConnector::new(
+    fn connector(running: &RunningSim, credentials: Credentials) -> Instance {
+        Instance::new(
             InstanceSpec {
                 name: Arc::from("violet-test"),
                 base_url: running.base_url.clone(),
@@ -637,7 +626,7 @@ mod tests {
             .map(|cur| offer_in(&data, cur))
             .collect();
         let keys: Vec<OfferKey> = raws.iter().map(|o| key(o.id)).collect();
-        let answers = c.fetch_offers(&keys).await;
+        let answers = c.fetch_offers(&CallContext::default(), &keys).await;
         assert_eq!(answers.len(), raws.len());
         for raw in &raws {
             let (_, lookup) = answers.iter().find(|(k, _)| *k == key(raw.id)).unwrap();
@@ -693,7 +682,9 @@ mod tests {
         let (running, data) = start().await;
         let c = connector(&running, demo_credentials());
         let id = data.offers[10].id;
-        let answers = c.fetch_offers(&[key(id), key(id), key(id)]).await;
+        let answers = c
+            .fetch_offers(&CallContext::default(), &[key(id), key(id), key(id)])
+            .await;
         assert_eq!(answers.len(), 1);
         assert_eq!(running.control.count(GET_OFFER), 1);
     }
@@ -706,7 +697,10 @@ mod tests {
         let impossible = OfferKey::new(OfferKind::Marketplace, "not-a-number");
         let wrong_kind = OfferKey::new(OfferKind::Online, data.offers[0].id.to_string());
         let answers = c
-            .fetch_offers(&[key(missing), impossible, wrong_kind])
+            .fetch_offers(
+                &CallContext::default(),
+                &[key(missing), impossible, wrong_kind],
+            )
             .await;
         assert_eq!(answers.len(), 3);
         for (k, lookup) in answers {
@@ -732,14 +726,16 @@ mod tests {
             ),
         ] {
             let c = connector(&running, credentials);
-            let answers = c.fetch_offers(&[key(id)]).await;
+            let answers = c.fetch_offers(&CallContext::default(), &[key(id)]).await;
             let err = answers[0].1.clone().unwrap_err();
             assert!(matches!(err, UpstreamError::Unauthorized { .. }), "{err}");
             assert!(
                 !err.to_string().contains("wrong"),
                 "no secrets in details: {err}"
             );
-            let listed = c.list_offers(&ListScope::All, 0, 10).await;
+            let listed = c
+                .list_offers(&CallContext::default(), &ListScope::All, 0, 10)
+                .await;
             assert!(matches!(listed, Err(UpstreamError::Unauthorized { .. })));
         }
         assert_eq!(running.control.count(GET_OFFER), 0);
@@ -750,7 +746,7 @@ mod tests {
         let (running, data) = start().await;
         let c = connector(&running, demo_credentials());
         let keys: Vec<OfferKey> = data.offers[..10].iter().map(|o| key(o.id)).collect();
-        let answers = c.fetch_offers(&keys).await;
+        let answers = c.fetch_offers(&CallContext::default(), &keys).await;
         assert!(answers.iter().all(|(_, l)| matches!(l, Ok(Some(_)))));
         assert_eq!(running.control.count(LOGIN), 1);
     }
@@ -761,12 +757,16 @@ mod tests {
         let c = connector(&running, demo_credentials());
         let ids: Vec<i64> = data.offers[..3].iter().map(|o| o.id).collect();
         assert!(matches!(
-            c.fetch_offers(&[key(ids[0])]).await[0].1,
+            c.fetch_offers(&CallContext::default(), &[key(ids[0])])
+                .await[0]
+                .1,
             Ok(Some(_))
         ));
         data.expire_tokens();
 
-        let answers = c.fetch_offers(&[key(ids[1])]).await;
+        let answers = c
+            .fetch_offers(&CallContext::default(), &[key(ids[1])])
+            .await;
         assert!(matches!(answers[0].1, Ok(Some(_))), "{:?}", answers[0].1);
         assert_eq!(running.control.count(REFRESH), 1);
         assert_eq!(
@@ -777,7 +777,9 @@ mod tests {
 
         // The new token is kept: no more refreshes or logins.
         assert!(matches!(
-            c.fetch_offers(&[key(ids[2])]).await[0].1,
+            c.fetch_offers(&CallContext::default(), &[key(ids[2])])
+                .await[0]
+                .1,
             Ok(Some(_))
         ));
         assert_eq!(running.control.count(REFRESH), 1);
@@ -790,12 +792,14 @@ mod tests {
         let (running, data) = start().await;
         let c = connector(&running, demo_credentials());
         assert!(matches!(
-            c.fetch_offers(&[key(data.offers[0].id)]).await[0].1,
+            c.fetch_offers(&CallContext::default(), &[key(data.offers[0].id)])
+                .await[0]
+                .1,
             Ok(Some(_))
         ));
         data.expire_tokens();
         let keys: Vec<OfferKey> = data.offers[1..11].iter().map(|o| key(o.id)).collect();
-        let answers = c.fetch_offers(&keys).await;
+        let answers = c.fetch_offers(&CallContext::default(), &keys).await;
         assert_eq!(answers.len(), 10);
         assert!(
             answers.iter().all(|(_, l)| matches!(l, Ok(Some(_)))),
@@ -810,13 +814,15 @@ mod tests {
         let (running, data) = start().await;
         let c = connector(&running, demo_credentials());
         assert!(matches!(
-            c.fetch_offers(&[key(data.offers[0].id)]).await[0].1,
+            c.fetch_offers(&CallContext::default(), &[key(data.offers[0].id)])
+                .await[0]
+                .1,
             Ok(Some(_))
         ));
         data.expire_tokens();
         data.revoke_refresh_tokens();
         let keys: Vec<OfferKey> = data.offers[1..6].iter().map(|o| key(o.id)).collect();
-        let answers = c.fetch_offers(&keys).await;
+        let answers = c.fetch_offers(&CallContext::default(), &keys).await;
         assert!(
             answers.iter().all(|(_, l)| matches!(l, Ok(Some(_)))),
             "{answers:?}"
@@ -830,11 +836,15 @@ mod tests {
         let (running, data) = start().await;
         let c = connector(&running, demo_credentials());
         assert!(matches!(
-            c.fetch_offers(&[key(data.offers[0].id)]).await[0].1,
+            c.fetch_offers(&CallContext::default(), &[key(data.offers[0].id)])
+                .await[0]
+                .1,
             Ok(Some(_))
         ));
         data.forget_tokens();
-        let answers = c.fetch_offers(&[key(data.offers[1].id)]).await;
+        let answers = c
+            .fetch_offers(&CallContext::default(), &[key(data.offers[1].id)])
+            .await;
         assert!(
             matches!(
                 answers[0].1,
@@ -849,7 +859,9 @@ mod tests {
             "only an expired token is refreshed"
         );
         assert!(matches!(
-            c.fetch_offers(&[key(data.offers[1].id)]).await[0].1,
+            c.fetch_offers(&CallContext::default(), &[key(data.offers[1].id)])
+                .await[0]
+                .1,
             Ok(Some(_))
         ));
         assert_eq!(running.control.count(LOGIN), 2);
@@ -862,7 +874,10 @@ mod tests {
         let mut ids = Vec::new();
         let mut offset = 0;
         loop {
-            let page = c.list_offers(&ListScope::All, offset, 37).await.unwrap();
+            let page = c
+                .list_offers(&CallContext::default(), &ListScope::All, offset, 37)
+                .await
+                .unwrap();
             assert_eq!(page.total_count, data.offers.len() as u64);
             if page.items.is_empty() {
                 break;
@@ -880,7 +895,10 @@ mod tests {
     async fn listing_maps_prices_and_costs_at_most_two_calls() {
         let (running, data) = start().await;
         let c = connector(&running, demo_credentials());
-        let page = c.list_offers(&ListScope::All, 50, 100).await.unwrap();
+        let page = c
+            .list_offers(&CallContext::default(), &ListScope::All, 50, 100)
+            .await
+            .unwrap();
         assert_eq!(running.control.count(SEARCH), 2);
         assert_eq!(page.items.len(), 100);
         for (offer, raw) in page.offers().zip(&data.offers[50..150]) {
@@ -899,7 +917,10 @@ mod tests {
             );
         }
         running.control.reset_counts();
-        let page = c.list_offers(&ListScope::All, 5, 10).await.unwrap();
+        let page = c
+            .list_offers(&CallContext::default(), &ListScope::All, 5, 10)
+            .await
+            .unwrap();
         assert_eq!(running.control.count(SEARCH), 1);
         let got: Vec<String> = page
             .offers()
@@ -911,15 +932,27 @@ mod tests {
             .collect();
         assert_eq!(got, want);
 
-        let end = c.list_offers(&ListScope::All, 1_190, 50).await.unwrap();
+        let end = c
+            .list_offers(&CallContext::default(), &ListScope::All, 1_190, 50)
+            .await
+            .unwrap();
         assert_eq!(end.items.len(), 10);
-        let past = c.list_offers(&ListScope::All, 5_000, 20).await.unwrap();
+        let past = c
+            .list_offers(&CallContext::default(), &ListScope::All, 5_000, 20)
+            .await
+            .unwrap();
         assert!(past.items.is_empty());
         assert_eq!(past.total_count, 1_200);
-        let far = c.list_offers(&ListScope::All, u64::MAX, 100).await.unwrap();
+        let far = c
+            .list_offers(&CallContext::default(), &ListScope::All, u64::MAX, 100)
+            .await
+            .unwrap();
         assert!(far.items.is_empty());
         assert_eq!(far.total_count, 1_200);
-        let none = c.list_offers(&ListScope::All, 0, 0).await.unwrap();
+        let none = c
+            .list_offers(&CallContext::default(), &ListScope::All, 0, 0)
+            .await
+            .unwrap();
         assert!(none.items.is_empty());
         assert_eq!(none.total_count, 1_200);
     }
@@ -929,7 +962,12 @@ mod tests {
         let (running, _) = start().await;
         let c = connector(&running, demo_credentials());
         let err = c
-            .list_offers(&ListScope::Organization("x".into()), 0, 10)
+            .list_offers(
+                &CallContext::default(),
+                &ListScope::Organization("x".into()),
+                0,
+                10,
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, UpstreamError::Rejected { .. }));
@@ -944,8 +982,8 @@ mod tests {
         let jpy = offer_in(&data, "JPY");
         let usd = offer_in(&data, "USD");
         let keys = [key(jpy.id), key(usd.id)];
-        let demo_answers = demo.fetch_offers(&keys).await;
-        let other_answers = other.fetch_offers(&keys).await;
+        let demo_answers = demo.fetch_offers(&CallContext::default(), &keys).await;
+        let other_answers = other.fetch_offers(&CallContext::default(), &keys).await;
         let found = |answers: &[(OfferKey, Lookup)], id: i64| {
             answers
                 .iter()
@@ -960,7 +998,10 @@ mod tests {
             .iter()
             .filter(|o| data.apps[1].merchant_ids.contains(&o.merchant_id))
             .count() as u64;
-        let page = other.list_offers(&ListScope::All, 0, 5).await.unwrap();
+        let page = other
+            .list_offers(&CallContext::default(), &ListScope::All, 0, 5)
+            .await
+            .unwrap();
         assert_eq!(page.total_count, visible_to_other);
         assert!(visible_to_other < data.offers.len() as u64);
     }
