@@ -3,6 +3,7 @@
 
 #![cfg(feature = "sim")]
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use common::TestGateway;

@@ -5,10 +5,7 @@
 use std::process::Command;
 
 #[cfg(feature = "sim")]
-#[path = "common/child.rs"]
-mod child;
-#[cfg(feature = "sim")]
-use child::ChildGuard;
+use crate::child::ChildGuard;
 
 fn gateway() -> Command {
     Command::new(env!("CARGO_BIN_EXE_offer-gateway"))

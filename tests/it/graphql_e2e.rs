@@ -1,9 +1,7 @@
 //! End to end over real HTTP: the gateway on 127.0.0.1:0 over the three
 //! simulators.
 
-#![cfg(feature = "sim")]
-
-mod common;
+use crate::common;
 
 use std::str::FromStr;
 

@@ -5,9 +5,7 @@
 //! module: Closient decimal strings and Medusa JSON numbers in major units,
 //! Violet integers in minor units with the ISO 4217 exponents written out.
 
-#![cfg(feature = "sim")]
-
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::str::FromStr;

@@ -1,9 +1,7 @@
 //! No error message or log line contains a configured secret, whatever the
 //! upstreams answer.
 
-#![cfg(feature = "sim")]
-
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

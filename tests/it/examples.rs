@@ -1,9 +1,7 @@
 //! Every query in `examples/` answers with data and no errors against the
 //! demo setup.
 
-#![cfg(feature = "sim")]
-
-mod common;
+use crate::common;
 
 use common::TestGateway;
 use serde_json::{json, Value};

@@ -2,9 +2,7 @@
 //! budget, the circuit breaker, deadlines, stale-if-error and secrets.
 //! Counts and bounds only, never the machine's timings.
 
-#![cfg(feature = "sim")]
-
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -9,8 +9,6 @@
 //!   enum field, `null` or nothing in an optional field, any integer in a
 //!   count, a signed decimal shipping cost) always answer an offer.
 
-#![cfg(feature = "sim")]
-
 use std::sync::{Arc, OnceLock};
 
 use offer_gateway::error::UpstreamError;

@@ -4,16 +4,11 @@
 //! its simulators) and watches the process itself: it stays up, and its
 //! memory stays bounded.
 
-#![cfg(feature = "sim")]
-
-mod common;
-
-#[path = "common/child.rs"]
-mod child;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
-use child::ChildGuard;
+use crate::child::ChildGuard;
 use common::TestGateway;
 use reqwest::header::{ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, VARY};
 use reqwest::StatusCode;

@@ -1,9 +1,7 @@
 //! Money across upstreams, end to end: formatting, conversion, the ranking
 //! of offers by what the buyer pays, and ordering listings by price.
 
-#![cfg(feature = "sim")]
-
-mod common;
+use crate::common;
 
 use std::str::FromStr;
 

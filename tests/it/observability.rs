@@ -1,9 +1,7 @@
 //! What operators see: metrics, readiness, request ids, logs-facing
 //! details, CORS, compression and graceful shutdown.
 
-#![cfg(feature = "sim")]
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -15,7 +13,7 @@ fn base(gateway: &TestGateway) -> String {
     gateway.url.trim_end_matches("/graphql").to_owned()
 }
 
-const PRODUCT_PAGE: &str = include_str!("../examples/product_page.graphql");
+const PRODUCT_PAGE: &str = include_str!("../../examples/product_page.graphql");
 
 #[tokio::test]
 async fn metrics_count_requests_upstream_calls_cache_and_breakers() {

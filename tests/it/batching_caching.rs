@@ -1,9 +1,7 @@
 //! Fewest upstream calls per query, proven with the simulators' request
 //! counters (counts, never timings).
 
-#![cfg(feature = "sim")]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,9 +1,7 @@
 //! The GraphQL-over-HTTP specification's rules, one test each, over real
 //! HTTP against the demo setup.
 
-#![cfg(feature = "sim")]
-
-mod common;
+use crate::common;
 
 use common::TestGateway;
 use reqwest::header::{ACCEPT, ALLOW, CONTENT_TYPE};

@@ -8,9 +8,7 @@
 //! `UPSTREAM_BAD_RESPONSE` error at its own path while the rest of its page
 //! answers.
 
-#![cfg(feature = "sim")]
-
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;

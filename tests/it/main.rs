@@ -1,0 +1,36 @@
+//! The integration tests, in one binary: each module tests one behaviour
+//! of the gateway over real HTTP on `127.0.0.1` port 0 (or the binary
+//! itself, for the command line). Modules that start the simulators need
+//! the `sim` feature. `tests/logs.rs` stays a binary of its own: its
+//! thread-local log subscriber must see every event of its request.
+
+mod child;
+#[cfg(feature = "sim")]
+mod common;
+
+#[cfg(feature = "sim")]
+mod batching_caching;
+#[cfg(feature = "sim")]
+mod catalog_prices;
+mod cli;
+#[cfg(feature = "sim")]
+mod drift;
+#[cfg(feature = "sim")]
+mod examples;
+#[cfg(feature = "sim")]
+mod graphql_e2e;
+#[cfg(feature = "sim")]
+mod hardening;
+#[cfg(feature = "sim")]
+mod http_spec;
+#[cfg(feature = "sim")]
+mod money;
+#[cfg(feature = "sim")]
+mod observability;
+#[cfg(feature = "sim")]
+mod resilience;
+mod schema_file;
+#[cfg(feature = "sim")]
+mod secrets;
+#[cfg(feature = "sim")]
+mod tolerant_reading;
