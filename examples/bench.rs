@@ -52,7 +52,7 @@ use clap::{Parser, ValueEnum};
 use offer_gateway::model::OfferKind;
 use offer_gateway::schema::id::GlobalId;
 use offer_gateway::sim::Simulators;
-use offer_gateway::upstream::{closient, medusa, violet, Credentials, MedusaAuth};
+use offer_gateway::upstream::{closient, medusa, violet, Credentials};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -392,13 +392,15 @@ fn header_value(value: &str) -> HeaderValue {
 impl RestAuth {
     /// Logs in to Medusa and Violet once, as a frontend would at start.
     async fn login(sims: &Simulators, http: &reqwest::Client) -> anyhow::Result<RestAuth> {
-        let Credentials::Closient { api_key } = closient::sim::demo_credentials() else {
+        let Credentials::Closient(closient::Credentials { api_key }) =
+            closient::sim::demo_credentials()
+        else {
             anyhow::bail!("Closient demo credentials are not an API key");
         };
         let mut closient_headers = HeaderMap::new();
         closient_headers.insert("x-api-key", header_value(api_key.expose()));
 
-        let Credentials::Medusa(MedusaAuth::EmailPassword { email, password }) =
+        let Credentials::Medusa(medusa::Credentials::EmailPassword { email, password }) =
             medusa::sim::demo_credentials()
         else {
             anyhow::bail!("Medusa demo credentials are not a login");
@@ -420,12 +422,12 @@ impl RestAuth {
             header_value(&format!("Bearer {token}")),
         );
 
-        let Credentials::Violet {
+        let Credentials::Violet(violet::Credentials {
             app_id,
             app_secret,
             username,
             password,
-        } = violet::sim::demo_credentials()
+        }) = violet::sim::demo_credentials()
         else {
             anyhow::bail!("Violet demo credentials are not an app login");
         };

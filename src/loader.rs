@@ -437,6 +437,7 @@ mod tests {
 
     use super::*;
     use crate::model::OfferKind;
+    use crate::upstream::medusa;
     use crate::upstream::{CacheSettings, Call, Connector, InstanceSettings, Lookup};
 
     /// A connector that counts calls and answers only when the test lets it.
@@ -457,9 +458,9 @@ mod tests {
             let spec = crate::upstream::InstanceSpec {
                 name: Arc::from("gated"),
                 base_url: "http://127.0.0.1:9".parse().expect("a URL"),
-                credentials: crate::upstream::Credentials::Medusa(
-                    crate::upstream::MedusaAuth::Token(Secret::new("token")),
-                ),
+                credentials: crate::upstream::Credentials::Medusa(medusa::Credentials::Token(
+                    Secret::new("token"),
+                )),
                 settings: InstanceSettings {
                     cache: CacheSettings {
                         enabled: cache,

@@ -180,7 +180,7 @@ mod demo {
     use anyhow::Context as _;
     use offer_gateway::sim::fault::FaultSpec;
     use offer_gateway::sim::{SimOptions, Simulators};
-    use offer_gateway::upstream::Credentials;
+    use offer_gateway::upstream::{closient, medusa, violet, Credentials};
     use offer_gateway::GatewayOptions;
 
     /// The options of `simulate`.
@@ -293,26 +293,29 @@ mod demo {
     /// any HTTP client can be pointed at the simulators.
     fn describe(credentials: &Credentials) -> String {
         match credentials {
-        Credentials::Closient { api_key } => format!("X-API-Key: {}", api_key.expose()),
-        Credentials::Medusa(offer_gateway::upstream::MedusaAuth::Token(token)) => {
-            format!("Authorization: Bearer {}", token.expose())
-        }
-        Credentials::Medusa(offer_gateway::upstream::MedusaAuth::EmailPassword { email, password }) => {
-            format!(
-                "POST /auth/user/emailpass {{\"email\":\"{email}\",\"password\":\"{}\"}}",
+            Credentials::Closient(closient::Credentials { api_key }) => {
+                format!("X-API-Key: {}", api_key.expose())
+            }
+            Credentials::Medusa(medusa::Credentials::Token(token)) => {
+                format!("Authorization: Bearer {}", token.expose())
+            }
+            Credentials::Medusa(medusa::Credentials::EmailPassword { email, password }) => {
+                format!(
+                    "POST /auth/user/emailpass {{\"email\":\"{email}\",\"password\":\"{}\"}}",
+                    password.expose()
+                )
+            }
+            Credentials::Violet(violet::Credentials {
+                app_id,
+                app_secret,
+                username,
+                password,
+            }) => format!(
+                "X-Violet-App-Id: {app_id}, X-Violet-App-Secret: {}, \
+                 POST /v1/login {{\"username\":\"{username}\",\"password\":\"{}\"}}",
+                app_secret.expose(),
                 password.expose()
-            )
+            ),
         }
-        Credentials::Violet {
-            app_id,
-            app_secret,
-            username,
-            password,
-        } => format!(
-            "X-Violet-App-Id: {app_id}, X-Violet-App-Secret: {}, POST /v1/login {{\"username\":\"{username}\",\"password\":\"{}\"}}",
-            app_secret.expose(),
-            password.expose()
-        ),
-    }
     }
 }

@@ -4,6 +4,7 @@ use super::*;
 use crate::pricing::Currency;
 use crate::rates::RatesSpec;
 use crate::secret::Secret;
+use crate::upstream::closient;
 use crate::upstream::{
     BreakerSettings, CacheSettings, Credentials, RetrySettings, DEFAULT_CACHE_STALE_IF_ERROR,
     DEFAULT_DEADLINE,
@@ -61,9 +62,9 @@ fn loads_a_full_file_in_its_order() {
     assert_eq!(closient.settings.request_timeout, Duration::from_secs(3));
     assert_eq!(
         closient.credentials,
-        Credentials::Closient {
+        Credentials::Closient(closient::Credentials {
             api_key: Secret::new("csb_secret")
-        }
+        })
     );
     let medusa = &config.instances[1];
     assert_eq!(medusa.settings.max_batch_size, 20);
@@ -333,9 +334,9 @@ fn environment_variables_override_settings() {
     assert!(!config.instances[2].settings.cache.enabled);
     assert_eq!(
         config.instances[0].credentials,
-        Credentials::Closient {
+        Credentials::Closient(closient::Credentials {
             api_key: Secret::new("pw")
-        }
+        })
     );
     let err = Config::from_toml_with_overrides(
         FULL,
@@ -370,9 +371,9 @@ fn secrets_can_come_from_files() {
     let config = Config::from_toml(&text, env).unwrap();
     assert_eq!(
         config.instances[0].credentials,
-        Credentials::Closient {
+        Credentials::Closient(closient::Credentials {
             api_key: Secret::new("csb_from_a_file")
-        }
+        })
     );
     let both = text.replace(
         "api_key_file",

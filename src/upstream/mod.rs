@@ -45,72 +45,33 @@ pub use settings::{
     DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT,
 };
 
-/// How the gateway authenticates to a Medusa instance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MedusaAuth {
-    /// A ready JWT, sent as `Authorization: Bearer`.
-    Token(Secret),
-    /// Email and password, exchanged for a JWT at `POST /auth/user/emailpass`.
-    EmailPassword {
-        /// The admin user's email.
-        email: String,
-        /// The admin user's password.
-        password: Secret,
-    },
-}
-
-/// Credentials of one upstream instance, by style.
+/// Credentials of one upstream instance: its style's own type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credentials {
-    /// Closient: an API key sent as `X-API-Key`.
-    Closient {
-        /// The API key.
-        api_key: Secret,
-    },
+    /// Closient: an API key.
+    Closient(closient::Credentials),
     /// Medusa: a bearer token or a login.
-    Medusa(MedusaAuth),
-    /// Violet: app id and secret, and a user login exchanged for a token.
-    Violet {
-        /// `X-Violet-App-Id`.
-        app_id: i64,
-        /// `X-Violet-App-Secret`.
-        app_secret: Secret,
-        /// Login user name.
-        username: String,
-        /// Login password.
-        password: Secret,
-    },
+    Medusa(medusa::Credentials),
+    /// Violet: app id and secret, and a user login.
+    Violet(violet::Credentials),
 }
 
 impl Credentials {
     /// The style these credentials are for.
     pub fn kind(&self) -> UpstreamKind {
         match self {
-            Credentials::Closient { .. } => UpstreamKind::Closient,
+            Credentials::Closient(_) => UpstreamKind::Closient,
             Credentials::Medusa(_) => UpstreamKind::Medusa,
-            Credentials::Violet { .. } => UpstreamKind::Violet,
+            Credentials::Violet(_) => UpstreamKind::Violet,
         }
     }
 
     /// A stable identity of these credentials for cache keys; never the secret.
     pub fn fingerprint(&self) -> u64 {
         match self {
-            Credentials::Closient { api_key } => api_key.fingerprint(),
-            Credentials::Medusa(MedusaAuth::Token(token)) => token.fingerprint(),
-            Credentials::Medusa(MedusaAuth::EmailPassword { email, password }) => {
-                Secret::new(format!("{email}\u{0}{}", password.expose())).fingerprint()
-            }
-            Credentials::Violet {
-                app_id,
-                app_secret,
-                username,
-                password,
-            } => Secret::new(format!(
-                "{app_id}\u{0}{}\u{0}{username}\u{0}{}",
-                app_secret.expose(),
-                password.expose()
-            ))
-            .fingerprint(),
+            Credentials::Closient(credentials) => credentials.fingerprint(),
+            Credentials::Medusa(credentials) => credentials.fingerprint(),
+            Credentials::Violet(credentials) => credentials.fingerprint(),
         }
     }
 }

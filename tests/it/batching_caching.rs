@@ -12,6 +12,7 @@ use offer_gateway::schema::id::GlobalId;
 use offer_gateway::sim::Simulators;
 use offer_gateway::upstream::closient;
 use offer_gateway::upstream::medusa::wire::ErrorType;
+use offer_gateway::upstream::violet;
 use serde_json::{json, Value};
 
 const ONLINE: &str = "GET /retailers/api/v1/online-offers/{offer_id}";
@@ -370,7 +371,7 @@ async fn pass_through_clients_never_share_answers() {
     .await;
     let sims = &gateway.sims;
     let key = |credentials: Credentials| match credentials {
-        Credentials::Closient { api_key } => api_key.expose().to_owned(),
+        Credentials::Closient(closient::Credentials { api_key }) => api_key.expose().to_owned(),
         other => panic!("not a closient key: {other:?}"),
     };
     let demo_key = key(closient::sim::demo_credentials());
@@ -455,12 +456,12 @@ async fn pass_through_tokens_replace_the_gateways_logins() {
     .await;
     let sims = &gateway.sims;
     // A Violet user token the client got itself.
-    let Credentials::Violet {
+    let Credentials::Violet(violet::Credentials {
         app_id,
         app_secret,
         username,
         password,
-    } = offer_gateway::upstream::violet::sim::demo_credentials()
+    }) = offer_gateway::upstream::violet::sim::demo_credentials()
     else {
         unreachable!()
     };

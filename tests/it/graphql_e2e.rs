@@ -9,7 +9,8 @@ use common::{error_codes, TestGateway};
 use offer_gateway::model::OfferKind;
 use offer_gateway::schema::id::GlobalId;
 use offer_gateway::secret::Secret;
-use offer_gateway::upstream::{Credentials, MedusaAuth};
+use offer_gateway::upstream::Credentials;
+use offer_gateway::upstream::{closient, medusa, violet};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
@@ -444,24 +445,28 @@ async fn a_wrong_credential_fails_only_that_upstreams_fields() {
         let gateway = TestGateway::start_with(|specs| {
             for spec in specs.iter_mut().filter(|s| &*s.name == broken) {
                 spec.credentials = match &spec.credentials {
-                    Credentials::Closient { .. } => Credentials::Closient {
-                        api_key: Secret::new(SECRET),
-                    },
-                    Credentials::Medusa(_) => Credentials::Medusa(MedusaAuth::EmailPassword {
-                        email: "admin@mercur.test".into(),
-                        password: Secret::new(SECRET),
-                    }),
-                    Credentials::Violet {
+                    Credentials::Closient(closient::Credentials { .. }) => {
+                        Credentials::Closient(closient::Credentials {
+                            api_key: Secret::new(SECRET),
+                        })
+                    }
+                    Credentials::Medusa(_) => {
+                        Credentials::Medusa(medusa::Credentials::EmailPassword {
+                            email: "admin@mercur.test".into(),
+                            password: Secret::new(SECRET),
+                        })
+                    }
+                    Credentials::Violet(violet::Credentials {
                         app_id,
                         app_secret,
                         username,
                         ..
-                    } => Credentials::Violet {
+                    }) => Credentials::Violet(violet::Credentials {
                         app_id: *app_id,
                         app_secret: app_secret.clone(),
                         username: username.clone(),
                         password: Secret::new(SECRET),
-                    },
+                    }),
                 };
             }
         })
@@ -584,17 +589,17 @@ async fn a_config_file_points_the_connectors_at_its_upstreams() {
         .expect("simulators");
     let secret = |credentials: Credentials| -> Vec<(String, String)> {
         match credentials {
-            Credentials::Closient { api_key } => {
+            Credentials::Closient(closient::Credentials { api_key }) => {
                 vec![("CLOSIENT_KEY".into(), api_key.expose().into())]
             }
-            Credentials::Medusa(MedusaAuth::EmailPassword { password, .. }) => {
+            Credentials::Medusa(medusa::Credentials::EmailPassword { password, .. }) => {
                 vec![("MERCUR_PASSWORD".into(), password.expose().into())]
             }
-            Credentials::Violet {
+            Credentials::Violet(violet::Credentials {
                 app_secret,
                 password,
                 ..
-            } => vec![
+            }) => vec![
                 ("VIOLET_SECRET".into(), app_secret.expose().into()),
                 ("VIOLET_PASSWORD".into(), password.expose().into()),
             ],
@@ -609,9 +614,9 @@ async fn a_config_file_points_the_connectors_at_its_upstreams() {
     .into_iter()
     .flat_map(secret)
     .collect();
-    let Credentials::Violet {
+    let Credentials::Violet(violet::Credentials {
         app_id, username, ..
-    } = offer_gateway::upstream::violet::sim::demo_credentials()
+    }) = offer_gateway::upstream::violet::sim::demo_credentials()
     else {
         unreachable!("violet credentials")
     };

@@ -11,7 +11,7 @@ use offer_gateway::model::OfferKind;
 use offer_gateway::schema::id::GlobalId;
 use offer_gateway::secret::Secret;
 use offer_gateway::sim::fault::Fault;
-use offer_gateway::upstream::{closient, medusa, violet, Credentials, MedusaAuth};
+use offer_gateway::upstream::{closient, medusa, violet, Credentials};
 use serde_json::json;
 
 /// Collects everything the subscriber writes.
@@ -30,16 +30,20 @@ impl Write for Captured {
 
 fn secrets_of(credentials: &Credentials) -> Vec<String> {
     match credentials {
-        Credentials::Closient { api_key } => vec![api_key.expose().to_owned()],
-        Credentials::Medusa(MedusaAuth::Token(token)) => vec![token.expose().to_owned()],
-        Credentials::Medusa(MedusaAuth::EmailPassword { password, .. }) => {
+        Credentials::Closient(closient::Credentials { api_key }) => {
+            vec![api_key.expose().to_owned()]
+        }
+        Credentials::Medusa(medusa::Credentials::Token(token)) => {
+            vec![token.expose().to_owned()]
+        }
+        Credentials::Medusa(medusa::Credentials::EmailPassword { password, .. }) => {
             vec![password.expose().to_owned()]
         }
-        Credentials::Violet {
+        Credentials::Violet(violet::Credentials {
             app_secret,
             password,
             ..
-        } => {
+        }) => {
             vec![app_secret.expose().to_owned(), password.expose().to_owned()]
         }
     }
@@ -76,20 +80,22 @@ async fn secrets_never_reach_errors_or_logs() {
                 spec.settings.retry.base_backoff = std::time::Duration::from_millis(1);
                 if wrong {
                     spec.credentials = match &spec.credentials {
-                        Credentials::Closient { .. } => Credentials::Closient {
-                            api_key: Secret::new(WRONG),
-                        },
-                        Credentials::Medusa(_) => {
-                            Credentials::Medusa(MedusaAuth::Token(Secret::new(WRONG)))
+                        Credentials::Closient(closient::Credentials { .. }) => {
+                            Credentials::Closient(closient::Credentials {
+                                api_key: Secret::new(WRONG),
+                            })
                         }
-                        Credentials::Violet {
+                        Credentials::Medusa(_) => {
+                            Credentials::Medusa(medusa::Credentials::Token(Secret::new(WRONG)))
+                        }
+                        Credentials::Violet(violet::Credentials {
                             app_id, username, ..
-                        } => Credentials::Violet {
+                        }) => Credentials::Violet(violet::Credentials {
                             app_id: *app_id,
                             app_secret: Secret::new(WRONG),
                             username: username.clone(),
                             password: Secret::new(WRONG),
-                        },
+                        }),
                     };
                 }
             }

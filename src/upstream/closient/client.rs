@@ -40,16 +40,17 @@ pub struct ClosientConnector {
 impl ClosientConnector {
     /// The connector of the instance `spec`.
     pub fn new(spec: &InstanceSpec) -> Self {
-        let api_key =
-            match &spec.credentials {
-                Credentials::Closient { api_key } => HeaderValue::from_str(api_key.expose())
+        let api_key = match &spec.credentials {
+            Credentials::Closient(super::Credentials { api_key }) => {
+                HeaderValue::from_str(api_key.expose())
                     .ok()
                     .map(|mut value| {
                         value.set_sensitive(true);
                         value
-                    }),
-                _ => None,
-            };
+                    })
+            }
+            _ => None,
+        };
         ClosientConnector {
             spec: spec.clone(),
             api_key,
@@ -288,6 +289,7 @@ mod tests {
     use crate::sim::catalog::Catalog;
     use crate::sim::{serve, RunningSim};
     use crate::upstream::client::DEFAULT_CONNECT_TIMEOUT;
+    use crate::upstream::closient;
     use crate::upstream::closient::sim::{self, SimData};
     use crate::upstream::{CallContext, HttpClient, Instance};
     use std::sync::Arc;
@@ -570,9 +572,9 @@ mod tests {
         ] {
             let connector = connector(
                 &running,
-                Credentials::Closient {
+                Credentials::Closient(closient::Credentials {
                     api_key: Secret::new(api_key),
-                },
+                }),
             );
             let answers = connector
                 .fetch_offers(&CallContext::default(), std::slice::from_ref(&key))

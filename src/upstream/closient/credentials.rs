@@ -1,13 +1,27 @@
-//! The `credentials` table of a Closient-style instance: where its API key
-//! is (an environment variable or a file, never the configuration).
+//! A Closient-style instance's credentials: its API key, and the
+//! `credentials` table of the configuration that says where the key is (an
+//! environment variable or a file, never the configuration itself).
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
 use crate::error::InvalidSetting;
-use crate::secret::SecretSource;
-use crate::upstream::Credentials;
+use crate::secret::{Secret, SecretSource};
+
+/// The credentials of a Closient instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// The API key, sent as `X-API-Key`.
+    pub api_key: Secret,
+}
+
+impl Credentials {
+    /// A stable identity for cache keys; never the secret.
+    pub fn fingerprint(&self) -> u64 {
+        self.api_key.fingerprint()
+    }
+}
 
 /// `[upstreams.<name>.credentials]` of kind `closient`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -25,13 +39,13 @@ impl CredentialsConfig {
         &self,
         key: &str,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Credentials, InvalidSetting> {
+    ) -> Result<crate::upstream::Credentials, InvalidSetting> {
         let source = SecretSource {
             env: self.api_key_env.clone(),
             file: self.api_key_file.clone(),
         };
-        Ok(Credentials::Closient {
+        Ok(crate::upstream::Credentials::Closient(Credentials {
             api_key: source.read(key, "api_key", env)?,
-        })
+        }))
     }
 }

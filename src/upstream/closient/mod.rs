@@ -17,7 +17,7 @@ pub mod sim;
 pub mod wire;
 
 pub use client::ClosientConnector;
-pub use credentials::CredentialsConfig;
+pub use credentials::{Credentials, CredentialsConfig};
 
 /// Checks an organization id as a client typed it (shortuuid or UUID) and
 /// returns its shortuuid, for [`crate::upstream::ListScope::Organization`].

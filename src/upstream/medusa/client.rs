@@ -24,9 +24,7 @@ use crate::model::{Offer, OfferKey, OfferKind};
 use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
 use crate::upstream::resilience::Idempotent;
-use crate::upstream::{
-    Call, Connector, Credentials, InstanceSpec, ListScope, Lookup, MedusaAuth, OfferPage,
-};
+use crate::upstream::{Call, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferPage};
 
 use super::{id, map, wire};
 
@@ -94,12 +92,14 @@ impl MedusaConnector {
     /// The connector of the instance `spec`.
     pub fn new(spec: &InstanceSpec) -> Self {
         let auth = match &spec.credentials {
-            Credentials::Medusa(MedusaAuth::Token(token)) => Auth::Static(token.clone()),
-            Credentials::Medusa(MedusaAuth::EmailPassword { email, password }) => Auth::Login {
-                email: email.clone(),
-                password: password.clone(),
-                session: Session::default(),
-            },
+            Credentials::Medusa(super::Credentials::Token(token)) => Auth::Static(token.clone()),
+            Credentials::Medusa(super::Credentials::EmailPassword { email, password }) => {
+                Auth::Login {
+                    email: email.clone(),
+                    password: password.clone(),
+                    session: Session::default(),
+                }
+            }
             _ => Auth::Misconfigured,
         };
         MedusaConnector {
@@ -476,6 +476,7 @@ mod tests {
     use crate::sim::catalog::Catalog;
     use crate::sim::{serve, RunningSim};
     use crate::upstream::client::DEFAULT_CONNECT_TIMEOUT;
+    use crate::upstream::medusa;
     use crate::upstream::medusa::sim::{self, SimData};
     use crate::upstream::medusa::wire::ErrorType;
     use crate::upstream::{CallContext, HttpClient, Instance, InstanceSettings};
@@ -810,7 +811,7 @@ mod tests {
     async fn wrong_password_is_unauthorized_for_every_key() {
         let f = Fixture::start().await;
         let c = f.connector_with(
-            Credentials::Medusa(MedusaAuth::EmailPassword {
+            Credentials::Medusa(medusa::Credentials::EmailPassword {
                 email: sim::DEMO_EMAIL.to_owned(),
                 password: Secret::new("not the password"),
             }),
@@ -857,7 +858,9 @@ mod tests {
     async fn configured_tokens_are_sent_as_is_and_never_refreshed() {
         let f = Fixture::start().await;
         let good = f.connector_with(
-            Credentials::Medusa(MedusaAuth::Token(Secret::new(sim::STATIC_ADMIN_TOKEN))),
+            Credentials::Medusa(medusa::Credentials::Token(Secret::new(
+                sim::STATIC_ADMIN_TOKEN,
+            ))),
             InstanceSettings::default(),
         );
         let keys = vec![key(&f.data.offers[1].id)];
@@ -866,7 +869,7 @@ mod tests {
             Ok(Some(_))
         ));
         let bad = f.connector_with(
-            Credentials::Medusa(MedusaAuth::Token(Secret::new("expired.jwt.token"))),
+            Credentials::Medusa(medusa::Credentials::Token(Secret::new("expired.jwt.token"))),
             InstanceSettings::default(),
         );
         assert!(matches!(
@@ -1059,7 +1062,7 @@ mod tests {
         let running = serve(router).await.expect("binds");
         let c = connector(
             &running,
-            Credentials::Medusa(MedusaAuth::Token(Secret::new("t"))),
+            Credentials::Medusa(medusa::Credentials::Token(Secret::new("t"))),
             InstanceSettings::default(),
         );
         let answers = by_key(
@@ -1106,7 +1109,7 @@ mod tests {
         let running = serve(router).await.expect("binds");
         let c = connector(
             &running,
-            Credentials::Medusa(MedusaAuth::Token(Secret::new("t"))),
+            Credentials::Medusa(medusa::Credentials::Token(Secret::new("t"))),
             InstanceSettings::default(),
         );
         let answers = c
@@ -1137,7 +1140,7 @@ mod tests {
         let running = serve(router).await.expect("binds");
         let c = connector(
             &running,
-            Credentials::Medusa(MedusaAuth::Token(Secret::new("t"))),
+            Credentials::Medusa(medusa::Credentials::Token(Secret::new("t"))),
             InstanceSettings::default(),
         );
         c.fetch_offers(

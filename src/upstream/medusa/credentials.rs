@@ -1,14 +1,40 @@
-//! The `credentials` table of a Medusa-style instance: a ready JWT, or an
-//! admin login exchanged for one (secrets from environment variables or
-//! files, never the configuration).
+//! A Medusa-style instance's credentials, a ready JWT or an admin login
+//! exchanged for one, and the `credentials` table of the configuration
+//! that says where their secrets are (environment variables or files,
+//! never the configuration itself).
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
 use crate::error::InvalidSetting;
-use crate::secret::SecretSource;
-use crate::upstream::{Credentials, MedusaAuth};
+use crate::secret::{Secret, SecretSource};
+
+/// How the gateway authenticates to a Medusa instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    /// A ready JWT, sent as `Authorization: Bearer`.
+    Token(Secret),
+    /// Email and password, exchanged for a JWT at `POST /auth/user/emailpass`.
+    EmailPassword {
+        /// The admin user's email.
+        email: String,
+        /// The admin user's password.
+        password: Secret,
+    },
+}
+
+impl Credentials {
+    /// A stable identity for cache keys; never the secret.
+    pub fn fingerprint(&self) -> u64 {
+        match self {
+            Credentials::Token(token) => token.fingerprint(),
+            Credentials::EmailPassword { email, password } => {
+                Secret::new(format!("{email}\u{0}{}", password.expose())).fingerprint()
+            }
+        }
+    }
+}
 
 /// `[upstreams.<name>.credentials]` of kind `medusa`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -33,7 +59,7 @@ impl CredentialsConfig {
         &self,
         key: &str,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Credentials, InvalidSetting> {
+    ) -> Result<crate::upstream::Credentials, InvalidSetting> {
         let token = SecretSource {
             env: self.token_env.clone(),
             file: self.token_file.clone(),
@@ -43,8 +69,8 @@ impl CredentialsConfig {
             file: self.password_file.clone(),
         };
         let auth = match (token.is_set(), &self.username) {
-            (true, None) if !password.is_set() => MedusaAuth::Token(token.read(key, "token", env)?),
-            (false, Some(email)) if !email.is_empty() => MedusaAuth::EmailPassword {
+            (true, None) if !password.is_set() => Credentials::Token(token.read(key, "token", env)?),
+            (false, Some(email)) if !email.is_empty() => Credentials::EmailPassword {
                 email: email.clone(),
                 password: password.read(key, "password", env)?,
             },
@@ -55,6 +81,6 @@ impl CredentialsConfig {
                 ))
             }
         };
-        Ok(Credentials::Medusa(auth))
+        Ok(crate::upstream::Credentials::Medusa(auth))
     }
 }

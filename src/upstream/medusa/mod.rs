@@ -10,4 +10,4 @@ pub mod sim;
 pub mod wire;
 
 pub use client::MedusaConnector;
-pub use credentials::CredentialsConfig;
+pub use credentials::{Credentials, CredentialsConfig};

@@ -85,12 +85,12 @@ impl VioletConnector {
     /// first lookup or listing.
     pub fn new(spec: &InstanceSpec) -> Self {
         let app = match &spec.credentials {
-            Credentials::Violet {
+            Credentials::Violet(super::Credentials {
                 app_id,
                 app_secret,
                 username,
                 password,
-            } => Some(AppAuth {
+            }) => Some(AppAuth {
                 app_id: *app_id,
                 app_secret: app_secret.clone(),
                 username: username.clone(),
@@ -520,6 +520,7 @@ mod tests {
     use crate::sim::catalog::Catalog;
     use crate::sim::{serve, RunningSim};
     use crate::upstream::client::DEFAULT_CONNECT_TIMEOUT;
+    use crate::upstream::violet;
     use crate::upstream::violet::sim::{demo_credentials, other_credentials, router, SimData};
     use crate::upstream::{CallContext, HttpClient, Instance};
     use std::sync::Arc;
@@ -553,18 +554,18 @@ mod tests {
     }
 
     fn with_secret(credentials: Credentials, secret: &str, password: &str) -> Credentials {
-        let Credentials::Violet {
+        let Credentials::Violet(violet::Credentials {
             app_id, username, ..
-        } = credentials
+        }) = credentials
         else {
             panic!("Violet credentials")
         };
-        Credentials::Violet {
+        Credentials::Violet(violet::Credentials {
             app_id,
             app_secret: Secret::new(secret),
             username,
             password: Secret::new(password),
-        }
+        })
     }
 
     /// The first offer of the merchant whose currency is `currency`.

@@ -1,14 +1,41 @@
-//! The `credentials` table of a Violet-style instance: the app id and
-//! secret, and the user login exchanged for a token (secrets from
-//! environment variables or files, never the configuration).
+//! A Violet-style instance's credentials, the app id and secret and the
+//! user login exchanged for a token, and the `credentials` table of the
+//! configuration that says where their secrets are (environment variables
+//! or files, never the configuration itself).
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
 use crate::error::InvalidSetting;
-use crate::secret::SecretSource;
-use crate::upstream::Credentials;
+use crate::secret::{Secret, SecretSource};
+
+/// The credentials of a Violet instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// `X-Violet-App-Id`.
+    pub app_id: i64,
+    /// `X-Violet-App-Secret`.
+    pub app_secret: Secret,
+    /// Login user name.
+    pub username: String,
+    /// Login password.
+    pub password: Secret,
+}
+
+impl Credentials {
+    /// A stable identity for cache keys; never the secret.
+    pub fn fingerprint(&self) -> u64 {
+        Secret::new(format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}",
+            self.app_id,
+            self.app_secret.expose(),
+            self.username,
+            self.password.expose()
+        ))
+        .fingerprint()
+    }
+}
 
 /// `[upstreams.<name>.credentials]` of kind `violet`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -34,7 +61,7 @@ impl CredentialsConfig {
         &self,
         key: &str,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Credentials, InvalidSetting> {
+    ) -> Result<crate::upstream::Credentials, InvalidSetting> {
         let app_id = self
             .app_id
             .ok_or_else(|| InvalidSetting::new(format!("{key}.app_id"), "required"))?;
@@ -51,11 +78,11 @@ impl CredentialsConfig {
             env: self.password_env.clone(),
             file: self.password_file.clone(),
         };
-        Ok(Credentials::Violet {
+        Ok(crate::upstream::Credentials::Violet(Credentials {
             app_id,
             app_secret: app_secret.read(key, "app_secret", env)?,
             username,
             password: password.read(key, "password", env)?,
-        })
+        }))
     }
 }

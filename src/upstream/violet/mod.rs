@@ -16,4 +16,4 @@ pub mod sim;
 pub mod wire;
 
 pub use client::VioletConnector;
-pub use credentials::CredentialsConfig;
+pub use credentials::{Credentials, CredentialsConfig};

@@ -709,6 +709,7 @@ mod tests {
 
     use super::*;
     use crate::sim::catalog;
+    use crate::upstream::closient;
     use crate::upstream::closient::sim::{demo_credentials, other_credentials, SimData};
     use crate::upstream::Credentials;
     fn demo_key() -> String {
@@ -717,7 +718,7 @@ mod tests {
 
     fn key_of(credentials: &Credentials) -> String {
         match credentials {
-            Credentials::Closient { api_key } => api_key.expose().to_owned(),
+            Credentials::Closient(closient::Credentials { api_key }) => api_key.expose().to_owned(),
             _ => unreachable!("Closient credentials"),
         }
     }

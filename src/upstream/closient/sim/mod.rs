@@ -192,7 +192,7 @@ impl SimData {
 
     /// The organizations `credentials` may view (none for unknown credentials).
     pub fn organizations_visible_to(&self, credentials: &Credentials) -> Vec<&Organization> {
-        let Credentials::Closient { api_key } = credentials else {
+        let Credentials::Closient(super::Credentials { api_key }) = credentials else {
             return Vec::new();
         };
         self.keys_by_value
@@ -225,7 +225,7 @@ impl SimData {
         owners: &[usize],
         offers: &'a [T],
     ) -> Vec<&'a T> {
-        let Credentials::Closient { api_key } = credentials else {
+        let Credentials::Closient(super::Credentials { api_key }) = credentials else {
             return Vec::new();
         };
         let Some(&key) = self.keys_by_value.get(api_key.expose()) else {
@@ -404,15 +404,15 @@ pub fn router(data: Arc<SimData>) -> Router {
 /// Credentials the demo gateway uses: a key that sees every organization
 /// but one.
 pub fn demo_credentials() -> Credentials {
-    Credentials::Closient {
+    Credentials::Closient(super::Credentials {
         api_key: Secret::new(api_key(DEMO_KEY_SEED)),
-    }
+    })
 }
 
 /// A second valid key, of a different set of organizations: it shares one
 /// organization with the demo key and has one of its own.
 pub fn other_credentials() -> Credentials {
-    Credentials::Closient {
+    Credentials::Closient(super::Credentials {
         api_key: Secret::new(api_key(OTHER_KEY_SEED)),
-    }
+    })
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::*;
 use crate::sim::catalog::{self, Catalog};
 use crate::sim::serve;
+use crate::upstream::closient;
 use crate::upstream::closient::wire::{Page, PaginationMeta};
 fn demo_key() -> String {
     key_of(&demo_credentials())
@@ -16,7 +17,7 @@ fn demo_key() -> String {
 
 fn key_of(credentials: &Credentials) -> String {
     match credentials {
-        Credentials::Closient { api_key } => api_key.expose().to_owned(),
+        Credentials::Closient(closient::Credentials { api_key }) => api_key.expose().to_owned(),
         _ => unreachable!("Closient credentials"),
     }
 }

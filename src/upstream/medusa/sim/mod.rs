@@ -46,7 +46,7 @@ use serde_json::json;
 
 use crate::secret::Secret;
 use crate::sim::drift::Drift;
-use crate::upstream::{Credentials, MedusaAuth};
+use crate::upstream::Credentials;
 
 use super::wire::{self, ErrorBody, ErrorType};
 use handlers::{list_offers, login, retrieve_offer};
@@ -59,7 +59,7 @@ pub const OTHER_EMAIL: &str = "ops@mercur.test";
 /// Password of the second admin user.
 pub const OTHER_PASSWORD: &str = "mercur-demo-ops";
 /// A long-lived admin token the simulator always accepts (for
-/// `MedusaAuth::Token` configurations); [`SimData::revoke_tokens`] does not
+/// `super::Credentials::Token` configurations); [`SimData::revoke_tokens`] does not
 /// revoke it.
 pub const STATIC_ADMIN_TOKEN: &str = concat!(
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.",
@@ -197,7 +197,7 @@ pub fn router(data: Arc<SimData>) -> Router {
 
 /// Credentials the demo gateway uses against this simulator.
 pub fn demo_credentials() -> Credentials {
-    Credentials::Medusa(MedusaAuth::EmailPassword {
+    Credentials::Medusa(super::Credentials::EmailPassword {
         email: DEMO_EMAIL.to_owned(),
         password: Secret::new(DEMO_PASSWORD),
     })
@@ -205,7 +205,7 @@ pub fn demo_credentials() -> Credentials {
 
 /// A second valid credential (another admin user).
 pub fn other_credentials() -> Credentials {
-    Credentials::Medusa(MedusaAuth::EmailPassword {
+    Credentials::Medusa(super::Credentials::EmailPassword {
         email: OTHER_EMAIL.to_owned(),
         password: Secret::new(OTHER_PASSWORD),
     })

@@ -116,22 +116,22 @@ const OTHER_PASSWORD: &str = "violet-other-password";
 
 /// Credentials the demo gateway uses: an app connected to every merchant.
 pub fn demo_credentials() -> Credentials {
-    Credentials::Violet {
+    Credentials::Violet(super::Credentials {
         app_id: DEMO_APP_ID,
         app_secret: Secret::new(DEMO_APP_SECRET),
         username: DEMO_USERNAME.to_owned(),
         password: Secret::new(DEMO_PASSWORD),
-    }
+    })
 }
 
 /// A second valid app, connected to the first three merchants only.
 pub fn other_credentials() -> Credentials {
-    Credentials::Violet {
+    Credentials::Violet(super::Credentials {
         app_id: OTHER_APP_ID,
         app_secret: Secret::new(OTHER_APP_SECRET),
         username: OTHER_USERNAME.to_owned(),
         password: Secret::new(OTHER_PASSWORD),
-    }
+    })
 }
 
 /// A merchant of the simulated catalog.
