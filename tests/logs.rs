@@ -2,6 +2,8 @@
 //! log subscriber only sees every event when no other test runs beside it.
 
 #![cfg(feature = "sim")]
+// Test helpers may unwrap: a failure is the test's failure.
+#![allow(clippy::unwrap_used)]
 
 #[path = "it/common/mod.rs"]
 mod common;

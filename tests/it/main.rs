@@ -4,6 +4,9 @@
 //! the `sim` feature. `tests/logs.rs` stays a binary of its own: its
 //! thread-local log subscriber must see every event of its request.
 
+// Test helpers may unwrap: a failure is the test's failure.
+#![allow(clippy::unwrap_used)]
+
 mod child;
 #[cfg(feature = "sim")]
 mod common;
