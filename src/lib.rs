@@ -94,12 +94,8 @@ impl Gateway {
     /// Builds a gateway over `instances`.
     pub fn build(instances: Vec<InstanceSpec>, options: GatewayOptions) -> Gateway {
         let metrics = Arc::new(metrics::Metrics::new());
-        let upstreams =
-            Upstreams::with_metrics(instances, options.connect_timeout, Some(metrics.clone()));
-        let loaders = Arc::new(loader::Loaders::with_metrics(
-            &upstreams,
-            Some(metrics.clone()),
-        ));
+        let upstreams = Upstreams::new(instances, options.connect_timeout, Some(metrics.clone()));
+        let loaders = Arc::new(loader::Loaders::new(&upstreams, Some(metrics.clone())));
         let rates = options
             .rates
             .clone()

@@ -82,13 +82,9 @@ pub struct UpstreamStore {
 }
 
 impl UpstreamStore {
-    /// A store over `instance`, caching as the instance's settings say.
-    pub fn new(instance: Arc<Instance>) -> Self {
-        UpstreamStore::with_metrics(instance, None)
-    }
-
-    /// A store recording its cache lookups in `metrics`.
-    pub fn with_metrics(instance: Arc<Instance>, metrics: Option<Arc<Metrics>>) -> Self {
+    /// A store over `instance`, caching as the instance's settings say and
+    /// recording its cache lookups in `metrics` when given.
+    pub fn new(instance: Arc<Instance>, metrics: Option<Arc<Metrics>>) -> Self {
         let settings = instance.settings().cache.clone();
         UpstreamStore {
             credential: instance.credential_fingerprint(),
@@ -348,17 +344,13 @@ fn store_loader(store: UpstreamStore) -> StoreLoader {
 }
 
 impl Loaders {
-    /// One store and one loader per configured instance.
-    pub fn new(upstreams: &Upstreams) -> Self {
-        Loaders::with_metrics(upstreams, None)
-    }
-
-    /// Like [`Loaders::new`], recording cache lookups in `metrics`.
-    pub fn with_metrics(upstreams: &Upstreams, metrics: Option<Arc<Metrics>>) -> Self {
+    /// One store and one loader per configured instance, recording cache
+    /// lookups in `metrics` when given.
+    pub fn new(upstreams: &Upstreams, metrics: Option<Arc<Metrics>>) -> Self {
         let by_upstream = upstreams
             .iter()
             .map(|instance| {
-                let store = UpstreamStore::with_metrics(instance.clone(), metrics.clone());
+                let store = UpstreamStore::new(instance.clone(), metrics.clone());
                 (instance.name().clone(), store_loader(store))
             })
             .collect();
@@ -533,7 +525,7 @@ mod tests {
     async fn a_second_batch_waits_for_the_keys_a_first_batch_is_fetching() {
         for cache in [true, false] {
             let (connector, instance) = Gated::new(cache);
-            let store = Arc::new(UpstreamStore::new(instance));
+            let store = Arc::new(UpstreamStore::new(instance, None));
             let first = tokio::spawn({
                 let store = store.clone();
                 async move { store.load_many(&[key("a"), key("b")]).await }
@@ -560,7 +552,7 @@ mod tests {
     #[tokio::test]
     async fn not_found_is_remembered_and_errors_are_not() {
         let (connector, instance) = Gated::new(true);
-        let store = Arc::new(UpstreamStore::new(instance));
+        let store = Arc::new(UpstreamStore::new(instance, None));
         connector.gate.add_permits(10);
         let answers = store.load_many(&[key("missing"), key("err-1")]).await;
         assert!(matches!(

@@ -332,7 +332,7 @@ mod tests {
     #[tokio::test]
     async fn rates_come_from_the_violet_instance_and_survive_its_failures() {
         let sims = Simulators::start_demo().await.expect("simulators");
-        let upstreams = Upstreams::new(sims.instance_specs(), Duration::from_secs(2));
+        let upstreams = Upstreams::new(sims.instance_specs(), Duration::from_secs(2), None);
         let spec = RatesSpec::Upstream {
             name: "violet".into(),
             base: Currency::parse("USD").unwrap(),

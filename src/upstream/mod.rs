@@ -354,15 +354,10 @@ pub struct Upstreams {
 }
 
 impl Upstreams {
-    /// Builds connectors for all instances. Instances share pooled
-    /// connections: one HTTP client per distinct connect timeout (`default`
-    /// for instances that set none).
-    pub fn new(specs: Vec<InstanceSpec>, default: Duration) -> Self {
-        Upstreams::with_metrics(specs, default, None)
-    }
-
-    /// Like [`Upstreams::new`], recording upstream calls in `metrics`.
-    pub fn with_metrics(
+    /// Builds the instances, recording their upstream calls in `metrics`
+    /// when given. Instances share pooled connections: one HTTP client per
+    /// distinct connect timeout (`default` for instances that set none).
+    pub fn new(
         specs: Vec<InstanceSpec>,
         default: Duration,
         metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
