@@ -37,8 +37,9 @@ pub struct PriceOut {
 }
 
 /// Lifecycle state of an offer (`status`).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash, strum::AsRefStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OfferStatus {
     /// Resolvable.
     #[default]
@@ -51,6 +52,7 @@ pub enum OfferStatus {
     OutOfStock,
     /// A value the documentation does not list, as sent.
     #[serde(untagged)]
+    #[strum(transparent)]
     Unrecognized(String),
 }
 
@@ -63,21 +65,16 @@ impl OfferStatus {
         OfferStatus::OutOfStock,
     ];
 
-    /// The value as the API spells it.
+    /// The value as the API spells it (an unrecognized one as sent).
     pub fn as_str(&self) -> &str {
-        match self {
-            OfferStatus::Active => "active",
-            OfferStatus::Discontinued => "discontinued",
-            OfferStatus::Seasonal => "seasonal",
-            OfferStatus::OutOfStock => "out_of_stock",
-            OfferStatus::Unrecognized(raw) => raw,
-        }
+        self.as_ref()
     }
 }
 
 /// Where an offer row came from (`source`).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash, strum::AsRefStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OfferSource {
     /// Supplied by the brand.
     Brand,
@@ -94,21 +91,14 @@ pub enum OfferSource {
     UserFeedback,
     /// A value the documentation does not list, as sent.
     #[serde(untagged)]
+    #[strum(transparent)]
     Unrecognized(String),
 }
 
 impl OfferSource {
-    /// The value as the API spells it.
+    /// The value as the API spells it (an unrecognized one as sent).
     pub fn as_str(&self) -> &str {
-        match self {
-            OfferSource::Brand => "brand",
-            OfferSource::AffiliateFeed => "affiliate_feed",
-            OfferSource::Scrape => "scrape",
-            OfferSource::PosSync => "pos_sync",
-            OfferSource::Manual => "manual",
-            OfferSource::UserFeedback => "user_feedback",
-            OfferSource::Unrecognized(raw) => raw,
-        }
+        self.as_ref()
     }
 
     /// Every documented value.
@@ -123,8 +113,9 @@ impl OfferSource {
 }
 
 /// How the storefront delivers an online offer (`fulfillment_type`).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash, strum::AsRefStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum FulfillmentType {
     /// Plain ground shipping.
     #[default]
@@ -145,23 +136,14 @@ pub enum FulfillmentType {
     SubscribeAndSave,
     /// A value the documentation does not list, as sent.
     #[serde(untagged)]
+    #[strum(transparent)]
     Unrecognized(String),
 }
 
 impl FulfillmentType {
-    /// The value as the API spells it.
+    /// The value as the API spells it (an unrecognized one as sent).
     pub fn as_str(&self) -> &str {
-        match self {
-            FulfillmentType::Standard => "standard",
-            FulfillmentType::SameDay => "same_day",
-            FulfillmentType::NextDay => "next_day",
-            FulfillmentType::Prime => "prime",
-            FulfillmentType::ShipToStore => "ship_to_store",
-            FulfillmentType::StorePickup => "store_pickup",
-            FulfillmentType::DigitalDownload => "digital_download",
-            FulfillmentType::SubscribeAndSave => "subscribe_and_save",
-            FulfillmentType::Unrecognized(raw) => raw,
-        }
+        self.as_ref()
     }
 
     /// Every documented value.
@@ -178,8 +160,9 @@ impl FulfillmentType {
 }
 
 /// Inventory reported by the storefront (`stock_level`).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash, strum::AsRefStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum StockLevel {
     /// Buyable now.
     InStock,
@@ -196,21 +179,14 @@ pub enum StockLevel {
     Unknown,
     /// A value the documentation does not list, as sent.
     #[serde(untagged)]
+    #[strum(transparent)]
     Unrecognized(String),
 }
 
 impl StockLevel {
-    /// The value as the API spells it.
+    /// The value as the API spells it (an unrecognized one as sent).
     pub fn as_str(&self) -> &str {
-        match self {
-            StockLevel::InStock => "in_stock",
-            StockLevel::LowStock => "low_stock",
-            StockLevel::PreOrder => "pre_order",
-            StockLevel::Backordered => "backordered",
-            StockLevel::OutOfStock => "out_of_stock",
-            StockLevel::Unknown => "unknown",
-            StockLevel::Unrecognized(raw) => raw,
-        }
+        self.as_ref()
     }
 
     /// Every documented value.
@@ -456,4 +432,38 @@ pub struct ErrorBody {
     /// Field problems (validation errors); empty otherwise.
     #[serde(default, deserialize_with = "null_as_default")]
     pub details: Vec<FieldError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `as_str` spells each value as serde writes it, and keeps an
+    /// unrecognized one as sent.
+    #[test]
+    fn enum_spellings_match_the_wire() {
+        fn check<T: Serialize + serde::de::DeserializeOwned>(value: &T, spelled: &str) {
+            assert_eq!(serde_json::to_value(value).expect("serializes"), spelled);
+        }
+        for v in OfferStatus::ALL {
+            check(&v, v.as_str());
+        }
+        for v in OfferSource::ALL {
+            check(&v, v.as_str());
+        }
+        for v in FulfillmentType::ALL {
+            check(&v, v.as_str());
+        }
+        for v in StockLevel::ALL {
+            check(&v, v.as_str());
+        }
+        let odd: StockLevel = serde_json::from_str("\"limited\"").expect("reads");
+        assert_eq!(odd, StockLevel::Unrecognized("limited".to_owned()));
+        assert_eq!(odd.as_str(), "limited");
+        assert_eq!(OfferStatus::OutOfStock.as_str(), "out_of_stock");
+        assert_eq!(
+            FulfillmentType::SubscribeAndSave.as_str(),
+            "subscribe_and_save"
+        );
+    }
 }

@@ -178,8 +178,9 @@ impl ProductType {
 }
 
 /// Availability state of an offer or SKU (`status`).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, strum::AsRefStr)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 #[allow(missing_docs)]
 pub enum Status {
     Unavailable,
@@ -190,6 +191,7 @@ pub enum Status {
     Archived,
     /// A state the documentation does not list, as sent.
     #[serde(untagged)]
+    #[strum(transparent)]
     Unrecognized(String),
 }
 
@@ -204,17 +206,9 @@ impl Status {
         Status::Archived,
     ];
 
-    /// The value exactly as the API spells it.
+    /// The value as the API spells it (an unrecognized one as sent).
     pub fn as_str(&self) -> &str {
-        match self {
-            Status::Unavailable => "UNAVAILABLE",
-            Status::Available => "AVAILABLE",
-            Status::DisabledUnavailable => "DISABLED_UNAVAILABLE",
-            Status::DisabledAvailable => "DISABLED_AVAILABLE",
-            Status::ForDeletion => "FOR_DELETION",
-            Status::Archived => "ARCHIVED",
-            Status::Unrecognized(raw) => raw,
-        }
+        self.as_ref()
     }
 }
 
