@@ -41,7 +41,19 @@ impl ScalarType for DecimalNumber {
 }
 
 /// The API style of an upstream.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Enum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum UpstreamKind {
     /// A Closient-style retail API: online and in-store offers of retailers.
     Closient,
@@ -54,11 +66,7 @@ pub enum UpstreamKind {
 impl UpstreamKind {
     /// The lower-case name used in configuration files.
     pub fn as_str(self) -> &'static str {
-        match self {
-            UpstreamKind::Closient => "closient",
-            UpstreamKind::Medusa => "medusa",
-            UpstreamKind::Violet => "violet",
-        }
+        self.into()
     }
 }
 

@@ -232,22 +232,23 @@ pub fn instance(
             "name the instance with 1 to 64 lower-case letters, digits, `-` or `_`",
         ));
     }
+    let kinds = || {
+        <UpstreamKind as strum::IntoEnumIterator>::iter()
+            .map(|kind| format!("\"{}\"", kind.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let kind = match table.remove("kind") {
-        Some(toml::Value::String(kind)) => match kind.as_str() {
-            "closient" => UpstreamKind::Closient,
-            "medusa" => UpstreamKind::Medusa,
-            "violet" => UpstreamKind::Violet,
-            other => {
-                return Err(InvalidSetting::new(
-                    format!("{key}.kind"),
-                    format!("{other:?}: use \"closient\", \"medusa\" or \"violet\""),
-                ))
-            }
-        },
+        Some(toml::Value::String(kind)) => kind.parse::<UpstreamKind>().map_err(|_| {
+            InvalidSetting::new(
+                format!("{key}.kind"),
+                format!("{kind:?}: use one of {}", kinds()),
+            )
+        })?,
         _ => {
             return Err(InvalidSetting::new(
                 format!("{key}.kind"),
-                "required: \"closient\", \"medusa\" or \"violet\"",
+                format!("required: one of {}", kinds()),
             ))
         }
     };

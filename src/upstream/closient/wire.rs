@@ -352,8 +352,9 @@ pub struct ProductOut {
 }
 
 /// Machine-readable error code of the error envelope.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// 400.
     BadRequest,
@@ -390,16 +391,7 @@ impl ErrorCode {
 
     /// The code as the API spells it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadRequest => "BAD_REQUEST",
-            ErrorCode::Unauthorized => "UNAUTHORIZED",
-            ErrorCode::Forbidden => "FORBIDDEN",
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::Conflict => "CONFLICT",
-            ErrorCode::ValidationError => "VALIDATION_ERROR",
-            ErrorCode::RateLimited => "RATE_LIMITED",
-            ErrorCode::InternalError => "INTERNAL_ERROR",
-        }
+        self.into()
     }
 }
 

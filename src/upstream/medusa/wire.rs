@@ -222,8 +222,9 @@ pub struct ErrorBody {
 }
 
 /// The documented Medusa error types.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorType {
     /// 404.
     NotFound,
@@ -257,15 +258,7 @@ impl ErrorType {
 
     /// The snake_case name as it appears in `type`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorType::NotFound => "not_found",
-            ErrorType::InvalidData => "invalid_data",
-            ErrorType::Unauthorized => "unauthorized",
-            ErrorType::Forbidden => "forbidden",
-            ErrorType::Conflict => "conflict",
-            ErrorType::DuplicateError => "duplicate_error",
-            ErrorType::UnknownError => "unknown_error",
-        }
+        self.into()
     }
 }
 
