@@ -231,6 +231,51 @@ pub trait Connector: Send + Sync + 'static {
     }
 }
 
+/// What the gateway needs of an API style beyond its folder: how to build
+/// its connector and how to read its credentials table.
+/// [`Style::of`] is the one match on the kind; a new style adds its arm.
+pub struct Style {
+    /// The connector of an instance of this style.
+    pub connect: fn(&InstanceSpec) -> Arc<dyn Connector>,
+    /// Reads the instance's `credentials` table.
+    pub read_credentials: ReadCredentials,
+}
+
+/// Reads the `credentials` table at `key` (the path, for messages), with
+/// secrets from the environment (looked up with `env`) or files.
+pub type ReadCredentials = fn(
+    key: &str,
+    table: toml::Table,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Credentials, crate::error::InvalidSetting>;
+
+impl Style {
+    /// The style of `kind`.
+    pub fn of(kind: UpstreamKind) -> Style {
+        use settings::table_as;
+        match kind {
+            UpstreamKind::Closient => Style {
+                connect: |spec| Arc::new(closient::ClosientConnector::new(spec)),
+                read_credentials: |key, table, env| {
+                    table_as::<closient::CredentialsConfig>(key, table)?.resolve(key, env)
+                },
+            },
+            UpstreamKind::Medusa => Style {
+                connect: |spec| Arc::new(medusa::MedusaConnector::new(spec)),
+                read_credentials: |key, table, env| {
+                    table_as::<medusa::CredentialsConfig>(key, table)?.resolve(key, env)
+                },
+            },
+            UpstreamKind::Violet => Style {
+                connect: |spec| Arc::new(violet::VioletConnector::new(spec)),
+                read_credentials: |key, table, env| {
+                    table_as::<violet::CredentialsConfig>(key, table)?.resolve(key, env)
+                },
+            },
+        }
+    }
+}
+
 /// One configured upstream instance: its spec, its sender and its style's
 /// connector. Every style shares this plumbing; the connector is thin.
 pub struct Instance {
@@ -243,11 +288,7 @@ impl Instance {
     /// The instance of `spec` over the shared HTTP client, with the
     /// connector of its style.
     pub fn new(spec: InstanceSpec, http: HttpClient) -> Self {
-        let connector: Arc<dyn Connector> = match spec.kind() {
-            UpstreamKind::Closient => Arc::new(closient::ClosientConnector::new(&spec)),
-            UpstreamKind::Medusa => Arc::new(medusa::MedusaConnector::new(&spec)),
-            UpstreamKind::Violet => Arc::new(violet::VioletConnector::new(&spec)),
-        };
+        let connector = (Style::of(spec.kind()).connect)(&spec);
         Instance::with_connector(spec, http, connector)
     }
 

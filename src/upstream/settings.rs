@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::error::InvalidSetting;
 use crate::model::UpstreamKind;
-use crate::upstream::{closient, medusa, violet, InstanceSpec};
+use crate::upstream::InstanceSpec;
 
 /// Default whole-request timeout of one upstream call.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -267,20 +267,8 @@ pub fn instance(
         Some(_) => return Err(InvalidSetting::new(credentials_key, "must be a table")),
         None => toml::Table::new(),
     };
-    let credentials = match kind {
-        UpstreamKind::Closient => {
-            table_as::<closient::CredentialsConfig>(&credentials_key, credentials)?
-                .resolve(&credentials_key, env)?
-        }
-        UpstreamKind::Medusa => {
-            table_as::<medusa::CredentialsConfig>(&credentials_key, credentials)?
-                .resolve(&credentials_key, env)?
-        }
-        UpstreamKind::Violet => {
-            table_as::<violet::CredentialsConfig>(&credentials_key, credentials)?
-                .resolve(&credentials_key, env)?
-        }
-    };
+    let credentials =
+        (crate::upstream::Style::of(kind).read_credentials)(&credentials_key, credentials, env)?;
     let settings: InstanceSettings = table_as(&key, table)?;
     settings.validate(&key)?;
     Ok(InstanceSpec {
