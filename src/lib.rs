@@ -2,21 +2,27 @@
 //!
 //! The path of a query, and the module that owns each step:
 //!
-//! - [`http`]: the axum server: `POST/GET /graphql`, GraphiQL, `/healthz`.
+//! - [`http`]: the axum server: `POST/GET /graphql`, GraphiQL, `/healthz`,
+//!   `/readyz`, `/metrics`; GraphQL over HTTP, persisted queries, client keys.
+//! - [`limits`]: what a document may cost, checked before it runs.
 //! - [`schema`]: the GraphQL types, thin views over [`model`]; root fields
 //!   decode global ids and call the loaders.
-//! - [`loader`]: one async-graphql `DataLoader` per upstream instance, so
-//!   by-id lookups are batched, coalesced and cached.
-//! - [`cache`]: the moka answer cache in front of each upstream instance.
-//! - [`upstream`]: the [`upstream::Connector`] trait and one folder per API
+//! - `loader` and `cache` (private): one async-graphql `DataLoader` per
+//!   upstream instance, so by-id lookups are batched, coalesced and cached
+//!   in a moka cache; `request` (private) is a request's identity on its
+//!   way to the upstreams, `metrics` (private) the Prometheus registry.
+//! - [`upstream`]: each configured [`upstream::Instance`] (the shared
+//!   plumbing) with its style's [`upstream::Connector`], one folder per API
 //!   style (`closient`, `medusa`, `violet`), each split into `wire`, `map`,
-//!   `client` and `sim`.
+//!   `client`, `credentials` and `sim`.
 //! - [`pricing`]: the one money module: parsing every upstream's prices,
 //!   conversion, formatting, and the cheapest-offer rule.
 //! - [`rates`]: where exchange rates come from (config or an upstream).
 //! - [`model`]: the domain model of offers.
-//! - [`error`]: upstream errors and their single mapping to GraphQL errors.
-//! - [`config`]: the TOML configuration of real upstreams.
+//! - [`error`]: every code a client can see, upstream errors, and their
+//!   single mapping to GraphQL errors.
+//! - [`config`]: the TOML configuration of real upstreams, read into each
+//!   owner's settings type.
 //! - `sim`: runs the simulators (the embedded default upstreams).
 //! - [`secret`]: credentials that never print.
 //!
@@ -24,17 +30,17 @@
 //! `sim` module and each style's `upstream::<style>::sim`. Without it the
 //! library holds no simulator code.
 
-pub mod cache;
+mod cache;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod limits;
-pub mod loader;
-pub mod metrics;
+mod loader;
+mod metrics;
 pub mod model;
 pub mod pricing;
 pub mod rates;
-pub mod request;
+mod request;
 pub mod schema;
 pub mod secret;
 #[cfg(feature = "sim")]

@@ -5,7 +5,7 @@
 //!   (asking for HTML, with no `query`) gets GraphiQL instead.
 //! - `GET /healthz`: the process is alive.
 //! - `GET /readyz`: ready unless every upstream's circuit is open.
-//! - `GET /metrics`: Prometheus metrics ([`crate::metrics`]).
+//! - `GET /metrics`: Prometheus metrics.
 //!
 //! Layers, outermost first: a request id (`x-request-id`, generated when
 //! absent or unusable, echoed in the answer, sent upstream and written in
