@@ -224,11 +224,7 @@ mod demo {
         // simulators must outlive the server: they are its upstreams.
         let mut options = GatewayOptions::default();
         options.limits.introspection = true;
-        let addr = listen.unwrap_or_else(|| {
-            offer_gateway::config::DEFAULT_LISTEN
-                .parse()
-                .expect("the default address is valid")
-        });
+        let addr = listen.unwrap_or(offer_gateway::config::DEFAULT_LISTEN);
         super::serve(addr, sims.instance_specs(), options).await
     }
 

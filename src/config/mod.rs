@@ -43,7 +43,10 @@ use crate::GatewayOptions;
 pub use overrides::{apply_overrides, ENV_PREFIX};
 
 /// Default address the gateway listens on.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    4000,
+));
 
 /// A configuration problem; the message names the key.
 #[derive(Debug, thiserror::Error)]
@@ -90,9 +93,7 @@ struct File {
 impl Default for File {
     fn default() -> Self {
         File {
-            listen: DEFAULT_LISTEN
-                .parse()
-                .expect("the default address is valid"),
+            listen: DEFAULT_LISTEN,
             connect_timeout: crate::upstream::client::DEFAULT_CONNECT_TIMEOUT,
             limits: Limits::default(),
             server: ServerOptions::default(),
