@@ -49,10 +49,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use clap::{Parser, ValueEnum};
-use offer_gateway::model::OfferKind;
-use offer_gateway::schema::id::GlobalId;
 use offer_gateway::sim::Simulators;
 use offer_gateway::upstream::{closient, medusa, violet, Credentials};
+use offer_gateway::GlobalId;
+use offer_gateway::OfferKind;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -484,7 +484,7 @@ async fn serve(app: Router, path: &str) -> std::io::Result<Running> {
         let shutdown = async {
             let _ = stopped.await;
         };
-        if let Err(err) = offer_gateway::http::serve(listener, app, shutdown).await {
+        if let Err(err) = offer_gateway::serve(listener, app, shutdown).await {
             eprintln!("server stopped: {err}");
         }
     });

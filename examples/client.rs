@@ -57,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
             );
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let url = format!("http://{}/graphql", listener.local_addr()?);
-            tokio::spawn(offer_gateway::http::serve(
+            tokio::spawn(offer_gateway::serve(
                 listener,
                 gateway.router(),
                 std::future::pending(),

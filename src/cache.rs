@@ -22,7 +22,7 @@ use crate::upstream::{CacheSettings, ListScope, OfferPage};
 
 /// What a cache entry answers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Question {
+pub(crate) enum Question {
     /// One offer by key.
     Offer(OfferKey),
     /// One window of a listing.
@@ -38,7 +38,7 @@ pub enum Question {
 
 /// A cache key: who asked which upstream what.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CacheKey {
+pub(crate) struct CacheKey {
     /// The upstream instance.
     pub upstream: Arc<str>,
     /// Fingerprint of the credential the answer was fetched with.
@@ -49,7 +49,7 @@ pub struct CacheKey {
 
 /// A cached answer.
 #[derive(Clone, Debug)]
-pub enum Cached {
+pub(crate) enum Cached {
     /// The offer.
     Found(Offer),
     /// The upstream does not have it.
@@ -67,7 +67,7 @@ struct Entry {
 
 /// What the cache holds for a key.
 #[derive(Clone, Debug)]
-pub enum Hit {
+pub(crate) enum Hit {
     /// An answer within its TTL.
     Fresh(Cached),
     /// An answer past its TTL but within the stale-if-error grace: only to
@@ -81,14 +81,14 @@ pub enum Hit {
 }
 
 /// The cache of one upstream instance.
-pub struct AnswerCache {
+pub(crate) struct AnswerCache {
     inner: Cache<CacheKey, Entry>,
     ttl: Ttl,
 }
 
 impl AnswerCache {
     /// A cache with the instance's settings.
-    pub fn new(settings: &CacheSettings) -> Self {
+    pub(crate) fn new(settings: &CacheSettings) -> Self {
         let ttl = Ttl {
             found: settings.ttl,
             not_found: settings.not_found_ttl,
@@ -103,7 +103,7 @@ impl AnswerCache {
     }
 
     /// The cached answer for `key`, fresh or stale.
-    pub fn lookup(&self, key: &CacheKey) -> Option<Hit> {
+    pub(crate) fn lookup(&self, key: &CacheKey) -> Option<Hit> {
         let entry = self.inner.get(key)?;
         let age = entry.fetched_at.elapsed();
         if age < self.ttl.fresh_for(&entry.value) {
@@ -117,7 +117,7 @@ impl AnswerCache {
     }
 
     /// The fresh answer for `key`, if any.
-    pub fn get(&self, key: &CacheKey) -> Option<Cached> {
+    pub(crate) fn get(&self, key: &CacheKey) -> Option<Cached> {
         match self.lookup(key)? {
             Hit::Fresh(value) => Some(value),
             Hit::Stale { .. } => None,
@@ -125,7 +125,7 @@ impl AnswerCache {
     }
 
     /// Remembers an answer fetched just now.
-    pub fn insert(&self, key: CacheKey, value: Cached) {
+    pub(crate) fn insert(&self, key: CacheKey, value: Cached) {
         self.inner.insert(
             key,
             Entry {
@@ -136,17 +136,17 @@ impl AnswerCache {
     }
 
     /// Number of entries (approximate while maintenance is pending).
-    pub fn entry_count(&self) -> u64 {
+    pub(crate) fn entry_count(&self) -> u64 {
         self.inner.entry_count()
     }
 
     /// Total weight of the entries, in approximate bytes.
-    pub fn weighted_size(&self) -> u64 {
+    pub(crate) fn weighted_size(&self) -> u64 {
         self.inner.weighted_size()
     }
 
     /// Applies pending evictions and expirations now (tests, metrics).
-    pub fn run_pending_tasks(&self) {
+    pub(crate) fn run_pending_tasks(&self) {
         self.inner.run_pending_tasks();
     }
 }

@@ -1,30 +1,37 @@
 //! offer-gateway: one GraphQL API over the REST APIs that publish product offers.
 //!
-//! The path of a query, and the module that owns each step:
+//! The public surface is small: build a [`Gateway`] from upstream
+//! [`upstream::InstanceSpec`]s (read from a file by [`config::Config`], or
+//! given by [`sim::Simulators`] under the `sim` feature) and
+//! [`GatewayOptions`], then [`serve`] its [`Gateway::router`]. Every code a
+//! client can see is an [`ErrorCode`].
 //!
-//! - [`http`]: the axum server: `POST/GET /graphql`, GraphiQL, `/healthz`,
+//! Inside, the path of a query, and the module that owns each step (all
+//! private but `config`, `error`, `upstream` and `sim`):
+//!
+//! - `http`: the axum server: `POST/GET /graphql`, GraphiQL, `/healthz`,
 //!   `/readyz`, `/metrics`; GraphQL over HTTP, persisted queries, client keys.
-//! - [`limits`]: what a document may cost, checked before it runs.
-//! - [`schema`]: the GraphQL types, thin views over [`model`]; root fields
+//! - `limits`: what a document may cost, checked before it runs.
+//! - `schema`: the GraphQL types, thin views over `model`; root fields
 //!   decode global ids and call the loaders.
-//! - `loader` and `cache` (private): one async-graphql `DataLoader` per
-//!   upstream instance, so by-id lookups are batched, coalesced and cached
-//!   in a moka cache; `request` (private) is a request's identity on its
-//!   way to the upstreams, `metrics` (private) the Prometheus registry.
-//! - [`upstream`]: each configured [`upstream::Instance`] (the shared
-//!   plumbing) with its style's [`upstream::Connector`], one folder per API
-//!   style (`closient`, `medusa`, `violet`), each split into `wire`, `map`,
-//!   `client`, `credentials` and `sim`.
-//! - [`pricing`]: the one money module: parsing every upstream's prices,
+//! - `loader` and `cache`: one async-graphql `DataLoader` per upstream
+//!   instance, so by-id lookups are batched, coalesced and cached in a moka
+//!   cache; `request` is a request's identity on its way to the upstreams,
+//!   `metrics` the Prometheus registry.
+//! - [`upstream`]: each configured instance (the shared plumbing) with its
+//!   style's connector, one folder per API style (`closient`, `medusa`,
+//!   `violet`), each split into `wire`, `map`, `client`, `credentials` and
+//!   `sim`.
+//! - `pricing`: the one money module: parsing every upstream's prices,
 //!   conversion, formatting, and the cheapest-offer rule.
-//! - [`rates`]: where exchange rates come from (config or an upstream).
-//! - [`model`]: the domain model of offers.
+//! - `rates`: where exchange rates come from (config or an upstream).
+//! - `model`: the domain model of offers.
 //! - [`error`]: every code a client can see, upstream errors, and their
 //!   single mapping to GraphQL errors.
 //! - [`config`]: the TOML configuration of real upstreams, read into each
 //!   owner's settings type.
 //! - `sim`: runs the simulators (the embedded default upstreams).
-//! - [`secret`]: credentials that never print.
+//! - `secret`: credentials that never print.
 //!
 //! The `sim` cargo feature, on by default, compiles the simulators: the
 //! `sim` module and each style's `upstream::<style>::sim`. Without it the
@@ -33,24 +40,35 @@
 mod cache;
 pub mod config;
 pub mod error;
-pub mod http;
-pub mod limits;
+mod http;
+mod limits;
 mod loader;
 mod metrics;
-pub mod model;
-pub mod pricing;
-pub mod rates;
+mod model;
+mod pricing;
+mod rates;
 mod request;
-pub mod schema;
-pub mod secret;
+mod schema;
+mod secret;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod upstream;
 
+pub use error::ErrorCode;
+pub use http::auth::{hash_key, ClientKeys};
+pub use http::persisted::{sha256_hex, PersistedQueries};
+pub use http::{serve, serve_with_grace, shutdown_signal, ServerOptions};
+pub use limits::Limits;
+pub use model::{OfferKind, UpstreamKind};
+pub use pricing::JsonNumber;
+pub use rates::{RatesConfig, RatesSpec};
+pub use schema::id::GlobalId;
+pub use schema::{sdl, GatewaySchema};
+pub use secret::Secret;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::schema::GatewaySchema;
 use crate::upstream::{InstanceSpec, Upstreams};
 
 /// Everything that shapes a gateway besides its upstream instances.
@@ -85,15 +103,15 @@ impl Default for GatewayOptions {
 #[derive(Clone)]
 pub struct Gateway {
     /// The GraphQL schema.
-    pub schema: GatewaySchema,
+    pub(crate) schema: GatewaySchema,
     /// The options it was built with.
-    pub options: Arc<GatewayOptions>,
+    pub(crate) options: Arc<GatewayOptions>,
     /// Its metrics.
-    pub metrics: Arc<metrics::Metrics>,
+    pub(crate) metrics: Arc<metrics::Metrics>,
     /// Its upstream instances.
-    pub upstreams: Upstreams,
+    pub(crate) upstreams: Upstreams,
     /// Their stores (caches) and loaders.
-    pub loaders: Arc<loader::Loaders>,
+    pub(crate) loaders: Arc<loader::Loaders>,
 }
 
 impl Gateway {
@@ -115,6 +133,11 @@ impl Gateway {
             upstreams,
             loaders,
         }
+    }
+
+    /// The GraphQL schema, to execute a request without HTTP.
+    pub fn schema(&self) -> &GatewaySchema {
+        &self.schema
     }
 
     /// The gateway's HTTP routes.

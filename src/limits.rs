@@ -14,19 +14,19 @@ use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection,
 use async_graphql::parser::Positioned;
 
 /// Default deepest selection nesting.
-pub const DEFAULT_MAX_DEPTH: usize = 15;
+pub(crate) const DEFAULT_MAX_DEPTH: usize = 15;
 /// Default complexity (fields resolved, counting list items once).
-pub const DEFAULT_MAX_COMPLEXITY: usize = 5000;
+pub(crate) const DEFAULT_MAX_COMPLEXITY: usize = 5000;
 /// Default number of aliased fields in a document.
-pub const DEFAULT_MAX_ALIASES: usize = 30;
+pub(crate) const DEFAULT_MAX_ALIASES: usize = 30;
 /// Default number of root fields in an operation.
-pub const DEFAULT_MAX_ROOT_FIELDS: usize = 20;
+pub(crate) const DEFAULT_MAX_ROOT_FIELDS: usize = 20;
 /// Default number of ids in one `offers`, `nodes` or `compareOffers` call.
-pub const DEFAULT_MAX_IDS: usize = 100;
+pub(crate) const DEFAULT_MAX_IDS: usize = 100;
 /// Default largest request body.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// Default time a whole HTTP request may take.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The limits of the GraphQL endpoint: the `[limits]` table of the
 /// configuration, every key optional.
@@ -100,7 +100,7 @@ pub struct LimitExceeded {
 /// the parser (which recurses once per level) or of the validation and
 /// execution that follow. It is also the bound on a document's nesting
 /// through fragment spreads. A fixed safety bound, not a setting.
-pub const MAX_NESTING: usize = 64;
+pub(crate) const MAX_NESTING: usize = 64;
 
 /// Why a document cannot run, found by [`Limits::check`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,7 +214,7 @@ impl Limits {
 }
 
 /// Whether the operation `name` (or the only one) of `document` is a mutation.
-pub fn is_mutation(document: &ExecutableDocument, name: Option<&str>) -> bool {
+pub(crate) fn is_mutation(document: &ExecutableDocument, name: Option<&str>) -> bool {
     document
         .operations
         .iter()

@@ -42,7 +42,7 @@ use crate::upstream::{CallContext, Instance, ListScope, OfferPage, Upstreams};
 
 /// An offer as loaded: fresh, or served stale because the upstream failed.
 #[derive(Clone, Debug)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     /// The offer.
     pub offer: Offer,
     /// `Some(age)` when the upstream failed and this is a cached answer
@@ -61,13 +61,13 @@ impl Fetched {
 
 /// The answer for one key: the offer, or the upstream failure. A key that
 /// is absent from an answer map was not found.
-pub type Loaded = Result<Fetched, UpstreamError>;
+pub(crate) type Loaded = Result<Fetched, UpstreamError>;
 
 type BatchAnswers = Arc<HashMap<OfferKey, Loaded>>;
 type SharedBatch = Shared<BoxFuture<'static, BatchAnswers>>;
 
 /// The cache and the in-flight table of one upstream instance.
-pub struct UpstreamStore {
+pub(crate) struct UpstreamStore {
     instance: Arc<Instance>,
     credential: u64,
     /// A client's own credential (pass-through mode), used instead of the
@@ -84,7 +84,7 @@ pub struct UpstreamStore {
 impl UpstreamStore {
     /// A store over `instance`, caching as the instance's settings say and
     /// recording its cache lookups in `metrics` when given.
-    pub fn new(instance: Arc<Instance>, metrics: Option<Arc<Metrics>>) -> Self {
+    pub(crate) fn new(instance: Arc<Instance>, metrics: Option<Arc<Metrics>>) -> Self {
         let settings = instance.settings().cache.clone();
         UpstreamStore {
             credential: instance.credential_fingerprint(),
@@ -102,7 +102,7 @@ impl UpstreamStore {
     /// A store for the same instance calling with a client's own
     /// `credential`: it shares the instance's cache, where its answers are
     /// keyed by that credential, so they are never served to another.
-    pub fn for_client(&self, credential: Secret) -> Self {
+    pub(crate) fn for_client(&self, credential: Secret) -> Self {
         UpstreamStore {
             instance: self.instance.clone(),
             credential: credential.fingerprint(),
@@ -124,12 +124,12 @@ impl UpstreamStore {
     }
 
     /// The instance's instance.
-    pub fn instance(&self) -> &Arc<Instance> {
+    pub(crate) fn instance(&self) -> &Arc<Instance> {
         &self.instance
     }
 
     /// The instance's cache, when caching is on.
-    pub fn cache(&self) -> Option<&AnswerCache> {
+    pub(crate) fn cache(&self) -> Option<&AnswerCache> {
         self.cache.as_deref()
     }
 
@@ -149,7 +149,10 @@ impl UpstreamStore {
 
     /// Looks `keys` up: from the cache, from fetches already in flight, and
     /// with one instance call for the rest.
-    pub async fn load_many(self: &Arc<Self>, keys: &[OfferKey]) -> HashMap<OfferKey, Loaded> {
+    pub(crate) async fn load_many(
+        self: &Arc<Self>,
+        keys: &[OfferKey],
+    ) -> HashMap<OfferKey, Loaded> {
         let mut answers = HashMap::new();
         let mut waiting: Vec<(OfferKey, SharedBatch)> = Vec::new();
         {
@@ -266,7 +269,7 @@ impl UpstreamStore {
     /// One window of a listing, from the cache or the upstream, with the
     /// age of a stale answer served because the upstream failed. The offers
     /// of a fetched window also fill the by-id cache.
-    pub async fn list(
+    pub(crate) async fn list(
         &self,
         scope: ListScope,
         offset: u64,
@@ -308,7 +311,7 @@ impl UpstreamStore {
 }
 
 /// The DataLoader's view of an [`UpstreamStore`].
-pub struct OfferLoader {
+pub(crate) struct OfferLoader {
     store: Arc<UpstreamStore>,
 }
 
@@ -322,7 +325,7 @@ impl Loader<OfferKey> for OfferLoader {
 }
 
 /// The stores and loaders of all upstream instances, by instance name.
-pub struct Loaders {
+pub(crate) struct Loaders {
     by_upstream: HashMap<Arc<str>, StoreLoader>,
     /// Stores and loaders of clients' own credentials on pass-through
     /// instances, by instance and credential fingerprint; idle ones go.
@@ -346,7 +349,7 @@ fn store_loader(store: UpstreamStore) -> StoreLoader {
 impl Loaders {
     /// One store and one loader per configured instance, recording cache
     /// lookups in `metrics` when given.
-    pub fn new(upstreams: &Upstreams, metrics: Option<Arc<Metrics>>) -> Self {
+    pub(crate) fn new(upstreams: &Upstreams, metrics: Option<Arc<Metrics>>) -> Self {
         let by_upstream = upstreams
             .iter()
             .map(|instance| {
@@ -387,19 +390,19 @@ impl Loaders {
     }
 
     /// Every instance's store.
-    pub fn stores(&self) -> impl Iterator<Item = &Arc<UpstreamStore>> {
+    pub(crate) fn stores(&self) -> impl Iterator<Item = &Arc<UpstreamStore>> {
         self.by_upstream.values().map(|own| &own.0)
     }
 
     /// The store the current request uses for `upstream` (its client's
     /// own on a pass-through instance).
-    pub fn store(&self, upstream: &str) -> Option<Arc<UpstreamStore>> {
+    pub(crate) fn store(&self, upstream: &str) -> Option<Arc<UpstreamStore>> {
         self.pick(upstream).map(|picked| picked.0.clone())
     }
 
     /// Loads one offer of the instance `upstream`: `Ok(None)` when the
     /// upstream does not have it.
-    pub async fn load(
+    pub(crate) async fn load(
         &self,
         upstream: &str,
         key: OfferKey,

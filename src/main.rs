@@ -85,7 +85,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::PrintSchema) => {
-            print!("{}", offer_gateway::schema::sdl());
+            print!("{}", offer_gateway::sdl());
             Ok(())
         }
         Some(Command::HashKey) => {
@@ -93,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
             std::io::stdin().read_line(&mut key)?;
             let key = key.trim_end_matches(['\n', '\r']);
             anyhow::ensure!(!key.is_empty(), "give the key on standard input");
-            println!("{}", offer_gateway::http::auth::hash_key(key));
+            println!("{}", offer_gateway::hash_key(key));
             Ok(())
         }
         Some(Command::CheckConfig { file }) => {
@@ -161,10 +161,10 @@ async fn serve(
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
     println!("offer-gateway listening: GraphiQL at http://{local}/graphql");
-    offer_gateway::http::serve_with_grace(
+    offer_gateway::serve_with_grace(
         listener,
         gateway.router(),
-        offer_gateway::http::shutdown_signal(),
+        offer_gateway::shutdown_signal(),
         grace,
     )
     .await?;
@@ -281,7 +281,7 @@ mod demo {
             );
         }
         println!("press ctrl-c to stop");
-        offer_gateway::http::shutdown_signal().await;
+        offer_gateway::shutdown_signal().await;
         Ok(())
     }
 

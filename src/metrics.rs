@@ -28,7 +28,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 /// Most distinct operation names kept as labels.
-pub const MAX_OPERATION_NAMES: usize = 200;
+pub(crate) const MAX_OPERATION_NAMES: usize = 200;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {

@@ -13,7 +13,7 @@ use crate::pricing::Currency;
 use crate::upstream::{CallContext, Instance, Upstreams};
 
 /// Default time between refreshes of upstream rates.
-pub const DEFAULT_REFRESH: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_REFRESH: Duration = Duration::from_secs(600);
 
 /// The `[rates]` table of the configuration: a static table, or an
 /// upstream that publishes rates. [`RatesConfig::resolve`] checks it into a
@@ -155,7 +155,7 @@ impl RatesSpec {
 
 /// Why no rate table can be given.
 #[derive(Clone, Debug, thiserror::Error)]
-pub enum RatesError {
+pub(crate) enum RatesError {
     /// No source of rates is configured.
     #[error("no exchange rates are configured")]
     NotConfigured,
@@ -170,7 +170,7 @@ pub enum RatesError {
 }
 
 /// The current exchange rates.
-pub struct ExchangeRates {
+pub(crate) struct ExchangeRates {
     current: RwLock<Option<(Arc<RateTable>, Instant)>>,
     source: Source,
     refresher_started: AtomicBool,
@@ -190,7 +190,7 @@ enum Source {
 impl ExchangeRates {
     /// Rates from `spec`; an upstream source must be among `upstreams`
     /// (configuration checks that first).
-    pub fn new(spec: &RatesSpec, upstreams: &Upstreams) -> Arc<Self> {
+    pub(crate) fn new(spec: &RatesSpec, upstreams: &Upstreams) -> Arc<Self> {
         let (current, source) = match spec {
             RatesSpec::None => (None, Source::None),
             RatesSpec::Static(table) => (
@@ -223,7 +223,7 @@ impl ExchangeRates {
 
     /// The current table: loaded on first use, then refreshed in the
     /// background every refresh period.
-    pub async fn table(self: &Arc<Self>) -> Result<Arc<RateTable>, RatesError> {
+    pub(crate) async fn table(self: &Arc<Self>) -> Result<Arc<RateTable>, RatesError> {
         if let Some(table) = self.cached() {
             return Ok(table);
         }
@@ -253,15 +253,6 @@ impl ExchangeRates {
             .expect("rates lock poisoned")
             .as_ref()
             .map(|(table, _)| table.clone())
-    }
-
-    /// When the current table was loaded.
-    pub fn loaded_at(&self) -> Option<Instant> {
-        self.current
-            .read()
-            .expect("rates lock poisoned")
-            .as_ref()
-            .map(|(_, at)| *at)
     }
 
     /// Loads the upstream's table and makes it current. A failure leaves

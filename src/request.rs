@@ -23,7 +23,7 @@ tokio::task_local! {
 
 /// The header in which a client sends its own credential for a
 /// pass-through upstream instance: `x-upstream-credential-<instance name>`.
-pub fn credential_header(instance: &str) -> String {
+pub(crate) fn credential_header(instance: &str) -> String {
     format!("x-upstream-credential-{instance}")
 }
 

@@ -48,7 +48,7 @@ impl fmt::Display for Secret {
 /// configuration itself). A style's credentials table holds one per secret,
 /// e.g. `api_key_env = "CLOSIENT_API_KEY"`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SecretSource {
+pub(crate) struct SecretSource {
     /// The environment variable holding the secret.
     pub env: Option<String>,
     /// The file holding the secret (a trailing newline is dropped).
@@ -57,7 +57,7 @@ pub struct SecretSource {
 
 impl SecretSource {
     /// Whether the configuration names a source at all.
-    pub fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.env.is_some() || self.file.is_some()
     }
 
@@ -65,7 +65,7 @@ impl SecretSource {
     /// looks environment variables up. Fails, naming the setting, when
     /// both or neither source is given, the variable is unset or the file
     /// unreadable or empty.
-    pub fn read(
+    pub(crate) fn read(
         &self,
         key: &str,
         name: &str,

@@ -4,6 +4,8 @@
 #![cfg(feature = "sim")]
 // Test helpers may unwrap: a failure is the test's failure.
 #![allow(clippy::unwrap_used)]
+// The shared test helpers are `pub` for the test modules that use them.
+#![allow(unreachable_pub)]
 
 #[path = "it/common/mod.rs"]
 mod common;

@@ -68,7 +68,7 @@ pub fn hash_key(key: &str) -> String {
 }
 
 /// The middleware: refuses requests without a configured key.
-pub async fn require_key(
+pub(crate) async fn require_key(
     State(keys): State<std::sync::Arc<ClientKeys>>,
     request: Request,
     next: Next,

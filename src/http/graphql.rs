@@ -29,11 +29,11 @@ use crate::limits::{self, is_mutation, LimitExceeded, Limits};
 use crate::schema::{scope, GatewaySchema};
 
 /// The media type of the GraphQL-over-HTTP specification.
-pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+pub(crate) const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
 /// How the answer is encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Media {
+pub(crate) enum Media {
     /// `application/graphql-response+json`.
     GraphQLResponseJson,
     /// `application/json` (the legacy media type).
@@ -52,7 +52,7 @@ impl Media {
 /// Chooses the answer's media type from `Accept`, by quality then by
 /// preference for the specification's own type; `None` when the client
 /// accepts neither.
-pub fn negotiate(headers: &HeaderMap) -> Option<Media> {
+pub(crate) fn negotiate(headers: &HeaderMap) -> Option<Media> {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return Some(Media::Json);
     };
@@ -89,7 +89,7 @@ pub fn negotiate(headers: &HeaderMap) -> Option<Media> {
 
 /// A GraphQL request as it arrived, before it is checked.
 #[derive(Debug, Default)]
-pub struct Params {
+pub(crate) struct Params {
     /// The document.
     pub query: Option<String>,
     /// The operation to run.
@@ -106,7 +106,7 @@ pub struct Params {
 /// `data`) in the negotiated media type, every error with
 /// `extensions.code`.
 #[derive(Debug)]
-pub struct Refusal {
+pub(crate) struct Refusal {
     code: ErrorCode,
     errors: Vec<ServerError>,
     allow: Option<&'static str>,
@@ -114,12 +114,12 @@ pub struct Refusal {
 
 impl Refusal {
     /// A refusal with one error, `code` and `message`.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Refusal::of(GatewayError::new(code, message))
     }
 
     /// A refusal with one error made by the gateway.
-    pub fn of(error: GatewayError) -> Self {
+    pub(crate) fn of(error: GatewayError) -> Self {
         Refusal {
             code: error.code(),
             errors: vec![error.into_request_error()],
@@ -129,7 +129,7 @@ impl Refusal {
 
     /// A refusal with errors raised by async-graphql (parser, validation),
     /// coded `code` unless they carry a code of their own.
-    pub fn coded(code: ErrorCode, errors: Vec<ServerError>) -> Self {
+    pub(crate) fn coded(code: ErrorCode, errors: Vec<ServerError>) -> Self {
         let errors: Vec<ServerError> = errors
             .into_iter()
             .map(|error| crate::error::with_code(error, code))
@@ -147,18 +147,18 @@ impl Refusal {
     }
 
     /// The same refusal, with the `Allow` header of a 405.
-    pub fn allowing(mut self, methods: &'static str) -> Self {
+    pub(crate) fn allowing(mut self, methods: &'static str) -> Self {
         self.allow = Some(methods);
         self
     }
 
     /// The code of its first error.
-    pub fn code(&self) -> ErrorCode {
+    pub(crate) fn code(&self) -> ErrorCode {
         self.code
     }
 
     /// Number of errors.
-    pub fn errors(&self) -> usize {
+    pub(crate) fn errors(&self) -> usize {
         self.errors.len()
     }
 
@@ -168,7 +168,7 @@ impl Refusal {
     /// `application/json`, as the GraphQL-over-HTTP specification says.
     /// `PERSISTED_QUERY_NOT_FOUND` is `200` under both: Apollo clients
     /// look for it in a successful answer.
-    pub fn response(self, media: Media) -> Response {
+    pub(crate) fn response(self, media: Media) -> Response {
         let status = if self.code.is_http_level() {
             self.code.status()
         } else if media == Media::Json || self.code == ErrorCode::PersistedQueryNotFound {
@@ -188,7 +188,7 @@ impl Refusal {
 }
 
 /// The `Accept` check: `406` when neither JSON media type is acceptable.
-pub fn accept(headers: &HeaderMap) -> Result<Media, Refusal> {
+pub(crate) fn accept(headers: &HeaderMap) -> Result<Media, Refusal> {
     negotiate(headers).ok_or(Refusal::new(
         ErrorCode::NotAcceptable,
         format!("this endpoint answers {GRAPHQL_RESPONSE_JSON} or application/json"),
@@ -197,12 +197,12 @@ pub fn accept(headers: &HeaderMap) -> Result<Media, Refusal> {
 
 /// The media type of an error answer: the negotiated one, or
 /// `application/json` when the client accepts neither.
-pub fn error_media(headers: &HeaderMap) -> Media {
+pub(crate) fn error_media(headers: &HeaderMap) -> Media {
     negotiate(headers).unwrap_or(Media::Json)
 }
 
 /// Reads a POST body: `application/json` holding a JSON object.
-pub fn params_from_post(headers: &HeaderMap, body: &Bytes) -> Result<Params, Refusal> {
+pub(crate) fn params_from_post(headers: &HeaderMap, body: &Bytes) -> Result<Params, Refusal> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -235,7 +235,7 @@ pub fn params_from_post(headers: &HeaderMap, body: &Bytes) -> Result<Params, Ref
 }
 
 /// Reads GET parameters; `variables` and `extensions` are JSON-encoded.
-pub fn params_from_get(query: Option<&str>) -> Result<Params, Refusal> {
+pub(crate) fn params_from_get(query: Option<&str>) -> Result<Params, Refusal> {
     let mut params = Params::default();
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match key.as_ref() {
@@ -278,7 +278,7 @@ fn optional_object(value: Option<Value>, key: &str) -> Result<Option<Map<String,
 
 /// What became of a request, for its log line and metrics.
 #[derive(Debug)]
-pub struct Executed {
+pub(crate) struct Executed {
     /// The HTTP answer.
     pub response: Response,
     /// `ok` or the first error's code.
@@ -291,7 +291,7 @@ pub struct Executed {
 
 impl Executed {
     /// A request refused before execution.
-    pub fn refused(refusal: Refusal, media: Media, operation: Option<String>) -> Self {
+    pub(crate) fn refused(refusal: Refusal, media: Media, operation: Option<String>) -> Self {
         Executed {
             outcome: refusal.code().as_str(),
             errors: refusal.errors(),
@@ -303,7 +303,7 @@ impl Executed {
 
 /// Who may keep a successful answer of a persisted query asked by `GET`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Audience {
+pub(crate) enum Audience {
     /// Anyone: the answer depends on no credential of the request.
     Public,
     /// Only the client that asked: the answer depends on its credentials
@@ -316,7 +316,7 @@ pub enum Audience {
 /// nesting (on its text), parsing, the operation to run, a mutation over
 /// GET, the limits (measured once per fragment), then validation and
 /// execution. A refusal at any stage is a coded GraphQL error.
-pub async fn execute(
+pub(crate) async fn execute(
     schema: &GatewaySchema,
     limits: &Limits,
     persisted: &Store,

@@ -14,9 +14,9 @@
 //! limit. The whole-request timeout is applied around execution (`run`),
 //! so that it answers a coded GraphQL error like every other refusal.
 
-pub mod auth;
-pub mod graphql;
-pub mod persisted;
+pub(crate) mod auth;
+pub(crate) mod graphql;
+pub(crate) mod persisted;
 
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -46,7 +46,7 @@ use crate::upstream::Upstreams;
 use crate::Gateway;
 
 /// Default time in-flight requests get to finish after a shutdown signal.
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The HTTP server's settings: the `[server]` table of the configuration,
 /// every key optional.
@@ -102,7 +102,7 @@ impl Default for ServerOptions {
 /// Longest client-supplied `x-request-id` kept; a longer one, or one with
 /// characters outside `A-Z a-z 0-9 - _ . : / + =`, is replaced by a
 /// generated id.
-pub const MAX_REQUEST_ID_LEN: usize = 128;
+pub(crate) const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -118,7 +118,7 @@ struct HttpState {
 }
 
 /// The gateway's routes and layers.
-pub fn router(gateway: Gateway) -> Router {
+pub(crate) fn router(gateway: Gateway) -> Router {
     let server = gateway.options.server.clone();
     // Answers may be cached as long as the shortest upstream cache keeps them.
     let max_age = gateway

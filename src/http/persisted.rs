@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 /// Default memory bound of the registered automatic persisted queries:
 /// the bytes of their text (and hashes).
-pub const DEFAULT_APQ_MAX_BYTES: u64 = 8 * 1024 * 1024;
+pub(crate) const DEFAULT_APQ_MAX_BYTES: u64 = 8 * 1024 * 1024;
 
 /// How persisted queries work (`mode`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -110,7 +110,7 @@ pub fn sha256_hex(query: &str) -> String {
 }
 
 /// Reads a manifest file into hash -> query; every hash is checked.
-pub fn load_manifest(path: &Path) -> Result<HashMap<String, String>, String> {
+pub(crate) fn load_manifest(path: &Path) -> Result<HashMap<String, String>, String> {
     #[derive(Deserialize)]
     struct Operation {
         id: String,
@@ -160,7 +160,7 @@ pub fn load_manifest(path: &Path) -> Result<HashMap<String, String>, String> {
 
 /// Why a persisted query cannot run.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Refused {
+pub(crate) enum Refused {
     /// The hash is not known: send the query with it (automatic mode).
     NotFound,
     /// The query is not in the allow-list.
@@ -173,7 +173,7 @@ pub enum Refused {
 
 impl Refused {
     /// The error code clients look for.
-    pub fn code(&self) -> ErrorCode {
+    pub(crate) fn code(&self) -> ErrorCode {
         match self {
             Refused::NotFound => ErrorCode::PersistedQueryNotFound,
             Refused::NotAllowed => ErrorCode::PersistedQueryNotAllowed,
@@ -183,7 +183,7 @@ impl Refused {
     }
 
     /// The message (Apollo clients match `PersistedQueryNotFound`).
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             Refused::NotFound => "PersistedQueryNotFound".to_owned(),
             Refused::NotAllowed => "this query is not in the gateway's allow-list".to_owned(),
@@ -194,7 +194,7 @@ impl Refused {
 }
 
 /// The persisted-query store of a running gateway.
-pub struct Store {
+pub(crate) struct Store {
     settings: PersistedQueries,
     registered: Option<Cache<String, String>>,
     max_age: Duration,
@@ -203,7 +203,7 @@ pub struct Store {
 impl Store {
     /// A store for `settings`; `default_max_age` applies when the
     /// settings give none.
-    pub fn new(settings: PersistedQueries, default_max_age: Duration) -> Self {
+    pub(crate) fn new(settings: PersistedQueries, default_max_age: Duration) -> Self {
         let registered = match settings.mode {
             Mode::Automatic => Some(
                 Cache::builder()
@@ -223,7 +223,7 @@ impl Store {
     }
 
     /// `max-age` of cacheable answers.
-    pub fn max_age(&self) -> Duration {
+    pub(crate) fn max_age(&self) -> Duration {
         self.max_age
     }
 
@@ -231,7 +231,7 @@ impl Store {
     /// extension and the mode. A query sent with its hash in automatic
     /// mode is not remembered yet: the caller [`Store::register`]s it once
     /// it parsed and passed the limits.
-    pub fn resolve(
+    pub(crate) fn resolve(
         &self,
         query: Option<String>,
         extensions: Option<&Map<String, Value>>,
@@ -316,7 +316,7 @@ impl Store {
 
     /// Remembers `query` under `hash` (automatic mode), once it parsed and
     /// passed the limits.
-    pub fn register(&self, hash: String, query: &str) {
+    pub(crate) fn register(&self, hash: String, query: &str) {
         if let Some(registered) = &self.registered {
             registered.insert(hash, query.to_owned());
         }
@@ -324,7 +324,8 @@ impl Store {
 
     /// Bytes of the remembered queries (approximate until pending
     /// evictions run).
-    pub fn registered_bytes(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn registered_bytes(&self) -> u64 {
         self.registered.as_ref().map_or(0, |r| {
             r.run_pending_tasks();
             r.weighted_size()
@@ -334,7 +335,7 @@ impl Store {
 
 /// The query a request runs, as [`Store::resolve`] found it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     /// The query, if the request has one.
     pub query: Option<String>,
     /// Whether it came by hash (its GET answers may be cached).

@@ -56,7 +56,7 @@ pub enum ExclusionReason {
 
 /// What a comparison asks.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Request {
+pub(crate) struct Request {
     /// The currency to rank in.
     pub currency: Currency,
     /// How many units.
@@ -67,7 +67,7 @@ pub struct Request {
 
 /// An offer that takes part, with what it costs.
 #[derive(Clone, Debug)]
-pub struct Priced {
+pub(crate) struct Priced {
     /// The offer.
     pub offer: Offer,
     /// Position of the offer in the request.
@@ -84,7 +84,7 @@ pub struct Priced {
 
 /// An offer left out, and why.
 #[derive(Clone, Debug)]
-pub struct Excluded {
+pub(crate) struct Excluded {
     /// Position of the offer in the request.
     pub index: usize,
     /// The offer, when it was found.
@@ -97,7 +97,11 @@ pub struct Excluded {
 
 impl Excluded {
     /// An exclusion of an offer that could not be looked at.
-    pub fn missing(index: usize, reason: ExclusionReason, detail: impl Into<String>) -> Self {
+    pub(crate) fn missing(
+        index: usize,
+        reason: ExclusionReason,
+        detail: impl Into<String>,
+    ) -> Self {
         Excluded {
             index,
             offer: None,
@@ -109,7 +113,7 @@ impl Excluded {
 
 /// The outcome of a comparison.
 #[derive(Clone, Debug, Default)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     /// Offers taking part, cheapest first.
     pub ranked: Vec<Priced>,
     /// Offers left out, in request order.
@@ -119,7 +123,7 @@ pub struct Comparison {
 /// Evaluates and ranks `offers` (with their positions in the request),
 /// adding the exclusions already known (`excluded`: offers not found or
 /// whose upstream failed).
-pub fn compare(
+pub(crate) fn compare(
     offers: Vec<(usize, Offer)>,
     mut excluded: Vec<Excluded>,
     request: &Request,
@@ -325,7 +329,11 @@ fn evaluate(
 /// The order in which to show `offers` (their indices) when sorting a
 /// listing page by price: the offers that take part in a comparison for one
 /// unit, cheapest first, then the others in their original order.
-pub fn price_order(offers: &[Offer], currency: Currency, rates: Option<&RateTable>) -> Vec<usize> {
+pub(crate) fn price_order(
+    offers: &[Offer],
+    currency: Currency,
+    rates: Option<&RateTable>,
+) -> Vec<usize> {
     let request = Request {
         currency,
         quantity: 1,

@@ -151,7 +151,7 @@ impl RateTable {
 
 /// Rounds half to even to the currency's number of decimals (amounts of
 /// currencies without a minor unit are left as they are).
-pub fn round_to_minor_unit(amount: Decimal, currency: Currency) -> Decimal {
+pub(crate) fn round_to_minor_unit(amount: Decimal, currency: Currency) -> Decimal {
     match currency.exponent() {
         Some(exponent) => {
             amount.round_dp_with_strategy(exponent, RoundingStrategy::MidpointNearestEven)

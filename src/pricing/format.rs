@@ -17,7 +17,7 @@ use super::Money;
 
 /// A supported locale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Locale {
+pub(crate) struct Locale {
     tag: &'static str,
     decimal: char,
     group: &'static str,
@@ -122,14 +122,14 @@ const LOCALES: &[Locale] = &[
 ];
 
 /// The tags of the supported locales, for error messages.
-pub fn supported_locales() -> Vec<&'static str> {
+pub(crate) fn supported_locales() -> Vec<&'static str> {
     LOCALES.iter().map(|l| l.tag).collect()
 }
 
 impl Locale {
     /// Finds a locale by BCP 47 tag (`en-US`, `de_DE`, any case); a bare
     /// language (`de`) picks its first listed region.
-    pub fn parse(tag: &str) -> Option<Locale> {
+    pub(crate) fn parse(tag: &str) -> Option<Locale> {
         let wanted = tag.trim().replace('_', "-").to_ascii_lowercase();
         LOCALES
             .iter()
@@ -143,7 +143,8 @@ impl Locale {
     }
 
     /// The locale's tag.
-    pub fn tag(&self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn tag(&self) -> &'static str {
         self.tag
     }
 
@@ -161,7 +162,7 @@ impl Locale {
 }
 
 /// Formats `money` for `locale`.
-pub fn format(money: &Money, locale: Locale) -> String {
+pub(crate) fn format(money: &Money, locale: Locale) -> String {
     let currency = money.currency();
     let amount = round_to_minor_unit(money.amount(), currency);
     let number = digits(amount, currency.exponent().unwrap_or(0), locale);

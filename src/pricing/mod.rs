@@ -14,9 +14,9 @@
 //! [`format`](mod@format) (locale formatting), [`compare`] (unit prices for a quantity,
 //! totals, and the cheapest-active rule).
 
-pub mod compare;
-pub mod convert;
-pub mod format;
+pub(crate) mod compare;
+pub(crate) mod convert;
+pub(crate) mod format;
 
 use std::fmt;
 use std::str::FromStr;
@@ -179,7 +179,8 @@ impl JsonNumber {
     }
 
     /// A JSON number from an exact decimal (used by the simulators).
-    pub fn from_decimal(value: Decimal) -> Self {
+    #[cfg(any(test, feature = "sim"))]
+    pub(crate) fn from_decimal(value: Decimal) -> Self {
         JsonNumber(value.normalize().to_string())
     }
 }
@@ -287,7 +288,10 @@ fn non_negative(amount: Decimal, raw: &str) -> Result<Decimal, PriceError> {
 /// Closient: a bare decimal string in major units, denominated in the parent
 /// store's currency. `None` (null or missing) means the price is unknown and
 /// stays unknown; `"0"` is a real, free price.
-pub fn from_closient(amount: Option<&str>, currency: &str) -> Result<Option<Money>, PriceError> {
+pub(crate) fn from_closient(
+    amount: Option<&str>,
+    currency: &str,
+) -> Result<Option<Money>, PriceError> {
     let currency = Currency::parse(currency)?;
     match amount {
         None => Ok(None),
@@ -301,7 +305,7 @@ pub fn from_closient(amount: Option<&str>, currency: &str) -> Result<Option<Mone
 /// Medusa v2 / Mercur: a JSON number in major units (`20.5` is 20.50) with a
 /// lower-case ISO code. Medusa stores prices as-is: `2500` usd is $2,500.00,
 /// not cents.
-pub fn from_medusa(amount: &JsonNumber, currency_code: &str) -> Result<Money, PriceError> {
+pub(crate) fn from_medusa(amount: &JsonNumber, currency_code: &str) -> Result<Money, PriceError> {
     let currency = Currency::parse(currency_code)?;
     let value = exact_decimal(amount)?;
     Ok(Money::new(non_negative(value, amount.as_str())?, currency))
@@ -310,7 +314,7 @@ pub fn from_medusa(amount: &JsonNumber, currency_code: &str) -> Result<Money, Pr
 /// The exact decimal value of a JSON number (also for numbers that are not
 /// money, such as rates and dimensions). Exponent notation is accepted; a
 /// value beyond 28 significant digits is [`PriceError::OutOfRange`].
-pub fn exact_decimal(number: &JsonNumber) -> Result<Decimal, PriceError> {
+pub(crate) fn exact_decimal(number: &JsonNumber) -> Result<Decimal, PriceError> {
     let text = number.as_str();
     if text.contains(['e', 'E']) {
         Decimal::from_scientific(text).map_err(|_| PriceError::OutOfRange(text.to_owned()))
@@ -321,7 +325,7 @@ pub fn exact_decimal(number: &JsonNumber) -> Result<Decimal, PriceError> {
 
 /// Violet: an integer in the currency's minor unit (`2999` USD is $29.99,
 /// `1200` JPY is ¥1,200, `1250` KWD is 1.250 KWD).
-pub fn from_violet(minor_units: i64, currency_code: &str) -> Result<Money, PriceError> {
+pub(crate) fn from_violet(minor_units: i64, currency_code: &str) -> Result<Money, PriceError> {
     let currency = Currency::parse(currency_code)?;
     let exponent = currency
         .exponent()
@@ -334,7 +338,7 @@ pub fn from_violet(minor_units: i64, currency_code: &str) -> Result<Money, Price
 }
 
 /// One quantity tier of a tiered price (Medusa `prices[]`).
-pub trait PriceTier {
+pub(crate) trait PriceTier {
     /// The tier's price.
     fn money(&self) -> &Money;
     /// Smallest quantity the tier applies to; `None` = no lower bound.
@@ -350,7 +354,7 @@ pub trait PriceTier {
 /// `None` is unbounded; tiers with rules are skipped; a tier already in
 /// `preferred` currency wins, then the narrowest tier (highest lower bound),
 /// then the upstream's order.
-pub fn tier_for_quantity<T: PriceTier>(
+pub(crate) fn tier_for_quantity<T: PriceTier>(
     tiers: &[T],
     quantity: u64,
     preferred: Option<Currency>,

@@ -8,7 +8,7 @@ use crate::schema::offer::OfferInterface;
 
 /// Offers ranked by what the buyer pays for a quantity in one currency,
 /// the cheapest one, and every offer left out with the reason.
-pub struct OfferComparison {
+pub(crate) struct OfferComparison {
     /// The currency of every amount.
     pub currency: Currency,
     /// The quantity priced.
@@ -77,7 +77,7 @@ impl OfferComparison {
 }
 
 /// An offer taking part in a comparison, with what it costs.
-pub struct RankedOffer<'a> {
+pub(crate) struct RankedOffer<'a> {
     rank: u32,
     priced: &'a Priced,
 }
@@ -118,7 +118,7 @@ impl RankedOffer<'_> {
 }
 
 /// An offer left out of a comparison.
-pub struct ExcludedOffer<'a> {
+pub(crate) struct ExcludedOffer<'a> {
     id: ID,
     excluded: &'a Excluded,
 }

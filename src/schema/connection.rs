@@ -13,16 +13,16 @@ use crate::schema::offer::{MarketplaceOffer, OnlineOffer};
 use crate::upstream::tolerant::saturating_count;
 
 /// Encodes the 0-based position of an item in a listing as an opaque cursor.
-pub fn encode_cursor(position: u64) -> String {
+pub(crate) fn encode_cursor(position: u64) -> String {
     URL_SAFE_NO_PAD.encode(format!("offset:{position}"))
 }
 
 /// The last position a cursor may hold: upstreams take offsets as 32-bit
 /// integers, and no listing is longer.
-pub const MAX_CURSOR_POSITION: u64 = i32::MAX as u64 - 1;
+pub(crate) const MAX_CURSOR_POSITION: u64 = i32::MAX as u64 - 1;
 
 /// Decodes a cursor made by [`encode_cursor`].
-pub fn decode_cursor(cursor: &str) -> Result<u64, &'static str> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<u64, &'static str> {
     if cursor.len() > 64 {
         return Err("not a cursor issued by this gateway");
     }
@@ -42,7 +42,7 @@ pub fn decode_cursor(cursor: &str) -> Result<u64, &'static str> {
 
 /// Where a page sits in its listing.
 #[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
-pub struct PageInfo {
+pub(crate) struct PageInfo {
     /// Whether offers come before this page.
     pub has_previous_page: bool,
     /// Whether offers come after this page.
@@ -58,29 +58,29 @@ macro_rules! connection {
     ($connection:ident, $edge:ident, $node:ty, $what:literal) => {
         #[doc = concat!("A page of ", $what, ".")]
         #[derive(SimpleObject)]
-        pub struct $connection {
+        pub(crate) struct $connection {
             /// The offers of the page with their cursors. An offer the upstream sent but the
             /// gateway cannot read keeps its edge and cursor; its `node` is null, with an
             /// `UPSTREAM_BAD_RESPONSE` error at that path, and the rest of the page still answers.
-            pub edges: Vec<$edge>,
+            pub(crate) edges: Vec<$edge>,
             /// The offers of the page, without cursors; null, with an `UPSTREAM_BAD_RESPONSE`
             /// error at its index, for an offer the upstream sent but the gateway cannot read.
-            pub nodes: Vec<Option<Result<$node, Error>>>,
+            pub(crate) nodes: Vec<Option<Result<$node, Error>>>,
             /// Where the page sits in the listing.
-            pub page_info: PageInfo,
+            pub(crate) page_info: PageInfo,
             /// Total number of offers in the listing, as the upstream counts them (saturates at
             /// 2147483647, the largest GraphQL Int).
-            pub total_count: i32,
+            pub(crate) total_count: i32,
         }
 
         #[doc = concat!("An entry in a page of ", $what, ": one offer and its cursor.")]
         #[derive(SimpleObject)]
-        pub struct $edge {
+        pub(crate) struct $edge {
             /// Opaque cursor of this offer: pass it as `after` to continue from here.
-            pub cursor: String,
+            pub(crate) cursor: String,
             /// The offer; null, with an `UPSTREAM_BAD_RESPONSE` error at this path, when the
             /// upstream sent an offer here that the gateway cannot read.
-            pub node: Option<Result<$node, Error>>,
+            pub(crate) node: Option<Result<$node, Error>>,
         }
 
         impl $connection {
@@ -91,7 +91,7 @@ macro_rules! connection {
             /// offer or the error of an offer that cannot be read; the
             /// page's cursors span the whole window, so `endCursor`
             /// continues after it whatever the order.
-            pub fn new(
+            pub(crate) fn new(
                 offset: u64,
                 count: u64,
                 total_count: u64,

@@ -8,13 +8,13 @@
 //! - `id.rs`: global ids.
 //! - `scope.rs`: per-request deadline start and warnings.
 
-pub mod compare;
-pub mod connection;
-pub mod id;
-pub mod money;
-pub mod offer;
-pub mod query;
-pub mod scope;
+pub(crate) mod compare;
+pub(crate) mod connection;
+pub(crate) mod id;
+pub(crate) mod money;
+pub(crate) mod offer;
+pub(crate) mod query;
+pub(crate) mod scope;
 
 use std::sync::Arc;
 
@@ -30,7 +30,7 @@ pub type GatewaySchema = Schema<query::QueryRoot, EmptyMutation, EmptySubscripti
 
 /// Builds the schema once, over the configured upstream instances and
 /// source of exchange rates, with the default limits but introspection on.
-pub fn build_schema(upstreams: Upstreams, rates: &RatesSpec) -> GatewaySchema {
+pub(crate) fn build_schema(upstreams: Upstreams, rates: &RatesSpec) -> GatewaySchema {
     let loaders = Arc::new(Loaders::new(&upstreams, None));
     // Schema tooling (the SDL, its tests) reads the schema by introspection.
     let limits = Limits {
@@ -44,7 +44,7 @@ pub fn build_schema(upstreams: Upstreams, rates: &RatesSpec) -> GatewaySchema {
 /// e.g. for metrics), with `limits`: complexity and depth are also enforced
 /// by async-graphql itself, introspection may be turned off, and the
 /// id-list resolvers read `max_ids`.
-pub fn build_schema_over(
+pub(crate) fn build_schema_over(
     upstreams: Upstreams,
     loaders: Arc<Loaders>,
     rates: &RatesSpec,

@@ -13,7 +13,7 @@ use crate::rates::{ExchangeRates, RatesError};
 use crate::schema::query::Nullable;
 
 /// Reads a currency argument; a bad code is `BAD_USER_INPUT` naming it.
-pub fn currency_argument(argument: &str, code: &str) -> Result<Currency, GatewayError> {
+pub(crate) fn currency_argument(argument: &str, code: &str) -> Result<Currency, GatewayError> {
     let trimmed = code.trim();
     if trimmed.len() != 3 || !trimmed.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(GatewayError::bad_input(
@@ -27,7 +27,7 @@ pub fn currency_argument(argument: &str, code: &str) -> Result<Currency, Gateway
 }
 
 /// Converts `money` into `to` with the current rates.
-pub async fn convert(
+pub(crate) async fn convert(
     ctx: &Context<'_>,
     money: &Money,
     to: Currency,
@@ -115,7 +115,7 @@ impl Money {
 }
 
 /// How an amount was converted: from what, at which rate, as of when.
-pub struct Conversion(Provenance);
+pub(crate) struct Conversion(Provenance);
 
 /// How an amount was converted: from what, at which rate, as of when.
 #[Object]

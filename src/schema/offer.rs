@@ -13,7 +13,11 @@ use crate::schema::id::GlobalId;
 /// Anything with a global id that `node(id:)` can fetch again.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "Opaque global id of the object."))]
-pub enum Node {
+#[allow(
+    clippy::enum_variant_names,
+    reason = "variant names are the GraphQL type names"
+)]
+pub(crate) enum Node {
     /// An online offer.
     OnlineOffer(OnlineOffer),
     /// An in-store offer.
@@ -84,7 +88,11 @@ pub enum Node {
         desc = "Developer-attached key/value data, as a JSON object (`{}` when none)."
     )
 )]
-pub enum OfferInterface {
+#[allow(
+    clippy::enum_variant_names,
+    reason = "variant names are the GraphQL type names"
+)]
+pub(crate) enum OfferInterface {
     /// An online offer.
     OnlineOffer(OnlineOffer),
     /// An in-store offer.
@@ -95,7 +103,7 @@ pub enum OfferInterface {
 
 impl OfferInterface {
     /// Wraps a domain offer in its view.
-    pub fn from_model(offer: model::Offer) -> Self {
+    pub(crate) fn from_model(offer: model::Offer) -> Self {
         match offer {
             model::Offer::Online(o) => OfferInterface::OnlineOffer(OnlineOffer(o)),
             model::Offer::InStore(o) => OfferInterface::InStoreOffer(InStoreOffer(o)),
@@ -104,7 +112,7 @@ impl OfferInterface {
     }
 
     /// The same offer as a `Node`.
-    pub fn into_node(self) -> Node {
+    pub(crate) fn into_node(self) -> Node {
         match self {
             OfferInterface::OnlineOffer(o) => Node::OnlineOffer(o),
             OfferInterface::InStoreOffer(o) => Node::InStoreOffer(o),
@@ -114,7 +122,7 @@ impl OfferInterface {
 }
 
 /// The global id of an offer.
-pub fn global_id(common: &OfferCommon) -> ID {
+pub(crate) fn global_id(common: &OfferCommon) -> ID {
     ID(GlobalId::encode(
         common.key.kind,
         &common.upstream,
@@ -191,7 +199,7 @@ macro_rules! offer_object {
 
 /// An online offer (see the `OnlineOffer` GraphQL type).
 #[derive(Clone)]
-pub struct OnlineOffer(pub Arc<model::OnlineOffer>);
+pub(crate) struct OnlineOffer(pub Arc<model::OnlineOffer>);
 
 offer_object!(
     OnlineOffer,
@@ -288,7 +296,7 @@ offer_object!(
 
 /// An in-store offer (see the `InStoreOffer` GraphQL type).
 #[derive(Clone)]
-pub struct InStoreOffer(pub Arc<model::InStoreOffer>);
+pub(crate) struct InStoreOffer(pub Arc<model::InStoreOffer>);
 
 offer_object!(
     InStoreOffer,
@@ -346,7 +354,7 @@ offer_object!(
 
 /// A marketplace offer (see the `MarketplaceOffer` GraphQL type).
 #[derive(Clone)]
-pub struct MarketplaceOffer(pub Arc<model::MarketplaceOffer>);
+pub(crate) struct MarketplaceOffer(pub Arc<model::MarketplaceOffer>);
 
 offer_object!(
     MarketplaceOffer,

@@ -26,7 +26,7 @@ use crate::upstream::{Instance, ListScope, PageItem, Upstreams};
 /// turns an error inside an `Option` into a null; an error returned by the
 /// resolver itself would drop the field instead.) This is what lets one
 /// failing upstream leave the rest of a response intact.
-pub type Nullable<T> = Option<Result<T>>;
+pub(crate) type Nullable<T> = Option<Result<T>>;
 
 /// Turns a resolver outcome into a nullable field value.
 fn nullable<T>(outcome: Result<Option<T>, GatewayError>) -> Nullable<T> {
@@ -37,14 +37,14 @@ fn nullable<T>(outcome: Result<Option<T>, GatewayError>) -> Nullable<T> {
 }
 
 /// Page size of a connection when `first` is not given.
-pub const DEFAULT_PAGE_SIZE: u32 = 25;
+pub(crate) const DEFAULT_PAGE_SIZE: u32 = 25;
 
 /// The root of all queries.
 pub struct QueryRoot;
 
 /// A configured upstream instance.
 #[derive(SimpleObject)]
-pub struct Upstream {
+pub(crate) struct Upstream {
     /// The instance's name, as used in `marketplaceOffers(upstream:)` and in error extensions.
     pub name: String,
     /// The instance's API style.

@@ -11,14 +11,14 @@ use serde_json::json;
 use crate::schema::GatewaySchema;
 
 /// The scope of one request.
-pub struct RequestScope {
+pub(crate) struct RequestScope {
     started: Instant,
     warnings: Mutex<Vec<serde_json::Value>>,
 }
 
 impl RequestScope {
     /// A scope starting now.
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         Arc::new(RequestScope {
             started: Instant::now(),
             warnings: Mutex::new(Vec::new()),
@@ -26,14 +26,14 @@ impl RequestScope {
     }
 
     /// The instant `after` from the start of the request.
-    pub fn deadline(&self, after: Duration) -> Instant {
+    pub(crate) fn deadline(&self, after: Duration) -> Instant {
         self.started + after
     }
 
     /// Records that the field at `ctx`'s path (item `index` of it, for a
     /// list answered in one resolver) was answered from the cache because
     /// `upstream` failed, with the answer's age.
-    pub fn warn_stale(
+    pub(crate) fn warn_stale(
         &self,
         ctx: &Context<'_>,
         index: Option<usize>,
@@ -80,7 +80,7 @@ impl RequestScope {
 
 /// Executes `request` with a fresh [`RequestScope`]: the one way requests
 /// are run, so that deadlines and warnings apply.
-pub async fn execute(
+pub(crate) async fn execute(
     schema: &GatewaySchema,
     request: async_graphql::Request,
 ) -> async_graphql::Response {
@@ -92,7 +92,7 @@ pub async fn execute(
 
 /// The request's scope, or a scope starting now for callers that run the
 /// schema directly.
-pub fn of(ctx: &Context<'_>) -> Arc<RequestScope> {
+pub(crate) fn of(ctx: &Context<'_>) -> Arc<RequestScope> {
     ctx.data_opt::<Arc<RequestScope>>()
         .cloned()
         .unwrap_or_else(RequestScope::new)

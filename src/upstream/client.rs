@@ -12,9 +12,9 @@ use serde::de::DeserializeOwned;
 use crate::error::UpstreamError;
 
 /// Default time allowed to open a TCP (and TLS) connection.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest upstream body the gateway reads (protects memory from a broken upstream).
-pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// A pooled HTTP client shared by all upstream instances.
 #[derive(Clone, Debug)]

@@ -16,13 +16,15 @@
 //! reading (a value the API documents never fails an offer; one
 //! unreadable item of a listing never fails its page).
 
-pub mod client;
+pub(crate) mod client;
 pub mod closient;
 pub mod medusa;
-pub mod paging;
-pub mod resilience;
-pub mod settings;
-pub mod tolerant;
+pub(crate) mod paging;
+#[cfg(all(test, feature = "sim"))]
+mod reading_tests;
+pub(crate) mod resilience;
+pub(crate) mod settings;
+pub(crate) mod tolerant;
 pub mod violet;
 
 use std::collections::HashMap;
@@ -38,7 +40,7 @@ use crate::pricing::convert::RateTable;
 use crate::pricing::Currency;
 use crate::secret::Secret;
 
-pub use client::HttpClient;
+pub(crate) use client::HttpClient;
 pub use settings::{
     BreakerSettings, CacheSettings, InstanceSettings, RetrySettings, DEFAULT_CACHE_MAX_BYTES,
     DEFAULT_CACHE_NOT_FOUND_TTL, DEFAULT_CACHE_STALE_IF_ERROR, DEFAULT_CACHE_TTL, DEFAULT_DEADLINE,

@@ -5,7 +5,7 @@ use std::ops::RangeInclusive;
 
 /// Which pages of which size cover a window, with as few calls as possible.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PagePlan {
+pub(crate) struct PagePlan {
     /// Page size to ask for.
     pub page_size: u64,
     /// First page to read, 1-based.
@@ -22,7 +22,7 @@ impl PagePlan {
     /// that holds the whole window; else two pages of `limit`; windows
     /// longer than a page read pages of `max_page_size`. `limit == 0` reads
     /// one item, so that the total is still known.
-    pub fn new(offset: u64, limit: u32, max_page_size: u32) -> Self {
+    pub(crate) fn new(offset: u64, limit: u32, max_page_size: u32) -> Self {
         let max = u64::from(max_page_size.max(1));
         let limit = u64::from(limit.max(1));
         let last = offset.saturating_add(limit - 1);
@@ -42,7 +42,7 @@ impl PagePlan {
     }
 
     /// The pages to read, in order.
-    pub fn pages(&self) -> RangeInclusive<u64> {
+    pub(crate) fn pages(&self) -> RangeInclusive<u64> {
         self.first_page..=self.last_page
     }
 }

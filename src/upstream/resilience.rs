@@ -17,7 +17,7 @@ use crate::upstream::client::{HttpClient, RawResponse};
 use crate::upstream::{BreakerSettings, InstanceSpec, RetrySettings};
 
 /// The per-instance sender: concurrency limit, timeout, retries, breaker.
-pub struct InstanceClient {
+pub(crate) struct InstanceClient {
     name: std::sync::Arc<str>,
     http: HttpClient,
     timeout: Duration,
@@ -38,7 +38,7 @@ pub enum Idempotent {
 
 impl InstanceClient {
     /// The sender of `spec`'s instance over the shared client.
-    pub fn new(spec: &InstanceSpec, http: HttpClient) -> Self {
+    pub(crate) fn new(spec: &InstanceSpec, http: HttpClient) -> Self {
         let settings = &spec.settings;
         InstanceClient {
             name: spec.name.clone(),
@@ -56,7 +56,7 @@ impl InstanceClient {
     }
 
     /// The shared reqwest client, for building requests.
-    pub fn reqwest(&self) -> &reqwest::Client {
+    pub(crate) fn reqwest(&self) -> &reqwest::Client {
         self.http.reqwest()
     }
 
@@ -67,7 +67,7 @@ impl InstanceClient {
     /// returned as is once retries are over, for the connector to interpret.
     /// The request id of `context` goes upstream, and its count of
     /// upstream calls grows with each attempt.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         request: RequestBuilder,
         idempotent: Idempotent,
@@ -174,7 +174,7 @@ impl InstanceClient {
     }
 
     /// The breaker's state, for metrics and readiness.
-    pub fn breaker_state(&self) -> BreakerState {
+    pub(crate) fn breaker_state(&self) -> BreakerState {
         self.breaker.state()
     }
 }

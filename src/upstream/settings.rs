@@ -215,7 +215,7 @@ impl InstanceSettings {
 /// Reads the instance table `[upstreams.<name>]`: `kind`, `base_url`, the
 /// style's `credentials` table (secrets from the environment, looked up
 /// with `env`, or from files) and the instance's settings.
-pub fn instance(
+pub(crate) fn instance(
     name: &str,
     mut table: toml::Table,
     env: &dyn Fn(&str) -> Option<String>,

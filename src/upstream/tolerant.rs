@@ -20,7 +20,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 /// Reads `null` as the type's default, like a missing field.
-pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,
@@ -78,29 +78,29 @@ impl<'de> Deserialize<'de> for WideInt {
 
 /// Reads an integral JSON number of any size, saturated into `i64`; `null`
 /// (or a missing field, with `#[serde(default)]`) is `None`.
-pub fn opt_int<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+pub(crate) fn opt_int<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
     Ok(Option::<WideInt>::deserialize(deserializer)?.map(|wide| wide.saturating_i64()))
 }
 
 /// Reads a non-negative count of any size, saturated into `u64`; `null`
 /// and negative numbers read as 0.
-pub fn uint<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+pub(crate) fn uint<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     Ok(Option::<WideInt>::deserialize(deserializer)?.map_or(0, |wide| wide.saturating_u64()))
 }
 
 /// Like [`uint`], saturated into `u32` (page sizes and numbers).
-pub fn uint32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+pub(crate) fn uint32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
     Ok(u32::try_from(uint(deserializer)?).unwrap_or(u32::MAX))
 }
 
 /// A wire count in the domain's `i32` (the GraphQL `Int`), saturated at
 /// `i32::MIN`/`i32::MAX`.
-pub fn saturating_i32(value: i64) -> i32 {
+pub(crate) fn saturating_i32(value: i64) -> i32 {
     i32::try_from(value).unwrap_or(if value < 0 { i32::MIN } else { i32::MAX })
 }
 
 /// A listing's count in the GraphQL `Int`, saturated at `i32::MAX`.
-pub fn saturating_count(value: u64) -> i32 {
+pub(crate) fn saturating_count(value: u64) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::TestGateway;
-use offer_gateway::model::OfferKind;
-use offer_gateway::schema::id::GlobalId;
 use offer_gateway::sim::Simulators;
 use offer_gateway::upstream::closient;
 use offer_gateway::upstream::medusa::wire::ErrorType;
 use offer_gateway::upstream::violet;
+use offer_gateway::GlobalId;
+use offer_gateway::OfferKind;
 use serde_json::{json, Value};
 
 const ONLINE: &str = "GET /retailers/api/v1/online-offers/{offer_id}";

@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use common::TestGateway;
-use offer_gateway::model::OfferKind;
-use offer_gateway::schema::id::GlobalId;
 use offer_gateway::upstream::closient;
+use offer_gateway::GlobalId;
+use offer_gateway::OfferKind;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 

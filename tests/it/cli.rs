@@ -84,7 +84,7 @@ fn hash_key_prints_the_hash_of_the_key_on_standard_input() {
     assert!(output.status.success());
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        format!("{}\n", offer_gateway::http::auth::hash_key("client-key"))
+        format!("{}\n", offer_gateway::hash_key("client-key"))
     );
 }
 

@@ -15,11 +15,11 @@ use std::str::FromStr;
 
 use common::TestGateway;
 
-use offer_gateway::model::OfferKind;
-use offer_gateway::schema::connection::encode_cursor;
-use offer_gateway::schema::id::GlobalId;
+use crate::common::cursor as encode_cursor;
 use offer_gateway::upstream::closient::wire::{InStoreOfferOut, OnlineOfferOut};
 use offer_gateway::upstream::{closient, medusa, violet};
+use offer_gateway::GlobalId;
+use offer_gateway::OfferKind;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 

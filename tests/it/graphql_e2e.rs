@@ -6,11 +6,11 @@ use crate::common;
 use std::str::FromStr;
 
 use common::{error_codes, TestGateway};
-use offer_gateway::model::OfferKind;
-use offer_gateway::schema::id::GlobalId;
-use offer_gateway::secret::Secret;
 use offer_gateway::upstream::Credentials;
 use offer_gateway::upstream::{closient, medusa, violet};
+use offer_gateway::GlobalId;
+use offer_gateway::OfferKind;
+use offer_gateway::Secret;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
@@ -651,7 +651,9 @@ async fn a_config_file_points_the_connectors_at_its_upstreams() {
         env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     })
     .expect("a valid config");
-    let schema = offer_gateway::Gateway::build(config.instances, config.options).schema;
+    let schema = offer_gateway::Gateway::build(config.instances, config.options)
+        .schema()
+        .clone();
     let ids: Vec<String> = sims.medusa_data.offers[..5]
         .iter()
         .map(|o| GlobalId::encode(OfferKind::Marketplace, "mercur", &o.id))

@@ -212,7 +212,7 @@ async fn the_process_survives_the_hostile_corpus_with_bounded_memory() {
     let padding = "#".repeat(240 * 1024);
     for i in 0..300 {
         let query = format!("{{ upstreams {{ name }} }} {padding}{i}\n");
-        let hash = offer_gateway::http::persisted::sha256_hex(&query);
+        let hash = offer_gateway::sha256_hex(&query);
         let (status, body) = post_json(
             &http,
             &url,
@@ -246,7 +246,7 @@ async fn refused_documents_are_never_remembered_as_persisted_queries() {
         ),
         doubling_fragments(20),
     ] {
-        let hash = offer_gateway::http::persisted::sha256_hex(&query);
+        let hash = offer_gateway::sha256_hex(&query);
         let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
         let (_, refused) = post_json(
             &gateway.http,
@@ -269,14 +269,14 @@ async fn refused_documents_are_never_remembered_as_persisted_queries() {
 /// Every stage's refusal, with the code, status and media type it answers.
 #[tokio::test]
 async fn every_refusal_is_a_coded_graphql_error_in_the_answers_media_type() {
-    use offer_gateway::limits::Limits;
+    use offer_gateway::Limits;
 
     let gateway = TestGateway::start_with_limits(Limits {
         max_body_bytes: 4096,
         ..Limits::default()
     })
     .await;
-    let medusa_cursor = offer_gateway::schema::connection::encode_cursor(u64::MAX - 1);
+    let medusa_cursor = crate::common::cursor(u64::MAX - 1);
     let cases: Vec<(&str, Value, StatusCode, &str)> = vec![
         (
             "parse",
@@ -406,7 +406,7 @@ async fn unusable_request_ids_are_replaced() {
 /// returns the status, `Cache-Control` and `Vary`.
 async fn persisted_get(gateway: &TestGateway, headers: &[(&str, &str)]) -> (u16, String, String) {
     let query = "{ upstreams { name } }";
-    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": offer_gateway::http::persisted::sha256_hex(query) } });
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": offer_gateway::sha256_hex(query) } });
     let mut request = gateway
         .http
         .get(&gateway.url)

@@ -286,7 +286,7 @@ async fn too_many_ids_null_only_that_field() {
 
 #[tokio::test]
 async fn complexity_depth_and_introspection_follow_the_configured_limits() {
-    use offer_gateway::limits::Limits;
+    use offer_gateway::Limits;
 
     let gateway = TestGateway::start_with_limits(Limits {
         max_complexity: 5,
@@ -341,7 +341,7 @@ async fn complexity_depth_and_introspection_follow_the_configured_limits() {
 
 #[tokio::test]
 async fn an_oversized_body_is_refused() {
-    use offer_gateway::limits::Limits;
+    use offer_gateway::Limits;
 
     let gateway = TestGateway::start_with_limits(Limits {
         max_body_bytes: 1024,
@@ -360,7 +360,7 @@ async fn an_oversized_body_is_refused() {
 }
 
 fn sha256(query: &str) -> String {
-    offer_gateway::http::persisted::sha256_hex(query)
+    offer_gateway::sha256_hex(query)
 }
 
 #[tokio::test]
@@ -437,7 +437,7 @@ async fn automatic_persisted_queries_register_on_a_miss_and_their_get_answers_ar
 
 #[tokio::test]
 async fn the_allow_list_mode_refuses_queries_not_in_the_manifest() {
-    use offer_gateway::http::persisted::PersistedQueries;
+    use offer_gateway::PersistedQueries;
 
     let allowed = "query Upstreams { upstreams { name } }";
     let gateway = TestGateway::start_with_options(
@@ -478,8 +478,8 @@ async fn the_allow_list_mode_refuses_queries_not_in_the_manifest() {
 
 #[tokio::test]
 async fn a_request_over_the_overall_timeout_is_cut_off() {
-    use offer_gateway::limits::Limits;
     use offer_gateway::sim::fault::Fault;
+    use offer_gateway::Limits;
 
     let gateway = TestGateway::start_with_limits(Limits {
         request_timeout: std::time::Duration::from_millis(300),

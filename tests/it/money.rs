@@ -6,9 +6,9 @@ use crate::common;
 use std::str::FromStr;
 
 use common::{error_codes, TestGateway};
-use offer_gateway::model::OfferKind;
-use offer_gateway::schema::id::GlobalId;
 use offer_gateway::sim::fault::Fault;
+use offer_gateway::GlobalId;
+use offer_gateway::OfferKind;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 

@@ -157,7 +157,7 @@ async fn cors_allows_only_the_configured_origins_and_answers_compress() {
     let gateway = offer_gateway::Gateway::build(
         sims.instance_specs(),
         offer_gateway::GatewayOptions {
-            server: offer_gateway::http::ServerOptions {
+            server: offer_gateway::ServerOptions {
                 cors_allowed_origins: vec!["https://shop.example".into()],
                 ..Default::default()
             },
@@ -167,13 +167,9 @@ async fn cors_allows_only_the_configured_origins_and_answers_compress() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/graphql", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(offer_gateway::http::serve(
-        listener,
-        gateway.router(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    tokio::spawn(offer_gateway::serve(listener, gateway.router(), async {
+        let _ = stopped.await;
+    }));
     let http = reqwest::Client::new();
     let preflight = |origin: &'static str| {
         http.request(reqwest::Method::OPTIONS, &url)
@@ -212,7 +208,7 @@ async fn shutdown_lets_in_flight_requests_finish() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/graphql", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(offer_gateway::http::serve_with_grace(
+    let server = tokio::spawn(offer_gateway::serve_with_grace(
         listener,
         gateway.router(),
         async {

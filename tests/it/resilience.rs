@@ -7,11 +7,11 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use common::TestGateway;
-use offer_gateway::model::OfferKind;
-use offer_gateway::schema::id::GlobalId;
 use offer_gateway::sim::fault::Fault;
 use offer_gateway::sim::{RunningSim, Simulators};
 use offer_gateway::upstream::{InstanceSpec, RetrySettings};
+use offer_gateway::GlobalId;
+use offer_gateway::OfferKind;
 use serde_json::{json, Value};
 
 const CLOSIENT_OFFER: &str = "GET /retailers/api/v1/online-offers/{offer_id}";

@@ -1,7 +1,7 @@
 //! `schema.graphql` is generated from the code, and every type, field,
 //! argument and enum value of the schema is documented.
 
-use offer_gateway::schema::sdl;
+use offer_gateway::sdl;
 use serde_json::Value;
 
 #[test]
@@ -28,10 +28,7 @@ const INTROSPECTION: &str = r#"{
 
 #[tokio::test]
 async fn every_type_field_argument_and_enum_value_is_described() {
-    let schema = offer_gateway::schema::build_schema(
-        Default::default(),
-        &offer_gateway::rates::RatesSpec::None,
-    );
+    let schema = introspectable_schema();
     let response = schema.execute(INTROSPECTION).await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().expect("introspection is JSON");
@@ -73,10 +70,7 @@ async fn every_type_field_argument_and_enum_value_is_described() {
 
 #[tokio::test]
 async fn offer_is_implemented_by_exactly_the_three_offer_types() {
-    let schema = offer_gateway::schema::build_schema(
-        Default::default(),
-        &offer_gateway::rates::RatesSpec::None,
-    );
+    let schema = introspectable_schema();
     let response = schema
         .execute(
             r#"{
@@ -112,4 +106,13 @@ async fn offer_is_implemented_by_exactly_the_three_offer_types() {
     for ty in ["online", "inStore", "marketplace"] {
         assert_eq!(names(&data[ty]["interfaces"]), ["Node", "Offer"], "{ty}");
     }
+}
+
+/// The schema with no upstreams, introspection on (off by default).
+fn introspectable_schema() -> offer_gateway::GatewaySchema {
+    let mut options = offer_gateway::GatewayOptions::default();
+    options.limits.introspection = true;
+    offer_gateway::Gateway::build(Vec::new(), options)
+        .schema()
+        .clone()
 }

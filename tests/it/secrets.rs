@@ -7,11 +7,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::TestGateway;
-use offer_gateway::model::OfferKind;
-use offer_gateway::schema::id::GlobalId;
-use offer_gateway::secret::Secret;
 use offer_gateway::sim::fault::Fault;
 use offer_gateway::upstream::{closient, medusa, violet, Credentials};
+use offer_gateway::GlobalId;
+use offer_gateway::OfferKind;
+use offer_gateway::Secret;
 use serde_json::json;
 
 /// Collects everything the subscriber writes.

@@ -25,13 +25,13 @@ use crate::upstream::resilience::Idempotent;
 use crate::upstream::{Call, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferPage};
 
 /// Largest `page_size` Closient accepts.
-pub const MAX_PAGE_SIZE: u32 = 100;
+pub(crate) const MAX_PAGE_SIZE: u32 = 100;
 
 const ONLINE_OFFER_PATH: &str = "/retailers/api/v1/online-offers/";
 const IN_STORE_OFFER_PATH: &str = "/retailers/api/v1/in-store-offers/";
 
 /// Talks to one Closient instance.
-pub struct ClosientConnector {
+pub(crate) struct ClosientConnector {
     spec: InstanceSpec,
     /// The `X-API-Key` value; `None` when the credentials cannot be sent.
     api_key: Option<HeaderValue>,
@@ -39,7 +39,7 @@ pub struct ClosientConnector {
 
 impl ClosientConnector {
     /// The connector of the instance `spec`.
-    pub fn new(spec: &InstanceSpec) -> Self {
+    pub(crate) fn new(spec: &InstanceSpec) -> Self {
         let api_key = match &spec.credentials {
             Credentials::Closient(super::Credentials { api_key }) => {
                 HeaderValue::from_str(api_key.expose())

@@ -32,7 +32,7 @@ use crate::upstream::tolerant::saturating_i32;
 
 /// Reads one online offer from its JSON text (an item of a listing or a
 /// by-id answer): the wire type, then [`online_offer`].
-pub fn read_online_offer(upstream: &Arc<str>, json: &str) -> Result<Offer, UpstreamError> {
+pub(crate) fn read_online_offer(upstream: &Arc<str>, json: &str) -> Result<Offer, UpstreamError> {
     let wire =
         serde_json::from_str::<wire::OnlineOfferOut>(json).map_err(|err| unreadable(json, &err))?;
     online_offer(upstream, &wire)
@@ -40,7 +40,7 @@ pub fn read_online_offer(upstream: &Arc<str>, json: &str) -> Result<Offer, Upstr
 
 /// Reads one in-store offer from its JSON text: the wire type, then
 /// [`in_store_offer`].
-pub fn read_in_store_offer(upstream: &Arc<str>, json: &str) -> Result<Offer, UpstreamError> {
+pub(crate) fn read_in_store_offer(upstream: &Arc<str>, json: &str) -> Result<Offer, UpstreamError> {
     let wire = serde_json::from_str::<wire::InStoreOfferOut>(json)
         .map_err(|err| unreadable(json, &err))?;
     in_store_offer(upstream, &wire)
@@ -63,7 +63,7 @@ fn unreadable(json: &str, err: &serde_json::Error) -> UpstreamError {
 }
 
 /// Maps an online offer of the upstream instance `upstream`.
-pub fn online_offer(
+pub(crate) fn online_offer(
     upstream: &Arc<str>,
     wire: &wire::OnlineOfferOut,
 ) -> Result<Offer, UpstreamError> {
@@ -108,7 +108,7 @@ pub fn online_offer(
 }
 
 /// Maps an in-store offer of the upstream instance `upstream`.
-pub fn in_store_offer(
+pub(crate) fn in_store_offer(
     upstream: &Arc<str>,
     wire: &wire::InStoreOfferOut,
 ) -> Result<Offer, UpstreamError> {
@@ -214,7 +214,7 @@ fn clip(text: &str) -> &str {
 }
 
 /// The gateway's normalized status of a Closient status.
-pub fn normalized_status(status: &wire::OfferStatus) -> OfferStatus {
+pub(crate) fn normalized_status(status: &wire::OfferStatus) -> OfferStatus {
     match status {
         wire::OfferStatus::Active => OfferStatus::Active,
         wire::OfferStatus::OutOfStock => OfferStatus::OutOfStock,

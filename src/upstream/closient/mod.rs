@@ -8,15 +8,21 @@
 //! - `sim` (the `sim` feature): the simulator of the API.
 //! - [`shortuuid`]: the id codec (shortuuid and canonical UUID forms).
 
-pub mod client;
-pub mod credentials;
-pub mod map;
-pub mod shortuuid;
+pub(crate) mod client;
+mod credentials;
+pub(crate) mod map;
+pub(crate) mod shortuuid;
 #[cfg(feature = "sim")]
 pub mod sim;
+// The wire shapes are public for the simulators' raw values (the `sim`
+// feature); without it the module is private.
+#[cfg(feature = "sim")]
 pub mod wire;
+#[cfg(not(feature = "sim"))]
+#[allow(unreachable_pub)]
+mod wire;
 
-pub use client::ClosientConnector;
+pub(crate) use client::ClosientConnector;
 pub use credentials::{Credentials, CredentialsConfig};
 
 /// Checks an organization id as a client typed it (shortuuid or UUID) and

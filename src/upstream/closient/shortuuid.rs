@@ -6,20 +6,21 @@
 //! characters, over the alphabet [`ALPHABET`]. 57^22 is larger than 2^128,
 //! so some 22-character strings name no UUID; they are rejected.
 
+#[cfg(test)]
 use std::fmt::Write as _;
 
 /// The 57 shortuuid symbols in digit order: `2` is zero, `z` is 56.
-pub const ALPHABET: &[u8; 57] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+pub(crate) const ALPHABET: &[u8; 57] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 /// Length of every shortuuid.
-pub const SHORTUUID_LEN: usize = 22;
+pub(crate) const SHORTUUID_LEN: usize = 22;
 /// Length of a canonical UUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`).
-pub const UUID_LEN: usize = 36;
+pub(crate) const UUID_LEN: usize = 36;
 
 const BASE: u128 = ALPHABET.len() as u128;
 
 /// Why a text is not a Closient id. The messages are written for API users.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum IdError {
+pub(crate) enum IdError {
     /// Neither 22 (shortuuid) nor 36 (UUID) characters long.
     #[error(
         "expected a 22-character shortuuid or a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), \
@@ -48,7 +49,7 @@ pub enum IdError {
 }
 
 /// Encodes a UUID's 128-bit value as a shortuuid.
-pub fn encode(value: u128) -> String {
+pub(crate) fn encode(value: u128) -> String {
     let mut digits = [ALPHABET[0]; SHORTUUID_LEN];
     let mut rest = value;
     for slot in digits.iter_mut().rev() {
@@ -62,7 +63,7 @@ pub fn encode(value: u128) -> String {
 }
 
 /// Decodes a shortuuid (exactly 22 alphabet symbols) into its 128-bit value.
-pub fn decode(text: &str) -> Result<u128, IdError> {
+pub(crate) fn decode(text: &str) -> Result<u128, IdError> {
     let length = text.chars().count();
     if length != SHORTUUID_LEN {
         return Err(IdError::Length(length));
@@ -91,7 +92,7 @@ fn digit_of(character: char) -> Option<u128> {
 
 /// Parses a canonical UUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex
 /// digits in either case).
-pub fn parse_uuid(text: &str) -> Result<u128, IdError> {
+pub(crate) fn parse_uuid(text: &str) -> Result<u128, IdError> {
     let bytes = text.as_bytes();
     if bytes.len() != UUID_LEN {
         return Err(IdError::MalformedUuid);
@@ -113,7 +114,8 @@ pub fn parse_uuid(text: &str) -> Result<u128, IdError> {
 }
 
 /// Formats a 128-bit value as a lower-case canonical UUID.
-pub fn format_uuid(value: u128) -> String {
+#[cfg(test)]
+pub(crate) fn format_uuid(value: u128) -> String {
     let hex = format!("{value:032x}");
     let mut out = String::with_capacity(UUID_LEN);
     for (index, part) in [(0, 8), (8, 12), (12, 16), (16, 20), (20, 32)]
@@ -130,7 +132,7 @@ pub fn format_uuid(value: u128) -> String {
 }
 
 /// Reads an id in either accepted form: a shortuuid or a canonical UUID.
-pub fn parse_id(text: &str) -> Result<u128, IdError> {
+pub(crate) fn parse_id(text: &str) -> Result<u128, IdError> {
     if text.len() == UUID_LEN && text.is_ascii() {
         parse_uuid(text)
     } else {
@@ -139,12 +141,13 @@ pub fn parse_id(text: &str) -> Result<u128, IdError> {
 }
 
 /// The canonical (shortuuid) form of an id given in either accepted form.
-pub fn canonical(text: &str) -> Result<String, IdError> {
+pub(crate) fn canonical(text: &str) -> Result<String, IdError> {
     parse_id(text).map(encode)
 }
 
 /// Whether `text` is already a canonical shortuuid.
-pub fn is_shortuuid(text: &str) -> bool {
+#[cfg(test)]
+pub(crate) fn is_shortuuid(text: &str) -> bool {
     decode(text).is_ok()
 }
 

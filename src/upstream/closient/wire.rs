@@ -58,6 +58,7 @@ pub enum OfferStatus {
 
 impl OfferStatus {
     /// Every documented value.
+    #[cfg(any(test, feature = "sim"))]
     pub const ALL: [OfferStatus; 4] = [
         OfferStatus::Active,
         OfferStatus::Discontinued,
@@ -102,6 +103,7 @@ impl OfferSource {
     }
 
     /// Every documented value.
+    #[cfg(any(test, feature = "sim"))]
     pub const ALL: [OfferSource; 6] = [
         OfferSource::Brand,
         OfferSource::AffiliateFeed,
@@ -147,6 +149,7 @@ impl FulfillmentType {
     }
 
     /// Every documented value.
+    #[cfg(any(test, feature = "sim"))]
     pub const ALL: [FulfillmentType; 8] = [
         FulfillmentType::Standard,
         FulfillmentType::SameDay,
@@ -190,6 +193,7 @@ impl StockLevel {
     }
 
     /// Every documented value.
+    #[cfg(any(test, feature = "sim"))]
     pub const ALL: [StockLevel; 6] = [
         StockLevel::InStock,
         StockLevel::LowStock,
@@ -338,6 +342,7 @@ pub struct Page<T> {
 /// minimal assumption (`id`, `gtin`, `name`, `brand`, `category`). The
 /// connector does not read it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg(feature = "sim")]
 pub struct ProductOut {
     /// Shortuuid of the product (the `product_id` of its offers).
     pub id: String,

@@ -29,17 +29,17 @@ use crate::upstream::{Call, Connector, Credentials, InstanceSpec, ListScope, Loo
 use super::{id, map, wire};
 
 /// Largest `limit` the connector asks for in one list call.
-pub const MAX_PAGE_SIZE: u32 = 100;
+pub(crate) const MAX_PAGE_SIZE: u32 = 100;
 
 /// The relations every offer request asks for, on top of the default fields.
-pub const OFFER_FIELDS: &str =
+pub(crate) const OFFER_FIELDS: &str =
     "*seller,*product_variant,*shipping_profile,*prices,*inventory_items";
 
 /// Longest upstream error message quoted in an error detail.
 const MAX_DETAIL_CHARS: usize = 200;
 
 /// Talks to one Medusa instance.
-pub struct MedusaConnector {
+pub(crate) struct MedusaConnector {
     spec: InstanceSpec,
     auth: Auth,
 }
@@ -90,7 +90,7 @@ impl Session {
 
 impl MedusaConnector {
     /// The connector of the instance `spec`.
-    pub fn new(spec: &InstanceSpec) -> Self {
+    pub(crate) fn new(spec: &InstanceSpec) -> Self {
         let auth = match &spec.credentials {
             Credentials::Medusa(super::Credentials::Token(token)) => Auth::Static(token.clone()),
             Credentials::Medusa(super::Credentials::EmailPassword { email, password }) => {

@@ -4,14 +4,14 @@
 //! upper case, as Medusa generates it.
 
 /// The prefix of offer ids.
-pub const OFFER_PREFIX: &str = "offer_";
+pub(crate) const OFFER_PREFIX: &str = "offer_";
 
 /// Crockford base32 digits, in value order.
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// Checks that `raw` is `<prefix><ULID>` and returns it with the ULID in
 /// upper case. The error says what is expected.
-pub fn canonical(prefix: &str, raw: &str) -> Result<String, String> {
+pub(crate) fn canonical(prefix: &str, raw: &str) -> Result<String, String> {
     let expected = format!("expected `{prefix}` followed by a 26-character ULID");
     let Some(ulid) = raw.strip_prefix(prefix) else {
         return Err(format!(
@@ -41,7 +41,7 @@ pub fn canonical(prefix: &str, raw: &str) -> Result<String, String> {
 }
 
 /// Checks an offer id (`offer_<ULID>`); see [`canonical`].
-pub fn canonical_offer_id(raw: &str) -> Result<String, String> {
+pub(crate) fn canonical_offer_id(raw: &str) -> Result<String, String> {
     canonical(OFFER_PREFIX, raw)
 }
 

@@ -29,7 +29,7 @@ use crate::upstream::tolerant::saturating_i32;
 /// Reads one offer of a list answer from its JSON text: the wire type, then
 /// [`offer`]. Also returns the offer's id (canonical when it can be), when
 /// it can be read, to say which offer the answer is for.
-pub fn read_offer(
+pub(crate) fn read_offer(
     upstream: &Arc<str>,
     json: &str,
 ) -> (Option<String>, Result<Offer, UpstreamError>) {
@@ -49,7 +49,7 @@ pub fn read_offer(
 
 /// Maps one wire offer of the instance `upstream` into the domain. A bad
 /// price is a [`UpstreamError::BadResponse`].
-pub fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamError> {
+pub(crate) fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamError> {
     let native_id = id::canonical_offer_id(&offer.id).unwrap_or_else(|_| offer.id.clone());
     let bad = |what: String| UpstreamError::BadResponse(format!("offer {native_id}: {what}"));
 

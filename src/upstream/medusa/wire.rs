@@ -16,6 +16,7 @@ use crate::upstream::tolerant::{self, null_as_default};
 
 /// The answer of `GET /admin/offers/{id}`: `{"offer": {...}}`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg(any(test, feature = "sim"))]
 pub struct OfferResponse<T = Offer> {
     /// The offer.
     pub offer: T,

@@ -44,7 +44,7 @@ use crate::upstream::resilience::Idempotent;
 use crate::upstream::{Call, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferPage};
 
 /// Largest page Violet serves.
-pub const MAX_PAGE_SIZE: u32 = 100;
+pub(crate) const MAX_PAGE_SIZE: u32 = 100;
 
 /// The extra data every offer request asks for.
 const INCLUDE: &str = "metadata,collections";
@@ -74,7 +74,7 @@ struct AuthState {
 }
 
 /// Talks to one Violet instance.
-pub struct VioletConnector {
+pub(crate) struct VioletConnector {
     spec: InstanceSpec,
     app: Option<AppAuth>,
     auth: Mutex<AuthState>,
@@ -83,7 +83,7 @@ pub struct VioletConnector {
 impl VioletConnector {
     /// The connector of the instance `spec`. Nothing is sent until the
     /// first lookup or listing.
-    pub fn new(spec: &InstanceSpec) -> Self {
+    pub(crate) fn new(spec: &InstanceSpec) -> Self {
         let app = match &spec.credentials {
             Credentials::Violet(super::Credentials {
                 app_id,
@@ -374,7 +374,7 @@ fn failure(response: &RawResponse) -> UpstreamError {
 
 /// Checks an offer id as a client typed it: a positive decimal int64.
 /// Leading zeros are dropped (`007` is `7`).
-pub fn canonical_offer_id(raw: &str) -> Result<String, String> {
+pub(crate) fn canonical_offer_id(raw: &str) -> Result<String, String> {
     const EXPECTED: &str =
         "a Violet offer id is a positive decimal integer of at most 19 digits, e.g. 3000000127";
     if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {

@@ -45,7 +45,10 @@ use crate::upstream::tolerant::saturating_i32;
 /// Reads one offer from its JSON text (an item of a listing or a by-id
 /// answer): the wire type, then [`offer`]. Also returns the offer's id when
 /// it can be read, to say which offer the answer is for.
-pub fn read_offer(upstream: &Arc<str>, json: &str) -> (Option<i64>, Result<Offer, UpstreamError>) {
+pub(crate) fn read_offer(
+    upstream: &Arc<str>,
+    json: &str,
+) -> (Option<i64>, Result<Offer, UpstreamError>) {
     #[derive(serde::Deserialize)]
     struct Id {
         id: i64,
@@ -65,7 +68,7 @@ pub fn read_offer(upstream: &Arc<str>, json: &str) -> (Option<i64>, Result<Offer
 /// Maps one wire offer of the instance `upstream` into the domain. A bad
 /// price, a missing currency or an unreadable number is an
 /// [`UpstreamError::BadResponse`] naming the offer and the field.
-pub fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamError> {
+pub(crate) fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, UpstreamError> {
     let id = offer.id;
     let bad = |field: &str, problem: String| {
         UpstreamError::BadResponse(format!("offer {id}: {field}: {problem}"))
@@ -448,7 +451,7 @@ fn source(s: &wire::Source) -> VioletSource {
 
 /// `GET /v1/currencies/latest` as a rate table. Codes that are not ISO 4217
 /// are skipped; a rate that is not a positive decimal is a bad response.
-pub fn rate_table(
+pub(crate) fn rate_table(
     upstream: &Arc<str>,
     answer: wire::ExchangeRates,
 ) -> Result<crate::pricing::convert::RateTable, UpstreamError> {

@@ -8,12 +8,18 @@
 //! - `sim` (the `sim` feature): a simulator of the API over the shared demo
 //!   catalog.
 
-pub mod client;
-pub mod credentials;
-pub mod map;
+pub(crate) mod client;
+mod credentials;
+pub(crate) mod map;
 #[cfg(feature = "sim")]
 pub mod sim;
+// The wire shapes are public for the simulators' raw values (the `sim`
+// feature); without it the module is private.
+#[cfg(feature = "sim")]
 pub mod wire;
+#[cfg(not(feature = "sim"))]
+#[allow(unreachable_pub)]
+mod wire;
 
-pub use client::VioletConnector;
+pub(crate) use client::VioletConnector;
 pub use credentials::{Credentials, CredentialsConfig};

@@ -109,6 +109,7 @@ pub enum Source {
 
 impl Source {
     /// Every documented value, in the documentation's order.
+    #[cfg(any(test, feature = "sim"))]
     pub const ALL: [Source; 40] = [
         Source::Other,
         Source::Shopify,
@@ -169,6 +170,7 @@ pub enum ProductType {
 
 impl ProductType {
     /// Every documented value.
+    #[cfg(feature = "sim")]
     pub const ALL: [ProductType; 4] = [
         ProductType::Physical,
         ProductType::Digital,
@@ -197,6 +199,7 @@ pub enum Status {
 
 impl Status {
     /// Every documented value.
+    #[cfg(any(test, feature = "sim"))]
     pub const ALL: [Status; 6] = [
         Status::Unavailable,
         Status::Available,
@@ -226,6 +229,7 @@ pub enum PublishingStatus {
 
 impl PublishingStatus {
     /// Every documented value.
+    #[cfg(feature = "sim")]
     pub const ALL: [PublishingStatus; 2] =
         [PublishingStatus::NotPublished, PublishingStatus::Published];
 }
@@ -244,6 +248,7 @@ pub enum SubscriptionStatus {
 
 impl SubscriptionStatus {
     /// Every documented value.
+    #[cfg(feature = "sim")]
     pub const ALL: [SubscriptionStatus; 2] = [
         SubscriptionStatus::NotSubscribed,
         SubscriptionStatus::Subscribed,

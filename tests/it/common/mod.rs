@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use offer_gateway::limits::Limits;
 use offer_gateway::sim::Simulators;
 use offer_gateway::upstream::closient;
 use offer_gateway::upstream::closient::wire::{InStoreOfferOut, OnlineOfferOut};
 use offer_gateway::upstream::InstanceSpec;
+use offer_gateway::Limits;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -67,11 +67,11 @@ impl TestGateway {
 
     /// The demo setup with client API keys required: `key` is the one valid key.
     pub async fn start_keyed(key: &str) -> Self {
-        use offer_gateway::http::auth::{hash_key, ClientKeys};
+        use offer_gateway::{hash_key, ClientKeys};
         Self::start_with_options(
             |_| {},
             offer_gateway::GatewayOptions {
-                server: offer_gateway::http::ServerOptions {
+                server: offer_gateway::ServerOptions {
                     client_keys: ClientKeys::from_hashes(&[hash_key(key)]).expect("a valid hash"),
                     ..Default::default()
                 },
@@ -115,13 +115,9 @@ impl TestGateway {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(offer_gateway::http::serve(
-            listener,
-            gateway.router(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        tokio::spawn(offer_gateway::serve(listener, gateway.router(), async {
+            let _ = stopped.await;
+        }));
         TestGateway {
             sims,
             gateway,
@@ -208,4 +204,11 @@ pub fn visible_in_store(sims: &Simulators) -> Vec<&InStoreOfferOut> {
                 .is_some_and(|org| orgs.contains(org))
         })
         .collect()
+}
+
+/// The cursor of the item at 0-based `position` of a listing, spelled as
+/// the gateway spells it (opaque to clients; tests craft edge cases).
+pub fn cursor(position: u64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("offset:{position}"))
 }

@@ -212,7 +212,7 @@ fn new_id(rng: &mut fastrand::Rng, prefix: &str, ms: u64) -> String {
 }
 
 /// Formats a ULID with a prefix, e.g. `offer_01HXYZ...`.
-pub fn with_prefix(prefix: &str, ulid: ulid::Ulid) -> String {
+pub(crate) fn with_prefix(prefix: &str, ulid: ulid::Ulid) -> String {
     format!("{prefix}{ulid}")
 }
 /// Variant titles of a product with `count` variants.

@@ -11,12 +11,13 @@
 
 use std::sync::{Arc, OnceLock};
 
-use offer_gateway::error::UpstreamError;
-use offer_gateway::model::Offer;
-use offer_gateway::sim::catalog::Catalog;
-use offer_gateway::upstream::{closient, medusa, violet};
 use proptest::prelude::*;
 use serde_json::{json, Value};
+
+use crate::error::UpstreamError;
+use crate::model::Offer;
+use crate::sim::catalog::Catalog;
+use crate::upstream::{closient, medusa, violet};
 
 /// Serialized wire offers of each style, from the demo catalog's
 /// simulators, with and without drift.
