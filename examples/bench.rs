@@ -499,6 +499,8 @@ async fn start_gateway(
 ) -> std::io::Result<Running> {
     let mut specs = sims.instance_specs();
     for spec in &mut specs {
+        // Offer rows measure queries alone, without a sync beside them.
+        spec.settings.sync.enabled = false;
         spec.settings.max_concurrency = max_concurrency;
         spec.settings.cache.enabled = cache;
         if cache {
@@ -512,7 +514,9 @@ async fn start_gateway(
             connect_timeout: CONNECT_TIMEOUT,
             ..Default::default()
         },
-    );
+    )
+    .await
+    .map_err(std::io::Error::other)?;
     serve(gateway.router(), "/graphql").await
 }
 

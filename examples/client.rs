@@ -54,7 +54,8 @@ async fn main() -> anyhow::Result<()> {
             let gateway = offer_gateway::Gateway::build(
                 sims.instance_specs(),
                 offer_gateway::GatewayOptions::default(),
-            );
+            )
+            .await?;
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let url = format!("http://{}/graphql", listener.local_addr()?);
             tokio::spawn(offer_gateway::serve(

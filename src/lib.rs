@@ -25,7 +25,8 @@
 //! - `pricing`: the one money module: parsing every upstream's prices,
 //!   conversion, formatting, and the cheapest-offer rule.
 //! - `rates`: where exchange rates come from (config or an upstream).
-//! - `model`: the domain model of offers.
+//! - `model`: the domain model of offers; `gtin`: the product key every
+//!   upstream's barcode codes are normalized to.
 //! - [`error`]: every code a client can see, upstream errors, and their
 //!   single mapping to GraphQL errors.
 //! - [`config`]: the TOML configuration of real upstreams, read into each
@@ -38,8 +39,10 @@
 //! library holds no simulator code.
 
 mod cache;
+mod catalog;
 pub mod config;
 pub mod error;
+mod gtin;
 mod http;
 mod limits;
 mod loader;
@@ -55,6 +58,7 @@ pub mod sim;
 pub mod upstream;
 
 pub use error::ErrorCode;
+pub use gtin::{Gtin, GtinError};
 pub use http::auth::{hash_key, ClientKeys};
 pub use http::persisted::{sha256_hex, PersistedQueries};
 pub use http::{serve, serve_with_grace, shutdown_signal, ServerOptions};
@@ -85,6 +89,9 @@ pub struct GatewayOptions {
     pub server: http::ServerOptions,
     /// Persisted queries.
     pub persisted: http::persisted::PersistedQueries,
+    /// Where the catalog index is kept; `None` keeps it in memory (gone at
+    /// exit, so a restart re-crawls).
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for GatewayOptions {
@@ -95,8 +102,22 @@ impl Default for GatewayOptions {
             limits: limits::Limits::default(),
             server: http::ServerOptions::default(),
             persisted: http::persisted::PersistedQueries::default(),
+            data_dir: None,
         }
     }
+}
+
+/// Why a gateway cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The catalog index cannot be opened, created or written.
+    #[error("the catalog index in {dir} cannot be used ({cause}); give a writable directory with --data-dir or `data_dir`")]
+    Catalog {
+        /// The data directory.
+        dir: String,
+        /// What failed.
+        cause: String,
+    },
 }
 
 /// A built gateway: the schema, and what the HTTP layer uses beside it.
@@ -112,27 +133,54 @@ pub struct Gateway {
     pub(crate) upstreams: Upstreams,
     /// Their stores (caches) and loaders.
     pub(crate) loaders: Arc<loader::Loaders>,
+    /// The catalog index and its syncs.
+    pub(crate) catalog: catalog::Catalog,
 }
 
 impl Gateway {
-    /// Builds a gateway over `instances`.
-    pub fn build(instances: Vec<InstanceSpec>, options: GatewayOptions) -> Gateway {
+    /// Builds a gateway over `instances`: opens its catalog index and
+    /// starts the catalog sync of every instance that has it enabled (the
+    /// syncs stop when the last handle of the gateway is dropped). Needs a
+    /// tokio runtime.
+    pub async fn build(
+        instances: Vec<InstanceSpec>,
+        options: GatewayOptions,
+    ) -> Result<Gateway, BuildError> {
         let metrics = Arc::new(metrics::Metrics::new());
         let upstreams = Upstreams::new(instances, options.connect_timeout, Some(metrics.clone()));
-        let loaders = Arc::new(loader::Loaders::new(&upstreams, Some(metrics.clone())));
+        let catalog = catalog::Catalog::open(options.data_dir.as_deref(), &upstreams)
+            .await
+            .map_err(|err| BuildError::Catalog {
+                dir: options
+                    .data_dir
+                    .as_ref()
+                    .map_or_else(|| "memory".to_owned(), |d| d.display().to_string()),
+                cause: err.to_string(),
+            })?;
+        let loaders = Arc::new(loader::Loaders::new(
+            &upstreams,
+            Some(metrics.clone()),
+            Some(catalog.clone()),
+        ));
         let rates = options
             .rates
             .clone()
             .unwrap_or_else(|| rates::RatesSpec::default_for(&upstreams));
-        let schema =
-            schema::build_schema_over(upstreams.clone(), loaders.clone(), &rates, &options.limits);
-        Gateway {
+        let schema = schema::build_schema_over(
+            upstreams.clone(),
+            loaders.clone(),
+            Some(catalog.clone()),
+            &rates,
+            &options.limits,
+        );
+        Ok(Gateway {
             schema,
             options: Arc::new(options),
             metrics,
             upstreams,
             loaders,
-        }
+            catalog,
+        })
     }
 
     /// The GraphQL schema, to execute a request without HTTP.

@@ -33,12 +33,13 @@ use futures::future::{join_all, BoxFuture, FutureExt, Shared};
 use std::time::Duration;
 
 use crate::cache::{AnswerCache, CacheKey, Cached, Hit, Question};
+use crate::catalog::Catalog;
 use crate::error::UpstreamError;
 use crate::metrics::Metrics;
 use crate::model::{Offer, OfferKey};
 use crate::request::RequestContext;
 use crate::secret::Secret;
-use crate::upstream::{CallContext, Instance, ListScope, OfferPage, Upstreams};
+use crate::upstream::{CallContext, CatalogEntry, Instance, ListScope, OfferPage, Upstreams};
 
 /// An offer as loaded: fresh, or served stale because the upstream failed.
 #[derive(Clone, Debug)]
@@ -79,14 +80,22 @@ pub(crate) struct UpstreamStore {
     /// The last request that asked for a lookup: batched calls are made on
     /// its behalf (see [`crate::request`]).
     requester: Mutex<Option<RequestContext>>,
+    /// The catalog index, told what by-id lookups with the configured
+    /// credential find and do not find (never a client's own credential).
+    catalog: Option<Catalog>,
 }
 
 impl UpstreamStore {
     /// A store over `instance`, caching as the instance's settings say and
     /// recording its cache lookups in `metrics` when given.
-    pub(crate) fn new(instance: Arc<Instance>, metrics: Option<Arc<Metrics>>) -> Self {
+    pub(crate) fn new(
+        instance: Arc<Instance>,
+        metrics: Option<Arc<Metrics>>,
+        catalog: Option<Catalog>,
+    ) -> Self {
         let settings = instance.settings().cache.clone();
         UpstreamStore {
+            catalog,
             credential: instance.credential_fingerprint(),
             client_credential: None,
             cache: settings
@@ -111,6 +120,7 @@ impl UpstreamStore {
             in_flight: Mutex::new(HashMap::new()),
             metrics: self.metrics.clone(),
             requester: Mutex::new(None),
+            catalog: None,
         }
     }
 
@@ -221,6 +231,23 @@ impl UpstreamStore {
             .clone();
         let context = self.call_context(requester);
         let lookups = self.instance.fetch_offers(&context, &keys).await;
+        if let Some(catalog) = &self.catalog {
+            let mut found = Vec::new();
+            let mut gone = Vec::new();
+            for (key, lookup) in &lookups {
+                match lookup {
+                    Ok(Some(offer)) => found.push(CatalogEntry {
+                        key: key.clone(),
+                        facts: offer.product_facts(),
+                    }),
+                    Ok(None) => gone.push(key.clone()),
+                    Err(_) => {}
+                }
+            }
+            let (catalog, name) = (catalog.clone(), self.instance.name().clone());
+            // Off the request's path: the answer does not wait for the index.
+            tokio::spawn(async move { catalog.record_lookups(&name, found, gone).await });
+        }
         let mut answers = HashMap::with_capacity(lookups.len());
         for (key, lookup) in lookups {
             match lookup {
@@ -349,11 +376,15 @@ fn store_loader(store: UpstreamStore) -> StoreLoader {
 impl Loaders {
     /// One store and one loader per configured instance, recording cache
     /// lookups in `metrics` when given.
-    pub(crate) fn new(upstreams: &Upstreams, metrics: Option<Arc<Metrics>>) -> Self {
+    pub(crate) fn new(
+        upstreams: &Upstreams,
+        metrics: Option<Arc<Metrics>>,
+        catalog: Option<Catalog>,
+    ) -> Self {
         let by_upstream = upstreams
             .iter()
             .map(|instance| {
-                let store = UpstreamStore::new(instance.clone(), metrics.clone());
+                let store = UpstreamStore::new(instance.clone(), metrics.clone(), catalog.clone());
                 (instance.name().clone(), store_loader(store))
             })
             .collect();
@@ -528,7 +559,7 @@ mod tests {
     async fn a_second_batch_waits_for_the_keys_a_first_batch_is_fetching() {
         for cache in [true, false] {
             let (connector, instance) = Gated::new(cache);
-            let store = Arc::new(UpstreamStore::new(instance, None));
+            let store = Arc::new(UpstreamStore::new(instance, None, None));
             let first = tokio::spawn({
                 let store = store.clone();
                 async move { store.load_many(&[key("a"), key("b")]).await }
@@ -555,7 +586,7 @@ mod tests {
     #[tokio::test]
     async fn not_found_is_remembered_and_errors_are_not() {
         let (connector, instance) = Gated::new(true);
-        let store = Arc::new(UpstreamStore::new(instance, None));
+        let store = Arc::new(UpstreamStore::new(instance, None, None));
         connector.gate.add_permits(10);
         let answers = store.load_many(&[key("missing"), key("err-1")]).await;
         assert!(matches!(

@@ -55,6 +55,11 @@ struct Cli {
     #[arg(long)]
     config: Option<PathBuf>,
 
+    /// Directory of the catalog index [default: `offer-gateway-data` in the
+    /// working directory, or `data_dir` from the config file].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+
     /// Log lines as JSON instead of human-readable text.
     #[arg(long, global = true)]
     log_json: bool,
@@ -113,7 +118,7 @@ async fn main() -> anyhow::Result<()> {
         }
         None => {
             init_tracing(cli.log_json);
-            run(cli.listen, cli.config).await
+            run(cli.listen, cli.config, cli.data_dir).await
         }
     }
 }
@@ -129,10 +134,17 @@ fn init_tracing(json: bool) {
     }
 }
 
-async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Result<()> {
+async fn run(
+    listen: Option<SocketAddr>,
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
     match config {
         Some(path) => {
-            let config = Config::load(&path)?;
+            let mut config = Config::load(&path)?;
+            if let Some(dir) = data_dir {
+                config.options.data_dir = Some(dir);
+            }
             serve(
                 listen.unwrap_or(config.listen),
                 config.instances,
@@ -141,7 +153,7 @@ async fn run(listen: Option<SocketAddr>, config: Option<PathBuf>) -> anyhow::Res
             .await
         }
         #[cfg(feature = "sim")]
-        None => demo::run(listen).await,
+        None => demo::run(listen, data_dir).await,
         #[cfg(not(feature = "sim"))]
         None => anyhow::bail!(NO_SIMULATORS),
     }
@@ -155,7 +167,7 @@ async fn serve(
     options: GatewayOptions,
 ) -> anyhow::Result<()> {
     let grace = options.server.shutdown_grace;
-    let gateway = Gateway::build(instances, options);
+    let gateway = Gateway::build(instances, options).await?;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
@@ -210,7 +222,10 @@ mod demo {
     }
 
     /// The demo: the gateway over the embedded simulators.
-    pub(crate) async fn run(listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    pub(crate) async fn run(
+        listen: Option<SocketAddr>,
+        data_dir: Option<std::path::PathBuf>,
+    ) -> anyhow::Result<()> {
         let sims = Simulators::start_demo()
             .await
             .context("starting the embedded simulators")?;
@@ -224,6 +239,8 @@ mod demo {
         // simulators must outlive the server: they are its upstreams.
         let mut options = GatewayOptions::default();
         options.limits.introspection = true;
+        options.data_dir =
+            Some(data_dir.unwrap_or_else(|| offer_gateway::config::DEFAULT_DATA_DIR.into()));
         let addr = listen.unwrap_or(offer_gateway::config::DEFAULT_LISTEN);
         super::serve(addr, sims.instance_specs(), options).await
     }

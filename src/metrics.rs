@@ -69,6 +69,13 @@ pub struct Metrics {
     cache_entries: Family<UpstreamLabels, Gauge>,
     cache_bytes: Family<UpstreamLabels, Gauge>,
     circuit_state: Family<UpstreamLabels, Gauge>,
+    catalog_offers: Family<UpstreamLabels, Gauge>,
+    catalog_sync_requests: Family<UpstreamLabels, Gauge>,
+    catalog_sync_errors: Family<UpstreamLabels, Gauge>,
+    catalog_sync_full_passes: Family<UpstreamLabels, Gauge>,
+    catalog_sync_last_full_pass: Family<UpstreamLabels, Gauge>,
+    catalog_products: Gauge,
+    catalog_index_bytes: Gauge,
     operations: Mutex<HashSet<String>>,
 }
 
@@ -102,6 +109,52 @@ impl Metrics {
         let cache_entries = Family::<UpstreamLabels, Gauge>::default();
         let cache_bytes = Family::<UpstreamLabels, Gauge>::default();
         let circuit_state = Family::<UpstreamLabels, Gauge>::default();
+        let catalog_offers = Family::<UpstreamLabels, Gauge>::default();
+        let catalog_sync_requests = Family::<UpstreamLabels, Gauge>::default();
+        let catalog_sync_errors = Family::<UpstreamLabels, Gauge>::default();
+        let catalog_sync_full_passes = Family::<UpstreamLabels, Gauge>::default();
+        let catalog_sync_last_full_pass = Family::<UpstreamLabels, Gauge>::default();
+        let catalog_products = Gauge::default();
+        let catalog_index_bytes = Gauge::default();
+        for (name, help, family) in [
+            (
+                "catalog_offers",
+                "Offers of each upstream instance in the catalog index",
+                &catalog_offers,
+            ),
+            (
+                "catalog_sync_requests",
+                "Requests the catalog sync sent to each instance since start",
+                &catalog_sync_requests,
+            ),
+            (
+                "catalog_sync_errors",
+                "Failed catalog sync requests or index writes since start",
+                &catalog_sync_errors,
+            ),
+            (
+                "catalog_sync_full_passes",
+                "Full catalog sync passes since start",
+                &catalog_sync_full_passes,
+            ),
+            (
+                "catalog_sync_last_full_pass_timestamp_seconds",
+                "Unix time the last full catalog sync pass ended (0: none since start)",
+                &catalog_sync_last_full_pass,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
+        }
+        registry.register(
+            "catalog_products",
+            "Products (GTINs) in the catalog index",
+            catalog_products.clone(),
+        );
+        registry.register(
+            "catalog_index_bytes",
+            "Size of the catalog index in its storage",
+            catalog_index_bytes.clone(),
+        );
         registry.register(
             "gateway_requests",
             "GraphQL requests by operation and outcome",
@@ -152,6 +205,13 @@ impl Metrics {
             cache_entries,
             cache_bytes,
             circuit_state,
+            catalog_offers,
+            catalog_sync_requests,
+            catalog_sync_errors,
+            catalog_sync_full_passes,
+            catalog_sync_last_full_pass,
+            catalog_products,
+            catalog_index_bytes,
             operations: Mutex::new(HashSet::new()),
         }
     }
@@ -207,6 +267,41 @@ impl Metrics {
             .set(entries as i64);
         self.cache_bytes.get_or_create(&labels).set(bytes as i64);
         self.circuit_state.get_or_create(&labels).set(circuit);
+    }
+
+    /// Sets the catalog sync gauges of one upstream (at scrape time):
+    /// offers indexed, sync requests, errors, full passes and the Unix time
+    /// of the last full pass.
+    pub fn catalog_sync(
+        &self,
+        upstream: &str,
+        offers: u64,
+        requests: u64,
+        errors: u64,
+        full_passes: u64,
+        last_full_pass_unix: u64,
+    ) {
+        let labels = UpstreamLabels {
+            upstream: upstream.to_owned(),
+        };
+        let set = |family: &Family<UpstreamLabels, Gauge>, value: u64| {
+            family
+                .get_or_create(&labels)
+                .set(i64::try_from(value).unwrap_or(i64::MAX));
+        };
+        set(&self.catalog_offers, offers);
+        set(&self.catalog_sync_requests, requests);
+        set(&self.catalog_sync_errors, errors);
+        set(&self.catalog_sync_full_passes, full_passes);
+        set(&self.catalog_sync_last_full_pass, last_full_pass_unix);
+    }
+
+    /// Sets the catalog index gauges (at scrape time).
+    pub fn catalog_index(&self, products: u64, bytes: u64) {
+        self.catalog_products
+            .set(i64::try_from(products).unwrap_or(i64::MAX));
+        self.catalog_index_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     /// The metrics in the Prometheus text format.

@@ -16,6 +16,7 @@ use async_graphql::{
 use rust_decimal::Decimal;
 use serde_json::Value;
 
+use crate::gtin::Gtin;
 use crate::pricing::{Money, PriceTier};
 
 /// An exact decimal number that is not money (a rate, a dimension).
@@ -177,6 +178,24 @@ pub enum Offer {
     Marketplace(Arc<MarketplaceOffer>),
 }
 
+impl From<Arc<OnlineOffer>> for Offer {
+    fn from(offer: Arc<OnlineOffer>) -> Offer {
+        Offer::Online(offer)
+    }
+}
+
+impl From<Arc<InStoreOffer>> for Offer {
+    fn from(offer: Arc<InStoreOffer>) -> Offer {
+        Offer::InStore(offer)
+    }
+}
+
+impl From<Arc<MarketplaceOffer>> for Offer {
+    fn from(offer: Arc<MarketplaceOffer>) -> Offer {
+        Offer::Marketplace(offer)
+    }
+}
+
 impl Offer {
     /// The fields shared by all offers.
     pub fn common(&self) -> &OfferCommon {
@@ -186,6 +205,77 @@ impl Offer {
             Offer::Marketplace(o) => &o.common,
         }
     }
+
+    /// What the offer itself says about its product, for the catalog
+    /// index. Only codes the upstream sent count: a product is never
+    /// guessed from a name.
+    pub fn product_facts(&self) -> ProductFacts {
+        let common = self.common();
+        let product_id = Some(common.product_id.clone()).filter(|id| !id.is_empty());
+        match self {
+            // Closient offers name a Closient product id only; its GTIN
+            // comes from Closient's products API.
+            Offer::Online(_) | Offer::InStore(_) => ProductFacts {
+                upstream_product_id: product_id,
+                ..ProductFacts::default()
+            },
+            Offer::Marketplace(o) => match &o.details {
+                MarketplaceDetails::Medusa(d) => ProductFacts {
+                    upstream_product_id: d.product_id.clone().or(product_id),
+                    gtins: gtins([d.ean.as_deref(), d.upc.as_deref()]),
+                    name: o
+                        .title
+                        .clone()
+                        .or_else(|| d.product_variant.as_ref().and_then(|v| v.title.clone())),
+                    brand: None,
+                    image_url: None,
+                },
+                MarketplaceDetails::Violet(d) => ProductFacts {
+                    upstream_product_id: Some(d.product_id.clone()).filter(|id| !id.is_empty()),
+                    gtins: gtins(d.skus.iter().flat_map(|sku| {
+                        [sku.gtin.as_deref(), sku.upc.as_deref(), sku.ean.as_deref()]
+                    })),
+                    name: Some(d.name.clone()).filter(|n| !n.trim().is_empty()),
+                    brand: d.vendor.clone().filter(|b| !b.trim().is_empty()),
+                    image_url: d.default_image_url.clone().or_else(|| {
+                        d.albums
+                            .iter()
+                            .filter_map(|a| a.primary_media.as_ref())
+                            .find_map(|m| m.url.clone())
+                    }),
+                },
+            },
+        }
+    }
+}
+
+/// What an upstream says about the product an offer is for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProductFacts {
+    /// The upstream's own product id (Closient product shortuuid, Medusa
+    /// `prod_...`, Violet product id), when it sent one.
+    pub upstream_product_id: Option<String>,
+    /// The valid GTINs among the upstream's codes, normalized, sorted and
+    /// without repeats; empty when it sent none.
+    pub gtins: Vec<Gtin>,
+    /// Product name, when known.
+    pub name: Option<String>,
+    /// Brand, when known.
+    pub brand: Option<String>,
+    /// An image of the product, when known.
+    pub image_url: Option<String>,
+}
+
+/// The valid GTINs among `codes`, normalized, sorted, without repeats.
+fn gtins<'a>(codes: impl IntoIterator<Item = Option<&'a str>>) -> Vec<Gtin> {
+    let mut gtins: Vec<Gtin> = codes
+        .into_iter()
+        .flatten()
+        .filter_map(Gtin::from_upstream)
+        .collect();
+    gtins.sort_unstable();
+    gtins.dedup();
+    gtins
 }
 
 /// Closient offer lifecycle state, as the retailers API states it.

@@ -48,6 +48,10 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::ne
     4000,
 ));
 
+/// Default directory of the catalog index, relative to the working
+/// directory; `--data-dir` overrides it.
+pub const DEFAULT_DATA_DIR: &str = "offer-gateway-data";
+
 /// A configuration problem; the message names the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -85,6 +89,8 @@ struct File {
     persisted_queries: PersistedQueries,
     /// Where exchange rates come from; none: the first Violet-style instance.
     rates: Option<RatesConfig>,
+    /// Directory of the catalog index; `--data-dir` overrides it.
+    data_dir: std::path::PathBuf,
     /// The upstream instances by name, in the file's order; each table is
     /// read by [`crate::upstream::settings::instance`].
     upstreams: IndexMap<String, toml::Table>,
@@ -99,6 +105,7 @@ impl Default for File {
             server: ServerOptions::default(),
             persisted_queries: PersistedQueries::default(),
             rates: None,
+            data_dir: DEFAULT_DATA_DIR.into(),
             upstreams: IndexMap::new(),
         }
     }
@@ -199,6 +206,7 @@ impl Config {
                 limits: file.limits,
                 server: file.server,
                 persisted: file.persisted_queries,
+                data_dir: Some(file.data_dir),
             },
         })
     }

@@ -37,6 +37,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::catalog::Catalog;
 use crate::limits::Limits;
 use crate::loader::Loaders;
 use crate::metrics::Metrics;
@@ -113,6 +114,7 @@ struct HttpState {
     metrics: Arc<Metrics>,
     upstreams: Upstreams,
     loaders: Option<Arc<Loaders>>,
+    catalog: Option<Catalog>,
     /// Whether clients must send an API key (then every answer is theirs alone).
     keyed: bool,
 }
@@ -139,6 +141,7 @@ pub(crate) fn router(gateway: Gateway) -> Router {
             metrics: gateway.metrics,
             upstreams: gateway.upstreams,
             loaders: Some(gateway.loaders),
+            catalog: Some(gateway.catalog),
             keyed: server.client_keys.enabled(),
         },
         &server,
@@ -292,6 +295,28 @@ async fn metrics(State(state): State<HttpState>) -> Response {
             state
                 .metrics
                 .upstream_state(store.instance().name(), entries, bytes, circuit);
+        }
+    }
+    if let Some(catalog) = &state.catalog {
+        for (name, s) in catalog.statuses() {
+            let last = s
+                .last_full_pass_at
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            state.metrics.catalog_sync(
+                &name,
+                s.offers_indexed,
+                s.requests,
+                s.errors,
+                s.full_passes,
+                last,
+            );
+        }
+        match (catalog.product_count().await, catalog.size_bytes().await) {
+            (Ok(products), Ok(bytes)) => state.metrics.catalog_index(products, bytes),
+            (Err(err), _) | (_, Err(err)) => {
+                tracing::warn!(cause = %err, "catalog index metrics unavailable");
+            }
         }
     }
     (

@@ -8,11 +8,13 @@
 //! - `id.rs`: global ids.
 //! - `scope.rs`: per-request deadline start and warnings.
 
+pub(crate) mod catalog_status;
 pub(crate) mod compare;
 pub(crate) mod connection;
 pub(crate) mod id;
 pub(crate) mod money;
 pub(crate) mod offer;
+pub(crate) mod product;
 pub(crate) mod query;
 pub(crate) mod scope;
 
@@ -20,6 +22,7 @@ use std::sync::Arc;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 
+use crate::catalog::Catalog;
 use crate::limits::Limits;
 use crate::loader::Loaders;
 use crate::rates::{ExchangeRates, RatesSpec};
@@ -31,13 +34,13 @@ pub type GatewaySchema = Schema<query::QueryRoot, EmptyMutation, EmptySubscripti
 /// Builds the schema once, over the configured upstream instances and
 /// source of exchange rates, with the default limits but introspection on.
 pub(crate) fn build_schema(upstreams: Upstreams, rates: &RatesSpec) -> GatewaySchema {
-    let loaders = Arc::new(Loaders::new(&upstreams, None));
+    let loaders = Arc::new(Loaders::new(&upstreams, None, None));
     // Schema tooling (the SDL, its tests) reads the schema by introspection.
     let limits = Limits {
         introspection: true,
         ..Limits::default()
     };
-    build_schema_over(upstreams, loaders, rates, &limits)
+    build_schema_over(upstreams, loaders, None, rates, &limits)
 }
 
 /// Builds the schema once over loaders built by the caller (who keeps them,
@@ -47,6 +50,7 @@ pub(crate) fn build_schema(upstreams: Upstreams, rates: &RatesSpec) -> GatewaySc
 pub(crate) fn build_schema_over(
     upstreams: Upstreams,
     loaders: Arc<Loaders>,
+    catalog: Option<Catalog>,
     rates: &RatesSpec,
     limits: &Limits,
 ) -> GatewaySchema {
@@ -58,6 +62,9 @@ pub(crate) fn build_schema_over(
         .data(limits.clone())
         .limit_complexity(limits.max_complexity)
         .limit_depth(limits.max_depth);
+    if let Some(catalog) = catalog {
+        builder = builder.data(catalog);
+    }
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

@@ -3,20 +3,19 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Interface, Json, Object, ID};
+use async_graphql::{Context, Interface, Json, Object, Result, ID};
 use serde_json::Value;
 
+use crate::error::GatewayError;
 use crate::model::{self, OfferCommon, OfferStatus, UpstreamKind};
 use crate::pricing::Money;
 use crate::schema::id::GlobalId;
+use crate::schema::product::{self as product_view, Product};
+use crate::upstream::CallContext;
 
 /// Anything with a global id that `node(id:)` can fetch again.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "Opaque global id of the object."))]
-#[allow(
-    clippy::enum_variant_names,
-    reason = "variant names are the GraphQL type names"
-)]
 pub(crate) enum Node {
     /// An online offer.
     OnlineOffer(OnlineOffer),
@@ -24,6 +23,8 @@ pub(crate) enum Node {
     InStoreOffer(InStoreOffer),
     /// A marketplace offer.
     MarketplaceOffer(MarketplaceOffer),
+    /// A product.
+    Product(Product),
 }
 
 /// A product offer from any upstream: what every offer type shares.
@@ -86,12 +87,18 @@ pub(crate) enum Node {
         name = "metadata",
         ty = "Json<Value>",
         desc = "Developer-attached key/value data, as a JSON object (`{}` when none)."
+    ),
+    field(
+        name = "product",
+        ty = "Option<Product>",
+        desc = "The product (GTIN) the offer is for, with all its offers across upstreams; null when the offer carries no valid GTIN and its upstream names none for its product."
     )
 )]
 #[allow(
     clippy::enum_variant_names,
     reason = "variant names are the GraphQL type names"
 )]
+#[derive(Clone)]
 pub(crate) enum OfferInterface {
     /// An online offer.
     OnlineOffer(OnlineOffer),
@@ -118,6 +125,26 @@ impl OfferInterface {
             OfferInterface::InStoreOffer(o) => Node::InStoreOffer(o),
             OfferInterface::MarketplaceOffer(o) => Node::MarketplaceOffer(o),
         }
+    }
+}
+
+/// The product of `offer`, through the catalog index.
+async fn product_of_offer(
+    ctx: &Context<'_>,
+    offer: &model::Offer,
+) -> Result<Option<Product>, GatewayError> {
+    let catalog = product_view::catalog(ctx)?;
+    let context = CallContext {
+        request: crate::request::RequestContext::current(),
+        credential: None,
+    };
+    let gtin = catalog
+        .gtin_of_offer(&offer.common().upstream, offer, &context)
+        .await
+        .map_err(product_view::index_error)?;
+    match gtin {
+        Some(gtin) => product_view::product_by_gtin(ctx, &gtin).await,
+        None => Ok(None),
     }
 }
 
@@ -190,6 +217,12 @@ macro_rules! offer_object {
             /// Developer-attached key/value data, as a JSON object (`{}` when none).
             async fn metadata(&self) -> Json<Value> {
                 Json(self.0.common.metadata.clone())
+            }
+
+            /// The product (GTIN) the offer is for, with all its offers across upstreams; null when the offer carries no valid GTIN and its upstream names none for its product.
+            async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
+                let offer = model::Offer::from(self.0.clone());
+                Ok(product_of_offer(ctx, &offer).await?)
             }
 
             $($own)*

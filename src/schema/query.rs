@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, Object, Result, SimpleObject, ID};
 
 use crate::error::{ErrorCode, GatewayError, UpstreamError};
+use crate::gtin::Gtin;
 use crate::limits::Limits;
 use crate::loader::Loaders;
 use crate::model::{self, OfferKey, OfferKind, UpstreamKind};
@@ -13,11 +14,15 @@ use crate::pricing::compare::{compare, price_order, Excluded, ExclusionReason, R
 use crate::pricing::convert::RateTable;
 use crate::pricing::Currency;
 use crate::rates::ExchangeRates;
+use crate::schema::catalog_status::{catalog_status, CatalogStatus};
 use crate::schema::compare::OfferComparison;
 use crate::schema::connection::{decode_cursor, MarketplaceOfferConnection, OnlineOfferConnection};
 use crate::schema::id::GlobalId;
 use crate::schema::money::currency_argument;
 use crate::schema::offer::{MarketplaceOffer, Node, OfferInterface, OnlineOffer};
+use crate::schema::product::{
+    decode_product_id, product_by_gtin, search_products, Product, ProductConnection,
+};
 use crate::schema::scope;
 use crate::upstream::{Instance, ListScope, PageItem, Upstreams};
 
@@ -65,6 +70,21 @@ async fn resolve_offer(
         .map(OfferInterface::from_model))
 }
 
+/// Resolves one global id into a node: a product or an offer.
+async fn resolve_node(
+    ctx: &Context<'_>,
+    argument: &str,
+    id: &str,
+    index: Option<usize>,
+) -> Result<Option<Node>, GatewayError> {
+    if let Some(gtin) = decode_product_id(id) {
+        return Ok(product_by_gtin(ctx, &gtin).await?.map(Node::Product));
+    }
+    Ok(resolve_offer(ctx, argument, id, index)
+        .await?
+        .map(OfferInterface::into_node))
+}
+
 /// Like [`resolve_offer`], returning the domain offer.
 async fn resolve_model(
     ctx: &Context<'_>,
@@ -83,10 +103,22 @@ async fn resolve_model(
     let native_id = connector
         .canonical_id(global.kind, &global.native_id)
         .map_err(|why| GatewayError::bad_input(argument, why))?;
+    load_offer(ctx, connector, OfferKey::new(global.kind, native_id), index).await
+}
+
+/// Loads one offer of `connector` through its loader (batched, coalesced,
+/// cached), within the instance's deadline: `Ok(None)` when the upstream
+/// does not have it. A stale answer adds a warning for item `index`.
+pub(crate) async fn load_offer(
+    ctx: &Context<'_>,
+    connector: &Arc<Instance>,
+    key: OfferKey,
+    index: Option<usize>,
+) -> Result<Option<model::Offer>, GatewayError> {
     let loaders = ctx.data_unchecked::<Arc<Loaders>>();
     let scope = scope::of(ctx);
     let deadline = scope.deadline(connector.settings().deadline);
-    let load = loaders.load(&global.upstream, OfferKey::new(global.kind, native_id));
+    let load = loaders.load(connector.name(), key);
     let loaded = tokio::time::timeout_at(deadline.into(), load)
         .await
         .unwrap_or(Err(UpstreamError::Timeout));
@@ -118,7 +150,7 @@ fn check_ids(ctx: &Context<'_>, ids: &[ID]) -> Result<(), GatewayError> {
 }
 
 /// Checks `first`/`after` and returns (offset, limit).
-fn page_window(
+pub(crate) fn page_window(
     first: Option<i32>,
     after: Option<String>,
     max: u32,
@@ -235,7 +267,7 @@ async fn list_window(
 /// The current exchange rates, when some of `offers` are priced in another
 /// currency than `currency` (none are loaded otherwise). Without rates,
 /// those offers are ranked as unconvertible rather than failing the field.
-async fn rates_for<'a>(
+pub(crate) async fn rates_for<'a>(
     ctx: &Context<'_>,
     mut offers: impl Iterator<Item = &'a model::Offer>,
     currency: Currency,
@@ -298,11 +330,7 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "A global id.")] id: ID,
     ) -> Nullable<Node> {
-        nullable(
-            resolve_offer(ctx, "id", &id, None)
-                .await
-                .map(|offer| offer.map(OfferInterface::into_node)),
-        )
+        nullable(resolve_node(ctx, "id", &id, None).await)
     }
 
     /// Fetches objects by global id: same length and order as `ids`, null where not found.
@@ -317,11 +345,7 @@ impl QueryRoot {
             return Some(Err(err.into()));
         }
         let lookups = ids.iter().enumerate().map(|(i, id)| async move {
-            nullable(
-                resolve_offer(ctx, &format!("ids[{i}]"), id, Some(i))
-                    .await
-                    .map(|offer| offer.map(OfferInterface::into_node)),
-            )
+            nullable(resolve_node(ctx, &format!("ids[{i}]"), id, Some(i)).await)
         });
         Some(Ok(futures::future::join_all(lookups).await))
     }
@@ -373,11 +397,49 @@ impl QueryRoot {
             String,
         >,
     ) -> Nullable<OfferComparison> {
+        if let Err(err) = check_ids(ctx, &ids) {
+            return Some(Err(err.into()));
+        }
         nullable(
             compare_offers(ctx, ids, currency, quantity.unwrap_or(1), country)
                 .await
                 .map(Some),
         )
+    }
+
+    /// The product with this GTIN (GTIN-8, UPC-A, EAN-13 or GTIN-14: all forms of one code
+    /// give the same product), with every offer of it across all upstreams; null when no
+    /// upstream names it. `BAD_USER_INPUT` for a malformed GTIN or a wrong check digit.
+    async fn product(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The product's GTIN, e.g. \"0196569222998\" or \"196569222998\".")]
+        gtin: String,
+    ) -> Nullable<Product> {
+        let gtin = match Gtin::parse(&gtin) {
+            Ok(gtin) => gtin,
+            Err(why) => return Some(Err(GatewayError::bad_input("gtin", why).into())),
+        };
+        nullable(product_by_gtin(ctx, &gtin).await)
+    }
+
+    /// Products whose name or brand match every word of `search` (word prefixes count), best
+    /// match first; a GTIN in any form finds its product.
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Words to find in product names and brands, or a GTIN.")] search: String,
+        #[graphql(desc = "Number of products to return (default 25, at most 100).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Return products after this cursor.")] after: Option<String>,
+    ) -> Nullable<ProductConnection> {
+        nullable(search_products(ctx, &search, first, after).await.map(Some))
+    }
+
+    /// The state of the catalog index and of each upstream instance's sync.
+    async fn catalog_status(&self, ctx: &Context<'_>) -> Nullable<CatalogStatus> {
+        nullable(catalog_status(ctx).await.map(Some))
     }
 
     /// The configured upstream instances.
@@ -528,14 +590,14 @@ fn unreadable(connector: &Arc<Instance>, err: &UpstreamError) -> async_graphql::
     GatewayError::upstream(connector.name(), err).into()
 }
 
-async fn compare_offers(
+/// Compares the offers of `ids` (see `Query.compareOffers`).
+pub(crate) async fn compare_offers(
     ctx: &Context<'_>,
     ids: Vec<ID>,
     currency: String,
     quantity: i32,
     country: Option<String>,
 ) -> Result<OfferComparison, GatewayError> {
-    check_ids(ctx, &ids)?;
     let currency = currency_argument("currency", &currency)?;
     let quantity = u32::try_from(quantity)
         .ok()

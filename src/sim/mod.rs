@@ -383,12 +383,21 @@ impl Simulators {
             credentials,
             settings: InstanceSettings::default(),
         };
+        let mut closient = spec(
+            "closient",
+            &self.closient,
+            closient::sim::demo_credentials(),
+        );
+        // Closient has no listing across organizations: the sync reads the
+        // ones the demo key can view.
+        closient.settings.sync.organizations = self
+            .closient_data
+            .organizations_visible_to(&closient.credentials)
+            .iter()
+            .map(|org| org.id.clone())
+            .collect();
         vec![
-            spec(
-                "closient",
-                &self.closient,
-                closient::sim::demo_credentials(),
-            ),
+            closient,
             spec("medusa", &self.medusa, medusa::sim::demo_credentials()),
             spec("violet", &self.violet, violet::sim::demo_credentials()),
         ]

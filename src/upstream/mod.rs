@@ -35,16 +35,18 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::error::UpstreamError;
-use crate::model::{Offer, OfferKey, OfferKind, UpstreamKind};
+use crate::gtin::Gtin;
+use crate::model::{Offer, OfferKey, OfferKind, ProductFacts, UpstreamKind};
 use crate::pricing::convert::RateTable;
 use crate::pricing::Currency;
 use crate::secret::Secret;
 
 pub(crate) use client::HttpClient;
 pub use settings::{
-    BreakerSettings, CacheSettings, InstanceSettings, RetrySettings, DEFAULT_CACHE_MAX_BYTES,
-    DEFAULT_CACHE_NOT_FOUND_TTL, DEFAULT_CACHE_STALE_IF_ERROR, DEFAULT_CACHE_TTL, DEFAULT_DEADLINE,
-    DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT,
+    BreakerSettings, BudgetWindow, CacheSettings, InstanceSettings, RetrySettings, SyncSettings,
+    DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_NOT_FOUND_TTL, DEFAULT_CACHE_STALE_IF_ERROR,
+    DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_REQUEST_TIMEOUT, DEFAULT_SYNC_INTERVAL,
 };
 
 /// Credentials of one upstream instance: its style's own type.
@@ -114,6 +116,53 @@ pub enum ListScope {
     Organization(String),
     /// All offers the credentials can see (Medusa list, Violet search).
     All,
+}
+
+/// A listing a catalog sync pass reads to its end.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CatalogFeed {
+    /// A listing of whole offers ([`Connector::list_offers`]).
+    Offers(ListScope),
+    /// The in-store offers of one Closient organization (shortuuid), from
+    /// its `GET /organizations/{id}/offers` listing, which gives ids and
+    /// product ids only.
+    InStoreOffers(String),
+}
+
+/// One offer as a catalog feed lists it: what the index needs to know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogEntry {
+    /// The offer.
+    pub key: OfferKey,
+    /// What the upstream says about its product.
+    pub facts: ProductFacts,
+}
+
+/// One slice of a catalog feed.
+#[derive(Clone, Debug)]
+pub struct CatalogPage {
+    /// The entries, in the upstream's order; an unreadable item is an `Err`.
+    pub items: Vec<Result<CatalogEntry, UpstreamError>>,
+    /// Total number of offers in the feed, as the upstream counts them.
+    pub total_count: u64,
+}
+
+impl From<OfferPage> for CatalogPage {
+    fn from(page: OfferPage) -> CatalogPage {
+        CatalogPage {
+            items: page
+                .items
+                .into_iter()
+                .map(|item| {
+                    item.map(|offer| CatalogEntry {
+                        key: offer.common().key.clone(),
+                        facts: offer.product_facts(),
+                    })
+                })
+                .collect(),
+            total_count: page.total_count,
+        }
+    }
 }
 
 /// One item of a listing: the offer, or why that one item cannot be read
@@ -230,6 +279,73 @@ pub trait Connector: Send + Sync + 'static {
     ) -> Result<Option<RateTable>, UpstreamError> {
         let _ = (call, base);
         Ok(None)
+    }
+
+    /// The feeds a full catalog sync pass reads, given the instance's sync
+    /// settings: by default the listing of everything the credentials see.
+    fn catalog_feeds(&self, sync: &SyncSettings) -> Vec<CatalogFeed> {
+        let _ = sync;
+        vec![CatalogFeed::Offers(ListScope::All)]
+    }
+
+    /// Reads `limit` entries of a catalog feed from `offset` (a multiple of
+    /// `limit`). By default, offer listings through
+    /// [`Connector::list_offers`]; styles with other feeds override it.
+    async fn catalog_page(
+        &self,
+        call: &Call<'_>,
+        feed: &CatalogFeed,
+        offset: u64,
+        limit: u32,
+    ) -> Result<CatalogPage, UpstreamError> {
+        match feed {
+            CatalogFeed::Offers(scope) => {
+                Ok(self.list_offers(call, scope, offset, limit).await?.into())
+            }
+            // Only styles that list in-store offers name this feed.
+            CatalogFeed::InStoreOffers(organization) => Err(UpstreamError::NotFound(format!(
+                "no in-store listing in this style (organization {organization})"
+            ))),
+        }
+    }
+
+    /// What the upstream says about one of its products, by its own
+    /// product id, for styles whose offers name a product only by id
+    /// (Closient: GTIN, name and brand from the products API). `Ok(None)`
+    /// when the product is unknown or the style has no such lookup.
+    async fn product_facts(
+        &self,
+        call: &Call<'_>,
+        product_id: &str,
+    ) -> Result<Option<ProductFacts>, UpstreamError> {
+        let _ = (call, product_id);
+        Ok(None)
+    }
+
+    /// The upstream's own product with `gtin`, by GTIN, for styles whose
+    /// offers name a product only by id (Closient's products API): its id
+    /// and facts. `Ok(None)` when there is none or no such lookup.
+    async fn product_by_gtin(
+        &self,
+        call: &Call<'_>,
+        gtin: &Gtin,
+    ) -> Result<Option<(String, ProductFacts)>, UpstreamError> {
+        let _ = (call, gtin);
+        Ok(None)
+    }
+
+    /// Whether offers of this style name their product by an id whose
+    /// GTIN only [`Connector::product_facts`] gives.
+    fn resolves_product_ids(&self) -> bool {
+        false
+    }
+
+    /// The sync budget when the settings give none.
+    fn default_sync_budget(&self) -> Vec<BudgetWindow> {
+        vec![BudgetWindow {
+            requests: 600,
+            per: Duration::from_secs(60),
+        }]
     }
 }
 
@@ -375,6 +491,63 @@ impl Instance {
         self.connector
             .list_offers(&self.call(context), scope, offset, limit)
             .await
+    }
+
+    /// The feeds of a full sync pass ([`Connector::catalog_feeds`]).
+    pub fn catalog_feeds(&self) -> Vec<CatalogFeed> {
+        self.connector.catalog_feeds(&self.spec.settings.sync)
+    }
+
+    /// Reads one window of a catalog feed ([`Connector::catalog_page`]).
+    pub async fn catalog_page(
+        &self,
+        context: &CallContext,
+        feed: &CatalogFeed,
+        offset: u64,
+        limit: u32,
+    ) -> Result<CatalogPage, UpstreamError> {
+        self.connector
+            .catalog_page(&self.call(context), feed, offset, limit)
+            .await
+    }
+
+    /// What the upstream says about one of its products
+    /// ([`Connector::product_facts`]).
+    pub async fn product_facts(
+        &self,
+        context: &CallContext,
+        product_id: &str,
+    ) -> Result<Option<ProductFacts>, UpstreamError> {
+        self.connector
+            .product_facts(&self.call(context), product_id)
+            .await
+    }
+
+    /// The upstream's own product with `gtin` ([`Connector::product_by_gtin`]).
+    pub async fn product_by_gtin(
+        &self,
+        context: &CallContext,
+        gtin: &Gtin,
+    ) -> Result<Option<(String, ProductFacts)>, UpstreamError> {
+        self.connector
+            .product_by_gtin(&self.call(context), gtin)
+            .await
+    }
+
+    /// Whether this style's product ids need [`Instance::product_facts`]
+    /// for their GTIN.
+    pub fn resolves_product_ids(&self) -> bool {
+        self.connector.resolves_product_ids()
+    }
+
+    /// The sync budget: the settings' windows, else the style's default.
+    pub fn sync_budget(&self) -> Vec<BudgetWindow> {
+        self.spec
+            .settings
+            .sync
+            .budget
+            .clone()
+            .unwrap_or_else(|| self.connector.default_sync_budget())
     }
 
     /// The latest exchange rates against `base`, if the style publishes them.

@@ -62,6 +62,8 @@ pub struct InstanceSettings {
     pub retry: RetrySettings,
     /// The circuit breaker.
     pub breaker: BreakerSettings,
+    /// The catalog sync of this instance.
+    pub sync: SyncSettings,
 }
 
 impl Default for InstanceSettings {
@@ -76,6 +78,7 @@ impl Default for InstanceSettings {
             cache: CacheSettings::default(),
             retry: RetrySettings::default(),
             breaker: BreakerSettings::default(),
+            sync: SyncSettings::default(),
         }
     }
 }
@@ -118,6 +121,58 @@ impl Default for RetrySettings {
             budget_window: Duration::from_secs(10),
         }
     }
+}
+
+/// Default time between the starts of two full sync passes of an instance.
+pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(15 * 60);
+
+/// The catalog sync of one instance: the `[upstreams.<name>.sync]` table.
+/// A pass reads the instance's listings to the end into the catalog index
+/// (which offers belong to which product), within its request budget.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncSettings {
+    /// Whether the instance is synced at all. Without a sync, only offers
+    /// the gateway fetches by id reach the index.
+    pub enabled: bool,
+    /// Time between the starts of two full passes.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Offers per listing page; `None` for the largest the upstream serves.
+    pub page_size: Option<u32>,
+    /// Most requests the sync sends in each window, so that live traffic
+    /// keeps the rest of the upstream's own limits; `None` for the style's
+    /// default (Closient, limited to 300 a minute and 10,000 a day per key:
+    /// 100 a minute and 3,000 a day; the others: 600 a minute).
+    pub budget: Option<Vec<BudgetWindow>>,
+    /// Closient: the organizations (shortuuids or UUIDs) whose online and
+    /// in-store offers are synced. Closient has no listing across
+    /// organizations.
+    pub organizations: Vec<String>,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            enabled: true,
+            interval: DEFAULT_SYNC_INTERVAL,
+            page_size: None,
+            budget: None,
+            organizations: Vec::new(),
+        }
+    }
+}
+
+/// At most `requests` in any window of length `per`: one
+/// `[[upstreams.<name>.sync.budget]]` entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetWindow {
+    /// Requests allowed in the window.
+    pub requests: u32,
+    /// The window's length.
+    #[serde(with = "humantime_serde")]
+    pub per: Duration,
 }
 
 /// The circuit breaker of one instance: the
@@ -208,7 +263,16 @@ impl InstanceSettings {
             at("breaker.failure_threshold"),
             self.breaker.failure_threshold,
         )?;
-        InvalidSetting::positive(at("breaker.cool_down"), self.breaker.cool_down)
+        InvalidSetting::positive(at("breaker.cool_down"), self.breaker.cool_down)?;
+        InvalidSetting::positive(at("sync.interval"), self.sync.interval)?;
+        if let Some(size) = self.sync.page_size {
+            InvalidSetting::positive(at("sync.page_size"), size)?;
+        }
+        for window in self.sync.budget.iter().flatten() {
+            InvalidSetting::positive(at("sync.budget.requests"), window.requests)?;
+            InvalidSetting::positive(at("sync.budget.per"), window.per)?;
+        }
+        Ok(())
     }
 }
 

@@ -528,10 +528,15 @@ mod generated_documents {
                 let sims = offer_gateway::sim::Simulators::start_demo()
                     .await
                     .expect("simulators start");
-                let specs = sims.instance_specs();
+                let mut specs = sims.instance_specs();
+                for spec in &mut specs {
+                    spec.settings.sync.enabled = false;
+                }
                 // The simulators live as long as the test binary.
                 std::mem::forget(sims);
                 offer_gateway::Gateway::build(specs, offer_gateway::GatewayOptions::default())
+                    .await
+                    .expect("the gateway builds")
                     .router()
             });
             (runtime, router)

@@ -163,7 +163,9 @@ async fn cors_allows_only_the_configured_origins_and_answers_compress() {
             },
             ..Default::default()
         },
-    );
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/graphql", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -204,7 +206,9 @@ async fn cors_allows_only_the_configured_origins_and_answers_compress() {
 async fn shutdown_lets_in_flight_requests_finish() {
     let sims = offer_gateway::sim::Simulators::start_demo().await.unwrap();
     sims.set_latency(Duration::from_millis(300));
-    let gateway = offer_gateway::Gateway::build(sims.instance_specs(), Default::default());
+    let gateway = offer_gateway::Gateway::build(sims.instance_specs(), Default::default())
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/graphql", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -28,7 +28,7 @@ const INTROSPECTION: &str = r#"{
 
 #[tokio::test]
 async fn every_type_field_argument_and_enum_value_is_described() {
-    let schema = introspectable_schema();
+    let schema = introspectable_schema().await;
     let response = schema.execute(INTROSPECTION).await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().expect("introspection is JSON");
@@ -69,8 +69,8 @@ async fn every_type_field_argument_and_enum_value_is_described() {
 }
 
 #[tokio::test]
-async fn offer_is_implemented_by_exactly_the_three_offer_types() {
-    let schema = introspectable_schema();
+async fn offer_is_implemented_by_exactly_the_three_offer_types_and_node_also_by_product() {
+    let schema = introspectable_schema().await;
     let response = schema
         .execute(
             r#"{
@@ -99,9 +99,10 @@ async fn offer_is_implemented_by_exactly_the_three_offer_types() {
         names(&data["offer"]["possibleTypes"]),
         ["InStoreOffer", "MarketplaceOffer", "OnlineOffer"]
     );
+    // Products are nodes too.
     assert_eq!(
         names(&data["node"]["possibleTypes"]),
-        ["InStoreOffer", "MarketplaceOffer", "OnlineOffer"]
+        ["InStoreOffer", "MarketplaceOffer", "OnlineOffer", "Product"]
     );
     for ty in ["online", "inStore", "marketplace"] {
         assert_eq!(names(&data[ty]["interfaces"]), ["Node", "Offer"], "{ty}");
@@ -109,10 +110,12 @@ async fn offer_is_implemented_by_exactly_the_three_offer_types() {
 }
 
 /// The schema with no upstreams, introspection on (off by default).
-fn introspectable_schema() -> offer_gateway::GatewaySchema {
+async fn introspectable_schema() -> offer_gateway::GatewaySchema {
     let mut options = offer_gateway::GatewayOptions::default();
     options.limits.introspection = true;
     offer_gateway::Gateway::build(Vec::new(), options)
+        .await
+        .expect("the gateway builds")
         .schema()
         .clone()
 }

@@ -1,0 +1,189 @@
+//! The background sync of one upstream instance into the catalog index.
+//!
+//! A full pass reads each of the instance's catalog feeds to the end
+//! (Closient: the online and in-store offers of the configured
+//! organizations; Medusa: the offer list; Violet: the offer search), every
+//! request within the instance's [`Budget`]. A pass that read every feed to
+//! the end then forgets the offers it did not see. After the listings,
+//! product ids the index cannot place yet (Closient's) are resolved through
+//! the products API, within the same budget. Passes start `interval`
+//! apart; a failed request ends its feed for this pass, and the error is
+//! in the status.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio::time::Instant;
+
+use super::budget::Budget;
+use super::store::{CatalogError, CatalogStore};
+use super::{InstanceStatus, StatusCell};
+use crate::request::RequestContext;
+use crate::upstream::{CallContext, Instance};
+
+/// Product ids resolved per round of the resolution loop.
+const RESOLVE_BATCH: u32 = 50;
+
+/// Runs the sync of `instance` until the task is dropped.
+pub(crate) async fn run(instance: Arc<Instance>, store: Arc<dyn CatalogStore>, status: StatusCell) {
+    let budget = Budget::new(&instance.sync_budget());
+    let interval = instance.settings().sync.interval;
+    loop {
+        let started = Instant::now();
+        pass(&instance, &*store, &budget, &status).await;
+        let next = interval.saturating_sub(started.elapsed());
+        status.update(|s| {
+            s.next_run_at = Some(SystemTime::now() + next);
+            s.running = false;
+        });
+        tokio::time::sleep(next).await;
+    }
+}
+
+/// One full pass, then product-id resolution.
+async fn pass(instance: &Instance, store: &dyn CatalogStore, budget: &Budget, status: &StatusCell) {
+    let name = instance.name().to_string();
+    let context = CallContext {
+        request: Some(RequestContext::new("catalog-sync")),
+        credential: None,
+    };
+    let started = Instant::now();
+    status.update(|s| {
+        s.running = true;
+        s.next_run_at = None;
+    });
+    let pass = match store.start_pass(&name).await {
+        Ok(pass) => pass,
+        Err(err) => {
+            status.fail_index(&err);
+            return;
+        }
+    };
+    let limit = instance
+        .settings()
+        .sync
+        .page_size
+        .unwrap_or(u32::MAX)
+        .min(instance.max_page_size())
+        .max(1);
+    let mut complete = true;
+    for feed in instance.catalog_feeds() {
+        let mut offset = 0u64;
+        loop {
+            budget.acquire().await;
+            status.update(|s| s.requests += 1);
+            let page = match instance.catalog_page(&context, &feed, offset, limit).await {
+                Ok(page) => page,
+                Err(err) => {
+                    tracing::warn!(upstream = %name, ?feed, cause = %err, "catalog sync: feed failed");
+                    status.fail(err.code().as_str());
+                    complete = false;
+                    break;
+                }
+            };
+            let read = page.items.len() as u64;
+            let mut entries = Vec::with_capacity(page.items.len());
+            for item in page.items {
+                match item {
+                    Ok(entry) => entries.push(entry),
+                    Err(err) => {
+                        tracing::debug!(upstream = %name, cause = %err, "catalog sync: unreadable item");
+                        status.update(|s| s.unreadable_items += 1);
+                    }
+                }
+            }
+            if let Err(err) = store.record_offers(&name, Some(pass), &entries).await {
+                status.fail_index(&err);
+                complete = false;
+                break;
+            }
+            offset += read;
+            if read == 0 || offset >= page.total_count {
+                break;
+            }
+        }
+    }
+    if complete {
+        match store.finish_pass(&name, pass).await {
+            Ok(removed) => {
+                let took = started.elapsed();
+                status.update(|s| {
+                    s.last_full_pass_at = Some(SystemTime::now());
+                    s.last_full_pass_duration = Some(took);
+                    s.offers_removed += removed;
+                    s.full_passes += 1;
+                });
+            }
+            Err(err) => status.fail_index(&err),
+        }
+    }
+    if instance.resolves_product_ids() {
+        resolve_products(instance, store, budget, status, &context).await;
+    }
+    if let Ok(count) = store.offer_count(&name).await {
+        status.update(|s| s.offers_indexed = count);
+    }
+}
+
+/// Resolves the product ids the index cannot place, until none is left or
+/// a request fails.
+async fn resolve_products(
+    instance: &Instance,
+    store: &dyn CatalogStore,
+    budget: &Budget,
+    status: &StatusCell,
+    context: &CallContext,
+) {
+    let name = instance.name().to_string();
+    loop {
+        let ids = match store.unresolved_product_ids(&name, RESOLVE_BATCH).await {
+            Ok(ids) if !ids.is_empty() => ids,
+            Ok(_) => return,
+            Err(err) => {
+                status.fail_index(&err);
+                return;
+            }
+        };
+        for id in ids {
+            budget.acquire().await;
+            status.update(|s| s.requests += 1);
+            let facts = match instance.product_facts(context, &id).await {
+                Ok(facts) => facts,
+                Err(err) => {
+                    tracing::warn!(upstream = %name, cause = %err, "catalog sync: product lookup failed");
+                    status.fail(err.code().as_str());
+                    return;
+                }
+            };
+            if let Err(err) = store.record_product(&name, &id, facts.as_ref()).await {
+                status.fail_index(&err);
+                return;
+            }
+        }
+    }
+}
+
+impl StatusCell {
+    /// Counts an error and keeps its code (never an upstream URL or body).
+    fn fail(&self, code: &str) {
+        self.update(|s| {
+            s.errors += 1;
+            s.last_error = Some(code.to_owned());
+        });
+    }
+
+    /// Counts a failure of the index, logged with its detail.
+    fn fail_index(&self, err: &CatalogError) {
+        tracing::error!(cause = %err, "catalog sync: index write failed");
+        self.fail(crate::error::ErrorCode::Internal.as_str());
+    }
+}
+
+/// What a status says when nothing ran yet.
+pub(crate) fn initial(enabled: bool) -> InstanceStatus {
+    InstanceStatus {
+        enabled,
+        next_run_at: enabled.then(SystemTime::now),
+        ..InstanceStatus::default()
+    }
+}
