@@ -6,7 +6,7 @@
 //! characters, over the alphabet [`ALPHABET`]. 57^22 is larger than 2^128,
 //! so some 22-character strings name no UUID; they are rejected.
 
-#[cfg(test)]
+#[cfg(any(test, feature = "sim"))]
 use std::fmt::Write as _;
 
 /// The 57 shortuuid symbols in digit order: `2` is zero, `z` is 56.
@@ -114,7 +114,7 @@ pub(crate) fn parse_uuid(text: &str) -> Result<u128, IdError> {
 }
 
 /// Formats a 128-bit value as a lower-case canonical UUID.
-#[cfg(test)]
+#[cfg(any(test, feature = "sim"))]
 pub(crate) fn format_uuid(value: u128) -> String {
     let hex = format!("{value:032x}");
     let mut out = String::with_capacity(UUID_LEN);
