@@ -1,5 +1,7 @@
 //! The Closient connector: by-id lookups of online and in-store offers and
-//! the paginated online-offer listing of one organization.
+//! the paginated online-offer listing of one organization; for the catalog
+//! index, the legacy flat listing of an organization's offers (how its
+//! in-store offers are discovered) and product facts by product id.
 //!
 //! Closient has no multi-get, so a batch becomes concurrent single GETs,
 //! bounded by the instance's semaphore. A 404 is "not found" (it is also
@@ -29,6 +31,21 @@ pub(crate) const MAX_PAGE_SIZE: u32 = 100;
 
 const ONLINE_OFFER_PATH: &str = "/retailers/api/v1/online-offers/";
 const IN_STORE_OFFER_PATH: &str = "/retailers/api/v1/in-store-offers/";
+const BROWSE_PRODUCT_PATH: &str = "/products/api/v1/browse/products/";
+
+/// One page of the legacy flat listing of an organization's offers
+/// (`GET .../organizations/{organization_id}/offers`), read item by item.
+#[derive(Clone, Debug)]
+#[allow(dead_code, reason = "wired into the catalog sync")]
+pub(crate) struct LegacyPage {
+    /// The items, in the upstream's order; an item that cannot be read is
+    /// an `Err` of its own.
+    pub(crate) items: Vec<Result<map::LegacyOffer, UpstreamError>>,
+    /// Offers in the whole listing, as the upstream counts them.
+    pub(crate) total_count: u64,
+    /// Whether a later page has items.
+    pub(crate) has_next: bool,
+}
 
 /// Talks to one Closient instance.
 pub(crate) struct ClosientConnector {
@@ -170,6 +187,103 @@ impl ClosientConnector {
     }
 }
 
+/// The catalog index's calls: the legacy listing that discovers in-store
+/// offers, and product facts by product id.
+#[allow(dead_code, reason = "wired into the catalog sync")]
+impl ClosientConnector {
+    /// Reads page `page` (1-based) of `page_size` items (1 to
+    /// [`MAX_PAGE_SIZE`]) of the legacy flat listing of `organization`
+    /// (shortuuid or UUID): the organization's in-store offers, their ids
+    /// as shortuuids. Past the end the page is empty, with the total. An
+    /// organization that does not exist or that the key cannot view is
+    /// [`UpstreamError::NotFound`]; a malformed organization id or paging
+    /// is rejected without a call.
+    pub(crate) async fn list_in_store_offer_ids(
+        &self,
+        call: &Call<'_>,
+        organization: &str,
+        page: u32,
+        page_size: u32,
+    ) -> Result<LegacyPage, UpstreamError> {
+        let rejected = |detail: String| UpstreamError::Rejected {
+            status: 422,
+            detail,
+        };
+        let uuid = shortuuid::parse_id(organization)
+            .map_err(|err| rejected(format!("organization id: {err}")))?;
+        if page < 1 {
+            return Err(rejected(format!("page {page}: pages start at 1")));
+        }
+        if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+            return Err(rejected(format!(
+                "page_size {page_size}: between 1 and {MAX_PAGE_SIZE}"
+            )));
+        }
+        let organization = shortuuid::encode(uuid);
+        // The path parameter is documented as a UUID.
+        let mut url = self.spec.url(&format!(
+            "/retailers/api/v1/organizations/{}/offers",
+            shortuuid::format_uuid(uuid)
+        ));
+        url.query_pairs_mut()
+            .append_pair("page", &page.to_string())
+            .append_pair("page_size", &page_size.to_string());
+        tracing::debug!(upstream = %self.spec.name, organization = %organization, page, "closient legacy listing");
+        let response = self.get(call, url).await?;
+        let Some(body) = read::<wire::Page<Box<RawValue>>>(&response)? else {
+            // As for the online listing: missing and not viewable alike.
+            return Err(UpstreamError::NotFound(format!(
+                "organization {organization}"
+            )));
+        };
+        let items = body
+            .data
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let offer = map::read_legacy_offer(item.get(), &organization);
+                if let Err(err) = &offer {
+                    tracing::debug!(upstream = %self.spec.name, page, index, cause = %err, "unreadable legacy listing item");
+                }
+                offer
+            })
+            .collect();
+        Ok(LegacyPage {
+            items,
+            total_count: body.pagination.total_count,
+            has_next: body.pagination.has_next,
+        })
+    }
+
+    /// The product facts of `GET /products/api/v1/browse/products/{id}` for
+    /// a product id (shortuuid or UUID, the `product_id` of offers);
+    /// `None` when no product matches (404) or the id cannot name one.
+    pub(crate) async fn product_by_id(
+        &self,
+        call: &Call<'_>,
+        product_id: &str,
+    ) -> Result<Option<map::ClosientProduct>, UpstreamError> {
+        let Ok(id) = shortuuid::canonical(product_id) else {
+            return Ok(None);
+        };
+        tracing::debug!(upstream = %self.spec.name, product_id = %id, "closient product lookup");
+        let response = self
+            .get(call, self.spec.url(&format!("{BROWSE_PRODUCT_PATH}{id}")))
+            .await?;
+        let Some(raw) = read::<Box<RawValue>>(&response)? else {
+            return Ok(None);
+        };
+        let product = map::read_browse_product(raw.get())?;
+        if product.id != id {
+            return Err(UpstreamError::BadResponse(format!(
+                "asked for product {id}, got product {}",
+                product.id
+            )));
+        }
+        Ok(Some(product))
+    }
+}
+
 /// Decodes a 200 answer as `T`; a 404 is `None`; other statuses are errors.
 fn read<T: DeserializeOwned>(response: &RawResponse) -> Result<Option<T>, UpstreamError> {
     let status = response.status.as_u16();
@@ -308,15 +422,29 @@ mod tests {
         (running, data)
     }
 
+    fn spec(base_url: &url::Url, credentials: Credentials) -> InstanceSpec {
+        InstanceSpec {
+            name: Arc::from("closient"),
+            base_url: base_url.clone(),
+            credentials,
+            settings: Default::default(),
+        }
+    }
+
     fn connector(running: &RunningSim, credentials: Credentials) -> Instance {
         Instance::new(
-            InstanceSpec {
-                name: Arc::from("closient"),
-                base_url: running.base_url.clone(),
-                credentials,
-                settings: Default::default(),
-            },
+            spec(&running.base_url, credentials),
             HttpClient::new(DEFAULT_CONNECT_TIMEOUT),
+        )
+    }
+
+    /// The connector itself, for the calls that are not on the `Connector`
+    /// trait, and an instance whose sender its calls go through.
+    fn direct(base_url: &url::Url, credentials: Credentials) -> (ClosientConnector, Instance) {
+        let spec = spec(base_url, credentials);
+        (
+            ClosientConnector::new(&spec),
+            Instance::new(spec, HttpClient::new(DEFAULT_CONNECT_TIMEOUT)),
         )
     }
 
@@ -772,5 +900,288 @@ mod tests {
             .fetch_offers(&CallContext::default(), std::slice::from_ref(&key))
             .await;
         assert!(answers[0].1.is_ok());
+    }
+
+    // The catalog index's calls: the legacy listing and products by id.
+
+    const LEGACY_ENDPOINT: &str = "GET /retailers/api/v1/organizations/{organization_id}/offers";
+    const BROWSE_ENDPOINT: &str = "GET /products/api/v1/browse/products/{id}";
+
+    /// Lists `organization` with `page_size` from page 1 until `has_next`
+    /// is false; every item must be readable.
+    async fn list_all_legacy(
+        connector: &ClosientConnector,
+        call: &Call<'_>,
+        organization: &str,
+        page_size: u32,
+    ) -> (Vec<map::LegacyOffer>, u64) {
+        let mut listed = Vec::new();
+        let mut total = None;
+        for page in 1.. {
+            let answer = connector
+                .list_in_store_offer_ids(call, organization, page, page_size)
+                .await
+                .expect("the listing answers");
+            assert_eq!(*total.get_or_insert(answer.total_count), answer.total_count);
+            listed.extend(
+                answer
+                    .items
+                    .into_iter()
+                    .map(|item| item.expect("every simulated item is readable")),
+            );
+            if !answer.has_next {
+                break;
+            }
+        }
+        (listed, total.unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn lists_an_organizations_in_store_offer_ids_to_the_end_each_fetchable_by_id() {
+        let (running, data) = start().await;
+        data.set_minute_limit(None);
+        let credentials = sim::demo_credentials();
+        let (connector, instance) = direct(&running.base_url, credentials.clone());
+        let context = CallContext::default();
+        let call = instance.call(&context);
+        let org = visible_orgs(&data, &credentials)
+            .into_iter()
+            .max_by_key(|&o| {
+                data.organization_in_store_offers(&data.organizations[o].id)
+                    .len()
+            })
+            .unwrap();
+        let org_id = data.organizations[org].id.clone();
+        let expected: Vec<map::LegacyOffer> = data
+            .organization_in_store_offers(&org_id)
+            .iter()
+            .map(|o| map::LegacyOffer {
+                id: o.id.clone(),
+                product_id: o.product_id.clone(),
+                organization_id: org_id.clone(),
+            })
+            .collect();
+        assert!(expected.len() > 150, "{} offers", expected.len());
+        for page_size in [100_u32, 37] {
+            running.control.reset_counts();
+            let (listed, total) = list_all_legacy(&connector, &call, &org_id, page_size).await;
+            assert_eq!(listed, expected, "page size {page_size}");
+            assert_eq!(total, expected.len() as u64);
+            assert_eq!(
+                running.control.count(LEGACY_ENDPOINT),
+                total.div_ceil(u64::from(page_size))
+            );
+        }
+        // Every listed id is an in-store offer of that product, by id.
+        let keys: Vec<OfferKey> = expected
+            .iter()
+            .map(|o| OfferKey::new(OfferKind::InStore, o.id.clone()))
+            .collect();
+        let answers = instance.fetch_offers(&CallContext::default(), &keys).await;
+        assert_eq!(answers.len(), expected.len());
+        for (key, lookup) in answers {
+            let offer = lookup.unwrap().expect("a listed id is fetchable");
+            let listed = expected.iter().find(|o| o.id == key.native_id).unwrap();
+            assert_eq!(offer.common().product_id, listed.product_id);
+        }
+        // The organization as a UUID, a page in the middle, and past the end.
+        let uuid = shortuuid::format_uuid(data.organizations[org].uuid);
+        let page = connector
+            .list_in_store_offer_ids(&call, &uuid, 2, 5)
+            .await
+            .unwrap();
+        let ids: Vec<_> = page.items.iter().map(|i| i.as_ref().unwrap()).collect();
+        assert_eq!(ids, expected[5..10].iter().collect::<Vec<_>>());
+        assert!(page.has_next);
+        let page = connector
+            .list_in_store_offer_ids(&call, &org_id, 99, 100)
+            .await
+            .unwrap();
+        assert!(page.items.is_empty() && !page.has_next);
+        assert_eq!(page.total_count, expected.len() as u64);
+    }
+
+    #[tokio::test]
+    async fn the_legacy_listing_of_an_organization_the_key_cannot_view_is_not_found() {
+        let (running, data) = start().await;
+        let demo = sim::demo_credentials();
+        let other = sim::other_credentials();
+        let theirs = data.organizations[exclusive_org(&data, &other, &demo)]
+            .id
+            .clone();
+        let context = CallContext::default();
+        let (connector, instance) = direct(&running.base_url, demo);
+        let err = connector
+            .list_in_store_offer_ids(&instance.call(&context), &theirs, 1, 10)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, UpstreamError::NotFound(what) if what.contains(&theirs)),
+            "{err:?}"
+        );
+        let (connector, instance) = direct(&running.base_url, other);
+        let page = connector
+            .list_in_store_offer_ids(&instance.call(&context), &theirs, 1, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.total_count,
+            data.organization_in_store_offers(&theirs).len() as u64
+        );
+    }
+
+    #[tokio::test]
+    async fn malformed_organization_ids_and_paging_are_rejected_without_a_call() {
+        let (running, data) = start().await;
+        let org = data.organizations[0].id.clone();
+        let (connector, instance) = direct(&running.base_url, sim::demo_credentials());
+        let context = CallContext::default();
+        let call = instance.call(&context);
+        for (organization, page, page_size, hint) in [
+            ("nope", 1, 10, "organization id"),
+            (org.as_str(), 0, 10, "page 0"),
+            (org.as_str(), 1, 0, "page_size 0"),
+            (org.as_str(), 1, 101, "page_size 101"),
+        ] {
+            let err = connector
+                .list_in_store_offer_ids(&call, organization, page, page_size)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, UpstreamError::Rejected { status: 422, detail } if detail.contains(hint)),
+                "{organization}/{page}/{page_size}: {err:?}"
+            );
+        }
+        // An id that cannot name a product is simply not found.
+        let product = connector.product_by_id(&call, "nope").await.unwrap();
+        assert_eq!(product, None);
+        assert_eq!(running.control.total(), 0);
+    }
+
+    #[tokio::test]
+    async fn one_unreadable_legacy_item_fails_only_itself() {
+        use axum::routing::get;
+        use serde_json::json;
+
+        let org = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
+        let body = json!({
+            "data": [
+                {"id": "00000000-0000-0000-0000-000000000001",
+                 "product_id": "00000000-0000-0000-0000-000000000002",
+                 "retailer_id": "00000000-0000-0000-0000-000000000003",
+                 "organization_id": org, "price": "5.99", "price_currency": "USD",
+                 "status": "inactive", "source": "feed", "quantity_on_hand": null},
+                {"id": "not-a-uuid", "product_id": "00000000-0000-0000-0000-000000000002"},
+                {"id": "00000000-0000-0000-0000-000000000004", "product_id": 17},
+                {"id": "00000000-0000-0000-0000-000000000005",
+                 "product_id": "00000000-0000-0000-0000-000000000002",
+                 "organization_id": null, "status": "archived", "price": null}
+            ],
+            "pagination": {"page": 1, "page_size": 4, "total_count": 9, "total_pages": 3,
+                           "has_next": true, "has_previous": false}
+        });
+        let canned = axum::Router::new().route(
+            "/retailers/api/v1/organizations/{organization_id}/offers",
+            get(move || {
+                let body = body.clone();
+                async move { axum::Json(body) }
+            }),
+        );
+        let running = serve(canned).await.expect("canned upstream starts");
+        let (connector, instance) = direct(&running.base_url, sim::demo_credentials());
+        let context = CallContext::default();
+        let page = connector
+            .list_in_store_offer_ids(&instance.call(&context), org, 1, 4)
+            .await
+            .unwrap();
+        assert_eq!((page.total_count, page.has_next), (9, true));
+        assert_eq!(page.items.len(), 4);
+        let org_short = shortuuid::canonical(org).unwrap();
+        assert_eq!(
+            page.items[0].as_ref().unwrap(),
+            &map::LegacyOffer {
+                id: "2222222222222222222223".into(),
+                product_id: "2222222222222222222224".into(),
+                organization_id: org_short.clone(),
+            }
+        );
+        for bad in &page.items[1..3] {
+            assert!(matches!(bad, Err(UpstreamError::BadResponse(_))), "{bad:?}");
+        }
+        assert_eq!(
+            page.items[3].as_ref().unwrap().organization_id,
+            org_short,
+            "without its own, an item belongs to the organization listed"
+        );
+    }
+
+    #[tokio::test]
+    async fn products_are_found_by_shortuuid_or_uuid_and_unknown_ones_are_none() {
+        let (running, data) = start().await;
+        let catalog = Catalog::generate(SEED);
+        let context = CallContext::default();
+        for credentials in [sim::demo_credentials(), sim::other_credentials()] {
+            running.control.reset_counts();
+            let (connector, instance) = direct(&running.base_url, credentials);
+            let call = instance.call(&context);
+            for product in catalog.products.iter().take(4) {
+                let short = shortuuid::encode(product.uuid);
+                for id in [short.clone(), shortuuid::format_uuid(product.uuid)] {
+                    let found = connector.product_by_id(&call, &id).await.unwrap();
+                    assert_eq!(
+                        found,
+                        Some(map::ClosientProduct {
+                            id: short.clone(),
+                            gtin: product.gtin.clone(),
+                            name: Some(product.name.clone()),
+                            brand: Some(product.brand.clone()),
+                            image_url: None,
+                        }),
+                        "{id}"
+                    );
+                    assert!(data.browse_product(&id).is_some());
+                }
+            }
+            let unknown = shortuuid::encode(42);
+            assert_eq!(
+                connector.product_by_id(&call, &unknown).await.unwrap(),
+                None
+            );
+            assert_eq!(running.control.count(BROWSE_ENDPOINT), 9);
+        }
+    }
+
+    #[tokio::test]
+    async fn catalog_calls_map_bad_keys_and_rate_limits_like_the_listing() {
+        let (running, data) = start().await;
+        let org = data.organizations[0].id.clone();
+        let product = data.browse_products[0].id.clone();
+        let context = CallContext::default();
+        let (connector, instance) = direct(
+            &running.base_url,
+            Credentials::Closient(closient::Credentials {
+                api_key: Secret::new("csb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000"),
+            }),
+        );
+        let call = instance.call(&context);
+        let err = connector
+            .list_in_store_offer_ids(&call, &org, 1, 10)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, UpstreamError::Unauthorized { .. }), "{err:?}");
+        let err = connector.product_by_id(&call, &product).await.unwrap_err();
+        assert!(matches!(err, UpstreamError::Unauthorized { .. }), "{err:?}");
+
+        data.set_minute_limit(Some(1));
+        let (connector, instance) = direct(&running.base_url, sim::demo_credentials());
+        let call = instance.call(&context);
+        assert!(connector.product_by_id(&call, &product).await.is_ok());
+        let err = connector
+            .list_in_store_offer_ids(&call, &org, 1, 10)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, UpstreamError::RateLimited { .. }), "{err:?}");
+        let err = connector.product_by_id(&call, &product).await.unwrap_err();
+        assert!(matches!(err, UpstreamError::RateLimited { .. }), "{err:?}");
     }
 }

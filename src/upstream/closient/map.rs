@@ -15,6 +15,11 @@
 //! price that is not a decimal, an unknown currency, an id that is not a
 //! shortuuid, a value of the wrong JSON type) makes that one offer a
 //! [`UpstreamError::BadResponse`].
+//!
+//! For the catalog index: an item of the legacy flat listing
+//! (`OfferOut`, UUID ids) becomes a [`LegacyOffer`] (its ids as
+//! shortuuids), and a `ProductBrowseOut` becomes a [`ClosientProduct`]
+//! (empty strings as `None`).
 
 use std::sync::Arc;
 
@@ -203,6 +208,112 @@ fn money(
         Err(err) => return Err(format!("shipping_cost: {err}")),
     };
     Ok((amount, shipping))
+}
+
+/// An offer of the legacy flat listing, as the catalog index needs it:
+/// which product it is for and who owns it. The listing serves in-store
+/// offers, so `id` is also the id of `GET /in-store-offers/{offer_id}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(dead_code, reason = "wired into the catalog sync")]
+pub(crate) struct LegacyOffer {
+    /// Shortuuid of the offer.
+    pub(crate) id: String,
+    /// Shortuuid of the catalog product.
+    pub(crate) product_id: String,
+    /// Shortuuid of the owning organization.
+    pub(crate) organization_id: String,
+}
+
+/// Product facts of the products API, by Closient product id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(dead_code, reason = "wired into the catalog sync")]
+pub(crate) struct ClosientProduct {
+    /// Shortuuid of the product.
+    pub(crate) id: String,
+    /// The GTIN as sent (normalized GTIN-14 by the documentation).
+    pub(crate) gtin: String,
+    /// Display name; `None` when empty.
+    pub(crate) name: Option<String>,
+    /// Brand name; `None` when empty (no brand linked).
+    pub(crate) brand: Option<String>,
+    /// Primary image URL; `None` when empty or not in the answer (the
+    /// browse answer has none).
+    pub(crate) image_url: Option<String>,
+}
+
+/// Reads one item of the legacy listing of `listed_organization`
+/// (shortuuid) from its JSON text: the wire type, then [`legacy_offer`].
+#[allow(dead_code, reason = "wired into the catalog sync")]
+pub(crate) fn read_legacy_offer(
+    json: &str,
+    listed_organization: &str,
+) -> Result<LegacyOffer, UpstreamError> {
+    let wire =
+        serde_json::from_str::<wire::LegacyOfferOut>(json).map_err(|err| unreadable(json, &err))?;
+    legacy_offer(&wire, listed_organization)
+}
+
+/// Maps an item of the legacy listing: its UUIDs (or shortuuids) become
+/// shortuuids. An item without an `organization_id` belongs to the
+/// organization listed, `listed_organization`.
+#[allow(dead_code, reason = "wired into the catalog sync")]
+pub(crate) fn legacy_offer(
+    wire: &wire::LegacyOfferOut,
+    listed_organization: &str,
+) -> Result<LegacyOffer, UpstreamError> {
+    let id = offer_id(&wire.id)?;
+    let other_id = |field: &str, raw: &str| {
+        shortuuid::canonical(raw).map_err(|err| {
+            bad_offer(
+                &id,
+                format!("{field} {:?} is not a Closient id: {err}", clip(raw)),
+            )
+        })
+    };
+    let product_id = other_id("product_id", &wire.product_id)?;
+    let organization_id = match wire.organization_id.as_deref() {
+        Some(raw) => other_id("organization_id", raw)?,
+        None => listed_organization.to_owned(),
+    };
+    Ok(LegacyOffer {
+        id,
+        product_id,
+        organization_id,
+    })
+}
+
+/// Reads a `ProductBrowseOut` from its JSON text: the wire type, then
+/// [`browse_product`].
+#[allow(dead_code, reason = "wired into the catalog sync")]
+pub(crate) fn read_browse_product(json: &str) -> Result<ClosientProduct, UpstreamError> {
+    let wire = serde_json::from_str::<wire::ProductBrowseOut>(json).map_err(|err| {
+        UpstreamError::BadResponse(format!(
+            "product answer does not match the expected shape: {err}"
+        ))
+    })?;
+    browse_product(&wire)
+}
+
+/// Maps a `ProductBrowseOut`: the id in shortuuid form, the GTIN as sent,
+/// empty strings as `None`.
+#[allow(dead_code, reason = "wired into the catalog sync")]
+pub(crate) fn browse_product(
+    wire: &wire::ProductBrowseOut,
+) -> Result<ClosientProduct, UpstreamError> {
+    let id = shortuuid::canonical(&wire.id).map_err(|err| {
+        UpstreamError::BadResponse(format!(
+            "product id {:?} is not a Closient id: {err}",
+            clip(&wire.id)
+        ))
+    })?;
+    let text = |value: &str| (!value.trim().is_empty()).then(|| value.to_owned());
+    Ok(ClosientProduct {
+        id,
+        gtin: wire.gtin.clone(),
+        name: text(&wire.product_name),
+        brand: text(&wire.brand),
+        image_url: None,
+    })
 }
 
 /// At most 64 characters of an upstream string, for log details.
@@ -792,5 +903,105 @@ mod tests {
         assert_eq!(mapped.common.sku.as_deref(), Some("B00X1"));
         assert_eq!(mapped.url, "https://shop.example/p/1");
         assert_eq!(mapped.common.metadata, json!({"feed": "awin", "rank": 3}));
+    }
+
+    // The legacy flat listing and the browse answer (the catalog index).
+
+    const UUID: &str = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
+    const LISTED: &str = "2222222222222222222225";
+
+    #[test]
+    fn legacy_items_carry_their_uuids_as_shortuuids() {
+        let list: Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/closient/list_offers.json"
+        ))
+        .unwrap();
+        let item = list["data"][0].to_string();
+        assert_eq!(
+            read_legacy_offer(&item, LISTED).unwrap(),
+            LegacyOffer {
+                id: ID.into(),
+                product_id: ID.into(),
+                organization_id: ID.into(),
+            }
+        );
+        // Shortuuids (and upper-case UUIDs) are read too.
+        let text = json!({"id": ID, "product_id": UUID.to_uppercase(),
+            "organization_id": "2222222222222222222223"})
+        .to_string();
+        let offer = read_legacy_offer(&text, LISTED).unwrap();
+        assert_eq!((offer.id.as_str(), offer.product_id.as_str()), (ID, ID));
+        assert_eq!(offer.organization_id, "2222222222222222222223");
+    }
+
+    #[test]
+    fn a_legacy_item_without_an_organization_belongs_to_the_listed_one() {
+        for item in [
+            json!({"id": UUID, "product_id": UUID}),
+            json!({"id": UUID, "product_id": UUID, "organization_id": null}),
+        ] {
+            let offer = read_legacy_offer(&item.to_string(), LISTED).unwrap();
+            assert_eq!(offer.organization_id, LISTED, "{item}");
+        }
+    }
+
+    #[test]
+    fn legacy_items_that_cannot_be_read_are_bad_responses_naming_the_item() {
+        for (item, names) in [
+            (json!({"id": "not-an-id", "product_id": UUID}), "not-an-id"),
+            (json!({"id": UUID, "product_id": "p"}), ID),
+            (
+                json!({"id": UUID, "product_id": UUID, "organization_id": "o"}),
+                ID,
+            ),
+            (json!({"id": UUID, "product_id": 7}), UUID),
+            (json!({"product_id": UUID}), "without a readable id"),
+        ] {
+            let err = read_legacy_offer(&item.to_string(), LISTED).unwrap_err();
+            assert!(
+                matches!(&err, UpstreamError::BadResponse(d) if d.contains(names)),
+                "{item}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn browse_products_keep_the_gtin_as_sent_and_empty_strings_as_none() {
+        let example = include_str!("../../../tests/fixtures/closient/product_browse.json");
+        let mut browse: Value = serde_json::from_str(example).unwrap();
+        browse["id"] = json!(UUID);
+        let product = read_browse_product(&browse.to_string()).unwrap();
+        assert_eq!(
+            product,
+            ClosientProduct {
+                id: ID.into(),
+                gtin: "<string>".into(),
+                name: None,
+                brand: None,
+                image_url: None,
+            }
+        );
+        browse["id"] = json!(ID);
+        browse["gtin"] = json!("00012345678905");
+        browse["product_name"] = json!("Acme Classic Coffee Beans");
+        browse["brand"] = json!("Acme");
+        browse["image_url"] = json!("https://cdn.example/p.jpg");
+        let product = read_browse_product(&browse.to_string()).unwrap();
+        assert_eq!(product.gtin, "00012345678905");
+        assert_eq!(product.name.as_deref(), Some("Acme Classic Coffee Beans"));
+        assert_eq!(product.brand.as_deref(), Some("Acme"));
+        assert_eq!(product.image_url, None, "not a field of the browse answer");
+        browse["brand"] = json!(null);
+        assert_eq!(
+            read_browse_product(&browse.to_string()).unwrap().brand,
+            None
+        );
+        for bad in [json!({"id": "nope", "gtin": "1"}), json!({"id": ID})] {
+            let err = read_browse_product(&bad.to_string()).unwrap_err();
+            assert!(
+                matches!(err, UpstreamError::BadResponse(_)),
+                "{bad}: {err:?}"
+            );
+        }
     }
 }

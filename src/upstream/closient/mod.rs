@@ -2,9 +2,12 @@
 //! storefronts and in-store offers of physical stores, owned by
 //! organizations (retail chains), keyed by shortuuids.
 //!
-//! - [`wire`]: `OnlineOfferOut`, `InStoreOfferOut`, pagination and error envelopes.
-//! - [`map`]: wire to [`crate::model`], prices through [`crate::pricing::from_closient`].
-//! - [`client`]: the [`ClosientConnector`].
+//! - [`wire`]: `OnlineOfferOut`, `InStoreOfferOut`, the legacy flat
+//!   `OfferOut`, `ProductBrowseOut`, `ProductOut`, pagination and error envelopes.
+//! - [`map`]: wire to [`crate::model`], prices through [`crate::pricing::from_closient`];
+//!   legacy listing items and product records for the catalog index.
+//! - [`client`]: the [`ClosientConnector`] (the `Connector` calls, plus the
+//!   catalog index's legacy listing and product lookup).
 //! - `sim` (the `sim` feature): the simulator of the API.
 //! - [`shortuuid`]: the id codec (shortuuid and canonical UUID forms).
 

@@ -6,7 +6,6 @@
 //! characters, over the alphabet [`ALPHABET`]. 57^22 is larger than 2^128,
 //! so some 22-character strings name no UUID; they are rejected.
 
-#[cfg(test)]
 use std::fmt::Write as _;
 
 /// The 57 shortuuid symbols in digit order: `2` is zero, `z` is 56.
@@ -113,8 +112,8 @@ pub(crate) fn parse_uuid(text: &str) -> Result<u128, IdError> {
     Ok(value)
 }
 
-/// Formats a 128-bit value as a lower-case canonical UUID.
-#[cfg(test)]
+/// Formats a 128-bit value as a lower-case canonical UUID (the form the
+/// legacy listing's path parameter is documented in).
 pub(crate) fn format_uuid(value: u128) -> String {
     let hex = format!("{value:032x}");
     let mut out = String::with_capacity(UUID_LEN);

@@ -1,12 +1,13 @@
-//! Closient wire types, exactly as the retailers API sends them
-//! (`OnlineOfferOut`, `InStoreOfferOut`, the pagination envelope and the
-//! error envelope).
+//! Closient wire types, exactly as the retailers and products APIs send
+//! them (`OnlineOfferOut`, `InStoreOfferOut`, the legacy flat `OfferOut`,
+//! `ProductBrowseOut`, `ProductOut`, the pagination envelope and the error
+//! envelope).
 //!
 //! The simulator serializes these and the connector deserializes them.
 //! Responses may carry fields added later, so nothing here denies unknown
 //! fields. Fields the API documents with a default take it when missing
 //! or `null` (`min_order_quantity` is 1, `status` active, `source` manual,
-//! `stock_level` unknown, strings empty, flags false). Every enum has an
+//! `stock_level` unknown, `price_currency` USD, strings empty, flags false). Every enum has an
 //! `Unrecognized` variant that keeps a value the documentation does not
 //! list, as sent. Counts are read as integers of any size (saturating at
 //! the ends of `i64`, see [`crate::upstream::tolerant`]); the mapping
@@ -336,24 +337,210 @@ pub struct Page<T> {
     pub pagination: PaginationMeta,
 }
 
-/// A catalog product of `GET /products/api/v1/products/{gtin}`.
+/// The documented default of `price_currency`.
+fn usd() -> String {
+    "USD".to_owned()
+}
+
+/// `price_currency`: the documented default `USD` when missing or `null`.
+fn usd_if_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_else(usd))
+}
+
+/// Status of an offer in the legacy flat shape (`OfferOut.status`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash, strum::AsRefStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum LegacyStatus {
+    /// Offered (the default).
+    #[default]
+    Active,
+    /// Not offered at the moment.
+    Inactive,
+    /// A value the documentation does not list, as sent.
+    #[serde(untagged)]
+    #[strum(transparent)]
+    Unrecognized(String),
+}
+
+impl LegacyStatus {
+    /// Every documented value.
+    #[cfg(any(test, feature = "sim"))]
+    pub const ALL: [LegacyStatus; 2] = [LegacyStatus::Active, LegacyStatus::Inactive];
+
+    /// The value as the API spells it (an unrecognized one as sent).
+    #[cfg(any(test, feature = "sim"))]
+    pub fn as_str(&self) -> &str {
+        self.as_ref()
+    }
+}
+
+/// Where an offer in the legacy flat shape came from (`OfferOut.source`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash, strum::AsRefStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum LegacySource {
+    /// Ad-hoc write (the default).
+    #[default]
+    Manual,
+    /// A data feed.
+    Feed,
+    /// Scraped.
+    Scraper,
+    /// A value the documentation does not list, as sent.
+    #[serde(untagged)]
+    #[strum(transparent)]
+    Unrecognized(String),
+}
+
+impl LegacySource {
+    /// Every documented value.
+    #[cfg(any(test, feature = "sim"))]
+    pub const ALL: [LegacySource; 3] = [
+        LegacySource::Manual,
+        LegacySource::Feed,
+        LegacySource::Scraper,
+    ];
+
+    /// The value as the API spells it (an unrecognized one as sent).
+    #[cfg(any(test, feature = "sim"))]
+    pub fn as_str(&self) -> &str {
+        self.as_ref()
+    }
+}
+
+/// `OfferOut`: an offer in the older flat shape of
+/// `GET /retailers/api/v1/organizations/{organization_id}/offers`.
 ///
-/// The seed documents do not describe this answer; this is the simulator's
-/// minimal assumption (`id`, `gtin`, `name`, `brand`, `category`). The
-/// connector does not read it.
+/// Unlike the newer shapes, its ids are canonical UUIDs
+/// (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`), the price is a bare decimal
+/// string beside its own `price_currency`, and the status is only
+/// `active` or `inactive`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct LegacyOfferOut {
+    /// UUID of the offer.
+    pub id: String,
+    /// UUID of the catalog product the offer is for.
+    pub product_id: String,
+    /// UUID of the retailer selling the product (documented as required;
+    /// read as optional, nothing depends on it).
+    #[serde(default)]
+    pub retailer_id: Option<String>,
+    /// UUID of the organization that owns the offer (documented as
+    /// required; read as optional, the listing names the organization).
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// Retailer SKU; empty when the source has none.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub sku: String,
+    /// Product page URL; empty when there is none.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub url: String,
+    /// Decimal string in major units of `price_currency`; `null` when the
+    /// price is unknown. The documented pattern allows a sign.
+    #[serde(default)]
+    pub price: Option<String>,
+    /// ISO 4217 code of `price` (default `USD`, also for `null`).
+    #[serde(default = "usd", deserialize_with = "usd_if_null")]
+    pub price_currency: String,
+    /// `active` or `inactive`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub status: LegacyStatus,
+    /// Confirmed by a human or a trusted feed.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub is_verified: bool,
+    /// `manual`, `feed` or `scraper`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub source: LegacySource,
+    /// Units on hand, if known.
+    #[serde(default, deserialize_with = "tolerant::opt_int")]
+    pub quantity_on_hand: Option<i64>,
+}
+
+/// `ProductBrowseOut`: the compact product record of
+/// `GET /products/api/v1/browse/products/{id}`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[cfg(feature = "sim")]
+pub struct ProductBrowseOut {
+    /// Shortuuid of the product (the `product_id` of its offers).
+    pub id: String,
+    /// Normalized GTIN-14 (zero-padded), digits only.
+    pub gtin: String,
+    /// Whether a brand owner claimed the GTIN (documented as required;
+    /// `null` or missing reads as `false`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub is_claimed: bool,
+    /// When the record was created (RFC 3339); documented as required, read
+    /// as optional.
+    #[serde(default)]
+    pub created: Option<String>,
+    /// Display name as marketed on the packaging; may be empty.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub product_name: String,
+    /// Brand name; empty when no brand is linked.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub brand: String,
+    /// Long-form description; may be empty.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub description: String,
+    /// Shortuuid of the organization owning the claim; `null` when unclaimed.
+    #[serde(default)]
+    pub owner_id: Option<String>,
+}
+
+/// `ProductOut`: the canonical product record of
+/// `GET /products/api/v1/products/{gtin}`, in a subset of its documented
+/// fields (the GDSN dimensions and weights, the net content pair and the
+/// GPC codes are left out). The connector does not read it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg(any(test, feature = "sim"))]
 pub struct ProductOut {
     /// Shortuuid of the product (the `product_id` of its offers).
     pub id: String,
-    /// GTIN-14, digits only.
+    /// Normalized GTIN-14 (zero-padded), digits only.
     pub gtin: String,
-    /// Product name.
-    pub name: String,
-    /// Brand.
+    /// Display name as marketed on the packaging.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub product_name: String,
+    /// Whether a brand owner claimed the GTIN.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub is_claimed: bool,
+    /// Provenance of the record (`crowd_sourced`, `claimed`, `imported`,
+    /// `open_food_facts`, ...), as sent.
+    #[serde(default)]
+    pub data_source: Option<String>,
+    /// Aggregate confidence across the record's fields, 0 to 1.
+    #[serde(default)]
+    pub confidence_score: Option<f64>,
+    /// Per-field confidence.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub field_confidence: Map<String, Value>,
+    /// Developer-attached key/value data.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metadata: Map<String, Value>,
+    /// Brand name; empty when no brand is linked.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub brand: String,
-    /// Category name.
-    pub category: String,
+    /// Manufacturer name; empty when none is on file.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub manufacturer: String,
+    /// Long-form description; may be empty.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub description: String,
+    /// Absolute URL of the primary product image; empty when none is on file.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub image_url: String,
+    /// ISO 3166-1 alpha-2 country where the product is made; empty when unknown.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub country_of_origin: String,
+    /// Net content as printed on the package (`340g`); empty when unknown.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub net_content: String,
+    /// Shortuuid of the organization owning the claim; `null` when unclaimed.
+    #[serde(default)]
+    pub owner_id: Option<String>,
+    /// Verification tier of the claim (`unverified`, ...), as sent.
+    #[serde(default)]
+    pub claim_verification_status: Option<String>,
 }
 
 /// Machine-readable error code of the error envelope.
@@ -454,6 +641,12 @@ mod tests {
         for v in StockLevel::ALL {
             check(&v, v.as_str());
         }
+        for v in LegacyStatus::ALL {
+            check(&v, v.as_str());
+        }
+        for v in LegacySource::ALL {
+            check(&v, v.as_str());
+        }
         let odd: StockLevel = serde_json::from_str("\"limited\"").expect("reads");
         assert_eq!(odd, StockLevel::Unrecognized("limited".to_owned()));
         assert_eq!(odd.as_str(), "limited");
@@ -462,5 +655,104 @@ mod tests {
             FulfillmentType::SubscribeAndSave.as_str(),
             "subscribe_and_save"
         );
+    }
+
+    const LEGACY_LIST_EXAMPLE: &str =
+        include_str!("../../../tests/fixtures/closient/list_offers.json");
+    const BROWSE_EXAMPLE: &str =
+        include_str!("../../../tests/fixtures/closient/product_browse.json");
+    const PRODUCT_EXAMPLE: &str = include_str!("../../../tests/fixtures/closient/product.json");
+
+    const UUID: &str = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
+
+    #[test]
+    fn documented_legacy_listing_example_deserializes_literally() {
+        let page: Page<LegacyOfferOut> = serde_json::from_str(LEGACY_LIST_EXAMPLE).unwrap();
+        assert_eq!(
+            page.data,
+            [LegacyOfferOut {
+                id: UUID.into(),
+                product_id: UUID.into(),
+                retailer_id: Some(UUID.into()),
+                organization_id: Some(UUID.into()),
+                sku: String::new(),
+                url: String::new(),
+                price: Some("<string>".into()),
+                price_currency: "USD".into(),
+                status: LegacyStatus::Active,
+                is_verified: false,
+                source: LegacySource::Manual,
+                quantity_on_hand: Some(123),
+            }]
+        );
+        assert_eq!(
+            (page.pagination.total_count, page.pagination.has_next),
+            (123, true)
+        );
+    }
+
+    #[test]
+    fn legacy_offers_read_missing_and_null_fields_as_their_documented_defaults() {
+        let minimal: LegacyOfferOut =
+            serde_json::from_str(&format!(r#"{{"id": "{UUID}", "product_id": "{UUID}"}}"#))
+                .unwrap();
+        let nulls: LegacyOfferOut = serde_json::from_str(&format!(
+            r#"{{"id": "{UUID}", "product_id": "{UUID}", "retailer_id": null,
+                "organization_id": null, "sku": null, "url": null, "price": null,
+                "price_currency": null, "status": null, "is_verified": null,
+                "source": null, "quantity_on_hand": null, "added_later": [1]}}"#
+        ))
+        .unwrap();
+        for offer in [minimal, nulls] {
+            assert_eq!(offer.price_currency, "USD");
+            assert_eq!(offer.status, LegacyStatus::Active);
+            assert_eq!(offer.source, LegacySource::Manual);
+            assert_eq!((offer.price, offer.quantity_on_hand), (None, None));
+            assert!(offer.sku.is_empty() && offer.url.is_empty() && !offer.is_verified);
+            assert_eq!((offer.retailer_id, offer.organization_id), (None, None));
+        }
+        let odd: LegacyOfferOut = serde_json::from_str(&format!(
+            r#"{{"id": "{UUID}", "product_id": "{UUID}", "status": "archived",
+                "source": "pos_sync", "quantity_on_hand": 3000000000}}"#
+        ))
+        .unwrap();
+        assert_eq!(odd.status, LegacyStatus::Unrecognized("archived".into()));
+        assert_eq!(odd.source.as_str(), "pos_sync");
+        assert_eq!(odd.quantity_on_hand, Some(3_000_000_000));
+    }
+
+    #[test]
+    fn documented_product_examples_deserialize_literally() {
+        let browse: ProductBrowseOut = serde_json::from_str(BROWSE_EXAMPLE).unwrap();
+        assert_eq!(
+            browse,
+            ProductBrowseOut {
+                id: "<string>".into(),
+                gtin: "<string>".into(),
+                is_claimed: true,
+                created: Some("2023-11-07T05:31:56Z".into()),
+                product_name: String::new(),
+                brand: String::new(),
+                description: String::new(),
+                owner_id: Some("<string>".into()),
+            }
+        );
+        let product: ProductOut = serde_json::from_str(PRODUCT_EXAMPLE).unwrap();
+        assert_eq!(product.product_name, "<string>");
+        assert!(product.is_claimed);
+        assert_eq!(product.data_source.as_deref(), Some("crowd_sourced"));
+        assert_eq!(product.confidence_score, Some(0.5));
+        assert!(product.image_url.is_empty() && product.manufacturer.is_empty());
+        assert_eq!(
+            product.claim_verification_status.as_deref(),
+            Some("unverified")
+        );
+        // A browse record without its optional fields reads with defaults.
+        let bare: ProductBrowseOut = serde_json::from_str(
+            r#"{"id": "x", "gtin": "00012345678905", "is_claimed": null,
+                "product_name": null, "brand": null, "description": null}"#,
+        )
+        .unwrap();
+        assert!(!bare.is_claimed && bare.product_name.is_empty() && bare.created.is_none());
     }
 }

@@ -17,7 +17,7 @@ use crate::sim::drift::Drift;
 use crate::upstream::closient::shortuuid;
 use crate::upstream::closient::wire::{
     FulfillmentType, InStoreOfferOut, OfferSource, OfferStatus, OnlineOfferOut, PriceOut,
-    ProductOut, StockLevel,
+    ProductBrowseOut, ProductOut, StockLevel,
 };
 
 /// Mixed into the catalog seed so Closient data differs from other styles'.
@@ -630,17 +630,8 @@ impl SimData {
             in_store_offers,
             in_store_org,
         } = generate(catalog);
-        let products: Vec<ProductOut> = catalog
-            .products
-            .iter()
-            .map(|p| ProductOut {
-                id: shortuuid::encode(p.uuid),
-                gtin: p.gtin.clone(),
-                name: p.name.clone(),
-                brand: p.brand.clone(),
-                category: p.category.to_owned(),
-            })
-            .collect();
+        let (products, browse_products): (Vec<ProductOut>, Vec<ProductBrowseOut>) =
+            catalog.products.iter().map(product_records).unzip();
         let api_keys = vec![
             ApiKey {
                 label: "demo",
@@ -654,13 +645,19 @@ impl SimData {
             },
         ];
 
-        let mut online_by_org = vec![Vec::new(); organizations.len()];
-        for (index, &org) in online_org.iter().enumerate() {
-            online_by_org[org].push(index);
-        }
+        let by_org = |owners: &[usize]| {
+            let mut by_org = vec![Vec::new(); organizations.len()];
+            for (index, &org) in owners.iter().enumerate() {
+                by_org[org].push(index);
+            }
+            by_org
+        };
+        let online_by_org = by_org(&online_org);
+        let in_store_by_org = by_org(&in_store_org);
         SimData {
             online_by_uuid: uuid_index(online_offers.iter().map(|o| o.id.as_str())),
             in_store_by_uuid: uuid_index(in_store_offers.iter().map(|o| o.id.as_str())),
+            products_by_uuid: uuid_index(products.iter().map(|p| p.id.as_str())),
             org_by_uuid: organizations
                 .iter()
                 .enumerate()
@@ -679,17 +676,118 @@ impl SimData {
             online_org,
             in_store_org,
             online_by_org,
+            in_store_by_org,
             organizations,
             online_stores,
             physical_stores,
             online_offers,
             in_store_offers,
             products,
+            browse_products,
             api_keys,
             drift: Drift::default(),
             limiter: RateLimiter::default(),
         }
     }
+}
+
+/// Mixed into a brand's name hash for the UUID of the organization that
+/// owns its claimed products.
+const BRAND_OWNER_SALT: u64 = 0xC105_B4A0_0000_0001;
+const DATA_SOURCES: &[&str] = &[
+    "crowd_sourced",
+    "imported",
+    "open_food_facts",
+    "affiliate_feed",
+];
+const ORIGINS: &[&str] = &["US", "DE", "JP", "CN", "FR", "GB", "IT", "MX"];
+
+/// The products API's records of a catalog product: the canonical
+/// `ProductOut` (by GTIN) and the compact `ProductBrowseOut` (by id).
+/// Everything is derived from the product alone, so it does not depend on
+/// the offers: about 60% of the products are claimed (by an organization
+/// per brand), a few have no image, manufacturer or description.
+fn product_records(product: &Product) -> (ProductOut, ProductBrowseOut) {
+    let mut rng =
+        fastrand::Rng::with_seed(SALT ^ (product.uuid as u64) ^ ((product.uuid >> 64) as u64));
+    let is_claimed = rng.u8(..10) < 6;
+    let owner_id = is_claimed.then(|| {
+        let mut owner =
+            fastrand::Rng::with_seed(BRAND_OWNER_SALT ^ u64::from(crc32(product.brand.as_bytes())));
+        shortuuid::encode(uuid_v4(&mut owner))
+    });
+    let description = if rng.u8(..5) == 0 {
+        String::new()
+    } else {
+        format!(
+            "{}: {} from {}.",
+            product.name,
+            product.category.to_lowercase(),
+            product.brand
+        )
+    };
+    let created = format!(
+        "{}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        rng.u16(2019..=2024),
+        rng.u8(1..=12),
+        rng.u8(1..=28),
+        rng.u8(..24),
+        rng.u8(..60),
+        rng.u8(..60)
+    );
+    let id = shortuuid::encode(product.uuid);
+    let full = ProductOut {
+        id: id.clone(),
+        gtin: product.gtin.clone(),
+        product_name: product.name.clone(),
+        is_claimed,
+        data_source: Some(if is_claimed {
+            "claimed".to_owned()
+        } else {
+            DATA_SOURCES[rng.usize(..DATA_SOURCES.len())].to_owned()
+        }),
+        confidence_score: Some(if is_claimed {
+            1.0
+        } else {
+            f64::from(rng.u8(40..=95)) / 100.0
+        }),
+        field_confidence: Map::new(),
+        metadata: Map::new(),
+        brand: product.brand.clone(),
+        manufacturer: if rng.u8(..4) == 0 {
+            String::new()
+        } else {
+            format!("{} Manufacturing", product.brand)
+        },
+        description: description.clone(),
+        image_url: if rng.u8(..10) == 0 {
+            String::new()
+        } else {
+            format!(
+                "https://cdn.closient.com/products/{}/primary.jpg",
+                product.gtin
+            )
+        },
+        country_of_origin: if rng.u8(..3) == 0 {
+            String::new()
+        } else {
+            ORIGINS[rng.usize(..ORIGINS.len())].to_owned()
+        },
+        net_content: String::new(),
+        owner_id: owner_id.clone(),
+        claim_verification_status: Some("unverified".to_owned()),
+    };
+    let browse = ProductBrowseOut {
+        id,
+        gtin: product.gtin.clone(),
+        is_claimed,
+        created: Some(created),
+        product_name: product.name.clone(),
+        brand: product.brand.clone(),
+        description,
+        owner_id,
+    };
+    (full, browse)
 }
 
 fn uuid_index<'a>(ids: impl Iterator<Item = &'a str>) -> HashMap<u128, usize> {

@@ -1,6 +1,7 @@
-//! The Closient simulator's route handlers: offer listings and lookups,
-//! products by GTIN and the 404 fallback, with the API's validation of
-//! path and query parameters.
+//! The Closient simulator's route handlers: offer listings (online, and
+//! the legacy flat listing of in-store offers) and lookups, products by
+//! GTIN and by id, and the 404 fallback, with the API's validation of path
+//! and query parameters.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -14,7 +15,8 @@ use super::{ApiError, Caller, SimData, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::sim::catalog;
 use crate::upstream::closient::shortuuid;
 use crate::upstream::closient::wire::{
-    FieldError, OnlineOfferOut, Page, PaginationMeta, ProductOut,
+    FieldError, LegacyOfferOut, LegacySource, LegacyStatus, OfferSource, OfferStatus, Page,
+    PaginationMeta, ProductBrowseOut, ProductOut,
 };
 fn field_error(field: &str, message: impl Into<String>) -> FieldError {
     FieldError {
@@ -70,41 +72,48 @@ impl Paging {
     }
 }
 
-pub(super) async fn list_online_offers(
-    State(data): State<Arc<SimData>>,
-    Extension(caller): Extension<Caller>,
+/// Checks a listing request: the organization path id and the paging
+/// (all problems in one 422), then that the caller may view the
+/// organization. An organization the key cannot view answers exactly like
+/// one that does not exist: existence is not leaked.
+fn listing_request(
+    data: &SimData,
+    caller: Caller,
     path: Result<Path<String>, PathRejection>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+    query: Option<&str>,
+) -> Result<(usize, Paging), ApiError> {
     let mut errors = Vec::new();
     let organization = path_id(path, "organization_id")
         .map_err(|e| errors.push(e))
         .ok();
-    let paging = Paging::parse(query.as_deref(), &mut errors);
+    let paging = Paging::parse(query, &mut errors);
     let organization = match organization {
         Some(uuid) if errors.is_empty() => uuid,
         _ => return Err(ApiError::validation(errors)),
     };
-    // An organization the key cannot view answers exactly like one that
-    // does not exist: existence is not leaked.
     let org = data
         .org_by_uuid
         .get(&organization)
         .copied()
         .filter(|&org| data.visible(caller, org))
         .ok_or_else(|| ApiError::not_found("Organization"))?;
-    let offers = &data.online_by_org[org];
-    let total_count = offers.len() as u64;
+    Ok((org, paging))
+}
+
+/// The page `paging` asks for of a listing of `items` (indexes into the
+/// offers), each item made by `item`.
+fn page_of<T>(items: &[usize], paging: Paging, item: impl Fn(usize) -> T) -> Page<T> {
+    let total_count = items.len() as u64;
     let start = (paging.page - 1).saturating_mul(paging.page_size);
-    let page: Vec<OnlineOfferOut> = offers
+    let data = items
         .iter()
         .skip(usize::try_from(start).unwrap_or(usize::MAX))
         .take(usize::try_from(paging.page_size).unwrap_or(usize::MAX))
-        .map(|&i| data.online_offers[i].clone())
+        .map(|&i| item(i))
         .collect();
     let total_pages = total_count.div_ceil(paging.page_size);
-    let body = Page {
-        data: page,
+    Page {
+        data,
         pagination: PaginationMeta {
             page: paging.page,
             page_size: paging.page_size,
@@ -113,8 +122,81 @@ pub(super) async fn list_online_offers(
             has_next: paging.page < total_pages,
             has_previous: paging.page > 1,
         },
-    };
+    }
+}
+
+pub(super) async fn list_online_offers(
+    State(data): State<Arc<SimData>>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let (org, paging) = listing_request(&data, caller, path, query.as_deref())?;
+    let body = page_of(&data.online_by_org[org], paging, |i| {
+        data.online_offers[i].clone()
+    });
     Ok(data.drift.respond(&body, "/data"))
+}
+
+/// The legacy flat listing of an organization: its in-store offers as
+/// `OfferOut`, in generation order.
+pub(super) async fn list_legacy_offers(
+    State(data): State<Arc<SimData>>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Page<LegacyOfferOut>>, ApiError> {
+    let (org, paging) = listing_request(&data, caller, path, query.as_deref())?;
+    Ok(Json(page_of(&data.in_store_by_org[org], paging, |i| {
+        legacy_offer(&data, i, org)
+    })))
+}
+
+/// In-store offer `index` of organization `org` in the legacy flat shape:
+/// canonical UUID ids, the physical store as the retailer, the price's
+/// amount beside the store currency, `active` for an active offer and
+/// `inactive` for every other status, and the source folded into the three
+/// legacy values (an undocumented source is kept as is).
+pub(super) fn legacy_offer(data: &SimData, index: usize, org: usize) -> LegacyOfferOut {
+    let offer = &data.in_store_offers[index];
+    let uuid = |id: &str| {
+        shortuuid::parse_id(id)
+            .map(shortuuid::format_uuid)
+            .unwrap_or_else(|_| id.to_owned())
+    };
+    let price_currency = offer
+        .price
+        .as_ref()
+        .map(|p| p.currency.clone())
+        .or_else(|| {
+            data.store_currency(&offer.physical_store_id)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "USD".to_owned());
+    LegacyOfferOut {
+        id: uuid(&offer.id),
+        product_id: uuid(&offer.product_id),
+        retailer_id: Some(uuid(&offer.physical_store_id)),
+        organization_id: Some(shortuuid::format_uuid(data.organizations[org].uuid)),
+        sku: offer.sku.clone(),
+        url: String::new(),
+        price: offer.price.as_ref().and_then(|p| p.amount.clone()),
+        price_currency,
+        status: match offer.status {
+            OfferStatus::Active => LegacyStatus::Active,
+            _ => LegacyStatus::Inactive,
+        },
+        is_verified: offer.is_verified,
+        source: match &offer.source {
+            OfferSource::Manual | OfferSource::UserFeedback => LegacySource::Manual,
+            OfferSource::Brand | OfferSource::AffiliateFeed | OfferSource::PosSync => {
+                LegacySource::Feed
+            }
+            OfferSource::Scrape => LegacySource::Scraper,
+            OfferSource::Unrecognized(raw) => LegacySource::Unrecognized(raw.clone()),
+        },
+        quantity_on_hand: offer.quantity_on_hand,
+    }
 }
 
 pub(super) async fn get_online_offer(
@@ -160,8 +242,7 @@ fn gtin14(raw: &str) -> Result<String, FieldError> {
     Ok(format!("{raw:0>14}"))
 }
 
-/// The product answer. The seeds do not document it: this is the
-/// simulator's assumption, see [`ProductOut`].
+/// The canonical product record by GTIN ([`ProductOut`]).
 pub(super) async fn get_product(
     State(data): State<Arc<SimData>>,
     path: Result<Path<String>, PathRejection>,
@@ -176,6 +257,19 @@ pub(super) async fn get_product(
     data.products_by_gtin
         .get(&gtin)
         .map(|&i| Json(data.products[i].clone()))
+        .ok_or_else(|| ApiError::not_found("Product"))
+}
+
+/// The compact product record by product id, shortuuid or UUID
+/// ([`ProductBrowseOut`]).
+pub(super) async fn get_browse_product(
+    State(data): State<Arc<SimData>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<ProductBrowseOut>, ApiError> {
+    let uuid = path_id(path, "id").map_err(|e| ApiError::validation(vec![e]))?;
+    data.products_by_uuid
+        .get(&uuid)
+        .map(|&i| Json(data.browse_products[i].clone()))
         .ok_or_else(|| ApiError::not_found("Product"))
 }
 

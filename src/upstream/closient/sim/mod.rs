@@ -4,7 +4,12 @@
 //! - `GET /retailers/api/v1/organizations/{organization_id}/online-offers?page=&page_size=`
 //! - `GET /retailers/api/v1/online-offers/{offer_id}`
 //! - `GET /retailers/api/v1/in-store-offers/{offer_id}`
-//! - `GET /products/api/v1/products/{gtin}`
+//! - `GET /retailers/api/v1/organizations/{organization_id}/offers?page=&page_size=`:
+//!   the legacy flat listing (`OfferOut`, canonical UUID ids). Decided for
+//!   this product: it lists exactly the organization's in-store offers, in
+//!   generation order, each id also served by `GET /in-store-offers/{offer_id}`.
+//! - `GET /products/api/v1/products/{gtin}` (`ProductOut`)
+//! - `GET /products/api/v1/browse/products/{id}` (`ProductBrowseOut`)
 //!
 //! Behaviour, as documented for the real service:
 //! - Auth by `X-API-Key` (or `Authorization: Bearer <key>`); a missing or
@@ -21,6 +26,7 @@
 //!   `RateLimit-Reset` on every authenticated answer and `Retry-After` on
 //!   429. [`SimData::set_minute_limit`] changes or switches off the
 //!   per-minute limit at run time (benchmarks switch it off).
+//! - Products are global: any valid key sees every product.
 //!
 //! [`SimData::with_drift`] turns on drift mode ([`crate::sim::drift`]).
 //!
@@ -49,14 +55,18 @@ use axum::{Json, Router};
 
 use super::shortuuid;
 use super::wire::{
-    ErrorBody, ErrorCode, ErrorEnvelope, FieldError, InStoreOfferOut, OnlineOfferOut, ProductOut,
+    ErrorBody, ErrorCode, ErrorEnvelope, FieldError, InStoreOfferOut, LegacyOfferOut,
+    OnlineOfferOut, ProductBrowseOut, ProductOut,
 };
 use crate::secret::Secret;
 use crate::sim::drift::Drift;
 use crate::upstream::Credentials;
 use generate::{api_key, DEMO_KEY_SEED, OTHER_KEY_SEED};
 pub use generate::{crc32, is_well_formed_api_key};
-use handlers::{fallback, get_in_store_offer, get_online_offer, get_product, list_online_offers};
+use handlers::{
+    fallback, get_browse_product, get_in_store_offer, get_online_offer, get_product, legacy_offer,
+    list_legacy_offers, list_online_offers,
+};
 use rate_limit::{RateLimiter, Verdict};
 /// Documented requests per minute per key.
 pub const MINUTE_LIMIT: u32 = 300;
@@ -128,8 +138,10 @@ pub struct SimData {
     pub online_offers: Vec<OnlineOfferOut>,
     /// Every in-store offer.
     pub in_store_offers: Vec<InStoreOfferOut>,
-    /// The catalog products as the products API shows them.
+    /// The catalog products as the products API shows them by GTIN.
     pub products: Vec<ProductOut>,
+    /// The same products as the browse endpoint shows them by id (same order).
+    pub browse_products: Vec<ProductBrowseOut>,
     /// The valid API keys.
     pub api_keys: Vec<ApiKey>,
     /// What drift mode changes as offers are served (empty without it).
@@ -139,8 +151,10 @@ pub struct SimData {
     online_org: Vec<usize>,
     in_store_org: Vec<usize>,
     online_by_org: Vec<Vec<usize>>,
+    in_store_by_org: Vec<Vec<usize>>,
     org_by_uuid: HashMap<u128, usize>,
     products_by_gtin: HashMap<String, usize>,
+    products_by_uuid: HashMap<u128, usize>,
     keys_by_value: HashMap<String, usize>,
     limiter: RateLimiter,
 }
@@ -188,6 +202,48 @@ impl SimData {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The in-store offers of an organization in generation order, the
+    /// order of its legacy listing (empty for an unknown organization).
+    pub fn organization_in_store_offers(&self, organization_id: &str) -> Vec<&InStoreOfferOut> {
+        self.org_index(organization_id)
+            .map(|org| {
+                self.in_store_by_org[org]
+                    .iter()
+                    .map(|&i| &self.in_store_offers[i])
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The legacy flat listing of an organization, whole, as
+    /// `GET .../organizations/{organization_id}/offers` pages through it
+    /// (empty for an unknown organization).
+    pub fn organization_legacy_offers(&self, organization_id: &str) -> Vec<LegacyOfferOut> {
+        self.org_index(organization_id)
+            .map(|org| {
+                self.in_store_by_org[org]
+                    .iter()
+                    .map(|&i| legacy_offer(self, i, org))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The browse record of the product with this id (shortuuid or UUID).
+    pub fn browse_product(&self, id: &str) -> Option<&ProductBrowseOut> {
+        let uuid = shortuuid::parse_id(id).ok()?;
+        self.products_by_uuid
+            .get(&uuid)
+            .map(|&i| &self.browse_products[i])
+    }
+
+    fn org_index(&self, organization_id: &str) -> Option<usize> {
+        shortuuid::parse_id(organization_id)
+            .ok()
+            .and_then(|uuid| self.org_by_uuid.get(&uuid))
+            .copied()
     }
 
     /// The organizations `credentials` may view (none for unknown credentials).
@@ -395,7 +451,15 @@ pub fn router(data: Arc<SimData>) -> Router {
             "/retailers/api/v1/in-store-offers/{offer_id}",
             get(get_in_store_offer),
         )
+        .route(
+            "/retailers/api/v1/organizations/{organization_id}/offers",
+            get(list_legacy_offers),
+        )
         .route("/products/api/v1/products/{gtin}", get(get_product))
+        .route(
+            "/products/api/v1/browse/products/{id}",
+            get(get_browse_product),
+        )
         .route_layer(middleware::from_fn_with_state(data.clone(), authenticate))
         .fallback(fallback)
         .with_state(data)

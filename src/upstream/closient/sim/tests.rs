@@ -1,6 +1,8 @@
 //! The Closient simulator over HTTP: authentication, validation, paging,
-//! visibility between keys, products and rate limits.
+//! visibility between keys, the legacy listing of in-store offers,
+//! products (by GTIN and by id) and rate limits.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use reqwest::StatusCode as Status;
@@ -10,7 +12,7 @@ use super::*;
 use crate::sim::catalog::{self, Catalog};
 use crate::sim::serve;
 use crate::upstream::closient;
-use crate::upstream::closient::wire::{Page, PaginationMeta};
+use crate::upstream::closient::wire::{LegacyStatus, OfferStatus, Page, PaginationMeta};
 fn demo_key() -> String {
     key_of(&demo_credentials())
 }
@@ -278,6 +280,9 @@ async fn products_are_found_by_gtin_14_ean_13_and_upc_a() {
             let answer: ProductOut = serde_json::from_value(body).unwrap();
             assert_eq!(answer.gtin, product.gtin);
             assert_eq!(answer.id, shortuuid::encode(product.uuid));
+            assert_eq!(answer.product_name, product.name);
+            assert_eq!(answer.brand, product.brand);
+            assert_eq!(&answer, &data.products[product.index]);
             assert!(data.online_offers.iter().any(|o| o.product_id == answer.id));
         }
     }
@@ -379,4 +384,252 @@ async fn unknown_paths_answer_the_404_envelope() {
         (status, error_code(&body)),
         (Status::NOT_FOUND, "NOT_FOUND")
     );
+}
+
+fn legacy_list(org: &str) -> String {
+    format!("/retailers/api/v1/organizations/{org}/offers")
+}
+
+fn uuid_of(id: &str) -> String {
+    shortuuid::format_uuid(shortuuid::decode(id).expect("a shortuuid"))
+}
+
+#[tokio::test]
+async fn legacy_listing_pages_to_exactly_the_organizations_in_store_offers_each_fetchable() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let org = &data.organizations[0];
+    let expected = data.organization_in_store_offers(&org.id);
+    let total = expected.len() as u64;
+    assert!(total > 150, "{total} in-store offers");
+    assert!(data
+        .in_store_offers
+        .iter()
+        .any(|o| o.organization_id.as_deref() != Some(org.id.as_str())));
+    let mut listed = Vec::new();
+    for page in 1.. {
+        let path = format!("{}?page={page}&page_size=37", legacy_list(&org.id));
+        let (status, headers, body) = get(&running, &path, Some(&key)).await;
+        assert_eq!(status, Status::OK);
+        assert!(headers.get("ratelimit-remaining").is_some());
+        let page_body: Page<LegacyOfferOut> = serde_json::from_value(body).unwrap();
+        assert_eq!(page_body.pagination.total_count, total);
+        assert_eq!(page_body.pagination.total_pages, total.div_ceil(37));
+        assert_eq!(page_body.pagination.has_previous, page > 1);
+        let more = page_body.pagination.has_next;
+        listed.extend(page_body.data);
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(listed, data.organization_legacy_offers(&org.id));
+    let want: Vec<String> = expected.iter().map(|o| uuid_of(&o.id)).collect();
+    let got: Vec<String> = listed.iter().map(|o| o.id.clone()).collect();
+    assert_eq!(
+        got, want,
+        "exactly the organization's in-store offers, in order"
+    );
+    let org_uuid = shortuuid::format_uuid(org.uuid);
+    for (legacy, offer) in listed.iter().zip(&expected) {
+        assert_eq!(legacy.product_id, uuid_of(&offer.product_id));
+        assert_eq!(legacy.retailer_id, Some(uuid_of(&offer.physical_store_id)));
+        assert_eq!(legacy.organization_id.as_deref(), Some(org_uuid.as_str()));
+        assert_eq!(legacy.sku, offer.sku);
+        assert_eq!(legacy.url, "");
+        let price = offer.price.as_ref().unwrap();
+        assert_eq!(legacy.price, price.amount);
+        assert_eq!(legacy.price_currency, price.currency);
+        assert_eq!(
+            legacy.status == LegacyStatus::Active,
+            offer.status == OfferStatus::Active
+        );
+        assert_eq!(legacy.quantity_on_hand, offer.quantity_on_hand);
+        assert_eq!(legacy.is_verified, offer.is_verified);
+    }
+    let statuses: std::collections::HashSet<_> = listed.iter().map(|o| o.status.clone()).collect();
+    let sources: BTreeSet<_> = listed
+        .iter()
+        .map(|o| o.source.as_str().to_owned())
+        .collect();
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    assert_eq!(
+        sources,
+        ["feed", "manual", "scraper"].map(String::from).into()
+    );
+    assert!(listed.iter().any(|o| o.price.is_none()));
+    assert!(listed.iter().any(|o| o.price_currency == "CAD"));
+    // Every listed id (a canonical UUID) is an in-store offer id.
+    for legacy in listed.iter().step_by(7) {
+        let path = format!("/retailers/api/v1/in-store-offers/{}", legacy.id);
+        let (status, _, body) = get(&running, &path, Some(&key)).await;
+        assert_eq!(status, Status::OK, "{}", legacy.id);
+        let offer: InStoreOfferOut = serde_json::from_value(body).unwrap();
+        assert_eq!(uuid_of(&offer.id), legacy.id);
+    }
+    // Defaults, the UUID form of the organization, and past the end.
+    let (_, _, body) = get(&running, &legacy_list(&org_uuid), Some(&key)).await;
+    let first: Page<LegacyOfferOut> = serde_json::from_value(body).unwrap();
+    assert_eq!(first.data, listed[..25]);
+    assert_eq!((first.pagination.page, first.pagination.page_size), (1, 25));
+    let path = format!("{}?page=99&page_size=100", legacy_list(&org.id));
+    let (status, _, body) = get(&running, &path, Some(&key)).await;
+    assert_eq!(status, Status::OK);
+    let past: Page<LegacyOfferOut> = serde_json::from_value(body).unwrap();
+    assert!(past.data.is_empty() && !past.pagination.has_next);
+    assert_eq!(past.pagination.total_count, total);
+}
+
+#[tokio::test]
+async fn legacy_listing_validates_paging_and_the_organization_id() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let base = legacy_list(&data.organizations[0].id);
+    for (query, field) in [
+        ("page=0", "page"),
+        ("page=abc", "page"),
+        ("page_size=0", "page_size"),
+        ("page_size=101", "page_size"),
+    ] {
+        let (status, _, body) = get(&running, &format!("{base}?{query}"), Some(&key)).await;
+        assert_eq!(status, Status::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(error_code(&body), "VALIDATION_ERROR");
+        assert_eq!(body["error"]["details"][0]["field"], field, "{query}");
+    }
+    let path = format!(
+        "{}?page=0",
+        legacy_list("3c90c3cc-0d44-4b50-8888-8dd2573605zz")
+    );
+    let (status, _, body) = get(&running, &path, Some(&key)).await;
+    assert_eq!(status, Status::UNPROCESSABLE_ENTITY);
+    let fields: Vec<_> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].clone())
+        .collect();
+    assert_eq!(fields, ["organization_id", "page"]);
+    let (status, _, body) = get(&running, &base, None).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (Status::UNAUTHORIZED, "UNAUTHORIZED")
+    );
+}
+
+#[tokio::test]
+async fn legacy_listing_of_an_organization_the_key_cannot_view_is_404_like_a_missing_one() {
+    let (running, data) = start().await;
+    let theirs = org_of(&data, &other_credentials(), &demo_credentials());
+    let (status, _, hidden) = get(&running, &legacy_list(&theirs), Some(&demo_key())).await;
+    assert_eq!(status, Status::NOT_FOUND);
+    let (_, _, absent) = get(
+        &running,
+        &legacy_list(&shortuuid::encode(42)),
+        Some(&demo_key()),
+    )
+    .await;
+    assert_eq!(hidden, absent, "existence is not leaked");
+    assert_eq!(error_code(&hidden), "NOT_FOUND");
+    let other = key_of(&other_credentials());
+    let (status, _, body) = get(&running, &legacy_list(&theirs), Some(&other)).await;
+    assert_eq!(status, Status::OK);
+    assert_eq!(
+        body["pagination"]["total_count"],
+        data.organization_in_store_offers(&theirs).len()
+    );
+}
+
+#[tokio::test]
+async fn products_are_browsed_by_shortuuid_and_uuid_and_unknown_ids_are_404() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let catalog = Catalog::demo();
+    for product in catalog.products.iter().take(5) {
+        let short = shortuuid::encode(product.uuid);
+        for id in [short.clone(), shortuuid::format_uuid(product.uuid)] {
+            let path = format!("/products/api/v1/browse/products/{id}");
+            let (status, headers, body) = get(&running, &path, Some(&key)).await;
+            assert_eq!(status, Status::OK, "{id}");
+            assert!(headers.get("ratelimit-limit").is_some());
+            let browse: ProductBrowseOut = serde_json::from_value(body).unwrap();
+            assert_eq!(browse.id, short);
+            assert_eq!(browse.gtin, product.gtin);
+            assert_eq!(browse.product_name, product.name);
+            assert_eq!(browse.brand, product.brand);
+            assert_eq!(browse.owner_id.is_some(), browse.is_claimed);
+            let created = browse.created.clone().unwrap();
+            assert!(
+                created.len() == 20 && created.ends_with('Z') && &created[10..11] == "T",
+                "{created}"
+            );
+            assert_eq!(data.browse_product(&id), Some(&browse));
+        }
+    }
+    // Another key sees the same products: they are not per organization.
+    let path = format!(
+        "/products/api/v1/browse/products/{}",
+        data.browse_products[0].id
+    );
+    let other = key_of(&other_credentials());
+    assert_eq!(get(&running, &path, Some(&other)).await.0, Status::OK);
+    let (status, _, body) = get(
+        &running,
+        &format!("/products/api/v1/browse/products/{}", shortuuid::encode(42)),
+        Some(&key),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (Status::NOT_FOUND, "NOT_FOUND")
+    );
+    let (status, _, body) = get(
+        &running,
+        "/products/api/v1/browse/products/not-a-product-id",
+        Some(&key),
+    )
+    .await;
+    assert_eq!(status, Status::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["details"][0]["field"], "id");
+    assert_eq!(get(&running, &path, None).await.0, Status::UNAUTHORIZED);
+}
+
+#[test]
+fn product_records_vary_like_the_documented_fields_allow() {
+    let data = data();
+    assert_eq!(data.products.len(), data.browse_products.len());
+    let claimed = data.products.iter().filter(|p| p.is_claimed).count();
+    assert!(claimed > data.products.len() / 3 && claimed < data.products.len() * 3 / 4);
+    for (full, browse) in data.products.iter().zip(&data.browse_products) {
+        assert_eq!(
+            (&full.id, &full.gtin, &full.product_name, &full.brand),
+            (
+                &browse.id,
+                &browse.gtin,
+                &browse.product_name,
+                &browse.brand
+            )
+        );
+        assert_eq!(
+            (full.is_claimed, &full.owner_id, &full.description),
+            (browse.is_claimed, &browse.owner_id, &browse.description)
+        );
+        assert!(
+            full.image_url.is_empty()
+                || full.image_url
+                    == format!(
+                        "https://cdn.closient.com/products/{}/primary.jpg",
+                        full.gtin
+                    )
+        );
+        let score = full.confidence_score.unwrap();
+        assert!((0.0..=1.0).contains(&score));
+    }
+    assert!(data.products.iter().any(|p| p.image_url.is_empty()));
+    assert!(data.products.iter().any(|p| p.description.is_empty()));
+    assert!(data.products.iter().any(|p| p.manufacturer.is_empty()));
+    // One claim owner per brand.
+    let mut owners = std::collections::HashMap::new();
+    for p in data.products.iter().filter(|p| p.is_claimed) {
+        let owner = owners.entry(p.brand.clone()).or_insert(p.owner_id.clone());
+        assert_eq!(owner, &p.owner_id);
+    }
 }
