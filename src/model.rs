@@ -220,13 +220,12 @@ impl Offer {
                 ..ProductFacts::default()
             },
             Offer::Marketplace(o) => match &o.details {
+                // A Medusa offer's title is its variant's ("M / Blue"), not
+                // the product's name.
                 MarketplaceDetails::Medusa(d) => ProductFacts {
                     upstream_product_id: d.product_id.clone().or(product_id),
                     gtins: gtins([d.ean.as_deref(), d.upc.as_deref()]),
-                    name: o
-                        .title
-                        .clone()
-                        .or_else(|| d.product_variant.as_ref().and_then(|v| v.title.clone())),
+                    name: None,
                     brand: None,
                     image_url: None,
                 },

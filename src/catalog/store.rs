@@ -8,7 +8,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -86,8 +86,13 @@ pub(crate) trait CatalogStore: Send + Sync + 'static {
     async fn start_pass(&self, instance: &str) -> Result<i64, CatalogError>;
 
     /// Ends a full pass that read every feed to the end: forgets the
-    /// offers of `instance` the pass did not see. The number forgotten.
+    /// offers of `instance` the pass did not see, and remembers when it
+    /// ended. The number forgotten.
     async fn finish_pass(&self, instance: &str, pass: i64) -> Result<u64, CatalogError>;
+
+    /// When the last full pass of `instance` ended, in this or an earlier
+    /// run of the gateway (so that a restart does not re-crawl).
+    async fn last_full_pass(&self, instance: &str) -> Result<Option<SystemTime>, CatalogError>;
 
     /// Records what `instance` says of its product `product_id`: its facts
     /// (GTIN, name, ...), or `None` for a product it does not know.
@@ -204,9 +209,27 @@ CREATE VIRTUAL TABLE IF NOT EXISTS product_search USING fts5(
 );
 CREATE TABLE IF NOT EXISTS passes (
     instance TEXT PRIMARY KEY,
-    pass INTEGER NOT NULL
+    pass INTEGER NOT NULL,
+    finished_at INTEGER
 ) WITHOUT ROWID;
 "#;
+
+/// The version of [`SCHEMA`], kept in SQLite's `user_version`. An index
+/// of another version is dropped and rebuilt: it only caches what the
+/// upstreams say, so a new sync refills it.
+const SCHEMA_VERSION: i64 = 1;
+
+/// Every table of the schema, for a rebuild.
+const TABLES: [&str; 8] = [
+    "offers",
+    "offer_gtins",
+    "upstream_products",
+    "gtin_lookups",
+    "products",
+    "product_images",
+    "product_search",
+    "passes",
+];
 
 impl SqliteStore {
     /// Opens (creating if needed) the index file `catalog.sqlite3` in
@@ -240,6 +263,19 @@ impl SqliteStore {
             .max_connections(connections)
             .connect_with(options)
             .await?;
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&pool)
+            .await?;
+        if version != SCHEMA_VERSION {
+            for table in TABLES {
+                sqlx::raw_sql(&format!("DROP TABLE IF EXISTS {table}"))
+                    .execute(&pool)
+                    .await?;
+            }
+            sqlx::raw_sql(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+                .execute(&pool)
+                .await?;
+        }
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
         // A read-only file opens fine; find out now, not at the first write.
         sqlx::query("INSERT OR REPLACE INTO passes (instance, pass) SELECT '', 0")
@@ -249,12 +285,14 @@ impl SqliteStore {
     }
 }
 
-/// Adds `gtin` to the products (and search) with what `facts` say, keeping
-/// what earlier upstreams said.
+/// Adds `gtin` to the products (and search) with what `facts` say. Offers'
+/// facts keep what earlier upstreams said; a product registry's
+/// (`authoritative`: Closient's products API, keyed by GTIN) replace them.
 async fn upsert_product(
     tx: &mut sqlx::SqliteConnection,
     gtin: &Gtin,
     facts: &ProductFacts,
+    authoritative: bool,
 ) -> Result<(), CatalogError> {
     let before: Option<(Option<String>, Option<String>)> =
         sqlx::query_as("SELECT name, brand FROM products WHERE gtin = ?")
@@ -262,6 +300,10 @@ async fn upsert_product(
             .fetch_optional(&mut *tx)
             .await?;
     let (name, brand) = match &before {
+        Some((name, brand)) if authoritative => (
+            facts.name.clone().or_else(|| name.clone()),
+            facts.brand.clone().or_else(|| brand.clone()),
+        ),
         Some((name, brand)) => (
             name.clone().or_else(|| facts.name.clone()),
             brand.clone().or_else(|| facts.brand.clone()),
@@ -361,7 +403,7 @@ impl CatalogStore for SqliteStore {
                 .bind(gtin.as_str())
                 .execute(&mut *tx)
                 .await?;
-                upsert_product(&mut tx, gtin, &entry.facts).await?;
+                upsert_product(&mut tx, gtin, &entry.facts, false).await?;
             }
         }
         tx.commit().await?;
@@ -415,8 +457,28 @@ impl CatalogStore for SqliteStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        sqlx::query("UPDATE passes SET finished_at = ? WHERE instance = ?")
+            .bind(i64::try_from(now).unwrap_or(i64::MAX))
+            .bind(instance)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(removed)
+    }
+
+    async fn last_full_pass(&self, instance: &str) -> Result<Option<SystemTime>, CatalogError> {
+        let finished: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT finished_at FROM passes WHERE instance = ?")
+                .bind(instance)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(finished
+            .flatten()
+            .and_then(|secs| u64::try_from(secs).ok())
+            .map(|secs| UNIX_EPOCH + Duration::from_secs(secs)))
     }
 
     async fn record_product(
@@ -441,7 +503,7 @@ impl CatalogStore for SqliteStore {
                 .bind(gtin.as_str())
                 .execute(&mut *tx)
                 .await?;
-            upsert_product(&mut tx, &gtin, facts).await?;
+            upsert_product(&mut tx, &gtin, facts, true).await?;
         }
         tx.commit().await?;
         Ok(())

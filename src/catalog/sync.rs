@@ -28,6 +28,22 @@ const RESOLVE_BATCH: u32 = 50;
 pub(crate) async fn run(instance: Arc<Instance>, store: Arc<dyn CatalogStore>, status: StatusCell) {
     let budget = Budget::new(&instance.sync_budget());
     let interval = instance.settings().sync.interval;
+    // A full pass of an earlier run that is recent enough counts: a
+    // restart does not re-crawl.
+    if let Ok(Some(finished)) = store.last_full_pass(instance.name()).await {
+        let age = SystemTime::now()
+            .duration_since(finished)
+            .unwrap_or_default();
+        if age < interval {
+            let wait = interval - age;
+            status.update(|s| {
+                s.last_full_pass_at = Some(finished);
+                s.next_run_at = Some(SystemTime::now() + wait);
+            });
+            tracing::info!(upstream = %instance.name(), wait_secs = wait.as_secs(), "catalog sync: index is recent, next pass later");
+            tokio::time::sleep(wait).await;
+        }
+    }
     loop {
         let started = Instant::now();
         pass(&instance, &*store, &budget, &status).await;
@@ -116,6 +132,9 @@ async fn pass(instance: &Instance, store: &dyn CatalogStore, budget: &Budget, st
             }
             Err(err) => status.fail_index(&err),
         }
+    }
+    if let Ok(count) = store.offer_count(&name).await {
+        status.update(|s| s.offers_indexed = count);
     }
     if instance.resolves_product_ids() {
         resolve_products(instance, store, budget, status, &context).await;

@@ -34,6 +34,8 @@ mod money;
 #[cfg(feature = "sim")]
 mod observability;
 #[cfg(feature = "sim")]
+mod products;
+#[cfg(feature = "sim")]
 mod resilience;
 mod schema_file;
 #[cfg(feature = "sim")]

@@ -28,9 +28,10 @@ use serde_json::{Map, Value};
 use super::shortuuid;
 use super::wire;
 use crate::error::UpstreamError;
+use crate::gtin::Gtin;
 use crate::model::{
     FulfillmentType, InStoreOffer, Offer, OfferCommon, OfferKey, OfferKind, OfferStatus,
-    OnlineOffer, RetailSource, RetailStatus, StockLevel, UpstreamKind,
+    OnlineOffer, ProductFacts, RetailSource, RetailStatus, StockLevel, UpstreamKind,
 };
 use crate::pricing::{self, Money, PriceError};
 use crate::upstream::tolerant::saturating_i32;
@@ -214,7 +215,6 @@ fn money(
 /// which product it is for and who owns it. The listing serves in-store
 /// offers, so `id` is also the id of `GET /in-store-offers/{offer_id}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(dead_code, reason = "wired into the catalog sync")]
 pub(crate) struct LegacyOffer {
     /// Shortuuid of the offer.
     pub(crate) id: String,
@@ -226,7 +226,6 @@ pub(crate) struct LegacyOffer {
 
 /// Product facts of the products API, by Closient product id.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(dead_code, reason = "wired into the catalog sync")]
 pub(crate) struct ClosientProduct {
     /// Shortuuid of the product.
     pub(crate) id: String,
@@ -243,7 +242,6 @@ pub(crate) struct ClosientProduct {
 
 /// Reads one item of the legacy listing of `listed_organization`
 /// (shortuuid) from its JSON text: the wire type, then [`legacy_offer`].
-#[allow(dead_code, reason = "wired into the catalog sync")]
 pub(crate) fn read_legacy_offer(
     json: &str,
     listed_organization: &str,
@@ -256,7 +254,6 @@ pub(crate) fn read_legacy_offer(
 /// Maps an item of the legacy listing: its UUIDs (or shortuuids) become
 /// shortuuids. An item without an `organization_id` belongs to the
 /// organization listed, `listed_organization`.
-#[allow(dead_code, reason = "wired into the catalog sync")]
 pub(crate) fn legacy_offer(
     wire: &wire::LegacyOfferOut,
     listed_organization: &str,
@@ -284,7 +281,6 @@ pub(crate) fn legacy_offer(
 
 /// Reads a `ProductBrowseOut` from its JSON text: the wire type, then
 /// [`browse_product`].
-#[allow(dead_code, reason = "wired into the catalog sync")]
 pub(crate) fn read_browse_product(json: &str) -> Result<ClosientProduct, UpstreamError> {
     let wire = serde_json::from_str::<wire::ProductBrowseOut>(json).map_err(|err| {
         UpstreamError::BadResponse(format!(
@@ -296,7 +292,6 @@ pub(crate) fn read_browse_product(json: &str) -> Result<ClosientProduct, Upstrea
 
 /// Maps a `ProductBrowseOut`: the id in shortuuid form, the GTIN as sent,
 /// empty strings as `None`.
-#[allow(dead_code, reason = "wired into the catalog sync")]
 pub(crate) fn browse_product(
     wire: &wire::ProductBrowseOut,
 ) -> Result<ClosientProduct, UpstreamError> {
@@ -314,6 +309,46 @@ pub(crate) fn browse_product(
         brand: text(&wire.brand),
         image_url: None,
     })
+}
+
+/// Reads the answer of `GET /products/api/v1/products/{gtin}` from its
+/// JSON text: the wire type, then the same mapping as a browsed product,
+/// with the image.
+pub(crate) fn read_product(json: &str) -> Result<ClosientProduct, UpstreamError> {
+    let wire = serde_json::from_str::<wire::ProductOut>(json).map_err(|err| {
+        UpstreamError::BadResponse(format!(
+            "product answer does not match the expected shape: {err}"
+        ))
+    })?;
+    let id = shortuuid::canonical(&wire.id).map_err(|err| {
+        UpstreamError::BadResponse(format!(
+            "product id {:?} is not a Closient id: {err}",
+            clip(&wire.id)
+        ))
+    })?;
+    let text = |value: &str| (!value.trim().is_empty()).then(|| value.to_owned());
+    Ok(ClosientProduct {
+        id,
+        gtin: wire.gtin.clone(),
+        name: text(&wire.product_name),
+        brand: text(&wire.brand),
+        image_url: text(&wire.image_url),
+    })
+}
+
+impl ClosientProduct {
+    /// What the product record says, for the catalog index: its GTIN
+    /// (normalized; none when Closient sent an invalid one), name, brand
+    /// and image.
+    pub(crate) fn facts(&self) -> ProductFacts {
+        ProductFacts {
+            upstream_product_id: Some(self.id.clone()),
+            gtins: Gtin::from_upstream(&self.gtin).into_iter().collect(),
+            name: self.name.clone(),
+            brand: self.brand.clone(),
+            image_url: self.image_url.clone(),
+        }
+    }
 }
 
 /// At most 64 characters of an upstream string, for log details.

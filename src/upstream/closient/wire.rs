@@ -490,9 +490,9 @@ pub struct ProductBrowseOut {
 /// `ProductOut`: the canonical product record of
 /// `GET /products/api/v1/products/{gtin}`, in a subset of its documented
 /// fields (the GDSN dimensions and weights, the net content pair and the
-/// GPC codes are left out). The connector does not read it.
+/// GPC codes are left out). The connector reads `id`, `gtin`,
+/// `product_name`, `brand` and `image_url`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[cfg(any(test, feature = "sim"))]
 pub struct ProductOut {
     /// Shortuuid of the product (the `product_id` of its offers).
     pub id: String,
