@@ -50,7 +50,11 @@ pub struct SimControl {
     counts: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<Vec<FaultRule>>,
     request_ids: Mutex<Vec<String>>,
+    arrivals: Mutex<std::collections::VecDeque<std::time::Instant>>,
 }
+
+/// Arrival times kept per simulator (the latest ones).
+const KEPT_ARRIVALS: usize = 100_000;
 
 impl SimControl {
     /// Injects `fault` into calls of `endpoint` (`"GET /admin/offers"`;
@@ -129,7 +133,25 @@ impl SimControl {
         self.counts.lock().expect("counter lock poisoned").clear();
     }
 
+    /// When the latest requests (up to 100,000) arrived, oldest first: for
+    /// tests that check how requests spread over time.
+    pub fn arrivals(&self) -> Vec<std::time::Instant> {
+        self.arrivals
+            .lock()
+            .expect("arrivals lock poisoned")
+            .iter()
+            .copied()
+            .collect()
+    }
+
     fn record(&self, endpoint: String) {
+        {
+            let mut arrivals = self.arrivals.lock().expect("arrivals lock poisoned");
+            if arrivals.len() == KEPT_ARRIVALS {
+                arrivals.pop_front();
+            }
+            arrivals.push_back(std::time::Instant::now());
+        }
         *self
             .counts
             .lock()

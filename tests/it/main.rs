@@ -18,6 +18,8 @@ mod common;
 mod batching_caching;
 #[cfg(feature = "sim")]
 mod catalog_prices;
+#[cfg(feature = "sim")]
+mod catalog_sync;
 mod cli;
 #[cfg(feature = "sim")]
 mod drift;
