@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use offer_gateway::sim::Simulators;
 use offer_gateway::upstream::{BudgetWindow, InstanceSpec};
 use offer_gateway::{BuildError, Gateway, GatewayOptions};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Runs `query` on `gateway` without HTTP; the data, or a panic on errors.
 async fn data(gateway: &Gateway, query: &str) -> Value {
