@@ -524,3 +524,63 @@ fn every_default_the_example_file_shows_is_the_codes() {
     }
     assert!(checked >= 25, "only {checked} defaults found");
 }
+
+#[test]
+fn sync_settings_have_defaults_per_style_and_are_checked() {
+    let config = Config::from_toml(ONE, env).unwrap();
+    let sync = &config.instances[0].settings.sync;
+    assert!(sync.enabled);
+    assert_eq!(sync.interval, crate::upstream::DEFAULT_SYNC_INTERVAL);
+    assert_eq!(sync.budget, None);
+    assert!(sync.organizations.is_empty());
+    assert_eq!(
+        config.options.data_dir.as_deref(),
+        Some(std::path::Path::new(DEFAULT_DATA_DIR))
+    );
+
+    let text = format!(
+        "data_dir = \"/var/lib/gateway\"\n{ONE}[upstreams.a.sync]\ninterval = \"1h\"\npage_size = 50\n\
+         organizations = [\"YdduYBYqSi77bPyG7XevUT\"]\n\
+         budget = [{{ requests = 100, per = \"1m\" }}, {{ requests = 3000, per = \"1d\" }}]\n"
+    );
+    let config = Config::from_toml(&text, env).unwrap();
+    let sync = &config.instances[0].settings.sync;
+    assert_eq!(sync.interval, Duration::from_secs(3600));
+    assert_eq!(sync.page_size, Some(50));
+    assert_eq!(sync.organizations, ["YdduYBYqSi77bPyG7XevUT"]);
+    assert_eq!(
+        sync.budget,
+        Some(vec![
+            crate::upstream::BudgetWindow {
+                requests: 100,
+                per: Duration::from_secs(60)
+            },
+            crate::upstream::BudgetWindow {
+                requests: 3000,
+                per: Duration::from_secs(86_400)
+            },
+        ])
+    );
+    assert_eq!(
+        config.options.data_dir.as_deref(),
+        Some(std::path::Path::new("/var/lib/gateway"))
+    );
+
+    for (bad, key) in [
+        ("interval = \"0s\"", "upstreams.a.sync.interval"),
+        ("page_size = 0", "upstreams.a.sync.page_size"),
+        (
+            "budget = [{ requests = 0, per = \"1m\" }]",
+            "upstreams.a.sync.budget.requests",
+        ),
+        (
+            "budget = [{ requests = 1, per = \"0s\" }]",
+            "upstreams.a.sync.budget.per",
+        ),
+    ] {
+        let err = error_of(&format!("{ONE}[upstreams.a.sync]\n{bad}\n"));
+        assert!(err.starts_with(key), "{bad}: {err}");
+    }
+    let err = error_of(&format!("{ONE}[upstreams.a.sync]\nevery = \"1h\"\n"));
+    assert!(err.contains("unknown field `every`"), "{err}");
+}
