@@ -13,7 +13,7 @@ fn example(name: &str) -> String {
 
 #[tokio::test]
 async fn every_example_query_answers_with_data_and_no_errors() {
-    let gateway = TestGateway::start().await;
+    let gateway = TestGateway::start_synced().await;
     let dir =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples")).expect("examples/");
     let mut ran = 0;
@@ -31,22 +31,22 @@ async fn every_example_query_answers_with_data_and_no_errors() {
             ran += 1;
         }
     }
-    assert_eq!(ran, 4, "the four example queries ran");
+    assert_eq!(ran, 5, "the five example queries ran");
 }
 
 #[tokio::test]
 async fn product_page_example_shows_every_offer_type_from_every_upstream() {
-    let gateway = TestGateway::start().await;
+    let gateway = TestGateway::start_synced().await;
     let data = gateway
         .data(&example("product_page.graphql"), Value::Null)
         .await;
-    let offers = data["offers"].as_array().expect("offers");
+    let product = &data["product"];
+    assert_eq!(product["gtin"], "00918882175177");
+    assert_eq!(product["name"], "Initech Ultra Camping Stove");
+    let offers = product["offers"]["nodes"].as_array().expect("offers");
+    assert_eq!(product["offerCount"], 8);
     assert_eq!(offers.len(), 8);
-    assert!(
-        offers.iter().all(|o| !o.is_null()),
-        "every demo id resolves"
-    );
-    let seen: Vec<(&str, &str)> = offers
+    let mut seen: Vec<(&str, &str)> = offers
         .iter()
         .map(|o| {
             (
@@ -55,19 +55,63 @@ async fn product_page_example_shows_every_offer_type_from_every_upstream() {
             )
         })
         .collect();
+    seen.sort();
     assert_eq!(
         seen,
         [
-            ("OnlineOffer", "closient"),
-            ("OnlineOffer", "closient"),
             ("InStoreOffer", "closient"),
             ("InStoreOffer", "closient"),
             ("InStoreOffer", "closient"),
             ("MarketplaceOffer", "medusa"),
             ("MarketplaceOffer", "medusa"),
             ("MarketplaceOffer", "violet"),
+            ("OnlineOffer", "closient"),
+            ("OnlineOffer", "closient"),
         ]
     );
+    // The price range spans what the ranked (buyable) offers cost.
+    let min: f64 = product["priceRange"]["min"]["amount"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let max: f64 = product["priceRange"]["max"]["amount"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(min <= max, "{min} > {max}");
+}
+
+#[tokio::test]
+async fn compare_example_ranks_every_offer_of_the_product() {
+    let gateway = TestGateway::start_synced().await;
+    let data = gateway
+        .data(&example("compare_offers.graphql"), Value::Null)
+        .await;
+    let comparison = &data["product"]["compare"];
+    let ranked = comparison["ranked"].as_array().expect("ranked").len();
+    let excluded = comparison["excluded"].as_array().expect("excluded").len();
+    assert_eq!(ranked + excluded, 8, "{comparison:#}");
+    assert!(ranked > 0, "{comparison:#}");
+    assert_eq!(
+        comparison["ranked"][0]["offer"],
+        comparison["cheapest"]["offer"]
+    );
+}
+
+#[tokio::test]
+async fn search_example_finds_the_camping_stoves() {
+    let gateway = TestGateway::start_synced().await;
+    let data = gateway
+        .data(&example("search_products.graphql"), Value::Null)
+        .await;
+    let nodes = data["products"]["nodes"].as_array().expect("nodes");
+    assert!(!nodes.is_empty());
+    for node in nodes {
+        let name = node["name"].as_str().unwrap();
+        assert!(name.contains("Camping Stove"), "{name}");
+    }
 }
 
 #[tokio::test]

@@ -3,52 +3,11 @@
 //! of the simulators' catalog.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
-use offer_gateway::upstream::{BudgetWindow, InstanceSpec};
 use offer_gateway::{GlobalId, OfferKind};
 use serde_json::{json, Value};
 
-use crate::common::{error_codes, visible_in_store, visible_online, TestGateway};
-
-/// The sync of every instance on, with a budget no test waits for.
-fn sync_everything(specs: &mut Vec<InstanceSpec>) {
-    for spec in specs {
-        spec.settings.sync.enabled = true;
-        spec.settings.sync.budget = Some(vec![BudgetWindow {
-            requests: 100_000,
-            per: Duration::from_secs(1),
-        }]);
-    }
-}
-
-/// Waits until every instance finished a full pass.
-async fn wait_for_full_passes(gateway: &TestGateway) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let data = gateway
-            .data(
-                "{ catalogStatus { productCount upstreams { upstream fullPasses offersIndexed errors lastError } } }",
-                json!({}),
-            )
-            .await;
-        let upstreams = data["catalogStatus"]["upstreams"]
-            .as_array()
-            .unwrap()
-            .clone();
-        if upstreams
-            .iter()
-            .all(|u| u["fullPasses"].as_i64() >= Some(1))
-        {
-            return data["catalogStatus"].clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no full pass within two minutes: {upstreams:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use crate::common::{error_codes, sync_everything, visible_in_store, visible_online, TestGateway};
 
 /// A barcode as GTIN-14, from its raw digits (zero-padded).
 fn gtin14(code: &str) -> String {
@@ -118,7 +77,7 @@ fn expected_offers(gateway: &TestGateway) -> BTreeMap<String, BTreeSet<String>> 
 #[tokio::test]
 async fn every_product_of_the_demo_catalog_has_exactly_its_offers_from_every_upstream() {
     let gateway = TestGateway::start_with(sync_everything).await;
-    let status = wait_for_full_passes(&gateway).await;
+    let status = gateway.wait_for_full_passes().await;
     for upstream in status["upstreams"].as_array().unwrap() {
         assert_eq!(upstream["errors"], 0, "{upstream}");
         assert!(
@@ -179,8 +138,7 @@ async fn every_product_of_the_demo_catalog_has_exactly_its_offers_from_every_ups
 
 #[tokio::test]
 async fn a_gtin_written_as_upc_a_ean_13_or_gtin_14_is_one_product() {
-    let gateway = TestGateway::start_with(sync_everything).await;
-    wait_for_full_passes(&gateway).await;
+    let gateway = TestGateway::start_synced().await;
     let products = &gateway.sims.catalog.products;
     let upc = products
         .iter()
@@ -299,8 +257,7 @@ async fn an_offer_knows_its_product_and_an_offer_without_a_gtin_has_none() {
 
 #[tokio::test]
 async fn search_finds_products_by_name_and_brand_words_best_match_first() {
-    let gateway = TestGateway::start_with(sync_everything).await;
-    wait_for_full_passes(&gateway).await;
+    let gateway = TestGateway::start_synced().await;
     let products = &gateway.sims.catalog.products;
     // A product's exact name ranks it first among those matching.
     let target = &products[7];
@@ -353,4 +310,97 @@ async fn search_finds_products_by_name_and_brand_words_best_match_first() {
     assert_eq!(data["products"]["nodes"][0]["gtin"], target.gtin);
     let response = gateway.query(query, json!({ "s": " ,; " })).await;
     assert_eq!(error_codes(&response), ["BAD_USER_INPUT"]);
+}
+
+#[tokio::test]
+async fn ordering_a_products_offers_by_price_ranks_all_of_them_not_one_page() {
+    let gateway = TestGateway::start_synced().await;
+    let gtin = "00918882175177";
+    let query = "query($gtin: String!, $first: Int, $after: String) {
+        product(gtin: $gtin) {
+          offers(first: $first, after: $after, orderBy: PRICE, currency: \"USD\") {
+            totalCount pageInfo { hasNextPage endCursor } nodes { id }
+          }
+          compare(currency: \"USD\") { ranked { offer { id } } }
+        }
+    }";
+    let ids = |data: &Value| -> Vec<String> {
+        data["product"]["offers"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = gateway
+        .data(query, json!({ "gtin": gtin, "first": 50 }))
+        .await;
+    let whole = ids(&all);
+    assert_eq!(whole.len(), 8);
+    // The ranked offers come first, in the comparison's order.
+    let ranked: Vec<String> = all["product"]["compare"]["ranked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["offer"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!ranked.is_empty());
+    assert_eq!(whole[..ranked.len()], ranked[..]);
+    // Pages of three walk the same order.
+    let mut paged = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let data = gateway
+            .data(query, json!({ "gtin": gtin, "first": 3, "after": after }))
+            .await;
+        paged.extend(ids(&data));
+        let info = &data["product"]["offers"]["pageInfo"];
+        if !info["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = info["endCursor"].clone();
+    }
+    assert_eq!(paged, whole);
+}
+
+#[tokio::test]
+async fn a_products_offers_filter_by_type_upstream_and_buyability() {
+    let gateway = TestGateway::start_synced().await;
+    let query = "query($kinds: [OfferType!], $upstreams: [String!], $buyable: Boolean!) {
+        product(gtin: \"00918882175177\") {
+          offers(kinds: $kinds, upstreams: $upstreams, buyableOnly: $buyable) {
+            totalCount nodes { __typename upstream buyable }
+          }
+        }
+    }";
+    let offers = |vars: Value| {
+        let gateway = &gateway;
+        async move {
+            let data = gateway.data(query, vars).await;
+            data["product"]["offers"].clone()
+        }
+    };
+    let in_store = offers(json!({ "kinds": ["IN_STORE"], "buyable": false })).await;
+    assert_eq!(in_store["totalCount"], 3);
+    assert!(in_store["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|n| n["__typename"] == "InStoreOffer"));
+    let medusa = offers(json!({ "upstreams": ["medusa"], "buyable": false })).await;
+    assert_eq!(medusa["totalCount"], 2);
+    let all = offers(json!({ "buyable": false })).await;
+    let buyable = offers(json!({ "buyable": true })).await;
+    let want = all["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["buyable"] == true)
+        .count();
+    assert_eq!(buyable["totalCount"], want);
+    assert!(buyable["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|n| n["buyable"] == true));
 }

@@ -81,6 +81,42 @@ impl TestGateway {
         .await
     }
 
+    /// The demo setup with every instance's catalog sync on (budgets no
+    /// test waits for), once every instance finished a full pass: products
+    /// hold all their offers.
+    pub async fn start_synced() -> Self {
+        let gateway = Self::start_with(sync_everything).await;
+        gateway.wait_for_full_passes().await;
+        gateway
+    }
+
+    /// Waits until every synced instance finished a full catalog pass, and
+    /// returns `catalogStatus`.
+    pub async fn wait_for_full_passes(&self) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let data = self
+                .data(
+                    "{ catalogStatus { productCount upstreams { upstream enabled fullPasses                      offersIndexed errors lastError } } }",
+                    json!({}),
+                )
+                .await;
+            let status = &data["catalogStatus"];
+            let upstreams = status["upstreams"].as_array().expect("upstreams");
+            if upstreams
+                .iter()
+                .all(|u| u["enabled"] == false || u["fullPasses"].as_i64() >= Some(1))
+            {
+                return status.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no full pass within two minutes: {upstreams:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The demo catalog served by simulators in drift mode (the unusual
     /// values the seeds allow, and a few unreadable offers).
     pub async fn start_drifted() -> Self {
@@ -160,6 +196,17 @@ impl TestGateway {
             response["errors"]
         );
         response["data"].clone()
+    }
+}
+
+/// Turns every instance's catalog sync on, with a budget no test waits for.
+pub fn sync_everything(specs: &mut Vec<InstanceSpec>) {
+    for spec in specs {
+        spec.settings.sync.enabled = true;
+        spec.settings.sync.budget = Some(vec![offer_gateway::upstream::BudgetWindow {
+            requests: 100_000,
+            per: Duration::from_secs(1),
+        }]);
     }
 }
 
