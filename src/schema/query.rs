@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
 
 use crate::error::{ErrorCode, GatewayError, UpstreamError};
 use crate::gtin::Gtin;
@@ -24,7 +24,7 @@ use crate::schema::product::{
     decode_product_id, product_by_gtin, search_products, Product, ProductConnection,
 };
 use crate::schema::scope;
-use crate::upstream::{Instance, ListScope, PageItem, Upstreams};
+use crate::upstream::{Instance, ListScope, OfferFilter, PageItem, Upstreams};
 
 /// The answer of a nullable field: `None` is null without an error,
 /// `Some(Err(..))` is null with the error at the field's path. (async-graphql
@@ -174,6 +174,45 @@ pub(crate) fn page_window(
             .ok_or_else(|| GatewayError::bad_input("after", "cursor out of range"))?,
     };
     Ok((offset, limit))
+}
+
+/// Exact-match filters of `marketplaceOffers`: values as the upstream
+/// stores them. Medusa-style upstreams filter on all four; Violet-style
+/// ones by seller only.
+#[derive(InputObject, Clone, Debug, Default)]
+pub(crate) struct MarketplaceOfferFilter {
+    /// The seller's id (Medusa `sel_...`; Violet: the merchant id).
+    seller_id: Option<String>,
+    /// The offer's SKU, exactly.
+    sku: Option<String>,
+    /// The EAN, exactly as the upstream stores it (`0196569222998` does not find
+    /// `196569222998`; to find a product by any form of its code, use `product(gtin:)`).
+    ean: Option<String>,
+    /// The UPC, exactly as the upstream stores it.
+    upc: Option<String>,
+}
+
+impl MarketplaceOfferFilter {
+    /// The upstream filter; an empty or over-long value is `BAD_USER_INPUT`.
+    fn into_filter(self) -> Result<OfferFilter, GatewayError> {
+        let check = |name: &str, value: Option<String>| match value {
+            Some(v) if v.trim().is_empty() => Err(GatewayError::bad_input(
+                &format!("filter.{name}"),
+                "must not be empty (leave it out instead)",
+            )),
+            Some(v) if v.len() > 128 => Err(GatewayError::bad_input(
+                &format!("filter.{name}"),
+                "at most 128 characters",
+            )),
+            other => Ok(other),
+        };
+        Ok(OfferFilter {
+            seller_id: check("sellerId", self.seller_id)?,
+            sku: check("sku", self.sku)?,
+            ean: check("ean", self.ean)?,
+            upc: check("upc", self.upc)?,
+        })
+    }
 }
 
 /// How a listing page is ordered.
@@ -484,13 +523,18 @@ impl QueryRoot {
     }
 
     /// The offers of a marketplace (Medusa-style) or catalog (Violet-style) upstream, a page at
-    /// a time, in the upstream's order (or by price within the page with `orderBy: PRICE`).
-    /// Null with an error when the arguments are invalid or the upstream fails.
+    /// a time, in the upstream's order (or by price within the page with `orderBy: PRICE`),
+    /// optionally only those matching `filter`. Null with an error when the arguments are
+    /// invalid (a filter the upstream cannot apply is `BAD_USER_INPUT`) or the upstream fails.
+    #[allow(clippy::too_many_arguments)]
     async fn marketplace_offers(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Name of the Medusa- or Violet-style upstream (see `upstreams`).")]
         upstream: String,
+        #[graphql(desc = "Only the offers matching every filter given.")] filter: Option<
+            MarketplaceOfferFilter,
+        >,
         #[graphql(
             desc = "Number of offers to return (default 25, at most the upstream's page size limit)."
         )]
@@ -506,7 +550,7 @@ impl QueryRoot {
             order_by,
             currency,
         };
-        nullable(marketplace_offers_page(ctx, upstream, args).await)
+        nullable(marketplace_offers_page(ctx, upstream, filter, args).await)
     }
 }
 
@@ -561,6 +605,7 @@ async fn online_offers_page(
 async fn marketplace_offers_page(
     ctx: &Context<'_>,
     upstream: String,
+    filter: Option<MarketplaceOfferFilter>,
     args: ListArgs,
 ) -> Result<Option<MarketplaceOfferConnection>, GatewayError> {
     let upstreams = ctx.data_unchecked::<Upstreams>();
@@ -570,7 +615,20 @@ async fn marketplace_offers_page(
         &upstream,
         &[UpstreamKind::Medusa, UpstreamKind::Violet],
     )?;
-    let (offset, count, total, offers) = list_window(ctx, connector, ListScope::All, args).await?;
+    let scope = match filter
+        .map(MarketplaceOfferFilter::into_filter)
+        .transpose()?
+    {
+        None => ListScope::All,
+        Some(filter) if filter == OfferFilter::default() => ListScope::All,
+        Some(filter) => {
+            connector
+                .check_filter(&filter)
+                .map_err(|why| GatewayError::bad_input("filter", why))?;
+            ListScope::Matching(filter)
+        }
+    };
+    let (offset, count, total, offers) = list_window(ctx, connector, scope, args).await?;
     let nodes = offers
         .into_iter()
         .filter_map(|(position, item)| match item {

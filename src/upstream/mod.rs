@@ -116,6 +116,23 @@ pub enum ListScope {
     Organization(String),
     /// All offers the credentials can see (Medusa list, Violet search).
     All,
+    /// The offers the credentials can see that match every filter given,
+    /// exactly as the upstream stores the values.
+    Matching(OfferFilter),
+}
+
+/// Exact-match filters of a marketplace listing. Medusa's list endpoint
+/// filters on all four; Violet's search only by seller (its merchant id).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct OfferFilter {
+    /// The seller (Medusa `seller_id`, Violet merchant id).
+    pub seller_id: Option<String>,
+    /// The offer's SKU.
+    pub sku: Option<String>,
+    /// The EAN, exactly as the upstream stores it (no padding).
+    pub ean: Option<String>,
+    /// The UPC, exactly as the upstream stores it.
+    pub upc: Option<String>,
 }
 
 /// A listing a catalog sync pass reads to its end.
@@ -269,6 +286,13 @@ pub trait Connector: Send + Sync + 'static {
 
     /// Largest `limit` the upstream serves in one page.
     fn max_page_size(&self) -> u32;
+
+    /// Whether [`ListScope::Matching`] with `filter` can be listed; the
+    /// error says which filter the upstream lacks, for `BAD_USER_INPUT`.
+    fn check_filter(&self, filter: &OfferFilter) -> Result<(), String> {
+        let _ = filter;
+        Err("this upstream cannot filter its offers".to_owned())
+    }
 
     /// The latest exchange rates against `base`, for styles that publish
     /// them (Violet's `GET /v1/currencies/latest`); `Ok(None)` otherwise.
@@ -457,6 +481,12 @@ impl Instance {
     /// See [`Connector::canonical_id`].
     pub fn canonical_id(&self, kind: OfferKind, raw: &str) -> Result<String, String> {
         self.connector.canonical_id(kind, raw)
+    }
+
+    /// Whether the instance can list offers matching `filter`
+    /// ([`Connector::check_filter`]).
+    pub fn check_filter(&self, filter: &OfferFilter) -> Result<(), String> {
+        self.connector.check_filter(filter)
     }
 
     /// Largest `limit` the upstream serves in one page.

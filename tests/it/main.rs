@@ -26,6 +26,8 @@ mod drift;
 #[cfg(feature = "sim")]
 mod examples;
 #[cfg(feature = "sim")]
+mod filters;
+#[cfg(feature = "sim")]
 mod graphql_e2e;
 #[cfg(feature = "sim")]
 mod hardening;

@@ -400,7 +400,7 @@ impl Connector for ClosientConnector {
                 self.list_organization(call, organization, offset, limit)
                     .await
             }
-            ListScope::All => Err(UpstreamError::Rejected {
+            ListScope::All | ListScope::Matching(_) => Err(UpstreamError::Rejected {
                 status: 400,
                 detail: "Closient lists online offers per organization only; \
                          a listing of all offers is not supported"

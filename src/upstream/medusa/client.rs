@@ -24,7 +24,9 @@ use crate::model::{Offer, OfferKey, OfferKind};
 use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
 use crate::upstream::resilience::Idempotent;
-use crate::upstream::{Call, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferPage};
+use crate::upstream::{
+    Call, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferFilter, OfferPage,
+};
 
 use super::{id, map, wire};
 
@@ -405,6 +407,12 @@ impl Connector for MedusaConnector {
         answers
     }
 
+    /// Medusa's list endpoint filters on all four, exactly.
+    fn check_filter(&self, filter: &OfferFilter) -> Result<(), String> {
+        let _ = filter;
+        Ok(())
+    }
+
     async fn list_offers(
         &self,
         call: &Call<'_>,
@@ -412,28 +420,40 @@ impl Connector for MedusaConnector {
         offset: u64,
         limit: u32,
     ) -> Result<OfferPage, UpstreamError> {
-        if *scope != ListScope::All {
-            return Err(UpstreamError::Rejected {
-                status: 0,
-                detail: "a Medusa upstream lists only all offers, not an organization's".into(),
-            });
-        }
+        let filter = match scope {
+            ListScope::All => OfferFilter::default(),
+            ListScope::Matching(filter) => filter.clone(),
+            ListScope::Organization(_) => {
+                return Err(UpstreamError::Rejected {
+                    status: 0,
+                    detail: "a Medusa upstream lists only all offers, not an organization's".into(),
+                })
+            }
+        };
+        // The list endpoint's exact-match filters (an empty value would
+        // match only empty fields: never sent).
+        let filters: Vec<(&str, &str)> = [
+            ("seller_id", &filter.seller_id),
+            ("sku", &filter.sku),
+            ("ean", &filter.ean),
+            ("upc", &filter.upc),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.as_deref().map(|v| (key, v)))
+        .collect();
         let mut items = Vec::new();
         let mut total_count;
         loop {
             let wanted = (u64::from(limit) - items.len() as u64).min(u64::from(MAX_PAGE_SIZE));
             let page_offset = offset.saturating_add(items.len() as u64).to_string();
             let page_limit = wanted.to_string();
-            let answer = self
-                .list_call(
-                    call,
-                    &[
-                        ("offset", &page_offset),
-                        ("limit", &page_limit),
-                        ("order", "id"),
-                    ],
-                )
-                .await?;
+            let mut params = vec![
+                ("offset", page_offset.as_str()),
+                ("limit", page_limit.as_str()),
+                ("order", "id"),
+            ];
+            params.extend(filters.iter().copied());
+            let answer = self.list_call(call, &params).await?;
             total_count = answer.count;
             let received = answer.offers.len() as u64;
             for raw in answer.offers {

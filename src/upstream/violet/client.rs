@@ -41,7 +41,9 @@ use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
 use crate::upstream::paging::PagePlan;
 use crate::upstream::resilience::Idempotent;
-use crate::upstream::{Call, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferPage};
+use crate::upstream::{
+    Call, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferFilter, OfferPage,
+};
 
 /// Largest page Violet serves.
 pub(crate) const MAX_PAGE_SIZE: u32 = 100;
@@ -295,6 +297,7 @@ impl VioletConnector {
     async fn search_page(
         &self,
         call: &Call<'_>,
+        filter: &wire::SearchRequest,
         page: u64,
         size: u32,
     ) -> Result<wire::Page<Box<RawValue>>, UpstreamError> {
@@ -304,10 +307,9 @@ impl VioletConnector {
             ("size", size.to_string()),
             ("include", INCLUDE.to_owned()),
         ];
-        let filter = wire::SearchRequest::default();
         let response = self
             .authorized(call, |client| {
-                client.post(url.clone()).query(&query).json(&filter)
+                client.post(url.clone()).query(&query).json(filter)
             })
             .await?;
         match response.status.as_u16() {
@@ -442,6 +444,23 @@ impl Connector for VioletConnector {
         .await
     }
 
+    /// Violet's search filters by merchant (the seller), an integer; not
+    /// by SKU, EAN or UPC.
+    fn check_filter(&self, filter: &OfferFilter) -> Result<(), String> {
+        if filter.sku.is_some() || filter.ean.is_some() || filter.upc.is_some() {
+            return Err(
+                "a Violet-style upstream filters its offers by seller only, not by SKU, EAN or UPC"
+                    .to_owned(),
+            );
+        }
+        match &filter.seller_id {
+            Some(id) if id.parse::<i32>().is_err() => Err(format!(
+                "a Violet seller id is an integer merchant id, not {id:?}"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     async fn list_offers(
         &self,
         call: &Call<'_>,
@@ -449,18 +468,35 @@ impl Connector for VioletConnector {
         offset: u64,
         limit: u32,
     ) -> Result<OfferPage, UpstreamError> {
-        if let ListScope::Organization(_) = scope {
-            return Err(UpstreamError::Rejected {
-                status: 400,
-                detail: "Violet has no organization listings; only the whole catalog can be listed"
-                    .to_owned(),
-            });
+        let mut filter = wire::SearchRequest::default();
+        match scope {
+            ListScope::All => {}
+            ListScope::Matching(wanted) => {
+                // Only the seller (the merchant id) is a search filter.
+                filter.merchant_id = wanted
+                    .seller_id
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|_| UpstreamError::Rejected {
+                        status: 400,
+                        detail: "a Violet merchant id is an integer".to_owned(),
+                    })?;
+            }
+            ListScope::Organization(_) => {
+                return Err(UpstreamError::Rejected {
+                    status: 400,
+                    detail:
+                        "Violet has no organization listings; only the whole catalog can be listed"
+                            .to_owned(),
+                })
+            }
         }
         let plan = PagePlan::new(offset, limit, MAX_PAGE_SIZE);
         // Violet's `page` is an int32: a window beyond it is past the end.
         let past_int32 = plan.last_page > i32::MAX as u64;
         if limit == 0 || past_int32 {
-            let page = self.search_page(call, 1, 1).await?;
+            let page = self.search_page(call, &filter, 1, 1).await?;
             return Ok(OfferPage {
                 items: Vec::new(),
                 total_count: page.total_elements,
@@ -470,7 +506,7 @@ impl Connector for VioletConnector {
         let mut wire_offers = Vec::new();
         for number in plan.pages() {
             let page = self
-                .search_page(call, number, plan.page_size as u32)
+                .search_page(call, &filter, number, plan.page_size as u32)
                 .await?;
             if number == plan.first_page {
                 total_count = page.total_elements;
