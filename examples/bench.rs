@@ -58,8 +58,49 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use url::Url;
 
-/// The selection of every offer in scenarios 1, 2 and 4: a product page's.
+/// The selection of every offer in scenarios 1, 2 and 4: a product page's
+/// offers (those of `product_page.graphql`), asked by id.
+const OFFERS_QUERY: &str = r#"query Offers($ids: [ID!]!) {
+  offers(ids: $ids) {
+    __typename
+    id
+    upstream
+    nativeId
+    sku
+    price { amount currency minorUnits }
+    status
+    buyable
+    ... on OnlineOffer {
+      url
+      stockLevel
+      fulfillmentType
+      shippingCost { amount currency }
+      deliveryCountries
+      leadTimeDays
+      minOrderQuantity
+    }
+    ... on InStoreOffer {
+      physicalStoreId
+      aisle
+      quantityOnHand
+      storePickupAvailable
+    }
+    ... on MarketplaceOffer {
+      title
+      seller { id name handle }
+    }
+  }
+}
+"#;
+/// Scenario 5: a product page from a GTIN.
 const PRODUCT_PAGE_QUERY: &str = include_str!("product_page.graphql");
+/// Scenario 6: a product search (names, brands and offer counts only, so
+/// that it measures the index rather than live offers).
+const SEARCH_QUERY: &str = "query Search($search: String!) {
+  products(search: $search, first: 10) { totalCount nodes { id gtin name brand offerCount } }
+}";
+/// The product of scenario 5: offered by all three upstreams in the demo.
+const PRODUCT_GTIN: &str = "00918882175177";
 /// The selection of scenario 3: an organization's online offers page.
 const ONLINE_PAGE_QUERY: &str = include_str!("online_offers_page.graphql");
 /// Offers of one product page (scenarios 2 and 4).
@@ -109,14 +150,20 @@ enum ScenarioName {
     OnlinePage,
     /// 4: the 50-offer page with 20% of its ids repeated.
     Duplicates,
+    /// 5: a product page from a GTIN: the product and its 8 offers.
+    Product,
+    /// 6: a product search over the catalog index.
+    Search,
 }
 
 impl ScenarioName {
-    const ALL: [ScenarioName; 4] = [
+    const ALL: [ScenarioName; 6] = [
         ScenarioName::OneOffer,
         ScenarioName::ProductPage,
         ScenarioName::OnlinePage,
         ScenarioName::Duplicates,
+        ScenarioName::Product,
+        ScenarioName::Search,
     ];
 
     fn label(self) -> &'static str {
@@ -125,6 +172,8 @@ impl ScenarioName {
             ScenarioName::ProductPage => "2 product-page",
             ScenarioName::OnlinePage => "3 online-page",
             ScenarioName::Duplicates => "4 duplicates",
+            ScenarioName::Product => "5 product",
+            ScenarioName::Search => "6 search",
         }
     }
 }
@@ -183,6 +232,8 @@ struct OfferPool {
     violet: Vec<OfferRef>,
     /// The demo-visible organization with the most online offers, and its name.
     organization: (String, String),
+    /// The offers of [`PRODUCT_GTIN`], from the simulators' raw values.
+    product: Vec<OfferRef>,
 }
 
 impl OfferPool {
@@ -220,12 +271,55 @@ impl OfferPool {
             .max_by_key(|o| data.organization_online_offers(&o.id).len())
             .map(|o| (o.id.clone(), o.name.clone()))
             .expect("the demo key sees at least one organization");
+        let product_ids: Vec<&str> = data
+            .products
+            .iter()
+            .filter(|p| p.gtin == PRODUCT_GTIN)
+            .map(|p| p.id.as_str())
+            .collect();
+        let padded = |code: &Option<String>| {
+            code.as_deref()
+                .is_some_and(|c| format!("{c:0>14}") == PRODUCT_GTIN)
+        };
+        let product = data
+            .online_offers
+            .iter()
+            .filter(|o| visible(&o.organization_id) && product_ids.contains(&o.product_id.as_str()))
+            .map(|o| OfferRef::Online(o.id.clone()))
+            .chain(
+                data.in_store_offers
+                    .iter()
+                    .filter(|o| {
+                        visible(&o.organization_id) && product_ids.contains(&o.product_id.as_str())
+                    })
+                    .map(|o| OfferRef::InStore(o.id.clone())),
+            )
+            .chain(
+                sims.medusa_data
+                    .offers
+                    .iter()
+                    .filter(|o| padded(&o.ean) || padded(&o.upc))
+                    .map(|o| OfferRef::Medusa(o.id.clone())),
+            )
+            .chain(
+                sims.violet_data
+                    .offers
+                    .iter()
+                    .filter(|o| {
+                        o.skus
+                            .iter()
+                            .any(|s| padded(&s.gtin) || padded(&s.upc) || padded(&s.ean))
+                    })
+                    .map(|o| OfferRef::Violet(o.id)),
+            )
+            .collect();
         OfferPool {
             online,
             in_store,
             medusa,
             violet,
             organization,
+            product,
         }
     }
 
@@ -260,6 +354,10 @@ enum Expect {
     Offers(usize),
     /// `data.onlineOffers.edges` has this many entries.
     Edges(usize),
+    /// `data.product.offers.nodes` has this many offers, none `null`.
+    Product(usize),
+    /// `data.products.nodes` is not empty.
+    Products,
 }
 
 /// One scenario: the GraphQL request, its REST baseline and what to expect.
@@ -276,7 +374,7 @@ struct Scenario {
 fn scenario(name: ScenarioName, pool: &OfferPool, auth: &RestAuth) -> Scenario {
     let offers_body = |offers: &[OfferRef]| {
         let ids: Vec<String> = offers.iter().map(OfferRef::global_id).collect();
-        json!({ "query": PRODUCT_PAGE_QUERY, "variables": { "ids": ids } })
+        json!({ "query": OFFERS_QUERY, "variables": { "ids": ids } })
     };
     let rest = |offers: &[OfferRef]| offers.iter().map(|o| o.rest_call(auth)).collect();
     // 13 online + 12 in-store + 13 Medusa + 12 Violet = 50.
@@ -287,12 +385,12 @@ fn scenario(name: ScenarioName, pool: &OfferPool, auth: &RestAuth) -> Scenario {
             // The product page's selection, on `offer(id:)`: the file ends
             // with `offers(ids: $ids) { ... } }`.
             let field = "offers(ids: $ids)";
-            let at = PRODUCT_PAGE_QUERY
+            let at = OFFERS_QUERY
                 .find(field)
-                .expect("product_page.graphql selects offers(ids: $ids)");
+                .expect("the offers query selects offers(ids: $ids)");
             let query = format!(
                 "query OneOffer($id: ID!) {{\n  offer(id: $id){}",
-                &PRODUCT_PAGE_QUERY[at + field.len()..]
+                &OFFERS_QUERY[at + field.len()..]
             );
             (
                 "offer(id:) of one Closient online offer".to_owned(),
@@ -350,6 +448,28 @@ fn scenario(name: ScenarioName, pool: &OfferPool, auth: &RestAuth) -> Scenario {
                 Expect::Offers(page.len()),
             )
         }
+        ScenarioName::Product => {
+            let offers = &pool.product;
+            (
+                format!(
+                    "product(gtin: \"{PRODUCT_GTIN}\") with examples/product_page.graphql: \
+                     {} offers (Closient online and in-store, Medusa, Violet) by price; \
+                     the baseline fetches those offers by id (which a frontend cannot know)",
+                    offers.len()
+                ),
+                json!({ "query": PRODUCT_PAGE_QUERY, "variables": { "gtin": PRODUCT_GTIN } }),
+                rest(offers),
+                Expect::Product(offers.len()),
+            )
+        }
+        ScenarioName::Search => (
+            "products(search: \"camping stove\", first: 10): names, brands, offer counts \
+             from the catalog index; no REST baseline (no upstream searches across others)"
+                .to_owned(),
+            json!({ "query": SEARCH_QUERY, "variables": { "search": "camping stove" } }),
+            Vec::new(),
+            Expect::Products,
+        ),
     };
     Scenario {
         description,
@@ -499,8 +619,12 @@ async fn start_gateway(
 ) -> std::io::Result<Running> {
     let mut specs = sims.instance_specs();
     for spec in &mut specs {
-        // Offer rows measure queries alone, without a sync beside them.
-        spec.settings.sync.enabled = false;
+        // The catalog index is filled once before any run (an unlimited
+        // budget); the next pass is 15 minutes away, after the bench.
+        spec.settings.sync.budget = Some(vec![offer_gateway::upstream::BudgetWindow {
+            requests: 1_000_000,
+            per: Duration::from_secs(1),
+        }]);
         spec.settings.max_concurrency = max_concurrency;
         spec.settings.cache.enabled = cache;
         if cache {
@@ -758,6 +882,12 @@ fn check_answer(expect: Expect, bytes: &[u8]) -> anyhow::Result<()> {
         Expect::Edges(n) => data["onlineOffers"]["edges"]
             .as_array()
             .is_some_and(|edges| edges.len() == n),
+        Expect::Product(n) => data["product"]["offers"]["nodes"]
+            .as_array()
+            .is_some_and(|offers| offers.len() == n && offers.iter().all(|o| o["id"].is_string())),
+        Expect::Products => data["products"]["nodes"]
+            .as_array()
+            .is_some_and(|nodes| !nodes.is_empty()),
     };
     anyhow::ensure!(
         fine,
@@ -838,7 +968,9 @@ fn times(ratio: f64) -> String {
 
 fn ratio_row(scenario: ScenarioName, runs: &HashMap<Run, Measurement>) -> String {
     let ratio = |a: Run, b: Run| {
-        let (a, b) = (&runs[&a], &runs[&b]);
+        let (Some(a), Some(b)) = (runs.get(&a), runs.get(&b)) else {
+            return "n/a".to_owned();
+        };
         let p50 = |m: &Measurement| m.percentile(0.5).as_secs_f64();
         format!(
             "{} / {}",
@@ -889,6 +1021,11 @@ async fn main() -> anyhow::Result<ExitCode> {
         .build()?;
     let auth = RestAuth::login(&sims, &http).await?;
     let pool = OfferPool::pick(&sims);
+    for gateway in [&cold, &warm] {
+        let took = wait_for_index(&http, &gateway.url).await?;
+        eprintln!("catalog index filled in {took:.1?} (sync of all three upstreams)");
+    }
+    sims.reset_counts();
 
     eprintln!(
         "offer-gateway bench: latency {:?} per upstream call, {} clients, {:?} per run, \
@@ -929,6 +1066,9 @@ async fn main() -> anyhow::Result<ExitCode> {
                 url: url.to_owned(),
                 body: scenario.graphql_body.clone(),
             };
+            if run == Run::Baseline && scenario.baseline.is_empty() {
+                continue;
+            }
             let target = match run {
                 Run::Baseline => Target::Rest(scenario.baseline.clone()),
                 Run::GatewayCold => graphql(&cold.url),
@@ -997,5 +1137,31 @@ async fn main() -> anyhow::Result<ExitCode> {
             println!("!!!   {failed}");
         }
         Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Waits until every instance of the gateway at `url` finished its first
+/// sync pass (the index is full) and is idle; the time it took.
+async fn wait_for_index(http: &reqwest::Client, url: &str) -> anyhow::Result<Duration> {
+    let started = std::time::Instant::now();
+    let query = json!({ "query": "{ catalogStatus { upstreams { fullPasses running } } }" });
+    loop {
+        let answer: Value = http.post(url).json(&query).send().await?.json().await?;
+        let upstreams = answer["data"]["catalogStatus"]["upstreams"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !upstreams.is_empty()
+            && upstreams
+                .iter()
+                .all(|u| u["fullPasses"].as_i64() >= Some(1) && u["running"] == false)
+        {
+            return Ok(started.elapsed());
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(300),
+            "the catalog sync did not finish: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -16,6 +16,8 @@
 //! none), which belong to no product: the index never matches by name.
 
 mod budget;
+#[cfg(test)]
+mod scale;
 pub(crate) mod store;
 mod sync;
 

@@ -195,7 +195,7 @@ CREATE TABLE IF NOT EXISTS gtin_lookups (
     PRIMARY KEY (instance, gtin)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS products (
-    gtin TEXT PRIMARY KEY,
+    gtin TEXT NOT NULL UNIQUE,
     name TEXT,
     brand TEXT
 );
@@ -205,8 +205,21 @@ CREATE TABLE IF NOT EXISTS product_images (
     PRIMARY KEY (gtin, url)
 ) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS product_search USING fts5(
-    gtin UNINDEXED, name, brand, tokenize = 'unicode61 remove_diacritics 2'
+    name, brand, content = 'products', content_rowid = 'rowid',
+    tokenize = 'unicode61 remove_diacritics 2'
 );
+CREATE TRIGGER IF NOT EXISTS products_search_insert AFTER INSERT ON products BEGIN
+    INSERT INTO product_search (rowid, name, brand) VALUES (new.rowid, new.name, new.brand);
+END;
+CREATE TRIGGER IF NOT EXISTS products_search_delete AFTER DELETE ON products BEGIN
+    INSERT INTO product_search (product_search, rowid, name, brand)
+    VALUES ('delete', old.rowid, old.name, old.brand);
+END;
+CREATE TRIGGER IF NOT EXISTS products_search_update AFTER UPDATE ON products BEGIN
+    INSERT INTO product_search (product_search, rowid, name, brand)
+    VALUES ('delete', old.rowid, old.name, old.brand);
+    INSERT INTO product_search (rowid, name, brand) VALUES (new.rowid, new.name, new.brand);
+END;
 CREATE TABLE IF NOT EXISTS passes (
     instance TEXT PRIMARY KEY,
     pass INTEGER NOT NULL,
@@ -217,7 +230,7 @@ CREATE TABLE IF NOT EXISTS passes (
 /// The version of [`SCHEMA`], kept in SQLite's `user_version`. An index
 /// of another version is dropped and rebuilt: it only caches what the
 /// upstreams say, so a new sync refills it.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Every table of the schema, for a rebuild.
 const TABLES: [&str; 8] = [
@@ -225,9 +238,9 @@ const TABLES: [&str; 8] = [
     "offer_gtins",
     "upstream_products",
     "gtin_lookups",
+    "product_search",
     "products",
     "product_images",
-    "product_search",
     "passes",
 ];
 
@@ -285,58 +298,54 @@ impl SqliteStore {
     }
 }
 
-/// Adds `gtin` to the products (and search) with what `facts` say. Offers'
-/// facts keep what earlier upstreams said; a product registry's
-/// (`authoritative`: Closient's products API, keyed by GTIN) replace them.
-async fn upsert_product(
-    tx: &mut sqlx::SqliteConnection,
-    gtin: &Gtin,
-    facts: &ProductFacts,
-    authoritative: bool,
-) -> Result<(), CatalogError> {
-    let before: Option<(Option<String>, Option<String>)> =
-        sqlx::query_as("SELECT name, brand FROM products WHERE gtin = ?")
-            .bind(gtin.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (name, brand) = match &before {
-        Some((name, brand)) if authoritative => (
-            facts.name.clone().or_else(|| name.clone()),
-            facts.brand.clone().or_else(|| brand.clone()),
-        ),
-        Some((name, brand)) => (
-            name.clone().or_else(|| facts.name.clone()),
-            brand.clone().or_else(|| facts.brand.clone()),
-        ),
-        None => (facts.name.clone(), facts.brand.clone()),
-    };
-    let changed = before.as_ref() != Some(&(name.clone(), brand.clone()));
-    if changed {
-        sqlx::query("INSERT OR REPLACE INTO products (gtin, name, brand) VALUES (?, ?, ?)")
-            .bind(gtin.as_str())
-            .bind(&name)
-            .bind(&brand)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM product_search WHERE gtin = ?")
-            .bind(gtin.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO product_search (gtin, name, brand) VALUES (?, ?, ?)")
-            .bind(gtin.as_str())
-            .bind(name.unwrap_or_default())
-            .bind(brand.unwrap_or_default())
-            .execute(&mut *tx)
-            .await?;
-    }
-    if let Some(url) = &facts.image_url {
-        sqlx::query("INSERT OR IGNORE INTO product_images (gtin, url) VALUES (?, ?)")
-            .bind(gtin.as_str())
-            .bind(url)
-            .execute(&mut *tx)
-            .await?;
-    }
+/// Adds the products of a page (a JSON array of entries, see
+/// [`page_json`]) with their names, brands and images. An offer's facts
+/// fill what earlier upstreams left empty; the search index follows the
+/// products table through its triggers.
+async fn upsert_products(tx: &mut sqlx::SqliteConnection, page: &str) -> Result<(), CatalogError> {
+    sqlx::query(
+        "INSERT INTO products (gtin, name, brand)
+         SELECT g.value, j.value ->> 'name', j.value ->> 'brand'
+         FROM json_each(?1) j, json_each(j.value -> 'gtins') g WHERE true
+         ON CONFLICT (gtin) DO UPDATE SET
+           name = COALESCE(products.name, excluded.name),
+           brand = COALESCE(products.brand, excluded.brand)
+         WHERE (products.name IS NULL AND excluded.name IS NOT NULL)
+            OR (products.brand IS NULL AND excluded.brand IS NOT NULL)",
+    )
+    .bind(page)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT OR IGNORE INTO product_images (gtin, url)
+         SELECT g.value, j.value ->> 'image'
+         FROM json_each(?1) j, json_each(j.value -> 'gtins') g
+         WHERE j.value ->> 'image' IS NOT NULL",
+    )
+    .bind(page)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
+}
+
+/// A page of entries as one JSON array, so that a page is written by a
+/// few set-based statements rather than several per offer.
+fn page_json(entries: &[CatalogEntry]) -> String {
+    let rows: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "kind": e.key.kind.type_name(),
+                "id": e.key.native_id,
+                "product": e.facts.upstream_product_id,
+                "gtins": e.facts.gtins.iter().map(Gtin::as_str).collect::<Vec<_>>(),
+                "name": e.facts.name,
+                "brand": e.facts.brand,
+                "image": e.facts.image_url,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
 }
 
 fn kind_of(name: &str) -> Result<OfferKind, CatalogError> {
@@ -366,46 +375,43 @@ impl CatalogStore for SqliteStore {
         pass: Option<i64>,
         entries: &[CatalogEntry],
     ) -> Result<(), CatalogError> {
-        let mut tx = self.pool.begin().await?;
-        for entry in entries {
-            let kind = entry.key.kind.type_name();
-            let id = entry.key.native_id.as_str();
-            sqlx::query(
-                "INSERT INTO offers (instance, kind, native_id, product_id, seen_pass)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (instance, kind, native_id) DO UPDATE SET
-                   product_id = excluded.product_id,
-                   seen_pass = COALESCE(excluded.seen_pass, offers.seen_pass)",
-            )
-            .bind(instance)
-            .bind(kind)
-            .bind(id)
-            .bind(&entry.facts.upstream_product_id)
-            .bind(pass)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "DELETE FROM offer_gtins WHERE instance = ? AND kind = ? AND native_id = ?",
-            )
-            .bind(instance)
-            .bind(kind)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            for gtin in &entry.facts.gtins {
-                sqlx::query(
-                    "INSERT OR IGNORE INTO offer_gtins (instance, kind, native_id, gtin)
-                     VALUES (?, ?, ?, ?)",
-                )
-                .bind(instance)
-                .bind(kind)
-                .bind(id)
-                .bind(gtin.as_str())
-                .execute(&mut *tx)
-                .await?;
-                upsert_product(&mut tx, gtin, &entry.facts, false).await?;
-            }
+        if entries.is_empty() {
+            return Ok(());
         }
+        let page = page_json(entries);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO offers (instance, kind, native_id, product_id, seen_pass)
+             SELECT ?1, j.value ->> 'kind', j.value ->> 'id', j.value ->> 'product', ?2
+             FROM json_each(?3) j WHERE true
+             ON CONFLICT (instance, kind, native_id) DO UPDATE SET
+               product_id = excluded.product_id,
+               seen_pass = COALESCE(excluded.seen_pass, offers.seen_pass)",
+        )
+        .bind(instance)
+        .bind(pass)
+        .bind(&page)
+        .execute(&mut *tx)
+        .await?;
+        // An entry's codes replace what the index held for its offer.
+        sqlx::query(
+            "DELETE FROM offer_gtins WHERE instance = ?1 AND (kind, native_id) IN
+               (SELECT j.value ->> 'kind', j.value ->> 'id' FROM json_each(?2) j)",
+        )
+        .bind(instance)
+        .bind(&page)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO offer_gtins (instance, kind, native_id, gtin)
+             SELECT ?1, j.value ->> 'kind', j.value ->> 'id', g.value
+             FROM json_each(?2) j, json_each(j.value -> 'gtins') g",
+        )
+        .bind(instance)
+        .bind(&page)
+        .execute(&mut *tx)
+        .await?;
+        upsert_products(&mut tx, &page).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -503,7 +509,28 @@ impl CatalogStore for SqliteStore {
                 .bind(gtin.as_str())
                 .execute(&mut *tx)
                 .await?;
-            upsert_product(&mut tx, &gtin, facts, true).await?;
+            // A product registry (Closient's products API, keyed by GTIN)
+            // names the product: its name and brand replace the offers'.
+            sqlx::query(
+                "INSERT INTO products (gtin, name, brand) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (gtin) DO UPDATE SET
+                   name = COALESCE(excluded.name, products.name),
+                   brand = COALESCE(excluded.brand, products.brand)
+                 WHERE products.name IS NOT excluded.name
+                    OR products.brand IS NOT excluded.brand",
+            )
+            .bind(gtin.as_str())
+            .bind(&facts.name)
+            .bind(&facts.brand)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(url) = &facts.image_url {
+                sqlx::query("INSERT OR IGNORE INTO product_images (gtin, url) VALUES (?, ?)")
+                    .bind(gtin.as_str())
+                    .bind(url)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -650,20 +677,30 @@ impl CatalogStore for SqliteStore {
                 .await?;
         // Name matches weigh more than brand matches; ties by GTIN, so that
         // pages are stable.
-        let gtins: Vec<String> = sqlx::query_scalar(
-            "SELECT gtin FROM product_search WHERE product_search MATCH ?1
-             ORDER BY bm25(product_search, 0.0, 10.0, 3.0), gtin LIMIT ?2 OFFSET ?3",
+        let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT p.gtin, p.name, p.brand FROM product_search s
+             JOIN products p ON p.rowid = s.rowid
+             WHERE product_search MATCH ?1
+             ORDER BY bm25(product_search, 10.0, 3.0), p.gtin LIMIT ?2 OFFSET ?3",
         )
         .bind(&query)
         .bind(i64::from(limit))
         .bind(i64::try_from(offset).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
-        let mut products = Vec::with_capacity(gtins.len());
-        for gtin in &gtins {
-            if let Some(product) = self.product(&gtin_of(gtin)?).await? {
-                products.push(product);
-            }
+        let mut products = Vec::with_capacity(rows.len());
+        for (gtin, name, brand) in rows {
+            let images: Vec<String> =
+                sqlx::query_scalar("SELECT url FROM product_images WHERE gtin = ? ORDER BY url")
+                    .bind(&gtin)
+                    .fetch_all(&self.pool)
+                    .await?;
+            products.push(ProductRecord {
+                gtin: gtin_of(&gtin)?,
+                name,
+                brand,
+                images,
+            });
         }
         Ok((products, u64::try_from(total).unwrap_or(0)))
     }
@@ -799,6 +836,63 @@ mod tests {
         let offers = store.offers_of(&gtin(code)).await.expect("offers");
         assert_eq!(offers.len(), 1);
         assert_eq!(offers[0].key.native_id, "2");
+    }
+
+    #[tokio::test]
+    async fn a_product_registrys_name_replaces_an_offers_and_search_follows() {
+        let store = SqliteStore::in_memory().await.expect("store");
+        let code = "4006381333931";
+        let mut offer = entry(OfferKind::Marketplace, "1", None, &[code]);
+        offer.facts.name = Some("Foo Kettle".into());
+        store
+            .record_offers("m", None, &[offer.clone()])
+            .await
+            .expect("record");
+        // A later offer does not rename the product...
+        offer.facts.name = Some("Other Name".into());
+        store
+            .record_offers("m", None, &[offer])
+            .await
+            .expect("record");
+        let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(
+            store
+                .search(&words("kettle"), 0, 10)
+                .await
+                .expect("search")
+                .1,
+            1
+        );
+        assert_eq!(
+            store
+                .search(&words("other"), 0, 10)
+                .await
+                .expect("search")
+                .1,
+            0
+        );
+        // ... the registry does.
+        let facts = ProductFacts {
+            gtins: vec![gtin(code)],
+            name: Some("Bar Teapot".into()),
+            ..ProductFacts::default()
+        };
+        store
+            .record_product("c", "p1", Some(&facts))
+            .await
+            .expect("product");
+        assert_eq!(
+            store
+                .search(&words("kettle"), 0, 10)
+                .await
+                .expect("search")
+                .1,
+            0
+        );
+        let (found, total) = store.search(&words("teapot"), 0, 10).await.expect("search");
+        assert_eq!(total, 1);
+        assert_eq!(found[0].name.as_deref(), Some("Bar Teapot"));
+        assert_eq!(found[0].brand.as_deref(), Some("Acme"));
     }
 
     #[tokio::test]
