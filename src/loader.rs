@@ -238,7 +238,7 @@ impl UpstreamStore {
                 match lookup {
                     Ok(Some(offer)) => found.push(CatalogEntry {
                         key: key.clone(),
-                        facts: offer.product_facts(),
+                        ..CatalogEntry::of(offer)
                     }),
                     Ok(None) => gone.push(key.clone()),
                     Err(_) => {}

@@ -46,6 +46,12 @@ pub(crate) struct InstanceStatus {
     pub(crate) last_full_pass_duration: Option<Duration>,
     /// Full passes since start.
     pub(crate) full_passes: u64,
+    /// Changes passes since start.
+    pub(crate) changes_passes: u64,
+    /// When the last changes pass ended.
+    pub(crate) last_changes_pass_at: Option<SystemTime>,
+    /// Offers recorded by changes passes since start.
+    pub(crate) offers_changed: u64,
     /// Offers of the instance in the index.
     pub(crate) offers_indexed: u64,
     /// Offers the sync forgot because a full pass no longer saw them.

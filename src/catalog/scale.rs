@@ -139,6 +139,7 @@ async fn index_of_a_generated_catalog() {
                 brand: Some(BRANDS[seed % BRANDS.len()].to_owned()),
                 image_url: None,
             },
+            modified_at: None,
         });
         if page.len() == 100 || n + 1 == offers {
             let i = (n / 100) as usize % instances.len();

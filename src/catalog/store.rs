@@ -750,6 +750,7 @@ mod tests {
                 brand: Some("Acme".into()),
                 image_url: None,
             },
+            modified_at: None,
         }
     }
 

@@ -8,10 +8,14 @@
 //! product ids the index cannot place yet (Closient's) are resolved through
 //! the products API, within the same budget. Passes start `interval`
 //! apart; a failed request ends its feed for this pass, and the error is
-//! in the status.
+//! in the status. Between full passes, styles that list offers by last
+//! modification (Medusa `updated_at`, Violet `date_last_modified`) are read
+//! newest first every `changes_interval`, up to the offers older than the
+//! last pass: new offers and changed codes join within a minute, without
+//! a crawl. Only a full pass forgets offers.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
@@ -24,40 +28,165 @@ use crate::upstream::{CallContext, Instance};
 /// Product ids resolved per round of the resolution loop.
 const RESOLVE_BATCH: u32 = 50;
 
-/// Runs the sync of `instance` until the task is dropped.
+/// How far before the last pass's start a changes pass reads: offers
+/// changed while that pass ran, and clocks that differ a little.
+const CHANGES_OVERLAP: Duration = Duration::from_secs(60);
+
+/// Runs the sync of `instance` until the task is dropped: full passes
+/// `interval` apart, and between them, for styles that list offers by
+/// modification, changes passes every `changes_interval`.
 pub(crate) async fn run(instance: Arc<Instance>, store: Arc<dyn CatalogStore>, status: StatusCell) {
     let budget = Budget::new(&instance.sync_budget());
-    let interval = instance.settings().sync.interval;
+    let settings = instance.settings().sync.clone();
+    let changes = !instance.change_feeds().is_empty() && !settings.changes_interval.is_zero();
+    let mut next_full = Instant::now();
+    // What the index already holds is current as of this time.
+    let mut since: Option<SystemTime> = None;
     // A full pass of an earlier run that is recent enough counts: a
     // restart does not re-crawl.
     if let Ok(Some(finished)) = store.last_full_pass(instance.name()).await {
         let age = SystemTime::now()
             .duration_since(finished)
             .unwrap_or_default();
-        if age < interval {
-            let wait = interval - age;
+        if age < settings.interval {
+            let wait = settings.interval - age;
+            next_full = Instant::now() + wait;
+            since = Some(finished);
             status.update(|s| {
                 s.last_full_pass_at = Some(finished);
                 s.next_run_at = Some(SystemTime::now() + wait);
             });
-            tracing::info!(upstream = %instance.name(), wait_secs = wait.as_secs(), "catalog sync: index is recent, next pass later");
-            tokio::time::sleep(wait).await;
+            tracing::info!(upstream = %instance.name(), wait_secs = wait.as_secs(), "catalog sync: index is recent, next full pass later");
         }
     }
     loop {
-        let started = Instant::now();
-        pass(&instance, &*store, &budget, &status).await;
-        let next = interval.saturating_sub(started.elapsed());
+        if Instant::now() >= next_full {
+            let started = Instant::now();
+            let started_at = SystemTime::now();
+            if pass(&instance, &*store, &budget, &status).await {
+                since = Some(started_at);
+            }
+            next_full = started + settings.interval;
+        } else if let (true, Some(from)) = (changes, since) {
+            let wake = Instant::now() + settings.changes_interval;
+            if wake >= next_full {
+                tokio::time::sleep_until(next_full).await;
+                continue;
+            }
+            tokio::time::sleep_until(wake).await;
+            let started_at = SystemTime::now();
+            if changes_pass(&instance, &*store, &budget, &status, from).await {
+                since = Some(started_at);
+            }
+        } else {
+            tokio::time::sleep_until(next_full).await;
+            continue;
+        }
+        let next = next_full.saturating_duration_since(Instant::now());
+        let next = if changes && since.is_some() {
+            next.min(settings.changes_interval)
+        } else {
+            next
+        };
         status.update(|s| {
             s.next_run_at = Some(SystemTime::now() + next);
             s.running = false;
         });
-        tokio::time::sleep(next).await;
     }
 }
 
-/// One full pass, then product-id resolution.
-async fn pass(instance: &Instance, store: &dyn CatalogStore, budget: &Budget, status: &StatusCell) {
+/// Reads the change feeds newest first, recording the offers changed since
+/// `since` (less [`CHANGES_OVERLAP`]); stops at the first older offer.
+/// Never forgets an offer: that takes a full pass. Whether every feed was
+/// read as far as needed.
+async fn changes_pass(
+    instance: &Instance,
+    store: &dyn CatalogStore,
+    budget: &Budget,
+    status: &StatusCell,
+    since: SystemTime,
+) -> bool {
+    let name = instance.name().to_string();
+    let context = CallContext {
+        request: Some(RequestContext::new("catalog-sync")),
+        credential: None,
+    };
+    let cutoff = since.checked_sub(CHANGES_OVERLAP).unwrap_or(since);
+    let limit = page_size(instance);
+    status.update(|s| {
+        s.running = true;
+        s.next_run_at = None;
+    });
+    let mut complete = true;
+    for feed in instance.change_feeds() {
+        let mut offset = 0u64;
+        loop {
+            budget.acquire().await;
+            status.update(|s| s.requests += 1);
+            let page = match instance.catalog_page(&context, &feed, offset, limit).await {
+                Ok(page) => page,
+                Err(err) => {
+                    tracing::warn!(upstream = %name, ?feed, cause = %err, "catalog sync: changes failed");
+                    status.fail(err.code().as_str());
+                    complete = false;
+                    break;
+                }
+            };
+            let read = page.items.len() as u64;
+            let mut older = false;
+            let mut entries = Vec::new();
+            for entry in page.items.into_iter().flatten() {
+                // An offer without a readable time may be old: stop at it
+                // (the next full pass reads it) rather than read on.
+                if entry.modified_at.is_none_or(|t| t < cutoff) {
+                    older = true;
+                    break;
+                }
+                entries.push(entry);
+            }
+            if let Err(err) = store.record_offers(&name, None, &entries).await {
+                status.fail_index(&err);
+                complete = false;
+                break;
+            }
+            status.update(|s| s.offers_changed += entries.len() as u64);
+            offset += read;
+            if older || read == 0 || offset >= page.total_count {
+                break;
+            }
+        }
+    }
+    if complete {
+        status.update(|s| {
+            s.changes_passes += 1;
+            s.last_changes_pass_at = Some(SystemTime::now());
+        });
+    }
+    if let Ok(count) = store.offer_count(&name).await {
+        status.update(|s| s.offers_indexed = count);
+    }
+    complete
+}
+
+/// Offers per page: the settings', at most what the upstream serves.
+fn page_size(instance: &Instance) -> u32 {
+    instance
+        .settings()
+        .sync
+        .page_size
+        .unwrap_or(u32::MAX)
+        .min(instance.max_page_size())
+        .max(1)
+}
+
+/// One full pass, then product-id resolution: whether every feed was read
+/// to the end.
+async fn pass(
+    instance: &Instance,
+    store: &dyn CatalogStore,
+    budget: &Budget,
+    status: &StatusCell,
+) -> bool {
     let name = instance.name().to_string();
     let context = CallContext {
         request: Some(RequestContext::new("catalog-sync")),
@@ -72,16 +201,10 @@ async fn pass(instance: &Instance, store: &dyn CatalogStore, budget: &Budget, st
         Ok(pass) => pass,
         Err(err) => {
             status.fail_index(&err);
-            return;
+            return false;
         }
     };
-    let limit = instance
-        .settings()
-        .sync
-        .page_size
-        .unwrap_or(u32::MAX)
-        .min(instance.max_page_size())
-        .max(1);
+    let limit = page_size(instance);
     let mut complete = true;
     for feed in instance.catalog_feeds() {
         let mut offset = 0u64;
@@ -142,6 +265,7 @@ async fn pass(instance: &Instance, store: &dyn CatalogStore, budget: &Budget, st
     if let Ok(count) = store.offer_count(&name).await {
         status.update(|s| s.offers_indexed = count);
     }
+    complete
 }
 
 /// Resolves the product ids the index cannot place, until none is left or

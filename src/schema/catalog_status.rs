@@ -35,6 +35,13 @@ pub(crate) struct UpstreamSyncStatus {
     last_full_pass_seconds: Option<f64>,
     /// Full passes since start.
     full_passes: i32,
+    /// Passes that read only the offers changed since the last pass (upstreams that list
+    /// offers by modification), since start.
+    changes_passes: i32,
+    /// When the last changes pass ended, RFC 3339.
+    last_changes_pass_at: Option<String>,
+    /// Offers recorded by changes passes since start.
+    offers_changed: i32,
     /// Offers of the instance in the index.
     offers_indexed: i32,
     /// Offers removed because a full pass no longer saw them.
@@ -64,6 +71,9 @@ impl UpstreamSyncStatus {
             last_full_pass_at: rfc3339(s.last_full_pass_at),
             last_full_pass_seconds: s.last_full_pass_duration.map(|d| d.as_secs_f64()),
             full_passes: saturating_count(s.full_passes),
+            changes_passes: saturating_count(s.changes_passes),
+            last_changes_pass_at: rfc3339(s.last_changes_pass_at),
+            offers_changed: saturating_count(s.offers_changed),
             offers_indexed: saturating_count(s.offers_indexed),
             offers_removed: saturating_count(s.offers_removed),
             unreadable_items: saturating_count(s.unreadable_items),

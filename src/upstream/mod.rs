@@ -46,7 +46,7 @@ pub use settings::{
     BreakerSettings, BudgetWindow, CacheSettings, InstanceSettings, RetrySettings, SyncSettings,
     DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_NOT_FOUND_TTL, DEFAULT_CACHE_STALE_IF_ERROR,
     DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_REQUEST_TIMEOUT, DEFAULT_SYNC_INTERVAL,
+    DEFAULT_REQUEST_TIMEOUT, DEFAULT_SYNC_CHANGES_INTERVAL, DEFAULT_SYNC_INTERVAL,
 };
 
 /// Credentials of one upstream instance: its style's own type.
@@ -144,6 +144,10 @@ pub enum CatalogFeed {
     /// its `GET /organizations/{id}/offers` listing, which gives ids and
     /// product ids only.
     InStoreOffers(String),
+    /// A listing of whole offers by last modification, newest first
+    /// (Medusa `order=-updated_at`, Violet `sort_by: date_last_modified`):
+    /// a changes pass reads it until the offers are older than its last pass.
+    Changes(ListScope),
 }
 
 /// One offer as a catalog feed lists it: what the index needs to know.
@@ -153,6 +157,26 @@ pub struct CatalogEntry {
     pub key: OfferKey,
     /// What the upstream says about its product.
     pub facts: ProductFacts,
+    /// When the upstream last changed the offer, when it says.
+    pub modified_at: Option<std::time::SystemTime>,
+}
+
+impl CatalogEntry {
+    /// The entry of a whole offer.
+    pub fn of(offer: &Offer) -> CatalogEntry {
+        let modified = match offer {
+            Offer::Marketplace(o) => match &o.details {
+                crate::model::MarketplaceDetails::Medusa(d) => d.updated_at.as_deref(),
+                crate::model::MarketplaceDetails::Violet(d) => d.date_last_modified.as_deref(),
+            },
+            Offer::Online(_) | Offer::InStore(_) => None,
+        };
+        CatalogEntry {
+            key: offer.common().key.clone(),
+            facts: offer.product_facts(),
+            modified_at: modified.and_then(tolerant::timestamp),
+        }
+    }
 }
 
 /// One slice of a catalog feed.
@@ -170,12 +194,7 @@ impl From<OfferPage> for CatalogPage {
             items: page
                 .items
                 .into_iter()
-                .map(|item| {
-                    item.map(|offer| CatalogEntry {
-                        key: offer.common().key.clone(),
-                        facts: offer.product_facts(),
-                    })
-                })
+                .map(|item| item.map(|offer| CatalogEntry::of(&offer)))
                 .collect(),
             total_count: page.total_count,
         }
@@ -312,6 +331,12 @@ pub trait Connector: Send + Sync + 'static {
         vec![CatalogFeed::Offers(ListScope::All)]
     }
 
+    /// The feeds a changes pass reads, newest first, for styles that can
+    /// list offers by last modification; none by default.
+    fn change_feeds(&self) -> Vec<CatalogFeed> {
+        Vec::new()
+    }
+
     /// Reads `limit` entries of a catalog feed from `offset` (a multiple of
     /// `limit`). By default, offer listings through
     /// [`Connector::list_offers`]; styles with other feeds override it.
@@ -326,10 +351,14 @@ pub trait Connector: Send + Sync + 'static {
             CatalogFeed::Offers(scope) => {
                 Ok(self.list_offers(call, scope, offset, limit).await?.into())
             }
-            // Only styles that list in-store offers name this feed.
+            // Only styles that list in-store offers, or by modification,
+            // name these feeds, and they answer them themselves.
             CatalogFeed::InStoreOffers(organization) => Err(UpstreamError::NotFound(format!(
                 "no in-store listing in this style (organization {organization})"
             ))),
+            CatalogFeed::Changes(_) => Err(UpstreamError::NotFound(
+                "no listing by modification in this style".to_owned(),
+            )),
         }
     }
 
@@ -526,6 +555,11 @@ impl Instance {
     /// The feeds of a full sync pass ([`Connector::catalog_feeds`]).
     pub fn catalog_feeds(&self) -> Vec<CatalogFeed> {
         self.connector.catalog_feeds(&self.spec.settings.sync)
+    }
+
+    /// The feeds of a changes pass ([`Connector::change_feeds`]).
+    pub fn change_feeds(&self) -> Vec<CatalogFeed> {
+        self.connector.change_feeds()
     }
 
     /// Reads one window of a catalog feed ([`Connector::catalog_page`]).

@@ -125,6 +125,8 @@ impl Default for RetrySettings {
 
 /// Default time between the starts of two full sync passes of an instance.
 pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(15 * 60);
+/// Default time between two changes passes (between full passes).
+pub const DEFAULT_SYNC_CHANGES_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The catalog sync of one instance: the `[upstreams.<name>.sync]` table.
 /// A pass reads the instance's listings to the end into the catalog index
@@ -138,6 +140,11 @@ pub struct SyncSettings {
     /// Time between the starts of two full passes.
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
+    /// Between full passes, time between two passes that read only the
+    /// offers changed since the last pass, for upstreams that list offers
+    /// by modification (Medusa, Violet); `0s` turns them off.
+    #[serde(with = "humantime_serde")]
+    pub changes_interval: Duration,
     /// Offers per listing page; `None` for the largest the upstream serves.
     pub page_size: Option<u32>,
     /// Most requests the sync sends in each window, so that live traffic
@@ -156,6 +163,7 @@ impl Default for SyncSettings {
         SyncSettings {
             enabled: true,
             interval: DEFAULT_SYNC_INTERVAL,
+            changes_interval: DEFAULT_SYNC_CHANGES_INTERVAL,
             page_size: None,
             budget: None,
             organizations: Vec::new(),

@@ -161,3 +161,55 @@ mod tests {
         assert_eq!(saturating_count(7), 7);
     }
 }
+
+/// A timestamp as the upstreams write them: RFC 3339 (`2024-10-23T21:52:56Z`,
+/// with or without fractions), or with a `+HHMM` offset as Violet writes it
+/// (`2024-10-23T21:52:56+0000`). `None` for anything else: a timestamp that
+/// cannot be read only makes a change feed read further.
+pub(crate) fn timestamp(text: &str) -> Option<std::time::SystemTime> {
+    let text = text.trim();
+    let (base, offset_secs) = match text.strip_suffix('Z').or_else(|| text.strip_suffix('z')) {
+        Some(base) => (base, 0i64),
+        None => {
+            // The offset's sign is the last '+' or '-' after the time.
+            let at = text.rfind(['+', '-']).filter(|&i| i > 10)?;
+            let (base, offset) = text.split_at(at);
+            let sign = if offset.starts_with('-') { -1 } else { 1 };
+            let digits: String = offset[1..].chars().filter(char::is_ascii_digit).collect();
+            if digits.len() != 4 {
+                return None;
+            }
+            let hours: i64 = digits[..2].parse().ok()?;
+            let minutes: i64 = digits[2..].parse().ok()?;
+            (base, sign * (hours * 3600 + minutes * 60))
+        }
+    };
+    let local = humantime::parse_rfc3339_weak(base).ok()?;
+    let shift = std::time::Duration::from_secs(offset_secs.unsigned_abs());
+    // `base` is local time at the offset: UTC is base - offset.
+    if offset_secs >= 0 {
+        local.checked_sub(shift)
+    } else {
+        local.checked_add(shift)
+    }
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::timestamp;
+
+    #[test]
+    fn upstream_timestamps_read_as_the_same_instant() {
+        let want = UNIX_EPOCH + Duration::from_secs(1_729_720_376);
+        assert_eq!(timestamp("2024-10-23T21:52:56Z"), Some(want));
+        assert_eq!(timestamp("2024-10-23T21:52:56.000Z"), Some(want));
+        assert_eq!(timestamp("2024-10-23T21:52:56+0000"), Some(want));
+        assert_eq!(timestamp("2024-10-23T23:52:56+02:00"), Some(want));
+        assert_eq!(timestamp("2024-10-23T20:52:56-0100"), Some(want));
+        for bad in ["", "yesterday", "2024-10-23", "2024-10-23T21:52:56+1"] {
+            assert_eq!(timestamp(bad), None, "{bad}");
+        }
+    }
+}

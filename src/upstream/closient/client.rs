@@ -445,6 +445,10 @@ impl Connector for ClosientConnector {
             CatalogFeed::Offers(scope) => {
                 Ok(self.list_offers(call, scope, offset, limit).await?.into())
             }
+            // Closient lists no offers by modification.
+            CatalogFeed::Changes(_) => Err(UpstreamError::NotFound(
+                "a Closient upstream lists no offers by modification".to_owned(),
+            )),
             CatalogFeed::InStoreOffers(organization) => {
                 let limit = limit.clamp(1, MAX_PAGE_SIZE);
                 let page = u32::try_from(offset / u64::from(limit) + 1).unwrap_or(u32::MAX);
@@ -462,6 +466,7 @@ impl Connector for ClosientConnector {
                                     upstream_product_id: Some(offer.product_id),
                                     ..ProductFacts::default()
                                 },
+                                modified_at: None,
                             })
                         })
                         .collect(),

@@ -25,7 +25,8 @@ use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
 use crate::upstream::resilience::Idempotent;
 use crate::upstream::{
-    Call, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferFilter, OfferPage,
+    Call, CatalogFeed, CatalogPage, Connector, Credentials, InstanceSpec, ListScope, Lookup,
+    OfferFilter, OfferPage,
 };
 
 use super::{id, map, wire};
@@ -420,6 +421,52 @@ impl Connector for MedusaConnector {
         offset: u64,
         limit: u32,
     ) -> Result<OfferPage, UpstreamError> {
+        self.list_ordered(call, scope, "id", offset, limit).await
+    }
+
+    /// Newest changes first: `order=-updated_at`.
+    fn change_feeds(&self) -> Vec<CatalogFeed> {
+        vec![CatalogFeed::Changes(ListScope::All)]
+    }
+
+    async fn catalog_page(
+        &self,
+        call: &Call<'_>,
+        feed: &CatalogFeed,
+        offset: u64,
+        limit: u32,
+    ) -> Result<CatalogPage, UpstreamError> {
+        let (scope, order) = match feed {
+            CatalogFeed::Offers(scope) => (scope, "id"),
+            CatalogFeed::Changes(scope) => (scope, "-updated_at"),
+            CatalogFeed::InStoreOffers(_) => {
+                return Err(UpstreamError::NotFound(
+                    "a Medusa upstream has no in-store offers".to_owned(),
+                ))
+            }
+        };
+        Ok(self
+            .list_ordered(call, scope, order, offset, limit)
+            .await?
+            .into())
+    }
+    fn max_page_size(&self) -> u32 {
+        MAX_PAGE_SIZE
+    }
+}
+
+/// Listings in a given order.
+impl MedusaConnector {
+    /// Reads `limit` offers of `scope` from `offset`, in `order` (the
+    /// list endpoint's `order`: `id`, `-updated_at`, ...).
+    async fn list_ordered(
+        &self,
+        call: &Call<'_>,
+        scope: &ListScope,
+        order: &str,
+        offset: u64,
+        limit: u32,
+    ) -> Result<OfferPage, UpstreamError> {
         let filter = match scope {
             ListScope::All => OfferFilter::default(),
             ListScope::Matching(filter) => filter.clone(),
@@ -450,7 +497,7 @@ impl Connector for MedusaConnector {
             let mut params = vec![
                 ("offset", page_offset.as_str()),
                 ("limit", page_limit.as_str()),
-                ("order", "id"),
+                ("order", order),
             ];
             params.extend(filters.iter().copied());
             let answer = self.list_call(call, &params).await?;
@@ -474,10 +521,6 @@ impl Connector for MedusaConnector {
         }
         items.truncate(limit as usize);
         Ok(OfferPage { items, total_count })
-    }
-
-    fn max_page_size(&self) -> u32 {
-        MAX_PAGE_SIZE
     }
 }
 

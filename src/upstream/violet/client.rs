@@ -42,7 +42,8 @@ use crate::upstream::client::RawResponse;
 use crate::upstream::paging::PagePlan;
 use crate::upstream::resilience::Idempotent;
 use crate::upstream::{
-    Call, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferFilter, OfferPage,
+    Call, CatalogFeed, CatalogPage, Connector, Credentials, InstanceSpec, ListScope, Lookup,
+    OfferFilter, OfferPage,
 };
 
 /// Largest page Violet serves.
@@ -468,7 +469,66 @@ impl Connector for VioletConnector {
         offset: u64,
         limit: u32,
     ) -> Result<OfferPage, UpstreamError> {
+        self.search_window(call, scope, None, offset, limit).await
+    }
+
+    /// Newest changes first: the search sorted by `date_last_modified`.
+    fn change_feeds(&self) -> Vec<CatalogFeed> {
+        vec![CatalogFeed::Changes(ListScope::All)]
+    }
+
+    async fn catalog_page(
+        &self,
+        call: &Call<'_>,
+        feed: &CatalogFeed,
+        offset: u64,
+        limit: u32,
+    ) -> Result<CatalogPage, UpstreamError> {
+        let (scope, newest_first) = match feed {
+            CatalogFeed::Offers(scope) => (scope, false),
+            CatalogFeed::Changes(scope) => (scope, true),
+            CatalogFeed::InStoreOffers(_) => {
+                return Err(UpstreamError::NotFound(
+                    "a Violet upstream has no in-store offers".to_owned(),
+                ))
+            }
+        };
+        let sort = newest_first.then_some(("date_last_modified", "DESC"));
+        Ok(self
+            .search_window(call, scope, sort, offset, limit)
+            .await?
+            .into())
+    }
+    fn max_page_size(&self) -> u32 {
+        MAX_PAGE_SIZE
+    }
+
+    async fn exchange_rates(
+        &self,
+        call: &Call<'_>,
+        base: Currency,
+    ) -> Result<Option<RateTable>, UpstreamError> {
+        self.latest_rates(call, base).await.map(Some)
+    }
+}
+
+/// Windows of the offer search.
+impl VioletConnector {
+    /// Reads `limit` offers of `scope` from `offset` through the search,
+    /// sorted by `sort` (field, direction) when given.
+    async fn search_window(
+        &self,
+        call: &Call<'_>,
+        scope: &ListScope,
+        sort: Option<(&str, &str)>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<OfferPage, UpstreamError> {
         let mut filter = wire::SearchRequest::default();
+        if let Some((field, direction)) = sort {
+            filter.sort_by = Some(field.to_owned());
+            filter.sort_direction = Some(direction.to_owned());
+        }
         match scope {
             ListScope::All => {}
             ListScope::Matching(wanted) => {
@@ -530,18 +590,6 @@ impl Connector for VioletConnector {
             })
             .collect();
         Ok(OfferPage { items, total_count })
-    }
-
-    fn max_page_size(&self) -> u32 {
-        MAX_PAGE_SIZE
-    }
-
-    async fn exchange_rates(
-        &self,
-        call: &Call<'_>,
-        base: Currency,
-    ) -> Result<Option<RateTable>, UpstreamError> {
-        self.latest_rates(call, base).await.map(Some)
     }
 }
 
