@@ -936,3 +936,51 @@ fn an_offer_of_no_known_store_or_organization_cannot_be_added() {
     offer.organization_id = Some(shortuuid::encode(43));
     data.add_online_offer(offer);
 }
+
+#[tokio::test]
+async fn drift_follows_an_offer_removed_and_added_again_but_not_its_fresh_copies() {
+    let data = Arc::new(data().with_drift());
+    let running = serve(router(data.clone())).await.expect("simulator starts");
+    let key = demo_key();
+    let demo_orgs: Vec<String> = data
+        .organizations_visible_to(&demo_credentials())
+        .iter()
+        .map(|o| o.id.clone())
+        .collect();
+    let offer = data
+        .online_offers
+        .iter()
+        .find(|o| {
+            data.drift.is_unreadable(&o.id)
+                && o.organization_id
+                    .as_ref()
+                    .is_some_and(|org| demo_orgs.contains(org))
+        })
+        .expect("an unreadable offer the demo key sees")
+        .clone();
+    let org = offer.organization_id.clone().unwrap();
+    let path = format!("/retailers/api/v1/online-offers/{}", offer.id);
+    let (status, _, before) = get(&running, &path, Some(&key)).await;
+    assert_eq!(status, Status::OK);
+    assert_eq!(before["price"]["amount"], "12,99", "served unreadable");
+
+    assert!(data.remove_online_offer(&offer.id));
+    assert_eq!(get(&running, &path, Some(&key)).await.0, Status::NOT_FOUND);
+    data.add_online_offer(offer.clone());
+    let (status, _, after) = get(&running, &path, Some(&key)).await;
+    assert_eq!((status, &after), (Status::OK, &before), "the same answer");
+    let (listed, _) = whole_listing(&running, &online_list(&org), &key).await;
+    assert_eq!(listed.last(), Some(&before));
+
+    let fresh = data
+        .new_online_offer_like(&offer.id, &offer.product_id)
+        .unwrap();
+    data.add_online_offer(fresh.clone());
+    let path = format!("/retailers/api/v1/online-offers/{}", fresh.id);
+    let (status, _, body) = get(&running, &path, Some(&key)).await;
+    assert_eq!(status, Status::OK);
+    assert_eq!(
+        serde_json::from_value::<OnlineOfferOut>(body).unwrap(),
+        fresh
+    );
+}
