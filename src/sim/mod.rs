@@ -468,6 +468,14 @@ impl Simulators {
             sim.control.reset_counts();
         }
     }
+
+    /// Undoes every offer added or removed at run time on all three
+    /// simulators: they serve their generated catalogs again.
+    pub fn reset_offers(&self) {
+        self.closient_data.reset_offers();
+        self.medusa_data.reset_offers();
+        self.violet_data.reset_offers();
+    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,12 @@
 //! metadata, ...). Also the API keys of the demo and the other credentials.
 
 use std::collections::HashMap;
+use std::sync::RwLock;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Map, Value};
 
+use super::live::Changes;
 use super::rate_limit::RateLimiter;
 use super::{ApiKey, Organization, SimData, Store};
 use crate::pricing::Currency;
@@ -167,7 +169,7 @@ fn weighted<T: Clone>(rng: &mut fastrand::Rng, choices: &[(T, u32)]) -> T {
 }
 
 /// A random version-4 UUID from the seeded generator.
-fn uuid_v4(rng: &mut fastrand::Rng) -> u128 {
+pub(super) fn uuid_v4(rng: &mut fastrand::Rng) -> u128 {
     let raw = rng.u128(..);
     (raw & !(0xF << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62)
 }
@@ -202,7 +204,7 @@ fn slug(name: &str) -> String {
         .join("-")
 }
 
-fn sku_prefix(store: &Store) -> String {
+pub(super) fn sku_prefix(store: &Store) -> String {
     store
         .name
         .chars()
@@ -687,6 +689,7 @@ impl SimData {
             api_keys,
             drift: Drift::default(),
             limiter: RateLimiter::default(),
+            changes: RwLock::new(Changes::new(catalog.seed)),
         }
     }
 }

@@ -15,8 +15,8 @@ use super::{ApiError, Caller, SimData, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::sim::catalog;
 use crate::upstream::closient::shortuuid;
 use crate::upstream::closient::wire::{
-    FieldError, LegacyOfferOut, LegacySource, LegacyStatus, OfferSource, OfferStatus, Page,
-    PaginationMeta, ProductBrowseOut, ProductOut,
+    FieldError, InStoreOfferOut, LegacyOfferOut, LegacySource, LegacyStatus, OfferSource,
+    OfferStatus, Page, PaginationMeta, ProductBrowseOut, ProductOut,
 };
 fn field_error(field: &str, message: impl Into<String>) -> FieldError {
     FieldError {
@@ -100,16 +100,16 @@ fn listing_request(
     Ok((org, paging))
 }
 
-/// The page `paging` asks for of a listing of `items` (indexes into the
-/// offers), each item made by `item`.
-fn page_of<T>(items: &[usize], paging: Paging, item: impl Fn(usize) -> T) -> Page<T> {
+/// The page `paging` asks for of a listing of `items` (the whole listing,
+/// in order), each item made by `item`.
+fn page_of<I, T>(items: &[I], paging: Paging, item: impl Fn(&I) -> T) -> Page<T> {
     let total_count = items.len() as u64;
     let start = (paging.page - 1).saturating_mul(paging.page_size);
     let data = items
         .iter()
         .skip(usize::try_from(start).unwrap_or(usize::MAX))
         .take(usize::try_from(paging.page_size).unwrap_or(usize::MAX))
-        .map(|&i| item(i))
+        .map(item)
         .collect();
     let total_pages = total_count.div_ceil(paging.page_size);
     Page {
@@ -125,6 +125,8 @@ fn page_of<T>(items: &[usize], paging: Paging, item: impl Fn(usize) -> T) -> Pag
     }
 }
 
+/// An organization's online offers as served now (generated ones still
+/// there, then added ones), a page at a time.
 pub(super) async fn list_online_offers(
     State(data): State<Arc<SimData>>,
     Extension(caller): Extension<Caller>,
@@ -132,14 +134,14 @@ pub(super) async fn list_online_offers(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let (org, paging) = listing_request(&data, caller, path, query.as_deref())?;
-    let body = page_of(&data.online_by_org[org], paging, |i| {
-        data.online_offers[i].clone()
-    });
+    let changes = data.changes();
+    let listing = changes.online.listing(&data.online_base(), org);
+    let body = page_of(&listing, paging, |offer| (*offer).clone());
     Ok(data.drift.respond(&body, "/data"))
 }
 
 /// The legacy flat listing of an organization: its in-store offers as
-/// `OfferOut`, in generation order.
+/// served now, as `OfferOut`, in generation order then the added ones.
 pub(super) async fn list_legacy_offers(
     State(data): State<Arc<SimData>>,
     Extension(caller): Extension<Caller>,
@@ -147,18 +149,19 @@ pub(super) async fn list_legacy_offers(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Page<LegacyOfferOut>>, ApiError> {
     let (org, paging) = listing_request(&data, caller, path, query.as_deref())?;
-    Ok(Json(page_of(&data.in_store_by_org[org], paging, |i| {
-        legacy_offer(&data, i, org)
+    let changes = data.changes();
+    let listing = changes.in_store.listing(&data.in_store_base(), org);
+    Ok(Json(page_of(&listing, paging, |offer| {
+        legacy_offer(&data, offer, org)
     })))
 }
 
-/// In-store offer `index` of organization `org` in the legacy flat shape:
+/// In-store offer `offer` of organization `org` in the legacy flat shape:
 /// canonical UUID ids, the physical store as the retailer, the price's
 /// amount beside the store currency, `active` for an active offer and
 /// `inactive` for every other status, and the source folded into the three
 /// legacy values (an undocumented source is kept as is).
-pub(super) fn legacy_offer(data: &SimData, index: usize, org: usize) -> LegacyOfferOut {
-    let offer = &data.in_store_offers[index];
+pub(super) fn legacy_offer(data: &SimData, offer: &InStoreOfferOut, org: usize) -> LegacyOfferOut {
     let uuid = |id: &str| {
         shortuuid::parse_id(id)
             .map(shortuuid::format_uuid)
@@ -199,31 +202,36 @@ pub(super) fn legacy_offer(data: &SimData, index: usize, org: usize) -> LegacyOf
     }
 }
 
+/// One online offer as served now; 404 when it is not served or the
+/// caller may not view its organization (existence is not leaked).
 pub(super) async fn get_online_offer(
     State(data): State<Arc<SimData>>,
     Extension(caller): Extension<Caller>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let uuid = path_id(path, "offer_id").map_err(|e| ApiError::validation(vec![e]))?;
-    data.online_by_uuid
-        .get(&uuid)
-        .copied()
-        .filter(|&i| data.visible(caller, data.online_org[i]))
-        .map(|i| data.drift.respond(&data.online_offers[i], ""))
+    let changes = data.changes();
+    changes
+        .online
+        .find(&data.online_base(), uuid)
+        .filter(|&(_, org)| data.visible(caller, org))
+        .map(|(offer, _)| data.drift.respond(offer, ""))
         .ok_or_else(|| ApiError::not_found("Online offer"))
 }
 
+/// One in-store offer as served now; 404 like [`get_online_offer`].
 pub(super) async fn get_in_store_offer(
     State(data): State<Arc<SimData>>,
     Extension(caller): Extension<Caller>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let uuid = path_id(path, "offer_id").map_err(|e| ApiError::validation(vec![e]))?;
-    data.in_store_by_uuid
-        .get(&uuid)
-        .copied()
-        .filter(|&i| data.visible(caller, data.in_store_org[i]))
-        .map(|i| data.drift.respond(&data.in_store_offers[i], ""))
+    let changes = data.changes();
+    changes
+        .in_store
+        .find(&data.in_store_base(), uuid)
+        .filter(|&(_, org)| data.visible(caller, org))
+        .map(|(offer, _)| data.drift.respond(offer, ""))
         .ok_or_else(|| ApiError::not_found("In-store offer"))
 }
 

@@ -30,21 +30,27 @@
 //!
 //! [`SimData::with_drift`] turns on drift mode ([`crate::sim::drift`]).
 //!
+//! Tests add and remove offers while the simulator serves
+//! ([`SimData::add_online_offer`], [`SimData::remove_online_offer`], their
+//! in-store twins, [`SimData::new_online_offer_like`] to make one): every
+//! route answers accordingly, and [`SimData::reset_offers`] undoes it all.
+//!
 //! This file holds the data model, the API key check and rate limiting
 //! middleware, and the routes; `generate.rs` makes the data, `handlers.rs`
-//! answers the routes, `rate_limit.rs` counts requests per key and
-//! `drift.rs` is drift mode.
+//! answers the routes, `live.rs` holds the run-time changes to the offers,
+//! `rate_limit.rs` counts requests per key and `drift.rs` is drift mode.
 
 mod drift;
 mod generate;
 mod handlers;
+mod live;
 mod rate_limit;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -55,8 +61,8 @@ use axum::{Json, Router};
 
 use super::shortuuid;
 use super::wire::{
-    ErrorBody, ErrorCode, ErrorEnvelope, FieldError, InStoreOfferOut, LegacyOfferOut,
-    OnlineOfferOut, ProductBrowseOut, ProductOut,
+    ErrorBody, ErrorCode, ErrorEnvelope, FieldError, InStoreOfferOut, OnlineOfferOut,
+    ProductBrowseOut, ProductOut,
 };
 use crate::secret::Secret;
 use crate::sim::drift::Drift;
@@ -64,9 +70,10 @@ use crate::upstream::Credentials;
 use generate::{api_key, DEMO_KEY_SEED, OTHER_KEY_SEED};
 pub use generate::{crc32, is_well_formed_api_key};
 use handlers::{
-    fallback, get_browse_product, get_in_store_offer, get_online_offer, get_product, legacy_offer,
+    fallback, get_browse_product, get_in_store_offer, get_online_offer, get_product,
     list_legacy_offers, list_online_offers,
 };
+use live::Changes;
 use rate_limit::{RateLimiter, Verdict};
 /// Documented requests per minute per key.
 pub const MINUTE_LIMIT: u32 = 300;
@@ -127,6 +134,10 @@ impl fmt::Debug for ApiKey {
 
 /// Everything the simulator serves, generated from the catalog, stored as
 /// the wire types it answers with, plus run-time controls.
+///
+/// The offer fields and the accessors that borrow from them are the
+/// generated catalog; offers added or removed at run time show in the
+/// routes and in the `current_*` accessors (see `live.rs`).
 pub struct SimData {
     /// Organizations (retail chains), in generation order.
     pub organizations: Vec<Organization>,
@@ -134,9 +145,11 @@ pub struct SimData {
     pub online_stores: Vec<Store>,
     /// Physical stores.
     pub physical_stores: Vec<Store>,
-    /// Every online offer, in generation (and listing) order.
+    /// Every generated online offer, in generation (and listing) order;
+    /// run-time changes are not reflected here.
     pub online_offers: Vec<OnlineOfferOut>,
-    /// Every in-store offer.
+    /// Every generated in-store offer; run-time changes are not reflected
+    /// here.
     pub in_store_offers: Vec<InStoreOfferOut>,
     /// The catalog products as the products API shows them by GTIN.
     pub products: Vec<ProductOut>,
@@ -157,6 +170,8 @@ pub struct SimData {
     products_by_uuid: HashMap<u128, usize>,
     keys_by_value: HashMap<String, usize>,
     limiter: RateLimiter,
+    /// Offers removed and added at run time.
+    changes: RwLock<Changes>,
 }
 
 impl fmt::Debug for SimData {
@@ -168,12 +183,15 @@ impl fmt::Debug for SimData {
             .field("products", &self.products.len())
             .field("api_keys", &self.api_keys)
             .field("limiter", &self.limiter)
+            .field("changes", &self.changes)
             .finish()
     }
 }
 
 impl SimData {
-    /// The online offer with this id (shortuuid or UUID), whoever owns it.
+    /// The generated online offer with this id (shortuuid or UUID), whoever
+    /// owns it, removed or not ([`SimData::current_online_offer`] is what
+    /// is served now).
     pub fn online_offer(&self, id: &str) -> Option<&OnlineOfferOut> {
         let uuid = shortuuid::parse_id(id).ok()?;
         self.online_by_uuid
@@ -181,7 +199,9 @@ impl SimData {
             .map(|&i| &self.online_offers[i])
     }
 
-    /// The in-store offer with this id (shortuuid or UUID), whoever owns it.
+    /// The generated in-store offer with this id (shortuuid or UUID),
+    /// whoever owns it, removed or not ([`SimData::current_in_store_offer`]
+    /// is what is served now).
     pub fn in_store_offer(&self, id: &str) -> Option<&InStoreOfferOut> {
         let uuid = shortuuid::parse_id(id).ok()?;
         self.in_store_by_uuid
@@ -189,8 +209,10 @@ impl SimData {
             .map(|&i| &self.in_store_offers[i])
     }
 
-    /// The online offers of an organization in listing order (empty for an
-    /// unknown organization).
+    /// The generated online offers of an organization in listing order
+    /// (empty for an unknown organization);
+    /// [`SimData::current_organization_online_offers`] is the listing as
+    /// served now.
     pub fn organization_online_offers(&self, organization_id: &str) -> Vec<&OnlineOfferOut> {
         shortuuid::parse_id(organization_id)
             .ok()
@@ -204,28 +226,16 @@ impl SimData {
             .unwrap_or_default()
     }
 
-    /// The in-store offers of an organization in generation order, the
-    /// order of its legacy listing (empty for an unknown organization).
+    /// The generated in-store offers of an organization in generation
+    /// order, the order of its legacy listing (empty for an unknown
+    /// organization); [`SimData::current_organization_in_store_offers`]
+    /// is the listing as served now.
     pub fn organization_in_store_offers(&self, organization_id: &str) -> Vec<&InStoreOfferOut> {
         self.org_index(organization_id)
             .map(|org| {
                 self.in_store_by_org[org]
                     .iter()
                     .map(|&i| &self.in_store_offers[i])
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// The legacy flat listing of an organization, whole, as
-    /// `GET .../organizations/{organization_id}/offers` pages through it
-    /// (empty for an unknown organization).
-    pub fn organization_legacy_offers(&self, organization_id: &str) -> Vec<LegacyOfferOut> {
-        self.org_index(organization_id)
-            .map(|org| {
-                self.in_store_by_org[org]
-                    .iter()
-                    .map(|&i| legacy_offer(self, i, org))
                     .collect()
             })
             .unwrap_or_default()
@@ -263,14 +273,17 @@ impl SimData {
             .unwrap_or_default()
     }
 
-    /// The online offers `credentials` may view, in generation order (by
-    /// the organization that owns them, whatever their `organization_id`
-    /// field says).
+    /// The generated online offers `credentials` may view, in generation
+    /// order (by the organization that owns them, whatever their
+    /// `organization_id` field says), removed or not;
+    /// [`SimData::current_online_offers_visible_to`] is what they see now.
     pub fn online_offers_visible_to(&self, credentials: &Credentials) -> Vec<&OnlineOfferOut> {
         self.visible_offers(credentials, &self.online_org, &self.online_offers)
     }
 
-    /// The in-store offers `credentials` may view, in generation order.
+    /// The generated in-store offers `credentials` may view, in generation
+    /// order, removed or not ([`SimData::current_in_store_offers_visible_to`]
+    /// is what they see now).
     pub fn in_store_offers_visible_to(&self, credentials: &Credentials) -> Vec<&InStoreOfferOut> {
         self.visible_offers(credentials, &self.in_store_org, &self.in_store_offers)
     }
@@ -281,10 +294,7 @@ impl SimData {
         owners: &[usize],
         offers: &'a [T],
     ) -> Vec<&'a T> {
-        let Credentials::Closient(super::Credentials { api_key }) = credentials else {
-            return Vec::new();
-        };
-        let Some(&key) = self.keys_by_value.get(api_key.expose()) else {
+        let Some(key) = self.key_index(credentials) else {
             return Vec::new();
         };
         owners

@@ -12,7 +12,9 @@ use super::*;
 use crate::sim::catalog::{self, Catalog};
 use crate::sim::serve;
 use crate::upstream::closient;
-use crate::upstream::closient::wire::{LegacyStatus, OfferStatus, Page, PaginationMeta};
+use crate::upstream::closient::wire::{
+    LegacyOfferOut, LegacyStatus, OfferStatus, Page, PaginationMeta,
+};
 fn demo_key() -> String {
     key_of(&demo_credentials())
 }
@@ -632,4 +634,353 @@ fn product_records_vary_like_the_documented_fields_allow() {
         let owner = owners.entry(p.brand.clone()).or_insert(p.owner_id.clone());
         assert_eq!(owner, &p.owner_id);
     }
+}
+
+/// Every item of a listing, paged through 37 at a time, and the total each
+/// page announced (the same on every page).
+async fn whole_listing(
+    running: &crate::sim::RunningSim,
+    base: &str,
+    key: &str,
+) -> (Vec<Value>, u64) {
+    let mut items = Vec::new();
+    let mut total = None;
+    for page in 1.. {
+        let path = format!("{base}?page={page}&page_size=37");
+        let (status, _, body) = get(running, &path, Some(key)).await;
+        assert_eq!(status, Status::OK, "{path}: {body}");
+        let count = body["pagination"]["total_count"].as_u64().unwrap();
+        assert_eq!(*total.get_or_insert(count), count, "the total holds");
+        assert_eq!(
+            body["pagination"]["total_pages"].as_u64().unwrap(),
+            count.div_ceil(37)
+        );
+        items.extend(body["data"].as_array().unwrap().iter().cloned());
+        if !body["pagination"]["has_next"].as_bool().unwrap() {
+            break;
+        }
+    }
+    (items, total.unwrap_or(0))
+}
+
+fn online_list(org: &str) -> String {
+    format!("/retailers/api/v1/organizations/{org}/online-offers")
+}
+
+#[tokio::test]
+async fn an_added_online_offer_is_listed_last_counted_and_fetchable_by_id() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let org = data.organizations[0].id.clone();
+    let before = data.organization_online_offers(&org);
+    let template = before[3].clone();
+    let product = data.browse_products[7].id.clone();
+    let offer = data
+        .new_online_offer_like(&template.id, &product)
+        .expect("a known template and product");
+    assert_ne!(offer.id, template.id);
+    assert_eq!(offer.product_id, product);
+    assert_eq!(
+        (&offer.online_store_id, &offer.price, &offer.organization_id),
+        (
+            &template.online_store_id,
+            &template.price,
+            &template.organization_id
+        )
+    );
+    assert!(
+        data.current_online_offer(&offer.id).is_none(),
+        "not yet served"
+    );
+    data.add_online_offer(offer.clone());
+
+    let (listed, total) = whole_listing(&running, &online_list(&org), &key).await;
+    assert_eq!(total, before.len() as u64 + 1);
+    let listed: Vec<OnlineOfferOut> = listed
+        .into_iter()
+        .map(|v| serde_json::from_value(v).unwrap())
+        .collect();
+    assert_eq!(listed.last(), Some(&offer), "at the end");
+    assert_eq!(
+        listed[..before.len()],
+        before.iter().map(|o| (*o).clone()).collect::<Vec<_>>()[..],
+        "the generated ones first, in their order"
+    );
+    assert_eq!(listed, data.current_organization_online_offers(&org));
+    for id in [offer.id.clone(), uuid_of(&offer.id)] {
+        let (status, _, body) = get(
+            &running,
+            &format!("/retailers/api/v1/online-offers/{id}"),
+            Some(&key),
+        )
+        .await;
+        assert_eq!(status, Status::OK, "{id}");
+        assert_eq!(
+            serde_json::from_value::<OnlineOfferOut>(body).unwrap(),
+            offer
+        );
+    }
+    assert_eq!(data.current_online_offer(&offer.id), Some(offer.clone()));
+    assert!(
+        data.online_offer(&offer.id).is_none(),
+        "not a generated one"
+    );
+    assert!(data
+        .current_online_offers_visible_to(&demo_credentials())
+        .contains(&offer));
+}
+
+#[tokio::test]
+async fn a_removed_online_offer_is_404_and_leaves_its_listing_until_added_again() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let org = data.organizations[0].id.clone();
+    let before: Vec<OnlineOfferOut> = data
+        .organization_online_offers(&org)
+        .into_iter()
+        .cloned()
+        .collect();
+    let gone = before[40].clone();
+    let path = format!("/retailers/api/v1/online-offers/{}", gone.id);
+    assert_eq!(get(&running, &path, Some(&key)).await.0, Status::OK);
+
+    assert!(data.remove_online_offer(&uuid_of(&gone.id)), "by UUID too");
+    assert!(!data.remove_online_offer(&gone.id), "already gone");
+    let (status, _, body) = get(&running, &path, Some(&key)).await;
+    assert_eq!(status, Status::NOT_FOUND);
+    let missing = format!("/retailers/api/v1/online-offers/{}", shortuuid::encode(42));
+    assert_eq!(body, get(&running, &missing, Some(&key)).await.2);
+    assert_eq!(error_code(&body), "NOT_FOUND");
+    assert_eq!(body["error"]["status"], 404);
+
+    let (listed, total) = whole_listing(&running, &online_list(&org), &key).await;
+    assert_eq!(total, before.len() as u64 - 1);
+    let ids: Vec<&str> = listed.iter().map(|o| o["id"].as_str().unwrap()).collect();
+    let want: Vec<&str> = before
+        .iter()
+        .filter(|o| o.id != gone.id)
+        .map(|o| o.id.as_str())
+        .collect();
+    assert_eq!(ids, want, "the others, in their order");
+    assert!(data.current_online_offer(&gone.id).is_none());
+    assert_eq!(data.online_offer(&gone.id), Some(&gone), "still generated");
+
+    // Added again, it is served again, now at the end.
+    data.add_online_offer(gone.clone());
+    assert_eq!(get(&running, &path, Some(&key)).await.0, Status::OK);
+    let (listed, total) = whole_listing(&running, &online_list(&org), &key).await;
+    assert_eq!(total, before.len() as u64);
+    assert_eq!(listed.last().unwrap()["id"], gone.id.as_str());
+    // Removed again, then everything put back.
+    assert!(data.remove_online_offer(&gone.id));
+    assert_eq!(get(&running, &path, Some(&key)).await.0, Status::NOT_FOUND);
+    data.reset_offers();
+    let (listed, _) = whole_listing(&running, &online_list(&org), &key).await;
+    assert_eq!(listed[40]["id"], gone.id.as_str(), "back in its place");
+    assert_eq!(listed.len(), before.len());
+}
+
+#[tokio::test]
+async fn in_store_offers_added_and_removed_show_in_the_legacy_listing_and_by_id() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let org = data.organizations[1].id.clone();
+    let before = data.organization_legacy_offers(&org);
+    let generated = data.organization_in_store_offers(&org);
+    let template = generated[0].clone();
+    let gone = generated[2].clone();
+    let added = data
+        .new_in_store_offer_like(&template.id, &template.product_id)
+        .expect("a known template and product");
+    assert_ne!(
+        added.sku, template.sku,
+        "(product, store, sku) stays unique"
+    );
+    assert_eq!(added.physical_store_id, template.physical_store_id);
+    data.add_in_store_offer(added.clone());
+    assert!(data.remove_in_store_offer(&gone.id));
+
+    let (listed, total) = whole_listing(&running, &legacy_list(&org), &key).await;
+    assert_eq!(total, before.len() as u64);
+    let listed: Vec<LegacyOfferOut> = listed
+        .into_iter()
+        .map(|v| serde_json::from_value(v).unwrap())
+        .collect();
+    assert_eq!(listed, data.organization_legacy_offers(&org));
+    assert_eq!(listed.last().unwrap().id, uuid_of(&added.id), "at the end");
+    assert_eq!(listed.last().unwrap().sku, added.sku);
+    assert!(listed.iter().all(|o| o.id != uuid_of(&gone.id)));
+    assert_eq!(listed.len(), before.len());
+
+    let by_id = |id: &str| format!("/retailers/api/v1/in-store-offers/{id}");
+    let (status, _, body) = get(&running, &by_id(&uuid_of(&added.id)), Some(&key)).await;
+    assert_eq!(status, Status::OK);
+    assert_eq!(
+        serde_json::from_value::<InStoreOfferOut>(body).unwrap(),
+        added
+    );
+    let (status, _, body) = get(&running, &by_id(&gone.id), Some(&key)).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (Status::NOT_FOUND, "NOT_FOUND")
+    );
+    assert_eq!(body["error"]["message"], "In-store offer not found.");
+    assert_eq!(data.current_in_store_offer(&added.id), Some(added.clone()));
+    assert!(data.current_in_store_offer(&gone.id).is_none());
+    let visible = data.current_in_store_offers_visible_to(&demo_credentials());
+    assert!(visible.contains(&added) && !visible.contains(&gone));
+}
+
+#[tokio::test]
+async fn added_offers_are_seen_only_by_keys_that_may_view_their_organization() {
+    let (running, data) = start().await;
+    let (demo, other) = (demo_key(), key_of(&other_credentials()));
+    let theirs = org_of(&data, &other_credentials(), &demo_credentials());
+    let template = data.organization_online_offers(&theirs)[0].clone();
+    let mut offer = data
+        .new_online_offer_like(&template.id, &template.product_id)
+        .unwrap();
+    // The store says who owns it, whatever the field says.
+    offer.organization_id = None;
+    data.add_online_offer(offer.clone());
+    let path = format!("/retailers/api/v1/online-offers/{}", offer.id);
+    let (status, _, hidden) = get(&running, &path, Some(&demo)).await;
+    assert_eq!(status, Status::NOT_FOUND);
+    let missing = format!("/retailers/api/v1/online-offers/{}", shortuuid::encode(42));
+    assert_eq!(hidden, get(&running, &missing, Some(&demo)).await.2);
+    assert_eq!(get(&running, &path, Some(&other)).await.0, Status::OK);
+    assert_eq!(
+        get(&running, &online_list(&theirs), Some(&demo)).await.0,
+        Status::NOT_FOUND
+    );
+    let (listed, total) = whole_listing(&running, &online_list(&theirs), &other).await;
+    assert_eq!(
+        total,
+        data.organization_online_offers(&theirs).len() as u64 + 1
+    );
+    assert_eq!(listed.last().unwrap()["id"], offer.id.as_str());
+    assert!(!data
+        .current_online_offers_visible_to(&demo_credentials())
+        .contains(&offer));
+    assert!(data
+        .current_online_offers_visible_to(&other_credentials())
+        .contains(&offer));
+
+    // An in-store offer of the same organization: the same rule.
+    let store = data
+        .physical_stores
+        .iter()
+        .find(|s| data.organizations[s.organization].id == theirs)
+        .unwrap();
+    let template = data
+        .in_store_offers
+        .iter()
+        .find(|o| o.physical_store_id == store.id)
+        .unwrap();
+    let in_store = data
+        .new_in_store_offer_like(&template.id, &data.browse_products[0].id)
+        .unwrap();
+    data.add_in_store_offer(in_store.clone());
+    let path = format!("/retailers/api/v1/in-store-offers/{}", in_store.id);
+    assert_eq!(get(&running, &path, Some(&demo)).await.0, Status::NOT_FOUND);
+    assert_eq!(get(&running, &path, Some(&other)).await.0, Status::OK);
+    let (listed, _) = whole_listing(&running, &legacy_list(&theirs), &other).await;
+    assert_eq!(listed.last().unwrap()["id"], uuid_of(&in_store.id).as_str());
+}
+
+#[test]
+fn new_offers_get_fresh_v4_ids_and_need_a_known_template_and_product() {
+    let data = data();
+    let template = data.online_offers[0].clone();
+    let a = data
+        .new_online_offer_like(&template.id, &template.product_id)
+        .unwrap();
+    let b = data
+        .new_online_offer_like(&uuid_of(&template.id), &uuid_of(&template.product_id))
+        .unwrap();
+    assert_ne!(a.id, b.id);
+    for offer in [&a, &b] {
+        let uuid = uuid_of(&offer.id);
+        assert_eq!(&uuid[14..15], "4", "{uuid}");
+        assert!(data.online_offer(&offer.id).is_none());
+        assert!(data.in_store_offer(&offer.id).is_none());
+        assert_eq!(offer.product_id, template.product_id, "stored as shortuuid");
+        assert_ne!(
+            offer.sku, template.sku,
+            "(product, store, sku) stays unique"
+        );
+    }
+    let unknown = shortuuid::encode(42);
+    assert!(data
+        .new_online_offer_like(&unknown, &template.product_id)
+        .is_none());
+    assert!(data.new_online_offer_like(&template.id, &unknown).is_none());
+    assert!(data
+        .new_in_store_offer_like(&template.id, &template.product_id)
+        .is_none());
+    // A removed offer still serves as a template.
+    assert!(data.remove_online_offer(&template.id));
+    assert!(data
+        .new_online_offer_like(&template.id, &template.product_id)
+        .is_some());
+    assert!(!data.remove_online_offer("not-an-id"));
+    assert!(!data.remove_in_store_offer(&unknown));
+}
+
+#[test]
+#[should_panic(expected = "neither store")]
+fn an_offer_of_no_known_store_or_organization_cannot_be_added() {
+    let data = data();
+    let mut offer = data.online_offers[0].clone();
+    offer.online_store_id = shortuuid::encode(42);
+    offer.organization_id = Some(shortuuid::encode(43));
+    data.add_online_offer(offer);
+}
+
+#[tokio::test]
+async fn drift_follows_an_offer_removed_and_added_again_but_not_its_fresh_copies() {
+    let data = Arc::new(data().with_drift());
+    let running = serve(router(data.clone())).await.expect("simulator starts");
+    let key = demo_key();
+    let demo_orgs: Vec<String> = data
+        .organizations_visible_to(&demo_credentials())
+        .iter()
+        .map(|o| o.id.clone())
+        .collect();
+    let offer = data
+        .online_offers
+        .iter()
+        .find(|o| {
+            data.drift.is_unreadable(&o.id)
+                && o.organization_id
+                    .as_ref()
+                    .is_some_and(|org| demo_orgs.contains(org))
+        })
+        .expect("an unreadable offer the demo key sees")
+        .clone();
+    let org = offer.organization_id.clone().unwrap();
+    let path = format!("/retailers/api/v1/online-offers/{}", offer.id);
+    let (status, _, before) = get(&running, &path, Some(&key)).await;
+    assert_eq!(status, Status::OK);
+    assert_eq!(before["price"]["amount"], "12,99", "served unreadable");
+
+    assert!(data.remove_online_offer(&offer.id));
+    assert_eq!(get(&running, &path, Some(&key)).await.0, Status::NOT_FOUND);
+    data.add_online_offer(offer.clone());
+    let (status, _, after) = get(&running, &path, Some(&key)).await;
+    assert_eq!((status, &after), (Status::OK, &before), "the same answer");
+    let (listed, _) = whole_listing(&running, &online_list(&org), &key).await;
+    assert_eq!(listed.last(), Some(&before));
+
+    let fresh = data
+        .new_online_offer_like(&offer.id, &offer.product_id)
+        .unwrap();
+    data.add_online_offer(fresh.clone());
+    let path = format!("/retailers/api/v1/online-offers/{}", fresh.id);
+    let (status, _, body) = get(&running, &path, Some(&key)).await;
+    assert_eq!(status, Status::OK);
+    assert_eq!(
+        serde_json::from_value::<OnlineOfferOut>(body).unwrap(),
+        fresh
+    );
 }

@@ -4,12 +4,13 @@
 //! items and tiered, multi-currency, rule-bound, missing and zero prices.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use rust_decimal::Decimal;
 use serde_json::json;
 use ulid::Ulid;
 
+use super::live::Changes;
 use super::{
     SimData, SimUser, DAY_MS, DEMO_EMAIL, DEMO_PASSWORD, OTHER_EMAIL, OTHER_PASSWORD, SIM_EPOCH_MS,
 };
@@ -83,6 +84,7 @@ impl SimData {
 
         let mut offers = Vec::new();
         let mut clock = SIM_EPOCH_MS;
+        let mut latest_ms = clock;
         for product in &catalog.products {
             let product_ms = SIM_EPOCH_MS - 30 * DAY_MS + product.index as u64 * 60_000;
             let product_id = new_id(&mut rng, "prod_", product_ms);
@@ -109,6 +111,7 @@ impl SimData {
                 } else {
                     created_ms + rng.u64(1_000..=30 * DAY_MS)
                 };
+                latest_ms = latest_ms.max(updated_ms);
                 let offer_id = new_id(&mut rng, "offer_", created_ms);
                 let variant = &variants[rng.usize(..variants.len())];
                 let seller = &sellers[seller_index];
@@ -202,12 +205,13 @@ impl SimData {
             token_rng: Mutex::new(fastrand::Rng::with_seed(catalog.seed.rotate_left(17))),
             logins: Mutex::new(0),
             failures: Mutex::new(None),
+            changes: RwLock::new(Changes::new(catalog.seed, latest_ms)),
         }
     }
 }
 
 /// `<prefix><ULID>` with the ULID's time part at `ms` and random bits from `rng`.
-fn new_id(rng: &mut fastrand::Rng, prefix: &str, ms: u64) -> String {
+pub(super) fn new_id(rng: &mut fastrand::Rng, prefix: &str, ms: u64) -> String {
     with_prefix(prefix, Ulid::from_parts(ms, rng.u128(..)))
 }
 
@@ -346,7 +350,7 @@ fn generate_prices(
 }
 
 /// `2025-01-01T09:00:00.000Z` for milliseconds since the Unix epoch.
-fn iso_millis(ms: u64) -> String {
+pub(super) fn iso_millis(ms: u64) -> String {
     let secs = ms / 1000;
     let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
     // Howard Hinnant's civil_from_days.

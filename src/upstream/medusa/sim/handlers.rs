@@ -47,7 +47,8 @@ pub(super) async fn retrieve_offer(
         Ok(selection) => selection,
         Err(message) => return error(ErrorType::InvalidData, message),
     };
-    let Some(offer) = data.offer(&id) else {
+    let changes = data.changes();
+    let Some(offer) = data.served_offer(&changes, &id) else {
         return error(
             ErrorType::NotFound,
             format!("Offer with id: {id} was not found"),
@@ -76,17 +77,14 @@ pub(super) async fn list_offers(
         Ok(selection) => selection,
         Err(message) => return error(ErrorType::InvalidData, message),
     };
+    let changes = data.changes();
     let mut matching: Vec<&wire::Offer> = match list.filters.get("id") {
-        Some(ids) => {
-            let mut indices: Vec<usize> = ids
-                .iter()
-                .filter_map(|id| data.by_id.get(id).copied())
-                .collect();
-            indices.sort_unstable();
-            indices.dedup();
-            indices.into_iter().map(|i| &data.offers[i]).collect()
-        }
-        None => data.offers.iter().collect(),
+        // A set: each id once. The order comes from sorting below.
+        Some(ids) => ids
+            .iter()
+            .filter_map(|id| data.served_offer(&changes, id))
+            .collect(),
+        None => data.served(&changes).collect(),
     };
     matching.retain(|offer| {
         list.filters.iter().all(|(field, values)| {

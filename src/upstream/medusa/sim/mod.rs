@@ -21,20 +21,27 @@
 //! missing and zero prices, JPY and KWD sellers, empty SKUs and metadata.
 //! [`SimData::with_drift`] turns on drift mode ([`crate::sim::drift`]).
 //!
+//! Tests add and remove offers while the simulator serves
+//! ([`SimData::add_offer`], [`SimData::remove_offer`],
+//! [`SimData::new_offer_like`] to make one): every route answers
+//! accordingly, and [`SimData::reset_offers`] undoes it all.
+//!
 //! This file holds the data model, sessions and injected failures, the
 //! bearer token check and the routes; `generate.rs` makes the data,
 //! `handlers.rs` answers the routes, `fields.rs` reads `fields` and
-//! projects offers, and `drift.rs` is drift mode.
+//! projects offers, `live.rs` holds the run-time changes to the offers, and
+//! `drift.rs` is drift mode.
 
 mod drift;
 mod fields;
 mod generate;
 mod handlers;
+mod live;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -50,6 +57,7 @@ use crate::upstream::Credentials;
 
 use super::wire::{self, ErrorBody, ErrorType};
 use handlers::{list_offers, login, retrieve_offer};
+use live::Changes;
 /// Email of the demo admin user.
 pub const DEMO_EMAIL: &str = "admin@mercur.test";
 /// Password of the demo admin user.
@@ -87,10 +95,16 @@ pub struct SimUser {
 }
 
 /// Everything the simulator serves, generated from the shared catalog, plus
-/// its runtime controls (sessions, injected failures).
+/// its runtime controls (sessions, injected failures, offers added and
+/// removed).
+///
+/// [`SimData::offers`] and [`SimData::offer`] are the generated catalog;
+/// offers added or removed at run time show in the routes and in
+/// [`SimData::current_offer`] and [`SimData::current_offers`].
 #[derive(Debug)]
 pub struct SimData {
-    /// All offers, in creation order (which is also id order).
+    /// All generated offers, in creation order (which is also id order);
+    /// run-time changes are not reflected here.
     pub offers: Vec<wire::Offer>,
     /// The sellers.
     pub sellers: Vec<wire::Seller>,
@@ -107,10 +121,13 @@ pub struct SimData {
     logins: Mutex<u64>,
     /// The next `n` authorized admin requests fail with this error type.
     failures: Mutex<Option<(u32, ErrorType)>>,
+    /// Offers removed and added at run time.
+    changes: RwLock<Changes>,
 }
 
 impl SimData {
-    /// The offer with this exact id.
+    /// The generated offer with this exact id, removed or not
+    /// ([`SimData::current_offer`] is what is served now).
     pub fn offer(&self, id: &str) -> Option<&wire::Offer> {
         self.by_id.get(id).map(|&i| &self.offers[i])
     }

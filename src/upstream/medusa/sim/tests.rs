@@ -411,3 +411,273 @@ async fn injected_failures_answer_medusa_error_bodies() {
     assert_eq!(get(&sim, None, "/admin/offers").await.0, 401);
     assert_eq!(get(&sim, Some(&token), "/admin/offers").await.0, 409);
 }
+
+/// The ids of a list answer's offers.
+fn listed_ids(body: &Value) -> Vec<String> {
+    body["offers"]
+        .as_array()
+        .expect("offers")
+        .iter()
+        .map(|x| x["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+/// Every offer id of a listing with `query` (`order`, filters), paged
+/// through 97 at a time, and the `count` every page announced.
+async fn whole_listing(sim: &RunningSim, token: &str, query: &str) -> (Vec<String>, u64) {
+    let mut ids = Vec::new();
+    let mut count = None;
+    loop {
+        let path = format!("/admin/offers?{query}&limit=97&offset={}", ids.len());
+        let (status, body) = get(sim, Some(token), &path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        let total = body["count"].as_u64().expect("count");
+        assert_eq!(*count.get_or_insert(total), total, "the count holds");
+        let page = listed_ids(&body);
+        if page.is_empty() {
+            break;
+        }
+        ids.extend(page);
+    }
+    (ids, count.unwrap_or(0))
+}
+
+#[tokio::test]
+async fn an_added_offer_is_listed_last_counted_and_fetchable_by_id() {
+    let (data, sim) = start().await;
+    let token = token(&sim).await;
+    let total = data.offers.len();
+    let barcode = crate::sim::catalog::with_check_digit("400000000042");
+    assert!(data.offers.iter().all(|o| o.ean.as_ref() != Some(&barcode)));
+    let template = data.offers[10].clone();
+    let fresh = data
+        .new_offer_like(&template.id, Some(&barcode))
+        .expect("a known template");
+    assert!(crate::upstream::medusa::id::canonical_offer_id(&fresh.id).is_ok());
+    assert_eq!(
+        (fresh.ean.as_ref(), fresh.upc.as_ref()),
+        (Some(&barcode), None)
+    );
+    data.add_offer(fresh.clone());
+    let served = data.current_offer(&fresh.id).expect("served");
+    assert_eq!(served.created_at, fresh.created_at);
+    assert!(served.updated_at > fresh.updated_at, "stamped on adding");
+
+    // Last in the default order (created_at), by id, and first by latest change.
+    for order in ["", "order=id", "order=created_at"] {
+        let (ids, count) = whole_listing(&sim, &token, order).await;
+        assert_eq!(count, total as u64 + 1, "{order}");
+        assert_eq!(ids.len(), total + 1);
+        assert_eq!(ids.last(), Some(&fresh.id), "{order}");
+        let generated: Vec<&String> = data.offers.iter().map(|o| &o.id).collect();
+        assert_eq!(
+            ids[..total].iter().collect::<Vec<_>>(),
+            generated,
+            "{order}"
+        );
+    }
+    for order in ["-updated_at", "-created_at", "-id"] {
+        let (_, body) = get(
+            &sim,
+            Some(&token),
+            &format!("/admin/offers?order={order}&limit=1"),
+        )
+        .await;
+        assert_eq!(listed_ids(&body), [fresh.id.as_str()], "{order}");
+    }
+    let (_, body) = get(
+        &sim,
+        Some(&token),
+        "/admin/offers?order=updated_at&offset=0",
+    )
+    .await;
+    assert_ne!(listed_ids(&body)[0], fresh.id);
+
+    let (status, body) = get(&sim, Some(&token), &format!("/admin/offers/{}", fresh.id)).await;
+    assert_eq!(status, 200, "{body}");
+    let answer: wire::OfferResponse = serde_json::from_value(body).expect("wire shape");
+    assert_eq!(answer.offer, served);
+    let query = format!(
+        "/admin/offers?id[]={}&id[]={}&fields=id,ean",
+        fresh.id, data.offers[0].id
+    );
+    let (_, body) = get(&sim, Some(&token), &query).await;
+    assert_eq!(body["count"], json!(2));
+    assert_eq!(
+        listed_ids(&body),
+        [data.offers[0].id.clone(), fresh.id.clone()]
+    );
+    let (_, body) = get(&sim, Some(&token), &format!("/admin/offers?ean={barcode}")).await;
+    assert_eq!(body["count"], json!(1));
+    assert_eq!(body["offers"][0]["ean"], json!(barcode));
+}
+
+#[tokio::test]
+async fn a_removed_offer_is_a_medusa_not_found_and_leaves_listings_and_multi_gets() {
+    let (data, sim) = start().await;
+    let token = token(&sim).await;
+    let gone = data.offers[5].clone();
+    let kept = data.offers[6].clone();
+    assert!(data.remove_offer(&gone.id));
+    assert!(!data.remove_offer(&gone.id), "already gone");
+    assert!(!data.remove_offer("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y"));
+
+    let (status, body) = get(&sim, Some(&token), &format!("/admin/offers/{}", gone.id)).await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        body,
+        json!({"type": "not_found", "message": format!("Offer with id: {} was not found", gone.id)})
+    );
+    let query = format!("/admin/offers?id[]={}&id[]={}", gone.id, kept.id);
+    let (_, body) = get(&sim, Some(&token), &query).await;
+    assert_eq!(body["count"], json!(1));
+    assert_eq!(listed_ids(&body), [kept.id.as_str()]);
+    let seller = gone.seller_id.clone().expect("a seller");
+    let (_, body) = get(
+        &sim,
+        Some(&token),
+        &format!("/admin/offers?seller_id={seller}&limit=0"),
+    )
+    .await;
+    let by_seller = data
+        .offers
+        .iter()
+        .filter(|o| o.seller_id.as_ref() == Some(&seller))
+        .count();
+    assert_eq!(body["count"], json!(by_seller - 1));
+
+    let (ids, count) = whole_listing(&sim, &token, "order=id").await;
+    assert_eq!(count, data.offers.len() as u64 - 1);
+    let want: Vec<String> = data
+        .offers
+        .iter()
+        .filter(|o| o.id != gone.id)
+        .map(|o| o.id.clone())
+        .collect();
+    assert_eq!(ids, want, "the others, in order");
+    assert_eq!(data.current_offers().len(), data.offers.len() - 1);
+    assert_eq!(data.offer(&gone.id), Some(&gone), "still generated");
+
+    // Added again: served again, in its place by creation, first by change.
+    data.add_offer(gone.clone());
+    let (status, body) = get(&sim, Some(&token), &format!("/admin/offers/{}", gone.id)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["offer"]["created_at"], json!(gone.created_at));
+    assert_ne!(body["offer"]["updated_at"], json!(gone.updated_at));
+    let (ids, count) = whole_listing(&sim, &token, "").await;
+    assert_eq!(count, data.offers.len() as u64);
+    assert_eq!(ids[5], gone.id);
+    let (_, body) = get(
+        &sim,
+        Some(&token),
+        "/admin/offers?order=-updated_at&limit=1",
+    )
+    .await;
+    assert_eq!(listed_ids(&body), [gone.id.as_str()]);
+    data.reset_offers();
+    assert_eq!(data.current_offer(&gone.id), Some(gone));
+}
+
+#[tokio::test]
+async fn updated_at_order_follows_the_latest_additions() {
+    let (data, sim) = start().await;
+    let token = token(&sim).await;
+    let first = data
+        .new_offer_like(&data.offers[0].id, None)
+        .expect("template");
+    let second = data
+        .new_offer_like(&data.offers[1].id, None)
+        .expect("template");
+    assert!(first.id < second.id && first.created_at < second.created_at);
+    // Added in the other order: creation and change orders differ.
+    data.add_offer(second.clone());
+    data.add_offer(first.clone());
+    let (_, body) = get(
+        &sim,
+        Some(&token),
+        "/admin/offers?order=-updated_at&limit=2",
+    )
+    .await;
+    assert_eq!(listed_ids(&body), [first.id.clone(), second.id.clone()]);
+    let (_, body) = get(
+        &sim,
+        Some(&token),
+        "/admin/offers?order=-created_at&limit=2",
+    )
+    .await;
+    assert_eq!(listed_ids(&body), [second.id.clone(), first.id.clone()]);
+    let (ids, _) = whole_listing(&sim, &token, "order=updated_at").await;
+    assert_eq!(ids[ids.len() - 2..], [second.id.clone(), first.id.clone()]);
+    let stamps: Vec<String> = [&second.id, &first.id]
+        .iter()
+        .map(|id| {
+            data.current_offer(id)
+                .and_then(|o| o.updated_at)
+                .expect("stamped")
+        })
+        .collect();
+    let latest_generated = data
+        .offers
+        .iter()
+        .filter_map(|o| o.updated_at.clone())
+        .max();
+    assert!(Some(&stamps[0]) > latest_generated.as_ref());
+    assert!(stamps[0] < stamps[1]);
+}
+
+#[test]
+fn new_offers_get_fresh_ids_for_themselves_and_their_relations() {
+    let data = generate(DEMO_SEED);
+    assert!(data
+        .new_offer_like("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y", None)
+        .is_none());
+    let template = data
+        .offers
+        .iter()
+        .find(|o| {
+            o.prices.iter().any(|p| {
+                p.price_rules
+                    .as_ref()
+                    .and_then(Value::as_array)
+                    .is_some_and(|r| !r.is_empty())
+            })
+        })
+        .expect("an offer with a price rule")
+        .clone();
+    let fresh = data
+        .new_offer_like(&template.id, Some("012345678905"))
+        .expect("template");
+    assert_ne!(fresh.id, template.id);
+    assert!(data.offers.iter().all(|o| o.id < fresh.id));
+    assert_eq!(
+        (fresh.ean.as_deref(), fresh.upc.as_deref()),
+        (None, Some("012345678905"))
+    );
+    assert_eq!(fresh.sku, template.sku);
+    assert_eq!(fresh.seller, template.seller);
+    assert_eq!(fresh.prices.len(), template.prices.len());
+    for (new, old) in fresh.prices.iter().zip(&template.prices) {
+        assert_ne!(new.id, old.id);
+        assert_eq!(
+            (&new.amount, &new.currency_code),
+            (&old.amount, &old.currency_code)
+        );
+        for rule in new
+            .price_rules
+            .as_ref()
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            assert_eq!(rule["price_id"], json!(new.id));
+        }
+    }
+    for (new, old) in fresh.inventory_items.iter().zip(&template.inventory_items) {
+        assert_ne!(new.id, old.id);
+        assert_eq!(new.inventory_item_id.as_ref(), Some(&new.id));
+    }
+    // A removed offer still serves as a template; the fresh one is not served.
+    assert!(data.remove_offer(&template.id));
+    assert!(data.new_offer_like(&template.id, None).is_some());
+    assert!(data.current_offer(&fresh.id).is_none());
+}

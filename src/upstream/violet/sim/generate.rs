@@ -5,12 +5,13 @@
 //! dates the data and the answers carry.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Value};
 
+use super::live::Changes;
 use super::{
     App, Merchant, SimData, Tokens, DEMO_APP_ID, DEMO_APP_SECRET, DEMO_PASSWORD, DEMO_USERNAME,
     EXCHANGE_RATES, OTHER_APP_ID, OTHER_APP_SECRET, OTHER_PASSWORD, OTHER_USERNAME,
@@ -87,12 +88,13 @@ impl SimData {
         SimData {
             seed: catalog.seed,
             merchants,
-            offers,
             apps,
             rates,
             drift: Drift::default(),
             index,
             tokens: Mutex::new(Tokens::default()),
+            changes: RwLock::new(Changes::new(&offers)),
+            offers,
         }
     }
 }

@@ -258,8 +258,9 @@ pub(super) async fn get_offer(
         .parse()
         .map_err(|_| ApiError::bad_request("offer_id must be an integer"))?;
     let view = View::from_query(&query_pairs(query.as_deref()), &data)?;
+    let changes = data.changes();
     let offer = data
-        .offer(id)
+        .served_offer(&changes, id)
         .filter(|o| app.merchant_ids.contains(&o.merchant_id))
         .ok_or_else(|| ApiError::not_found(format!("Offer {id} not found")))?;
     Ok(data.drift.respond(&view.present(&data, offer, false)?, ""))
@@ -428,9 +429,9 @@ pub(super) async fn search_offers(
         serde_json::from_slice(&body)
             .map_err(|err| ApiError::bad_request(format!("Invalid search body: {err}")))?
     };
+    let changes = data.changes();
     let mut matches: Vec<&wire::Offer> = data
-        .offers
-        .iter()
+        .served(&changes)
         .filter(|o| app.merchant_ids.contains(&o.merchant_id) && matches_filter(&filter, o))
         .collect();
     let sorted = sort_offers(
@@ -460,9 +461,9 @@ pub(super) async fn merchant_offers(
             "Merchant {merchant_id} not found"
         )));
     }
+    let changes = data.changes();
     let matches: Vec<&wire::Offer> = data
-        .offers
-        .iter()
+        .served(&changes)
         .filter(|o| o.merchant_id == merchant_id)
         .collect();
     let page = page_of(&data, &view, &matches, page, size, false)?;

@@ -55,19 +55,26 @@
 //! (`POST /v1/login`, `GET /v1/auth/token`). [`SimData::with_drift`] turns
 //! on drift mode ([`crate::sim::drift`]).
 //!
+//! Tests add and remove offers while the simulator serves
+//! ([`SimData::add_offer`], [`SimData::remove_offer`],
+//! [`SimData::new_offer_like`] to make one): every route answers
+//! accordingly, and [`SimData::reset_offers`] undoes it all.
+//!
 //! This file holds the data model, the token store, the app and token
 //! checks and the routes; `generate.rs` makes the data (and converts
-//! amounts between currencies), `handlers.rs` answers the routes and
-//! `drift.rs` is drift mode.
+//! amounts between currencies), `handlers.rs` answers the routes,
+//! `live.rs` holds the run-time changes to the offers and `drift.rs` is
+//! drift mode.
 
 mod drift;
 mod generate;
 mod handlers;
+mod live;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, StatusCode};
@@ -84,6 +91,7 @@ use crate::sim::drift::Drift;
 use crate::upstream::Credentials;
 pub use generate::convert_minor;
 use handlers::{get_offer, latest_rates, login, merchant_offers, refresh_token, search_offers};
+use live::Changes;
 /// How long an access token lives.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// Default page size of the listings.
@@ -178,15 +186,20 @@ struct Tokens {
 }
 
 /// Everything the simulator serves, generated from the catalog, plus its
-/// token store.
+/// token store and the offers added and removed at run time.
+///
+/// [`SimData::offers`] and [`SimData::offer`] are the generated catalog;
+/// offers added or removed at run time show in the routes and in
+/// [`SimData::current_offer`] and [`SimData::current_offers`].
 #[derive(Debug)]
 pub struct SimData {
     /// The catalog seed the data was made from.
     pub seed: u64,
     /// The merchants.
     pub merchants: Vec<Merchant>,
-    /// All offers, by ascending id, with metadata and collections, without
-    /// `default_image_url` (the listings add it).
+    /// All generated offers, by ascending id, with metadata and
+    /// collections, without `default_image_url` (the listings add it);
+    /// run-time changes are not reflected here.
     pub offers: Vec<wire::Offer>,
     /// Registered apps.
     pub apps: Vec<App>,
@@ -196,10 +209,14 @@ pub struct SimData {
     pub drift: Drift,
     index: HashMap<i64, usize>,
     tokens: Mutex<Tokens>,
+    /// Offers removed and added at run time.
+    changes: RwLock<Changes>,
 }
 
 impl SimData {
-    /// The offer with this id, as stored (metadata and collections included).
+    /// The generated offer with this id, as stored (metadata and
+    /// collections included), removed or not ([`SimData::current_offer`]
+    /// is what is served now).
     pub fn offer(&self, id: i64) -> Option<&wire::Offer> {
         self.index.get(&id).map(|&i| &self.offers[i])
     }

@@ -553,3 +553,289 @@ async fn other_app_sees_only_its_merchants() {
     let (status, _) = c.get(&format!("/v1/catalog/offers/{hidden}")).await;
     assert_eq!(status, 200);
 }
+
+impl Client {
+    /// Every offer of a listing (`search` with `body`, or a merchant's
+    /// listing), paged through 100 at a time, and the total each page
+    /// announced.
+    async fn whole_listing(&self, merchant: Option<i32>, body: Value) -> (Vec<wire::Offer>, u64) {
+        let mut offers = Vec::new();
+        let mut total = None;
+        for number in 1.. {
+            let (status, answer) = match merchant {
+                Some(m) => {
+                    self.get(&format!(
+                        "/v1/catalog/offers/merchants/{m}?page={number}&size=100"
+                    ))
+                    .await
+                }
+                None => {
+                    self.search(&format!("?page={number}&size=100"), body.clone())
+                        .await
+                }
+            };
+            assert_eq!(status, 200, "{answer}");
+            let page: wire::Page<wire::Offer> = serde_json::from_value(answer).unwrap();
+            assert_eq!(
+                *total.get_or_insert(page.total_elements),
+                page.total_elements
+            );
+            assert_eq!(page.total_pages, page.total_elements.div_ceil(100));
+            offers.extend(page.content);
+            if page.last {
+                break;
+            }
+        }
+        (offers, total.unwrap_or(0))
+    }
+}
+
+fn ids(offers: &[wire::Offer]) -> Vec<i64> {
+    offers.iter().map(|o| o.id).collect()
+}
+
+#[tokio::test]
+async fn an_added_offer_is_listed_last_counted_and_fetchable_by_id() {
+    let c = client().await;
+    let template = c.offer_in("EUR").clone();
+    let barcode = crate::sim::catalog::with_check_digit("400000000042");
+    let fresh = c
+        .data
+        .new_offer_like(template.id, Some(&barcode))
+        .expect("a known template");
+    assert!(c.data.offers.iter().all(|o| o.id < fresh.id));
+    assert!(fresh.skus.iter().all(|s| s.ean.as_ref() == Some(&barcode)));
+    c.data.add_offer(fresh.clone());
+
+    let (listed, total) = c.whole_listing(None, json!({})).await;
+    assert_eq!(total, c.data.offers.len() as u64 + 1);
+    let mut want = ids(&c.data.offers);
+    want.push(fresh.id);
+    assert_eq!(ids(&listed), want, "the generated ones, then the new one");
+    assert!(
+        listed.last().unwrap().default_image_url.is_some(),
+        "listed like the others"
+    );
+    let merchant = template.merchant_id;
+    let (listed, total) = c.whole_listing(Some(merchant), json!({})).await;
+    let generated = c
+        .data
+        .offers
+        .iter()
+        .filter(|o| o.merchant_id == merchant)
+        .count();
+    assert_eq!(total, generated as u64 + 1);
+    assert_eq!(listed.last().unwrap().id, fresh.id);
+    let (listed, _) = c
+        .whole_listing(None, json!({"merchant_id": merchant, "sort_by": "id"}))
+        .await;
+    assert_eq!(listed.last().unwrap().id, fresh.id);
+
+    // By id, with the same conversion as the template's.
+    let (status, body) = c
+        .get(&format!(
+            "/v1/catalog/offers/{}?base_currency=USD",
+            fresh.id
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let served: wire::Offer = serde_json::from_value(body).unwrap();
+    let (_, body) = c
+        .get(&format!(
+            "/v1/catalog/offers/{}?base_currency=USD",
+            template.id
+        ))
+        .await;
+    let converted: wire::Offer = serde_json::from_value(body).unwrap();
+    assert_eq!(served.currency.as_deref(), Some("USD"));
+    assert_eq!(
+        (served.min_price, served.max_price),
+        (converted.min_price, converted.max_price)
+    );
+    assert_eq!(
+        c.data.current_offer(fresh.id).map(|o| o.skus),
+        Some(fresh.skus.clone())
+    );
+
+    // The latest change sorts first, both ways round.
+    let (_, body) = c
+        .search(
+            "?size=1",
+            json!({"sort_by": "date_last_modified", "sort_direction": "DESC"}),
+        )
+        .await;
+    assert_eq!(body["content"][0]["id"], fresh.id);
+    let (listed, _) = c
+        .whole_listing(
+            None,
+            json!({"sort_by": "dateLastModified", "sort_direction": "ASC"}),
+        )
+        .await;
+    assert_eq!(listed.last().unwrap().id, fresh.id);
+    let served = c.data.current_offer(fresh.id).unwrap();
+    let latest_generated = c
+        .data
+        .offers
+        .iter()
+        .filter_map(|o| o.date_last_modified.clone())
+        .max();
+    assert!(served.date_last_modified > latest_generated);
+}
+
+#[tokio::test]
+async fn a_removed_offer_answers_violets_404_and_leaves_the_listings() {
+    let c = client().await;
+    let gone = c.data.offers[3].clone();
+    assert!(c.data.remove_offer(gone.id));
+    assert!(!c.data.remove_offer(gone.id), "already gone");
+    assert!(!c.data.remove_offer(42));
+
+    let (status, body) = c.get(&format!("/v1/catalog/offers/{}", gone.id)).await;
+    assert_eq!(status, 404);
+    assert_error(&body, 404, 404);
+    let (_, missing) = c.get("/v1/catalog/offers/42").await;
+    assert_eq!(body["message"], format!("Offer {} not found", gone.id));
+    assert_eq!(missing["message"], "Offer 42 not found");
+
+    let (listed, total) = c.whole_listing(None, json!({})).await;
+    assert_eq!(total, c.data.offers.len() as u64 - 1);
+    let want: Vec<i64> = ids(&c.data.offers)
+        .into_iter()
+        .filter(|&id| id != gone.id)
+        .collect();
+    assert_eq!(ids(&listed), want);
+    let (listed, total) = c.whole_listing(Some(gone.merchant_id), json!({})).await;
+    let generated = c
+        .data
+        .offers
+        .iter()
+        .filter(|o| o.merchant_id == gone.merchant_id)
+        .count();
+    assert_eq!(total, generated as u64 - 1);
+    assert!(listed.iter().all(|o| o.id != gone.id));
+    let (_, body) = c.search("", json!({"id": gone.id})).await;
+    assert_eq!(
+        (body["total_elements"].clone(), body["empty"].clone()),
+        (json!(0), json!(true))
+    );
+    assert_eq!(c.data.current_offers().len(), c.data.offers.len() - 1);
+
+    // Added again: served again, last unless sorted, modified now.
+    c.data.add_offer(gone.clone());
+    let (status, body) = c.get(&format!("/v1/catalog/offers/{}", gone.id)).await;
+    assert_eq!(status, 200);
+    assert_ne!(body["date_last_modified"], json!(gone.date_last_modified));
+    let (listed, _) = c.whole_listing(None, json!({})).await;
+    assert_eq!(listed.last().unwrap().id, gone.id);
+    let (listed, _) = c.whole_listing(None, json!({"sort_by": "id"})).await;
+    assert_eq!(ids(&listed), ids(&c.data.offers));
+    c.data.reset_offers();
+    assert_eq!(c.data.current_offer(gone.id), Some(gone));
+}
+
+#[tokio::test]
+async fn added_offers_are_seen_only_by_apps_connected_to_their_merchant() {
+    let c = client().await;
+    let template = c.offer_in("JPY").clone();
+    let fresh = c.data.new_offer_like(template.id, None).unwrap();
+    c.data.add_offer(fresh.clone());
+    let http = reqwest::Client::new();
+    let response = login(
+        &http,
+        &c.running,
+        OTHER_APP_ID,
+        OTHER_APP_SECRET,
+        OTHER_USERNAME,
+        OTHER_PASSWORD,
+    )
+    .await;
+    let token = response.json::<wire::LoginResponse>().await.unwrap().token;
+    let response = app_headers(
+        http.get(c.url(&format!("/v1/catalog/offers/{}", fresh.id))),
+        OTHER_APP_ID,
+        OTHER_APP_SECRET,
+    )
+    .header("X-Violet-Token", &token)
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 404);
+    let response = app_headers(
+        http.post(c.url("/v1/catalog/offers/search?size=1")),
+        OTHER_APP_ID,
+        OTHER_APP_SECRET,
+    )
+    .header("X-Violet-Token", &token)
+    .json(&json!({"sort_by": "id", "sort_direction": "DESC"}))
+    .send()
+    .await
+    .unwrap();
+    let page: wire::Page<wire::Offer> = response.json().await.unwrap();
+    assert_ne!(page.content[0].id, fresh.id);
+    assert_eq!(
+        c.get(&format!("/v1/catalog/offers/{}", fresh.id)).await.0,
+        200
+    );
+}
+
+#[test]
+fn new_offers_get_fresh_ids_for_everything_in_them_with_links_kept() {
+    let data = data();
+    assert!(data.new_offer_like(42, None).is_none());
+    let template = data
+        .offers
+        .iter()
+        .find(|o| o.skus.len() == 4 && o.skus.iter().any(|s| !s.albums.is_empty()))
+        .expect("an offer with four SKUs")
+        .clone();
+    let a = data
+        .new_offer_like(template.id, Some("012345678905"))
+        .unwrap();
+    let b = data.new_offer_like(template.id, None).unwrap();
+    assert!(a.id < b.id);
+    let old_parts: std::collections::HashSet<i64> = data
+        .offers
+        .iter()
+        .flat_map(|o| o.skus.iter().filter_map(|s| s.id))
+        .collect();
+    for sku in &a.skus {
+        let id = sku.id.unwrap();
+        assert!(!old_parts.contains(&id));
+        assert_eq!(sku.offer_id, Some(a.id));
+        assert_eq!(sku.sku_dimensions.as_ref().and_then(|d| d.sku_id), Some(id));
+        assert!(sku.albums.iter().all(|al| al.parent_id == Some(id)));
+        assert_eq!(
+            (sku.gtin.as_deref(), sku.upc.as_deref(), sku.ean.as_deref()),
+            (
+                Some("00012345678905"),
+                Some("012345678905"),
+                Some("0012345678905")
+            )
+        );
+    }
+    let sku_ids: Vec<i64> = a.skus.iter().filter_map(|s| s.id).collect();
+    for value in a.variants.iter().flat_map(|v| &v.values) {
+        assert!(value.sku_ids.iter().all(|id| sku_ids.contains(id)));
+    }
+    for (new, old) in a.variants.iter().zip(&template.variants) {
+        for (nv, ov) in new.values.iter().zip(&old.values) {
+            let position = |ids: &[i64], of: &[wire::Sku]| -> Vec<usize> {
+                ids.iter()
+                    .map(|id| of.iter().position(|s| s.id == Some(*id)).unwrap())
+                    .collect()
+            };
+            assert_eq!(
+                position(&nv.sku_ids, &a.skus),
+                position(&ov.sku_ids, &template.skus)
+            );
+        }
+    }
+    assert!(a.albums.iter().all(|al| al.parent_id == Some(a.id)));
+    assert_eq!(
+        (a.min_price, a.max_price),
+        (template.min_price, template.max_price)
+    );
+    assert_eq!(b.skus[0].gtin, template.skus[0].gtin);
+    assert_ne!(a.skus[0].id, b.skus[0].id);
+    assert!(data.current_offer(a.id).is_none(), "not served until added");
+}
