@@ -10,10 +10,8 @@
 #[path = "it/common/mod.rs"]
 mod common;
 
-use common::TestGateway;
+use common::{offers_page_query, TestGateway};
 use serde_json::{json, Value};
-
-const PRODUCT_PAGE: &str = include_str!("../examples/product_page.graphql");
 
 /// Collects what the log subscriber writes.
 #[derive(Clone, Default)]
@@ -45,7 +43,7 @@ async fn each_request_writes_one_structured_log_line() {
         .http
         .post(&gateway.url)
         .header("x-request-id", "log-me")
-        .json(&json!({ "query": PRODUCT_PAGE }))
+        .json(&json!({ "query": offers_page_query() }))
         .send()
         .await
         .unwrap();

@@ -17,6 +17,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures::StreamExt;
 use tokio::time::Instant;
 
 use super::budget::Budget;
@@ -27,6 +28,8 @@ use crate::upstream::{CallContext, Instance};
 
 /// Product ids resolved per round of the resolution loop.
 const RESOLVE_BATCH: u32 = 50;
+/// Product lookups in flight at once.
+const RESOLVE_CONCURRENCY: usize = 4;
 
 /// How far before the last pass's start a changes pass reads: offers
 /// changed while that pass ran, and clocks that differ a little.
@@ -63,7 +66,8 @@ pub(crate) async fn run(instance: Arc<Instance>, store: Arc<dyn CatalogStore>, s
         if Instant::now() >= next_full {
             let started = Instant::now();
             let started_at = SystemTime::now();
-            if pass(&instance, &*store, &budget, &status).await {
+            let until = started + settings.interval;
+            if pass(&instance, &*store, &budget, &status, until).await {
                 since = Some(started_at);
             }
             next_full = started + settings.interval;
@@ -179,13 +183,14 @@ fn page_size(instance: &Instance) -> u32 {
         .max(1)
 }
 
-/// One full pass, then product-id resolution: whether every feed was read
-/// to the end.
+/// One full pass, then product-id resolution until `until` (the next full
+/// pass): whether every feed was read to the end.
 async fn pass(
     instance: &Instance,
     store: &dyn CatalogStore,
     budget: &Budget,
     status: &StatusCell,
+    until: Instant,
 ) -> bool {
     let name = instance.name().to_string();
     let context = CallContext {
@@ -260,7 +265,7 @@ async fn pass(
         status.update(|s| s.offers_indexed = count);
     }
     if instance.resolves_product_ids() {
-        resolve_products(instance, store, budget, status, &context).await;
+        resolve_products(instance, store, budget, status, &context, until).await;
     }
     if let Ok(count) = store.offer_count(&name).await {
         status.update(|s| s.offers_indexed = count);
@@ -276,9 +281,10 @@ async fn resolve_products(
     budget: &Budget,
     status: &StatusCell,
     context: &CallContext,
+    until: Instant,
 ) {
     let name = instance.name().to_string();
-    loop {
+    while Instant::now() < until {
         let ids = match store.unresolved_product_ids(&name, RESOLVE_BATCH).await {
             Ok(ids) if !ids.is_empty() => ids,
             Ok(_) => return,
@@ -287,21 +293,36 @@ async fn resolve_products(
                 return;
             }
         };
-        for id in ids {
-            budget.acquire().await;
-            status.update(|s| s.requests += 1);
-            let facts = match instance.product_facts(context, &id).await {
+        // A few lookups in flight at once, each within the budget.
+        let lookups = futures::stream::iter(ids)
+            .map(|id| async move {
+                budget.acquire().await;
+                status.update(|s| s.requests += 1);
+                let facts = instance.product_facts(context, &id).await;
+                (id, facts)
+            })
+            .buffer_unordered(RESOLVE_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        let mut failed = false;
+        for (id, facts) in lookups {
+            let facts = match facts {
                 Ok(facts) => facts,
                 Err(err) => {
                     tracing::warn!(upstream = %name, cause = %err, "catalog sync: product lookup failed");
                     status.fail(err.code().as_str());
-                    return;
+                    // Asked again at the next pass, not hammered now.
+                    failed = true;
+                    continue;
                 }
             };
             if let Err(err) = store.record_product(&name, &id, facts.as_ref()).await {
                 status.fail_index(&err);
                 return;
             }
+        }
+        if failed {
+            return;
         }
     }
 }

@@ -12,21 +12,12 @@ use offer_gateway::OfferKind;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-/// The ids of `examples/product_page.graphql`: every offer of GTIN
-/// 00918882175177 ("Initech Ultra Camping Stove") in the demo catalog.
+/// Every offer of GTIN 00918882175177 ("Initech Ultra Camping Stove") in
+/// the demo catalog, by global id.
 fn product_page_ids() -> Vec<String> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/product_page.graphql"
-    ))
-    .expect("the example");
-    text.split('"')
-        .filter(|s| {
-            s.len() > 30
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        })
-        .map(str::to_owned)
+    crate::common::DEMO_PRODUCT_OFFER_IDS
+        .iter()
+        .map(|id| (*id).to_owned())
         .collect()
 }
 

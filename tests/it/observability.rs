@@ -5,7 +5,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::TestGateway;
+use common::{offers_page_query, TestGateway};
 use offer_gateway::sim::fault::Fault;
 use serde_json::{json, Value};
 
@@ -13,13 +13,11 @@ fn base(gateway: &TestGateway) -> String {
     gateway.url.trim_end_matches("/graphql").to_owned()
 }
 
-const PRODUCT_PAGE: &str = include_str!("../../examples/product_page.graphql");
-
 #[tokio::test]
 async fn metrics_count_requests_upstream_calls_cache_and_breakers() {
     let gateway = TestGateway::start().await;
     for _ in 0..3 {
-        gateway.data(PRODUCT_PAGE, Value::Null).await;
+        gateway.data(&offers_page_query(), Value::Null).await;
     }
     gateway
         .query("{ offer(id: \"junk\") { id } }", Value::Null)
@@ -106,7 +104,7 @@ async fn readiness_follows_the_circuit_breakers() {
     ] {
         sim.control.inject(None, Fault::Status(503), None);
     }
-    let response = gateway.query(PRODUCT_PAGE, Value::Null).await;
+    let response = gateway.query(&offers_page_query(), Value::Null).await;
     assert!(response["errors"].as_array().is_some_and(|e| !e.is_empty()));
     let not_ready = gateway.http.get(&readyz).send().await.unwrap();
     assert_eq!(not_ready.status(), 503);
@@ -119,7 +117,7 @@ async fn request_ids_are_echoed_and_sent_upstream() {
         .http
         .post(&gateway.url)
         .header("x-request-id", "req-42")
-        .json(&json!({ "query": PRODUCT_PAGE }))
+        .json(&json!({ "query": offers_page_query() }))
         .send()
         .await
         .unwrap();
@@ -194,7 +192,7 @@ async fn cors_allows_only_the_configured_origins_and_answers_compress() {
     let compressed = http
         .post(&url)
         .header("accept-encoding", "gzip")
-        .json(&json!({ "query": PRODUCT_PAGE }))
+        .json(&json!({ "query": offers_page_query() }))
         .send()
         .await
         .unwrap();
@@ -226,7 +224,7 @@ async fn shutdown_lets_in_flight_requests_finish() {
         let url = url.clone();
         async move {
             http.post(&url)
-                .json(&json!({ "query": PRODUCT_PAGE }))
+                .json(&json!({ "query": offers_page_query() }))
                 .send()
                 .await
         }

@@ -266,3 +266,35 @@ pub fn cursor(position: u64) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("offset:{position}"))
 }
+
+/// The global ids of every offer of GTIN 00918882175177 ("Initech Ultra
+/// Camping Stove") in the demo catalog: two Closient online, three
+/// in-store, two Medusa and one Violet offer, in that order.
+pub const DEMO_PRODUCT_OFFER_IDS: [&str; 8] = [
+    "T25saW5lT2ZmZXI6Y2xvc2llbnQ6alVGdGt3b0xTYVluS3R1N3hBc3g0RA",
+    "T25saW5lT2ZmZXI6Y2xvc2llbnQ6RTk5TU05TnJrZG9ZVWh1eHdEa3JvZw",
+    "SW5TdG9yZU9mZmVyOmNsb3NpZW50Omt3NkxiN05iTGRyS2ZBUW43cU51NDg",
+    "SW5TdG9yZU9mZmVyOmNsb3NpZW50OkNZajdiblVyOUc1WDRxbld2UTZjRzg",
+    "SW5TdG9yZU9mZmVyOmNsb3NpZW50OkNmeUJtR2lmRHdINjg1UWJ1ZFF3OUw",
+    "TWFya2V0cGxhY2VPZmZlcjptZWR1c2E6b2ZmZXJfMDFKR0hLVko0NzJFR0FGODE3TTE1OVhURko",
+    "TWFya2V0cGxhY2VPZmZlcjptZWR1c2E6b2ZmZXJfMDFKR0hSWjZRQUE3M1hZUFBNQVNNOFY4UU0",
+    "TWFya2V0cGxhY2VPZmZlcjp2aW9sZXQ6MzAwMDAwMDA2OQ",
+];
+
+/// A product page asked by offer ids (those of [`DEMO_PRODUCT_OFFER_IDS`]):
+/// eight offers from the three upstreams, for tests that count upstream
+/// calls without the catalog index.
+pub fn offers_page_query() -> String {
+    let ids: Vec<String> = DEMO_PRODUCT_OFFER_IDS
+        .iter()
+        .map(|id| format!("\"{id}\""))
+        .collect();
+    format!(
+        "query ProductPage {{ offers(ids: [{}]) {{ __typename id upstream nativeId sku \
+         price {{ amount currency minorUnits }} status buyable \
+         ... on OnlineOffer {{ url stockLevel shippingCost {{ amount currency }} }} \
+         ... on InStoreOffer {{ physicalStoreId quantityOnHand }} \
+         ... on MarketplaceOffer {{ title seller {{ id name }} }} }} }}",
+        ids.join(" ")
+    )
+}
