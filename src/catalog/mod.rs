@@ -27,11 +27,19 @@ use std::time::{Duration, SystemTime};
 
 use tokio::task::JoinHandle;
 
+use crate::error::UpstreamError;
 use crate::gtin::Gtin;
 use crate::model::{Offer, OfferKey};
 use crate::upstream::{CallContext, CatalogEntry, Upstreams};
 pub(crate) use store::{CatalogError, IndexedOffer, KnownProduct, ProductRecord};
 use store::{CatalogStore, SqliteStore};
+
+/// A product with its offers (or none), and the upstreams that could not
+/// be asked about it, with their errors.
+pub(crate) type ProductAnswer = (
+    Option<(ProductRecord, Vec<IndexedOffer>)>,
+    Vec<(Arc<str>, UpstreamError)>,
+);
 
 /// The sync state of one instance, as `catalogStatus` and `/metrics` show it.
 #[derive(Clone, Debug, Default)]
@@ -170,28 +178,30 @@ impl Catalog {
     /// The product `gtin`, with every offer of it the index knows, after
     /// asking each instance that keys products by its own ids (Closient)
     /// about this GTIN once, so that a product is complete from its first
-    /// query rather than after a sync resolves its ids.
+    /// query rather than after a sync resolves its ids. The upstreams that
+    /// could not be asked come with their errors: the product may lack
+    /// their offers.
     pub(crate) async fn product(
         &self,
         gtin: &Gtin,
         context: &CallContext,
-    ) -> Result<Option<(ProductRecord, Vec<IndexedOffer>)>, CatalogError> {
-        self.ask_upstreams_about(gtin, context).await?;
+    ) -> Result<ProductAnswer, CatalogError> {
+        let failures = self.ask_upstreams_about(gtin, context).await?;
         let Some(product) = self.store.product(gtin).await? else {
-            return Ok(None);
+            return Ok((None, failures));
         };
         let offers = self.store.offers_of(gtin).await?;
-        Ok(Some((product, offers)))
+        Ok((Some((product, offers)), failures))
     }
 
-    /// Asks each id-keyed instance not yet asked about `gtin`. An upstream
-    /// failure is logged and retried at the next query; the index answers
-    /// with what it has.
+    /// Asks each id-keyed instance not yet asked about `gtin`; the
+    /// instances that failed (asked again at the next query).
     async fn ask_upstreams_about(
         &self,
         gtin: &Gtin,
         context: &CallContext,
-    ) -> Result<(), CatalogError> {
+    ) -> Result<Vec<(Arc<str>, UpstreamError)>, CatalogError> {
+        let mut failures = Vec::new();
         for instance in self.upstreams.iter().filter(|i| i.resolves_product_ids()) {
             if self.store.gtin_known_to(instance.name(), gtin).await? {
                 continue;
@@ -209,10 +219,11 @@ impl Catalog {
                 }
                 Err(err) => {
                     tracing::warn!(upstream = %instance.name(), cause = %err, "product lookup by GTIN failed");
+                    failures.push((instance.name().clone(), err));
                 }
             }
         }
-        Ok(())
+        Ok(failures)
     }
 
     /// Products matching `words`: a window and the total count.

@@ -56,7 +56,9 @@ pub(crate) fn index_error(err: CatalogError) -> GatewayError {
 }
 
 /// The product `gtin` with its offers, asking id-keyed upstreams about it
-/// first; `None` when no upstream names it.
+/// first; `None` when no upstream names it. An upstream that could not be
+/// asked adds its error at the field's path (the product may lack its
+/// offers) and leaves the rest of the answer.
 pub(crate) async fn product_by_gtin(
     ctx: &Context<'_>,
     gtin: &Gtin,
@@ -65,10 +67,14 @@ pub(crate) async fn product_by_gtin(
         request: crate::request::RequestContext::current(),
         credential: None,
     };
-    let found = catalog(ctx)?
+    let (found, failures) = catalog(ctx)?
         .product(gtin, &context)
         .await
         .map_err(index_error)?;
+    for (upstream, err) in failures {
+        let error: async_graphql::Error = GatewayError::upstream(&upstream, &err).into();
+        ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
+    }
     Ok(found.map(|(record, offers)| Product::new(record, offers)))
 }
 

@@ -125,9 +125,11 @@ fn rss_kib(pid: u32) -> u64 {
 
 #[tokio::test]
 async fn the_process_survives_the_hostile_corpus_with_bounded_memory() {
+    let data_dir = tempfile::tempdir().expect("a temporary directory");
     let mut gateway = ChildGuard::spawn(
         std::process::Command::new(env!("CARGO_BIN_EXE_offer-gateway"))
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir.path())
             .env("RUST_LOG", "error"),
     );
     let (_, line) = gateway.read_until(|line| line.starts_with("offer-gateway listening"));

@@ -404,3 +404,52 @@ async fn a_products_offers_filter_by_type_upstream_and_buyability() {
         .iter()
         .all(|n| n["buyable"] == true));
 }
+
+#[tokio::test]
+async fn a_product_answers_without_an_upstream_that_fails_with_its_error() {
+    use offer_gateway::sim::fault::Fault;
+
+    // Medusa and Violet synced; Closient not (so that no sync has asked it
+    // about the product before).
+    let gateway = TestGateway::start_with(|specs| {
+        sync_everything(specs);
+        for spec in specs.iter_mut().filter(|s| &*s.name == "closient") {
+            spec.settings.sync.enabled = false;
+        }
+    })
+    .await;
+    gateway.wait_for_full_passes().await;
+    // Closient cannot be asked about this GTIN (its products API fails):
+    // the other upstreams' offers still answer, with Closient's error.
+    let gtin = "00918882175177";
+    gateway.sims.closient.control.inject(
+        Some("GET /products/api/v1/products/{gtin}"),
+        Fault::Status(503),
+        None,
+    );
+    let response = gateway
+        .query(
+            "query($g: String!) { product(gtin: $g) { gtin offers { nodes { upstream } } } }",
+            json!({ "g": gtin }),
+        )
+        .await;
+    assert_eq!(response["data"]["product"]["gtin"], gtin, "{response}");
+    let upstreams: BTreeSet<&str> = response["data"]["product"]["offers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["upstream"].as_str().unwrap())
+        .collect();
+    assert!(
+        upstreams.contains("medusa") && upstreams.contains("violet"),
+        "{response}"
+    );
+    let errors = response["errors"].as_array().expect("an error");
+    assert_eq!(errors.len(), 1, "{response}");
+    assert_eq!(errors[0]["extensions"]["upstream"], "closient");
+    assert_eq!(errors[0]["path"], json!(["product"]));
+    assert!(errors[0]["extensions"]["code"]
+        .as_str()
+        .unwrap()
+        .starts_with("UPSTREAM_"));
+}
