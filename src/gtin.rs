@@ -109,6 +109,17 @@ impl std::str::FromStr for Gtin {
     }
 }
 
+/// `body` (ASCII digits) followed by its GS1 check digit; `None` when
+/// `body` is not all digits. For generating codes (the simulators, tests).
+#[cfg(any(test, feature = "sim"))]
+pub(crate) fn with_check_digit(body: &str) -> Option<String> {
+    let digits: Vec<u8> = body
+        .bytes()
+        .map(|b| b.is_ascii_digit().then(|| b - b'0'))
+        .collect::<Option<_>>()?;
+    Some(format!("{body}{}", check_digit(&digits)))
+}
+
 /// The GS1 check digit of `body` (digit values, most significant first):
 /// from the right, weights 3, 1, 3, 1, ...; the digit that rounds the sum
 /// up to a multiple of ten.

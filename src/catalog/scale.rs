@@ -81,14 +81,9 @@ const BRANDS: &[&str] = &[
 
 /// The GTIN of generated product `n`.
 fn gtin(n: u64) -> Gtin {
-    let body = format!("{:013}", 10_000_000 + n);
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    Gtin::parse(&format!("{body}{}", (10 - sum % 10) % 10)).expect("a generated GTIN is valid")
+    let code = crate::gtin::with_check_digit(&format!("{:013}", 10_000_000 + n))
+        .expect("a generated GTIN body is digits");
+    Gtin::parse(&code).expect("a generated GTIN is valid")
 }
 
 fn percentile(sorted: &[Duration], q: f64) -> Duration {

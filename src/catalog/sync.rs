@@ -24,7 +24,7 @@ use super::budget::Budget;
 use super::store::{CatalogError, CatalogStore};
 use super::{InstanceStatus, StatusCell};
 use crate::request::RequestContext;
-use crate::upstream::{CallContext, Instance};
+use crate::upstream::{CallContext, CatalogFeed, CatalogPage, Instance};
 
 /// Product ids resolved per round of the resolution loop.
 const RESOLVE_BATCH: u32 = 50;
@@ -111,30 +111,19 @@ async fn changes_pass(
     since: SystemTime,
 ) -> bool {
     let name = instance.name().to_string();
-    let context = CallContext {
-        request: Some(RequestContext::new("catalog-sync")),
-        credential: None,
-    };
+    let context = sync_context();
     let cutoff = since.checked_sub(CHANGES_OVERLAP).unwrap_or(since);
     let limit = page_size(instance);
-    status.update(|s| {
-        s.running = true;
-        s.next_run_at = None;
-    });
+    status.starting();
     let mut complete = true;
     for feed in instance.change_feeds() {
         let mut offset = 0u64;
         loop {
-            budget.acquire().await;
-            status.update(|s| s.requests += 1);
-            let page = match instance.catalog_page(&context, &feed, offset, limit).await {
-                Ok(page) => page,
-                Err(err) => {
-                    tracing::warn!(upstream = %name, ?feed, cause = %err, "catalog sync: changes failed");
-                    status.fail(err.code().as_str());
-                    complete = false;
-                    break;
-                }
+            let Some(page) =
+                read_page(instance, budget, status, &context, &feed, offset, limit).await
+            else {
+                complete = false;
+                break;
             };
             let read = page.items.len() as u64;
             let mut older = false;
@@ -172,6 +161,38 @@ async fn changes_pass(
     complete
 }
 
+/// The context of the sync's calls: its own request id, the configured
+/// credentials.
+fn sync_context() -> CallContext {
+    CallContext {
+        request: Some(RequestContext::new("catalog-sync")),
+        credential: None,
+    }
+}
+
+/// Reads one page of `feed` within the budget, counting the request;
+/// `None` (the error logged and in the status) when it failed.
+async fn read_page(
+    instance: &Instance,
+    budget: &Budget,
+    status: &StatusCell,
+    context: &CallContext,
+    feed: &CatalogFeed,
+    offset: u64,
+    limit: u32,
+) -> Option<CatalogPage> {
+    budget.acquire().await;
+    status.update(|s| s.requests += 1);
+    match instance.catalog_page(context, feed, offset, limit).await {
+        Ok(page) => Some(page),
+        Err(err) => {
+            tracing::warn!(upstream = %instance.name(), ?feed, cause = %err, "catalog sync: a feed failed");
+            status.fail(err.code().as_str());
+            None
+        }
+    }
+}
+
 /// Offers per page: the settings', at most what the upstream serves.
 fn page_size(instance: &Instance) -> u32 {
     instance
@@ -193,15 +214,9 @@ async fn pass(
     until: Instant,
 ) -> bool {
     let name = instance.name().to_string();
-    let context = CallContext {
-        request: Some(RequestContext::new("catalog-sync")),
-        credential: None,
-    };
+    let context = sync_context();
     let started = Instant::now();
-    status.update(|s| {
-        s.running = true;
-        s.next_run_at = None;
-    });
+    status.starting();
     let pass = match store.start_pass(&name).await {
         Ok(pass) => pass,
         Err(err) => {
@@ -214,16 +229,11 @@ async fn pass(
     for feed in instance.catalog_feeds() {
         let mut offset = 0u64;
         loop {
-            budget.acquire().await;
-            status.update(|s| s.requests += 1);
-            let page = match instance.catalog_page(&context, &feed, offset, limit).await {
-                Ok(page) => page,
-                Err(err) => {
-                    tracing::warn!(upstream = %name, ?feed, cause = %err, "catalog sync: feed failed");
-                    status.fail(err.code().as_str());
-                    complete = false;
-                    break;
-                }
+            let Some(page) =
+                read_page(instance, budget, status, &context, &feed, offset, limit).await
+            else {
+                complete = false;
+                break;
             };
             let read = page.items.len() as u64;
             let mut entries = Vec::with_capacity(page.items.len());
@@ -328,6 +338,14 @@ async fn resolve_products(
 }
 
 impl StatusCell {
+    /// Marks a pass as running.
+    fn starting(&self) {
+        self.update(|s| {
+            s.running = true;
+            s.next_run_at = None;
+        });
+    }
+
     /// Counts an error and keeps its code (never an upstream URL or body).
     fn fail(&self, code: &str) {
         self.update(|s| {

@@ -152,13 +152,7 @@ fn digits(rng: &mut fastrand::Rng, n: usize) -> String {
 
 /// Appends the GS1 check digit to `body`.
 pub fn with_check_digit(body: &str) -> String {
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
+    crate::gtin::with_check_digit(body).expect("a generated GTIN body is digits")
 }
 
 /// Whether `code` is all digits with a valid GS1 check digit.

@@ -338,8 +338,7 @@ pub trait Connector: Send + Sync + 'static {
     }
 
     /// Reads `limit` entries of a catalog feed from `offset` (a multiple of
-    /// `limit`). By default, offer listings through
-    /// [`Connector::list_offers`]; styles with other feeds override it.
+    /// `limit`): each feed through its listing method.
     async fn catalog_page(
         &self,
         call: &Call<'_>,
@@ -351,15 +350,45 @@ pub trait Connector: Send + Sync + 'static {
             CatalogFeed::Offers(scope) => {
                 Ok(self.list_offers(call, scope, offset, limit).await?.into())
             }
-            // Only styles that list in-store offers, or by modification,
-            // name these feeds, and they answer them themselves.
-            CatalogFeed::InStoreOffers(organization) => Err(UpstreamError::NotFound(format!(
-                "no in-store listing in this style (organization {organization})"
-            ))),
-            CatalogFeed::Changes(_) => Err(UpstreamError::NotFound(
-                "no listing by modification in this style".to_owned(),
-            )),
+            CatalogFeed::Changes(scope) => {
+                Ok(self.list_changes(call, scope, offset, limit).await?.into())
+            }
+            CatalogFeed::InStoreOffers(organization) => {
+                self.list_in_store_offers(call, organization, offset, limit)
+                    .await
+            }
         }
+    }
+
+    /// Reads `limit` offers of `scope` from `offset`, the most recently
+    /// changed first, for styles that name a [`CatalogFeed::Changes`] feed.
+    async fn list_changes(
+        &self,
+        call: &Call<'_>,
+        scope: &ListScope,
+        offset: u64,
+        limit: u32,
+    ) -> Result<OfferPage, UpstreamError> {
+        let _ = (call, scope, offset, limit);
+        Err(UpstreamError::NotFound(
+            "no listing by modification in this style".to_owned(),
+        ))
+    }
+
+    /// Reads `limit` in-store offers of `organization` from `offset` (a
+    /// multiple of `limit`), for styles that name a
+    /// [`CatalogFeed::InStoreOffers`] feed.
+    async fn list_in_store_offers(
+        &self,
+        call: &Call<'_>,
+        organization: &str,
+        offset: u64,
+        limit: u32,
+    ) -> Result<CatalogPage, UpstreamError> {
+        let _ = (call, offset, limit);
+        Err(UpstreamError::NotFound(format!(
+            "no in-store listing in this style (organization {organization})"
+        )))
     }
 
     /// What the upstream says about one of its products, by its own

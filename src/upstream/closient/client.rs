@@ -434,46 +434,35 @@ impl Connector for ClosientConnector {
             .collect()
     }
 
-    async fn catalog_page(
+    async fn list_in_store_offers(
         &self,
         call: &Call<'_>,
-        feed: &CatalogFeed,
+        organization: &str,
         offset: u64,
         limit: u32,
     ) -> Result<CatalogPage, UpstreamError> {
-        match feed {
-            CatalogFeed::Offers(scope) => {
-                Ok(self.list_offers(call, scope, offset, limit).await?.into())
-            }
-            // Closient lists no offers by modification.
-            CatalogFeed::Changes(_) => Err(UpstreamError::NotFound(
-                "a Closient upstream lists no offers by modification".to_owned(),
-            )),
-            CatalogFeed::InStoreOffers(organization) => {
-                let limit = limit.clamp(1, MAX_PAGE_SIZE);
-                let page = u32::try_from(offset / u64::from(limit) + 1).unwrap_or(u32::MAX);
-                let listed = self
-                    .list_in_store_offer_ids(call, organization, page, limit)
-                    .await?;
-                Ok(CatalogPage {
-                    items: listed
-                        .items
-                        .into_iter()
-                        .map(|item| {
-                            item.map(|offer| CatalogEntry {
-                                key: OfferKey::new(OfferKind::InStore, offer.id),
-                                facts: ProductFacts {
-                                    upstream_product_id: Some(offer.product_id),
-                                    ..ProductFacts::default()
-                                },
-                                modified_at: None,
-                            })
-                        })
-                        .collect(),
-                    total_count: listed.total_count,
+        let limit = limit.clamp(1, MAX_PAGE_SIZE);
+        let page = u32::try_from(offset / u64::from(limit) + 1).unwrap_or(u32::MAX);
+        let listed = self
+            .list_in_store_offer_ids(call, organization, page, limit)
+            .await?;
+        Ok(CatalogPage {
+            items: listed
+                .items
+                .into_iter()
+                .map(|item| {
+                    item.map(|offer| CatalogEntry {
+                        key: OfferKey::new(OfferKind::InStore, offer.id),
+                        facts: ProductFacts {
+                            upstream_product_id: Some(offer.product_id),
+                            ..ProductFacts::default()
+                        },
+                        modified_at: None,
+                    })
                 })
-            }
-        }
+                .collect(),
+            total_count: listed.total_count,
+        })
     }
 
     async fn product_facts(

@@ -295,19 +295,31 @@ pub(crate) fn read_browse_product(json: &str) -> Result<ClosientProduct, Upstrea
 pub(crate) fn browse_product(
     wire: &wire::ProductBrowseOut,
 ) -> Result<ClosientProduct, UpstreamError> {
-    let id = shortuuid::canonical(&wire.id).map_err(|err| {
+    product(&wire.id, &wire.gtin, &wire.product_name, &wire.brand, "")
+}
+
+/// A product record from its fields as sent: the id in shortuuid form,
+/// the GTIN as sent, empty strings as `None`.
+fn product(
+    id: &str,
+    gtin: &str,
+    name: &str,
+    brand: &str,
+    image_url: &str,
+) -> Result<ClosientProduct, UpstreamError> {
+    let id = shortuuid::canonical(id).map_err(|err| {
         UpstreamError::BadResponse(format!(
             "product id {:?} is not a Closient id: {err}",
-            clip(&wire.id)
+            clip(id)
         ))
     })?;
     let text = |value: &str| (!value.trim().is_empty()).then(|| value.to_owned());
     Ok(ClosientProduct {
         id,
-        gtin: wire.gtin.clone(),
-        name: text(&wire.product_name),
-        brand: text(&wire.brand),
-        image_url: None,
+        gtin: gtin.to_owned(),
+        name: text(name),
+        brand: text(brand),
+        image_url: text(image_url),
     })
 }
 
@@ -320,20 +332,13 @@ pub(crate) fn read_product(json: &str) -> Result<ClosientProduct, UpstreamError>
             "product answer does not match the expected shape: {err}"
         ))
     })?;
-    let id = shortuuid::canonical(&wire.id).map_err(|err| {
-        UpstreamError::BadResponse(format!(
-            "product id {:?} is not a Closient id: {err}",
-            clip(&wire.id)
-        ))
-    })?;
-    let text = |value: &str| (!value.trim().is_empty()).then(|| value.to_owned());
-    Ok(ClosientProduct {
-        id,
-        gtin: wire.gtin.clone(),
-        name: text(&wire.product_name),
-        brand: text(&wire.brand),
-        image_url: text(&wire.image_url),
-    })
+    product(
+        &wire.id,
+        &wire.gtin,
+        &wire.product_name,
+        &wire.brand,
+        &wire.image_url,
+    )
 }
 
 impl ClosientProduct {

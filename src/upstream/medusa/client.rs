@@ -25,8 +25,8 @@ use crate::secret::Secret;
 use crate::upstream::client::RawResponse;
 use crate::upstream::resilience::Idempotent;
 use crate::upstream::{
-    Call, CatalogFeed, CatalogPage, Connector, Credentials, InstanceSpec, ListScope, Lookup,
-    OfferFilter, OfferPage,
+    Call, CatalogFeed, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferFilter,
+    OfferPage,
 };
 
 use super::{id, map, wire};
@@ -429,27 +429,17 @@ impl Connector for MedusaConnector {
         vec![CatalogFeed::Changes(ListScope::All)]
     }
 
-    async fn catalog_page(
+    async fn list_changes(
         &self,
         call: &Call<'_>,
-        feed: &CatalogFeed,
+        scope: &ListScope,
         offset: u64,
         limit: u32,
-    ) -> Result<CatalogPage, UpstreamError> {
-        let (scope, order) = match feed {
-            CatalogFeed::Offers(scope) => (scope, "id"),
-            CatalogFeed::Changes(scope) => (scope, "-updated_at"),
-            CatalogFeed::InStoreOffers(_) => {
-                return Err(UpstreamError::NotFound(
-                    "a Medusa upstream has no in-store offers".to_owned(),
-                ))
-            }
-        };
-        Ok(self
-            .list_ordered(call, scope, order, offset, limit)
-            .await?
-            .into())
+    ) -> Result<OfferPage, UpstreamError> {
+        self.list_ordered(call, scope, "-updated_at", offset, limit)
+            .await
     }
+
     fn max_page_size(&self) -> u32 {
         MAX_PAGE_SIZE
     }

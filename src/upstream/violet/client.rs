@@ -42,8 +42,8 @@ use crate::upstream::client::RawResponse;
 use crate::upstream::paging::PagePlan;
 use crate::upstream::resilience::Idempotent;
 use crate::upstream::{
-    Call, CatalogFeed, CatalogPage, Connector, Credentials, InstanceSpec, ListScope, Lookup,
-    OfferFilter, OfferPage,
+    Call, CatalogFeed, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferFilter,
+    OfferPage,
 };
 
 /// Largest page Violet serves.
@@ -477,28 +477,18 @@ impl Connector for VioletConnector {
         vec![CatalogFeed::Changes(ListScope::All)]
     }
 
-    async fn catalog_page(
+    async fn list_changes(
         &self,
         call: &Call<'_>,
-        feed: &CatalogFeed,
+        scope: &ListScope,
         offset: u64,
         limit: u32,
-    ) -> Result<CatalogPage, UpstreamError> {
-        let (scope, newest_first) = match feed {
-            CatalogFeed::Offers(scope) => (scope, false),
-            CatalogFeed::Changes(scope) => (scope, true),
-            CatalogFeed::InStoreOffers(_) => {
-                return Err(UpstreamError::NotFound(
-                    "a Violet upstream has no in-store offers".to_owned(),
-                ))
-            }
-        };
-        let sort = newest_first.then_some(("date_last_modified", "DESC"));
-        Ok(self
-            .search_window(call, scope, sort, offset, limit)
-            .await?
-            .into())
+    ) -> Result<OfferPage, UpstreamError> {
+        let newest_first = Some(("date_last_modified", "DESC"));
+        self.search_window(call, scope, newest_first, offset, limit)
+            .await
     }
+
     fn max_page_size(&self) -> u32 {
         MAX_PAGE_SIZE
     }
