@@ -16,8 +16,12 @@
 //!   (prime, digital download, store pickup, ship to store) is zero; an
 //!   in-store offer has none. Otherwise shipping is unknown (never zero),
 //!   and so is the total.
-//! - Amounts are converted into the requested currency from their exact
-//!   values, each rounded half to even to the currency's minor unit.
+//! - In another currency, the unit price and the shipping are each
+//!   converted once from their exact values (the exact cross rate, rounded
+//!   once, half to even, to the currency's minor unit); then subtotal = unit
+//!   price x quantity and total = subtotal + shipping, exactly, in the
+//!   requested currency. So the numbers shown add up; subtotal and total
+//!   carry no conversion of their own.
 //! - Ranking: offers with a known total by total, then offers with an
 //!   unknown total by subtotal; ties keep the order of the request. The
 //!   cheapest offer is the first of the ranking.
@@ -318,12 +322,37 @@ fn evaluate(
             .convert(money, request.currency)
             .map_err(|err| (ExclusionReason::NoExchangeRate, err.to_string()))
     };
-    Ok((
-        convert(&unit)?,
-        convert(&subtotal)?,
-        shipping.as_ref().map(&convert).transpose()?,
-        total.as_ref().map(&convert).transpose()?,
-    ))
+    if unit.currency() == request.currency {
+        return Ok((unit, subtotal, shipping, total));
+    }
+    // In another currency, the unit price and the shipping are each
+    // converted once; subtotal and total are then computed from them in
+    // the requested currency, so that the numbers shown add up.
+    let unit = convert(&unit)?;
+    let shipping = shipping.as_ref().map(&convert).transpose()?;
+    let out_of_range = || {
+        (
+            ExclusionReason::UnknownPrice,
+            "the subtotal is out of range".to_owned(),
+        )
+    };
+    let subtotal = Money::new(
+        unit.amount()
+            .checked_mul(Decimal::from(quantity))
+            .ok_or_else(out_of_range)?,
+        request.currency,
+    );
+    let total = shipping
+        .as_ref()
+        .map(|shipping| {
+            subtotal
+                .amount()
+                .checked_add(shipping.amount())
+                .map(|amount| Money::new(amount, request.currency))
+                .ok_or_else(out_of_range)
+        })
+        .transpose()?;
+    Ok((unit, subtotal, shipping, total))
 }
 
 /// The order in which to show `offers` (their indices) when sorting a
@@ -534,9 +563,35 @@ mod tests {
         assert_eq!(p.shipping, Some(money("4.49", "EUR")));
         assert_eq!(p.total, Some(money("31.49", "EUR")));
         assert_eq!(
-            p.total.as_ref().unwrap().converted().unwrap().from,
-            money("34.99", "USD")
+            p.unit_price.converted().unwrap().from,
+            money("10.00", "USD")
         );
+        assert_eq!(
+            p.shipping.as_ref().unwrap().converted().unwrap().from,
+            money("4.99", "USD")
+        );
+    }
+
+    #[test]
+    fn the_readmes_receipt_adds_up() {
+        // README, compareOffers, Arithmetic: 374.99 USD + 15.99 USD
+        // shipping, 2 units, in EUR at 0.92.
+        let table = RateTable::new(cur("USD"), [(cur("EUR"), dec("0.92"))], "", "").unwrap();
+        let offer = online(json!({
+            "price": { "amount": "374.99", "currency": "USD" },
+            "shipping_cost": "15.99",
+        }));
+        let cmp = compare(
+            vec![(0, offer)],
+            Vec::new(),
+            &request("EUR", 2, None),
+            Some(&table),
+        );
+        let p = &cmp.ranked[0];
+        assert_eq!(p.unit_price, money("344.99", "EUR"));
+        assert_eq!(p.subtotal, money("689.98", "EUR"));
+        assert_eq!(p.shipping, Some(money("14.71", "EUR")));
+        assert_eq!(p.total, Some(money("704.69", "EUR")));
     }
 
     #[test]
@@ -687,5 +742,75 @@ mod tests {
                 (2, ExclusionReason::NotFound)
             ]
         );
+    }
+
+    mod arithmetic {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::pricing::convert::round_to_minor_unit;
+
+        const CURRENCIES: [&str; 6] = ["USD", "EUR", "JPY", "KWD", "CAD", "GBP"];
+
+        proptest! {
+            /// Whatever the amounts, rates, currencies and quantity: the unit
+            /// price is the exact converted amount rounded once, subtotal =
+            /// unit price x quantity and total = subtotal + shipping.
+            #[test]
+            fn the_numbers_shown_add_up(
+                price_cents in 1i64..10_000_000,
+                shipping_cents in 0i64..100_000,
+                from in 0usize..6,
+                to in 0usize..6,
+                rates in proptest::collection::vec(1u32..5_000_000, 6),
+                quantity in 1u32..=50,
+            ) {
+                let table = RateTable::new(
+                    cur("USD"),
+                    CURRENCIES
+                        .iter()
+                        .zip(&rates)
+                        .filter(|(code, _)| **code != "USD")
+                        // Rates with up to 4 decimals: 0.0001 to 499.9999.
+                        .map(|(code, r)| (cur(code), Decimal::new(i64::from(*r), 4))),
+                    "2026-11-01",
+                    "test",
+                )
+                .unwrap();
+                let price = Decimal::new(price_cents, 2);
+                let shipping = Decimal::new(shipping_cents, 2);
+                let offer = online(json!({
+                    "price": { "amount": price.to_string(), "currency": CURRENCIES[from] },
+                    "shipping_cost": shipping.to_string(),
+                }));
+                let request = request(CURRENCIES[to], quantity, None);
+                let cmp = compare(vec![(0, offer)], Vec::new(), &request, Some(&table));
+                prop_assert_eq!(cmp.ranked.len(), 1, "{:?}", cmp.excluded);
+                let p = &cmp.ranked[0];
+                let target = cur(CURRENCIES[to]);
+                // In its own currency an amount is shown as the upstream
+                // sent it; converted, it is rounded once.
+                let exact = |amount: Decimal| {
+                    if from == to {
+                        return amount;
+                    }
+                    let (from_rate, to_rate) =
+                        (table.rate(cur(CURRENCIES[from])).unwrap(), table.rate(target).unwrap());
+                    round_to_minor_unit(amount * to_rate / from_rate, target)
+                };
+                prop_assert_eq!(p.unit_price.amount(), exact(price));
+                prop_assert_eq!(p.unit_price.currency(), target);
+                prop_assert_eq!(
+                    p.subtotal.amount(),
+                    p.unit_price.amount() * Decimal::from(quantity)
+                );
+                let shipping_shown = p.shipping.as_ref().unwrap();
+                prop_assert_eq!(shipping_shown.amount(), exact(shipping));
+                prop_assert_eq!(
+                    p.total.as_ref().unwrap().amount(),
+                    p.subtotal.amount() + shipping_shown.amount()
+                );
+            }
+        }
     }
 }

@@ -125,12 +125,12 @@ impl RateTable {
         let (amount, rate) = {
             let from_rate = self.rate(from).ok_or_else(unknown)?;
             let to_rate = self.rate(to).ok_or_else(unknown)?;
-            let in_base = money
+            // Multiply first, divide once: the amount in the base is never
+            // formed (nor rounded), so the only rounding is the last one.
+            let amount = money
                 .amount()
-                .checked_div(from_rate)
-                .ok_or(ConversionError::OutOfRange)?;
-            let amount = in_base
                 .checked_mul(to_rate)
+                .and_then(|scaled| scaled.checked_div(from_rate))
                 .ok_or(ConversionError::OutOfRange)?;
             let rate = to_rate
                 .checked_div(from_rate)
@@ -247,6 +247,24 @@ mod tests {
         let c = t.convert(&usd("5.999"), cur("USD")).unwrap();
         assert_eq!(c.amount(), dec("5.999"));
         assert!(c.converted().is_none());
+    }
+
+    #[test]
+    fn a_cross_conversion_rounds_once_from_the_exact_amount() {
+        // 234.99 CAD at CAD 1.1 and KWD 0.275 per USD is exactly 58.7475
+        // KWD: half to even, 58.748. Through a rounded amount in USD
+        // (213.6272727...) it would come out 58.747.
+        let t = RateTable::new(
+            cur("USD"),
+            [(cur("CAD"), dec("1.1")), (cur("KWD"), dec("0.275"))],
+            "",
+            "",
+        )
+        .unwrap();
+        let c = t
+            .convert(&Money::new(dec("234.99"), cur("CAD")), cur("KWD"))
+            .unwrap();
+        assert_eq!(c, Money::new(dec("58.748"), cur("KWD")));
     }
 
     #[test]
