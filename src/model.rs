@@ -206,6 +206,40 @@ impl Offer {
         }
     }
 
+    /// Every currency the offer states a price in: its price, Medusa tiers,
+    /// Violet SKUs, Closient shipping. (A comparison in another currency
+    /// needs rates when any of them differs.)
+    pub fn currencies(&self) -> Vec<crate::pricing::Currency> {
+        let mut all: Vec<crate::pricing::Currency> = Vec::new();
+        let mut add = |money: Option<&Money>| {
+            if let Some(m) = money {
+                if !all.contains(&m.currency()) {
+                    all.push(m.currency());
+                }
+            }
+        };
+        add(self.common().price.as_ref());
+        match self {
+            Offer::Online(o) => add(o.shipping_cost.as_ref()),
+            Offer::InStore(_) => {}
+            Offer::Marketplace(o) => match &o.details {
+                MarketplaceDetails::Medusa(d) => {
+                    for tier in &d.prices {
+                        add(Some(&tier.price));
+                    }
+                }
+                MarketplaceDetails::Violet(d) => {
+                    add(Some(&d.min_price));
+                    for sku in &d.skus {
+                        add(sku.sale_price.as_ref());
+                        add(sku.retail_price.as_ref());
+                    }
+                }
+            },
+        }
+        all
+    }
+
     /// What the offer itself says about its product, for the catalog
     /// index. Only codes the upstream sent count: a product is never
     /// guessed from a name.

@@ -7,10 +7,11 @@
 //! above the quantity, and delivers to the buyer's country where it states
 //! its countries. Every other offer is left out with the reason.
 //!
-//! - Unit price: Closient rows have one price; Medusa prices are tiers
-//!   chosen by `min_quantity`/`max_quantity`, preferring a price already in
-//!   the requested currency; Violet offers are priced by their cheapest
-//!   buyable SKU (sale price, else retail price).
+//! - Unit price: Closient rows have one price; Medusa prices are tiers:
+//!   among those without rules whose `min_quantity`/`max_quantity` include
+//!   the quantity, the cheapest once converted (a price already in the
+//!   requested currency wins a tie); Violet offers are priced by their
+//!   cheapest buyable SKU (sale price, else retail price).
 //! - Total = unit price x quantity + shipping. Shipping is Closient's
 //!   `shipping_cost`; a null cost with a fulfillment type that ships free
 //!   (prime, digital download, store pickup, ship to store) is zero; an
@@ -30,7 +31,7 @@ use async_graphql::Enum;
 use rust_decimal::Decimal;
 
 use super::convert::{ConversionError, RateTable};
-use super::{tier_for_quantity, Currency, Money};
+use super::{Currency, Money, PriceTier};
 use crate::model::{
     FulfillmentType, MarketplaceDetails, Offer, OfferStatus, StockLevel, VioletSku, VioletStatus,
 };
@@ -253,13 +254,7 @@ fn evaluate(
                         "the offer has no prices".to_owned(),
                     ));
                 }
-                let tier =
-                    tier_for_quantity(&details.prices, u64::from(quantity), Some(request.currency))
-                        .ok_or((
-                            ExclusionReason::NoPriceForQuantity,
-                            format!("no price tier covers {quantity} units"),
-                        ))?;
-                (tier.price.clone(), None)
+                (cheapest_tier(details, quantity, request, rates)?, None)
             }
             MarketplaceDetails::Violet(details) => {
                 if details.skus.is_empty() {
@@ -353,6 +348,62 @@ fn evaluate(
         })
         .transpose()?;
     Ok((unit, subtotal, shipping, total))
+}
+
+/// The Medusa price a buyer pays for `quantity`: among the prices without
+/// rules whose quantity bounds include it, the cheapest in the requested
+/// currency (a price already in that currency wins a tie; then the
+/// upstream's order). Prices that cannot be converted (no rate) do not
+/// take part; when none can, the offer is left out with `NO_EXCHANGE_RATE`.
+fn cheapest_tier(
+    details: &crate::model::MedusaOfferDetails,
+    quantity: u32,
+    request: &Request,
+    rates: Option<&RateTable>,
+) -> Result<Money, (ExclusionReason, String)> {
+    let applicable: Vec<&Money> = details
+        .prices
+        .iter()
+        .filter(|t| !PriceTier::has_rules(*t))
+        .filter(|t| PriceTier::min_quantity(*t).is_none_or(|min| u64::from(quantity) >= min))
+        .filter(|t| PriceTier::max_quantity(*t).is_none_or(|max| u64::from(quantity) <= max))
+        .map(|t| &t.price)
+        .collect();
+    if applicable.is_empty() {
+        return Err((
+            ExclusionReason::NoPriceForQuantity,
+            format!("no price tier covers {quantity} units"),
+        ));
+    }
+    let in_target = |price: &Money| -> Option<Decimal> {
+        if price.currency() == request.currency {
+            return Some(price.amount());
+        }
+        rates?
+            .convert(price, request.currency)
+            .ok()
+            .map(|m| m.amount())
+    };
+    applicable
+        .iter()
+        .enumerate()
+        .filter_map(|(i, price)| in_target(price).map(|amount| (amount, i, *price)))
+        .min_by_key(|(amount, i, price)| (*amount, price.currency() != request.currency, *i))
+        .map(|(_, _, price)| price.clone())
+        .ok_or_else(|| {
+            (
+                ExclusionReason::NoExchangeRate,
+                format!(
+                    "no rate to convert {} into {}",
+                    applicable
+                        .iter()
+                        .map(|p| p.currency().code())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    request.currency.code()
+                ),
+            )
+        })
 }
 
 /// The order in which to show `offers` (their indices) when sorting a
@@ -613,12 +664,39 @@ mod tests {
                 .unit_price
                 .clone()
         };
-        assert_eq!(unit(9, "USD"), money("10", "USD"));
+        // The cheapest applicable price after conversion: 8.5 EUR is
+        // 9.44 USD, below the 10 USD tier of 1 to 9 units ...
+        assert_eq!(unit(9, "USD"), money("9.44", "USD"));
         assert_eq!(unit(10, "USD"), money("9", "USD"));
         assert_eq!(unit(49, "USD"), money("9", "USD"));
         assert_eq!(unit(50, "USD"), money("8", "USD"));
-        // A price already in the requested currency wins over a converted one.
-        assert_eq!(unit(50, "EUR"), money("8.5", "EUR"));
+        // ... and 8 USD is 7.20 EUR, below 8.5 EUR.
+        assert_eq!(unit(50, "EUR"), money("7.20", "EUR"));
+        assert_eq!(unit(9, "EUR"), money("8.5", "EUR"));
+        // On a tie, the price already in the requested currency wins.
+        let tie = medusa_offer(json!([
+            tier("8.10", "eur", json!(null), json!(null)),
+            tier("9", "usd", json!(null), json!(null)),
+        ]));
+        let cmp = compare(
+            vec![(0, tie)],
+            Vec::new(),
+            &request("USD", 1, None),
+            Some(&rates()),
+        );
+        assert_eq!(cmp.ranked[0].unit_price, money("9", "USD"));
+        assert!(cmp.ranked[0].unit_price.converted().is_none());
+        // Bulk tiers only, compared in another currency: converted, not
+        // left out for want of a rate.
+        let bulk = medusa_offer(json!([tier("8", "usd", json!(10), json!(null))]));
+        let cmp = compare(
+            vec![(0, bulk)],
+            Vec::new(),
+            &request("EUR", 10, None),
+            Some(&rates()),
+        );
+        assert_eq!(cmp.ranked[0].unit_price, money("7.20", "EUR"));
+        assert_eq!(cmp.ranked[0].subtotal, money("72.00", "EUR"));
         // Medusa gives no shipping: the total is unknown.
         let cmp = compare(
             vec![(0, offer)],

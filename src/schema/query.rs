@@ -311,13 +311,7 @@ pub(crate) async fn rates_for<'a>(
     mut offers: impl Iterator<Item = &'a model::Offer>,
     currency: Currency,
 ) -> Option<Arc<RateTable>> {
-    let needs_rates = offers.any(|offer| {
-        offer
-            .common()
-            .price
-            .as_ref()
-            .is_some_and(|price| price.currency() != currency)
-    });
+    let needs_rates = offers.any(|offer| offer.currencies().iter().any(|c| *c != currency));
     if !needs_rates {
         return None;
     }

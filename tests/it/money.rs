@@ -354,3 +354,52 @@ async fn a_listing_page_can_be_ordered_by_price_and_still_pages_on() {
         "invalid argument `currency`: ordering by PRICE needs a currency"
     );
 }
+
+#[tokio::test]
+async fn a_medusa_offer_priced_only_for_bulk_compares_in_another_currency() {
+    let gateway = TestGateway::start().await;
+    // An offer whose every price starts above one unit (no price for one).
+    let offer = gateway
+        .sims
+        .medusa_data
+        .offers
+        .iter()
+        .find(|o| {
+            !o.prices.is_empty()
+                && o.prices
+                    .iter()
+                    .all(|p| p.min_quantity.is_some_and(|m| m > 1))
+        })
+        .expect("a bulk-only Medusa offer in the demo catalog");
+    let min = offer
+        .prices
+        .iter()
+        .filter_map(|p| p.min_quantity)
+        .min()
+        .unwrap();
+    let currency = offer.prices[0].currency_code.to_uppercase();
+    let other = if currency == "EUR" { "USD" } else { "EUR" };
+    let id = GlobalId::encode(OfferKind::Marketplace, "medusa", &offer.id);
+    let data = gateway
+        .data(
+            COMPARE,
+            json!({ "ids": [id], "currency": other, "quantity": min }),
+        )
+        .await;
+    let cmp = &data["compareOffers"];
+    assert_eq!(cmp["excluded"], json!([]), "{cmp}");
+    let ranked = &cmp["ranked"][0];
+    assert_eq!(ranked["unitPrice"]["currency"], other);
+    // The receipt adds up in the requested currency.
+    let unit: Decimal = ranked["unitPrice"]["amount"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let subtotal: Decimal = ranked["subtotal"]["amount"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(subtotal, unit * Decimal::from(min));
+}
