@@ -23,9 +23,13 @@
 //!   price x quantity and total = subtotal + shipping, exactly, in the
 //!   requested currency. So the numbers shown add up; subtotal and total
 //!   carry no conversion of their own.
-//! - Ranking: offers with a known total by total, then offers with an
-//!   unknown total by subtotal; ties keep the order of the request. The
-//!   cheapest offer is the first of the ranking.
+//! - Ranking: with a country, offers known to deliver there (or bought in
+//!   store) before offers whose delivery is unknown (an empty Closient
+//!   country list inherits the storefront's; marketplace offers state
+//!   none), never excluding nor assuming them; within each, offers with a
+//!   known total by total, then offers with an unknown total by subtotal;
+//!   ties keep the order of the request. The cheapest offer is the first
+//!   of the ranking.
 
 use async_graphql::Enum;
 use rust_decimal::Decimal;
@@ -59,6 +63,20 @@ pub enum ExclusionReason {
     NoExchangeRate,
 }
 
+/// Whether an offer delivers to the buyer's country, as far as it says.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Delivery {
+    /// It states the country among those it delivers to, or it is bought
+    /// at a store (in-store offers).
+    Delivers,
+    /// No country was asked for.
+    NotAsked,
+    /// It does not say: a Closient offer with an empty country list inherits
+    /// its storefront's, which the gateway cannot see; marketplace offers
+    /// state none. Ranked after offers that deliver, never assumed either way.
+    Unknown,
+}
+
 /// What a comparison asks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Request {
@@ -73,6 +91,8 @@ pub(crate) struct Request {
 /// An offer that takes part, with what it costs.
 #[derive(Clone, Debug)]
 pub(crate) struct Priced {
+    /// Whether it delivers to the country asked for.
+    pub delivery: Delivery,
     /// The offer.
     pub offer: Offer,
     /// Position of the offer in the request.
@@ -137,7 +157,8 @@ pub(crate) fn compare(
     let mut ranked = Vec::new();
     for (index, offer) in offers {
         match evaluate(&offer, request, rates) {
-            Ok(costs) => ranked.push(Priced {
+            Ok((costs, delivery)) => ranked.push(Priced {
+                delivery,
                 offer,
                 index,
                 unit_price: costs.0,
@@ -154,9 +175,12 @@ pub(crate) fn compare(
         }
     }
     ranked.sort_by(|a, b| {
-        let key = |p: &Priced| match &p.total {
-            Some(total) => (0, total.amount()),
-            None => (1, p.subtotal.amount()),
+        let key = |p: &Priced| {
+            let delivery_unknown = p.delivery == Delivery::Unknown;
+            match &p.total {
+                Some(total) => (delivery_unknown, 0, total.amount()),
+                None => (delivery_unknown, 1, p.subtotal.amount()),
+            }
         };
         key(a).cmp(&key(b)).then(a.index.cmp(&b.index))
     });
@@ -171,7 +195,7 @@ fn evaluate(
     offer: &Offer,
     request: &Request,
     rates: Option<&RateTable>,
-) -> Result<Costs, (ExclusionReason, String)> {
+) -> Result<(Costs, Delivery), (ExclusionReason, String)> {
     let common = offer.common();
     if common.status != OfferStatus::Active {
         return Err((
@@ -209,6 +233,7 @@ fn evaluate(
                 ));
             }
             if let Some(country) = &request.country {
+                // An empty list inherits the storefront's: unknown here.
                 if !o.delivery_countries.is_empty() && !o.delivery_countries.contains(country) {
                     return Err((
                         ExclusionReason::NotDeliveredToCountry,
@@ -291,6 +316,12 @@ fn evaluate(
             }
         },
     };
+    let delivery = match (&request.country, offer) {
+        (None, _) => Delivery::NotAsked,
+        (Some(_), Offer::InStore(_)) => Delivery::Delivers,
+        (Some(_), Offer::Online(o)) if !o.delivery_countries.is_empty() => Delivery::Delivers,
+        (Some(_), _) => Delivery::Unknown,
+    };
     let subtotal = unit
         .amount()
         .checked_mul(Decimal::from(quantity))
@@ -318,7 +349,7 @@ fn evaluate(
             .map_err(|err| (ExclusionReason::NoExchangeRate, err.to_string()))
     };
     if unit.currency() == request.currency {
-        return Ok((unit, subtotal, shipping, total));
+        return Ok(((unit, subtotal, shipping, total), delivery));
     }
     // In another currency, the unit price and the shipping are each
     // converted once; subtotal and total are then computed from them in
@@ -347,7 +378,7 @@ fn evaluate(
                 .ok_or_else(out_of_range)
         })
         .transpose()?;
-    Ok((unit, subtotal, shipping, total))
+    Ok(((unit, subtotal, shipping, total), delivery))
 }
 
 /// The Medusa price a buyer pays for `quantity`: among the prices without
@@ -621,6 +652,36 @@ mod tests {
             p.shipping.as_ref().unwrap().converted().unwrap().from,
             money("4.99", "USD")
         );
+    }
+
+    #[test]
+    fn an_offer_that_does_not_say_where_it_delivers_ranks_after_those_that_do() {
+        // B is cheaper, but its empty country list inherits its storefront's:
+        // for a buyer in Germany its delivery is unknown, not assumed.
+        let a = online(json!({
+            "price": { "amount": "50.00", "currency": "USD" },
+            "delivery_countries": ["DE", "FR"],
+        }));
+        let b = online(json!({
+            "price": { "amount": "10.00", "currency": "USD" },
+            "delivery_countries": [],
+        }));
+        let offers = vec![(0, a), (1, b)];
+        let cmp = compare(
+            offers.clone(),
+            Vec::new(),
+            &request("USD", 1, Some("DE")),
+            None,
+        );
+        assert!(cmp.excluded.is_empty());
+        let order: Vec<(usize, Delivery)> =
+            cmp.ranked.iter().map(|p| (p.index, p.delivery)).collect();
+        assert_eq!(order, [(0, Delivery::Delivers), (1, Delivery::Unknown)]);
+        // Without a country, the cheaper comes first.
+        let cmp = compare(offers, Vec::new(), &request("USD", 1, None), None);
+        let order: Vec<(usize, Delivery)> =
+            cmp.ranked.iter().map(|p| (p.index, p.delivery)).collect();
+        assert_eq!(order, [(1, Delivery::NotAsked), (0, Delivery::NotAsked)]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use async_graphql::{Object, ID};
 
-use crate::pricing::compare::{Comparison, Excluded, ExclusionReason, Priced};
+use crate::pricing::compare::{Comparison, Delivery, Excluded, ExclusionReason, Priced};
 use crate::pricing::{Currency, Money};
 use crate::schema::offer::OfferInterface;
 
@@ -49,8 +49,10 @@ impl OfferComparison {
             .map(|priced| RankedOffer { rank: 1, priced })
     }
 
-    /// The offers taking part, cheapest first: those with a known total by
-    /// total, then those whose shipping is unknown by subtotal.
+    /// The offers taking part, cheapest first: with a country, those known to
+    /// deliver there before those whose delivery is unknown; within each,
+    /// those with a known total by total, then those whose shipping is
+    /// unknown by subtotal.
     async fn ranked(&self) -> Vec<RankedOffer<'_>> {
         self.comparison
             .ranked
@@ -109,6 +111,12 @@ impl RankedOffer<'_> {
     /// Shipping; null when the upstream does not say (never counted as zero).
     async fn shipping(&self) -> Option<&Money> {
         self.priced.shipping.as_ref()
+    }
+
+    /// Whether the offer delivers to the country asked for, as far as it says
+    /// (`UNKNOWN` offers rank after those that deliver).
+    async fn delivery(&self) -> Delivery {
+        self.priced.delivery
     }
 
     /// Subtotal plus shipping; null when shipping is unknown.
