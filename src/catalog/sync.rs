@@ -271,14 +271,12 @@ async fn pass(
             Err(err) => status.fail_index(&err),
         }
     }
+    // Resolving product ids changes no offer: count them once, before.
     if let Ok(count) = store.offer_count(&name).await {
         status.update(|s| s.offers_indexed = count);
     }
     if instance.resolves_product_ids() {
         resolve_products(instance, store, budget, status, &context, until).await;
-    }
-    if let Ok(count) = store.offer_count(&name).await {
-        status.update(|s| s.offers_indexed = count);
     }
     complete
 }
