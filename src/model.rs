@@ -391,6 +391,55 @@ pub enum StockLevel {
     Unrecognized,
 }
 
+/// The merchandising kind of a Closient promotion: display only, it never
+/// changes which promotion applies.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PromotionKind {
+    /// A plain sale.
+    Sale,
+    /// A time-of-year promotion (Black Friday, holidays).
+    Seasonal,
+    /// End-of-life inventory.
+    Clearance,
+    /// One arm of a buy-one-get-one (often priced at zero).
+    Bogo,
+    /// A discount when bought with another product.
+    Bundle,
+    /// An introductory price.
+    Introductory,
+    /// A value the upstream sent that the gateway does not know (a newer
+    /// API version, say); the raw value is in `upstreamKind`.
+    Unrecognized,
+}
+
+/// A time-windowed override of an offer's regular price, as a Closient
+/// retailer publishes it (`/online-offers/{id}/promotions`,
+/// `/in-store-offers/{id}/promotions`). Which promotion applies, and what a
+/// buyer pays, is decided by [`crate::pricing`], never here.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Promotion {
+    /// The promotion's shortuuid.
+    pub id: String,
+    /// The promotional price, exact, in major units (never negative; zero
+    /// is a real price, e.g. the free arm of a buy-one-get-one).
+    pub price: Decimal,
+    /// The currency the upstream stated for the price (lifted from the
+    /// store); `None` when it sent none, and the offer's currency applies.
+    pub currency: Option<crate::pricing::Currency>,
+    /// When the promotion starts to apply (inclusive).
+    pub starts_at: std::time::SystemTime,
+    /// When it stops applying (inclusive).
+    pub ends_at: std::time::SystemTime,
+    /// Whether the retailer marks it active (it flips to false after the end).
+    pub is_active: bool,
+    /// The merchandising kind.
+    pub kind: PromotionKind,
+    /// The kind exactly as the upstream spelled it.
+    pub upstream_kind: String,
+    /// The retailer's description; empty when it gave none.
+    pub description: String,
+}
+
 /// An offer for a product on one online storefront (Closient `OnlineOfferOut`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OnlineOffer {
