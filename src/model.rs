@@ -157,12 +157,14 @@ pub struct OfferCommon {
     pub sku: Option<String>,
     /// The price for one unit; `None` when the upstream does not know it.
     pub price: Option<Money>,
+    /// The currency the offer is priced in, known even when the amount is
+    /// not (Closient lifts it from the store with a null amount); `None`
+    /// only when the upstream states none.
+    pub currency: Option<crate::pricing::Currency>,
     /// Normalized lifecycle state.
     pub status: OfferStatus,
     /// The status exactly as the upstream spelled it, when it has one.
     pub upstream_status: Option<String>,
-    /// Whether the offer can be bought right now: active, priced and not out of stock.
-    pub buyable: bool,
     /// Developer-attached key/value data (an object; `{}` when there is none).
     pub metadata: Value,
 }
@@ -417,6 +419,11 @@ pub enum PromotionKind {
 /// `/in-store-offers/{id}/promotions`). Which promotion applies, and what a
 /// buyer pays, is decided by [`crate::pricing`], never here.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(
+    dead_code,
+    unreachable_pub,
+    reason = "the Closient connector's promotions land next"
+)]
 pub struct Promotion {
     /// The promotion's shortuuid.
     pub id: String,
@@ -625,6 +632,10 @@ pub struct MedusaPrice {
     pub max_quantity: Option<i32>,
     /// Rules restricting the price (region, customer group, ...), as sent.
     pub price_rules: Option<Json<Value>>,
+    /// How many rules restrict the price, as Medusa counts them (sent also
+    /// when `priceRules` is not expanded); a price with rules is never
+    /// picked for a plain buyer.
+    pub rules_count: Option<i32>,
 }
 
 impl PriceTier for MedusaPrice {
@@ -638,6 +649,9 @@ impl PriceTier for MedusaPrice {
         self.max_quantity.map(|q| q.max(0) as u64)
     }
     fn has_rules(&self) -> bool {
+        if self.rules_count.is_some_and(|count| count > 0) {
+            return true;
+        }
         match &self.price_rules {
             None => false,
             Some(Json(Value::Array(rules))) => !rules.is_empty(),

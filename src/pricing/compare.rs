@@ -2,10 +2,11 @@
 //! with shipping, and the cheapest-active rule, for offers of any upstream.
 //!
 //! The rule (Closient's documented cheapest-active resolution, applied to
-//! every upstream): an offer takes part when it is active, has a known price
-//! for the quantity, a buyable stock level, a minimum order quantity not
-//! above the quantity, and delivers to the buyer's country where it states
-//! its countries. Every other offer is left out with the reason.
+//! every upstream): an offer takes part when the one availability rule
+//! ([`super::availability`]) finds it buyable for the quantity (now or with
+//! a wait), and it delivers to the buyer's country where it states its
+//! countries. Every other offer is left out with the reason. So an offer
+//! takes part for one unit exactly when it is `buyable` (and delivers).
 //!
 //! - Unit price: Closient rows have one price; Medusa prices are tiers:
 //!   among those without rules whose `min_quantity`/`max_quantity` include
@@ -23,22 +24,22 @@
 //!   price x quantity and total = subtotal + shipping, exactly, in the
 //!   requested currency. So the numbers shown add up; subtotal and total
 //!   carry no conversion of their own.
-//! - Ranking: with a country, offers known to deliver there (or bought in
-//!   store) before offers whose delivery is unknown (an empty Closient
-//!   country list inherits the storefront's; marketplace offers state
-//!   none), never excluding nor assuming them; within each, offers with a
-//!   known total by total, then offers with an unknown total by subtotal;
-//!   ties keep the order of the request. The cheapest offer is the first
-//!   of the ranking.
+//! - Ranking, a total order by these keys in turn: (1) with a country,
+//!   offers known to deliver there (or bought in store) before offers whose
+//!   delivery is unknown (an empty Closient country list inherits the
+//!   storefront's; marketplace offers state none), never excluding nor
+//!   assuming them; (2) availability `NOW` before `WITH_WAIT`; (3) offers
+//!   with a known total by total, then offers with an unknown total by
+//!   subtotal; (4) the order of the request. The cheapest offer is the
+//!   first of the ranking.
 
 use async_graphql::Enum;
 use rust_decimal::Decimal;
 
+use super::availability::{self, Availability, AvailabilityReason};
 use super::convert::{ConversionError, RateTable};
 use super::{Currency, Money, PriceTier};
-use crate::model::{
-    FulfillmentType, MarketplaceDetails, Offer, OfferStatus, StockLevel, VioletSku, VioletStatus,
-};
+use crate::model::{FulfillmentType, MarketplaceDetails, Offer, VioletSku};
 
 /// Why an offer was left out of a comparison.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -55,6 +56,9 @@ pub enum ExclusionReason {
     NoPriceForQuantity,
     /// Not enough stock for the quantity.
     OutOfStock,
+    /// The upstream reports no stock signal (availability `UNKNOWN`): the
+    /// gateway never assumes stock.
+    UnknownStock,
     /// The offer's minimum order quantity is above the quantity asked for.
     BelowMinimumOrderQuantity,
     /// The offer states the countries it delivers to, and the buyer's is not one.
@@ -93,6 +97,9 @@ pub(crate) struct Request {
 pub(crate) struct Priced {
     /// Whether it delivers to the country asked for.
     pub delivery: Delivery,
+    /// Whether it can be bought now or with a wait (never anything else
+    /// here: offers that cannot be bought are excluded).
+    pub availability: Availability,
     /// The offer.
     pub offer: Offer,
     /// Position of the offer in the request.
@@ -157,8 +164,9 @@ pub(crate) fn compare(
     let mut ranked = Vec::new();
     for (index, offer) in offers {
         match evaluate(&offer, request, rates) {
-            Ok((costs, delivery)) => ranked.push(Priced {
+            Ok((costs, delivery, availability)) => ranked.push(Priced {
                 delivery,
+                availability,
                 offer,
                 index,
                 unit_price: costs.0,
@@ -177,9 +185,10 @@ pub(crate) fn compare(
     ranked.sort_by(|a, b| {
         let key = |p: &Priced| {
             let delivery_unknown = p.delivery == Delivery::Unknown;
+            let state = p.availability.state;
             match &p.total {
-                Some(total) => (delivery_unknown, 0, total.amount()),
-                None => (delivery_unknown, 1, p.subtotal.amount()),
+                Some(total) => (delivery_unknown, state, 0, total.amount()),
+                None => (delivery_unknown, state, 1, p.subtotal.amount()),
             }
         };
         key(a).cmp(&key(b)).then(a.index.cmp(&b.index))
@@ -195,43 +204,22 @@ fn evaluate(
     offer: &Offer,
     request: &Request,
     rates: Option<&RateTable>,
-) -> Result<(Costs, Delivery), (ExclusionReason, String)> {
+) -> Result<(Costs, Delivery, Availability), (ExclusionReason, String)> {
     let common = offer.common();
-    if common.status != OfferStatus::Active {
-        return Err((
-            ExclusionReason::NotActive,
-            format!(
-                "the offer's status is {}",
-                match common.status {
-                    OfferStatus::Active => "active",
-                    OfferStatus::OutOfStock => "out of stock",
-                    OfferStatus::Seasonal => "seasonal",
-                    OfferStatus::Discontinued => "discontinued",
-                    OfferStatus::Unavailable => "unavailable",
-                    OfferStatus::Unrecognized => "not one the gateway knows",
-                }
-            ),
-        ));
-    }
     let quantity = request.quantity;
+    let availability = availability::availability(offer, quantity);
+    if !availability.is_buyable() {
+        return Err((exclusion(availability.reason), availability.detail));
+    }
+    let known_price = || {
+        common.price.clone().ok_or((
+            ExclusionReason::UnknownPrice,
+            "the upstream does not know the price".to_owned(),
+        ))
+    };
     let (unit, shipping) = match offer {
         Offer::Online(o) => {
-            let unit = common.price.clone().ok_or((
-                ExclusionReason::UnknownPrice,
-                "the retailer does not know the price".to_owned(),
-            ))?;
-            if o.stock_level == StockLevel::OutOfStock {
-                return Err((
-                    ExclusionReason::OutOfStock,
-                    "the storefront is out of stock".to_owned(),
-                ));
-            }
-            if o.min_order_quantity > 0 && o.min_order_quantity as u32 > quantity {
-                return Err((
-                    ExclusionReason::BelowMinimumOrderQuantity,
-                    format!("the minimum order is {} units", o.min_order_quantity),
-                ));
-            }
+            let unit = known_price()?;
             if let Some(country) = &request.country {
                 // An empty list inherits the storefront's: unknown here.
                 if !o.delivery_countries.is_empty() && !o.delivery_countries.contains(country) {
@@ -254,65 +242,24 @@ fn evaluate(
             };
             (unit, shipping)
         }
-        Offer::InStore(o) => {
-            let unit = common.price.clone().ok_or((
-                ExclusionReason::UnknownPrice,
-                "the store does not know the price".to_owned(),
-            ))?;
-            if let Some(on_hand) = o.quantity_on_hand {
-                if on_hand < 0 || (on_hand as u32) < quantity {
-                    return Err((
-                        ExclusionReason::OutOfStock,
-                        format!("{on_hand} units on the shelf"),
-                    ));
-                }
-            }
+        Offer::InStore(_) => {
+            let unit = known_price()?;
             // Bought at the store: nothing to ship.
             let shipping = Some(Money::new(Decimal::ZERO, unit.currency()));
             (unit, shipping)
         }
         Offer::Marketplace(o) => match &o.details {
             MarketplaceDetails::Medusa(details) => {
-                if details.prices.is_empty() {
-                    return Err((
-                        ExclusionReason::UnknownPrice,
-                        "the offer has no prices".to_owned(),
-                    ));
-                }
                 (cheapest_tier(details, quantity, request, rates)?, None)
             }
             MarketplaceDetails::Violet(details) => {
-                if details.skus.is_empty() {
-                    (details.min_price.clone(), None)
-                } else {
-                    let cheapest = details
-                        .skus
-                        .iter()
-                        .filter(|sku| sku_buyable(sku, quantity))
-                        .filter_map(|sku| {
-                            sku.sale_price.clone().or_else(|| sku.retail_price.clone())
-                        })
-                        .min_by(|a, b| a.amount().cmp(&b.amount()));
-                    match cheapest {
-                        Some(price) => (price, None),
-                        None if details
-                            .skus
-                            .iter()
-                            .any(|s| s.sale_price.is_some() || s.retail_price.is_some()) =>
-                        {
-                            return Err((
-                                ExclusionReason::OutOfStock,
-                                format!("no SKU has {quantity} units in stock"),
-                            ))
-                        }
-                        None => {
-                            return Err((
-                                ExclusionReason::UnknownPrice,
-                                "no SKU has a price".to_owned(),
-                            ))
-                        }
-                    }
-                }
+                let price = cheapest_sku(&details.skus, quantity)
+                    .or_else(|| details.skus.is_empty().then(|| details.min_price.clone()))
+                    .ok_or((
+                        ExclusionReason::UnknownPrice,
+                        "no SKU has a price".to_owned(),
+                    ))?;
+                (price, None)
             }
         },
     };
@@ -349,7 +296,7 @@ fn evaluate(
             .map_err(|err| (ExclusionReason::NoExchangeRate, err.to_string()))
     };
     if unit.currency() == request.currency {
-        return Ok(((unit, subtotal, shipping, total), delivery));
+        return Ok(((unit, subtotal, shipping, total), delivery, availability));
     }
     // In another currency, the unit price and the shipping are each
     // converted once; subtotal and total are then computed from them in
@@ -378,7 +325,7 @@ fn evaluate(
                 .ok_or_else(out_of_range)
         })
         .transpose()?;
-    Ok(((unit, subtotal, shipping, total), delivery))
+    Ok(((unit, subtotal, shipping, total), delivery, availability))
 }
 
 /// The Medusa price a buyer pays for `quantity`: among the prices without
@@ -464,15 +411,107 @@ pub(crate) fn price_order(
         .collect()
 }
 
-/// Whether a Violet SKU can be bought in `quantity` now.
-fn sku_buyable(sku: &VioletSku, quantity: u32) -> bool {
-    let available = matches!(sku.status, None | Some(VioletStatus::Available));
-    let in_stock = sku.in_stock != Some(false);
-    let enough = !sku.inventory_tracked.unwrap_or(false)
-        || sku
-            .quantity_available
-            .is_none_or(|q| q >= 0 && q as u32 >= quantity);
-    available && in_stock && enough
+/// The price of the cheapest Violet SKU that can be bought in `quantity`
+/// (its sale price, else its retail price).
+pub(crate) fn cheapest_sku(skus: &[VioletSku], quantity: u32) -> Option<Money> {
+    skus.iter()
+        .filter(|sku| availability::sku_buyable(sku, quantity))
+        .filter_map(sku_price)
+        .min_by(|a, b| a.amount().cmp(&b.amount()))
+}
+
+/// A Violet SKU's price: its sale price, else its retail price.
+fn sku_price(sku: &VioletSku) -> Option<Money> {
+    sku.sale_price.clone().or_else(|| sku.retail_price.clone())
+}
+
+/// The price a Violet offer shows as its `price`: the cheapest SKU a buyer
+/// can buy one unit of; when none can be bought, the cheapest priced SKU
+/// (the offer's availability says it cannot be bought); without SKUs, the
+/// offer's `min_price`.
+pub(crate) fn listed_violet_price(skus: &[VioletSku], min_price: &Money) -> Money {
+    cheapest_sku(skus, 1)
+        .or_else(|| {
+            skus.iter()
+                .filter_map(sku_price)
+                .min_by(|a, b| a.amount().cmp(&b.amount()))
+        })
+        .unwrap_or_else(|| min_price.clone())
+}
+
+/// The smallest quantity an offer's `price` applies to: a Closient online
+/// offer's minimum order quantity, the `min_quantity` of the Medusa tier
+/// shown, else 1.
+pub(crate) fn minimum_quantity(offer: &Offer) -> u32 {
+    match offer {
+        Offer::Online(o) => o.min_order_quantity.max(1).unsigned_abs(),
+        Offer::InStore(_) => 1,
+        Offer::Marketplace(o) => match &o.details {
+            MarketplaceDetails::Medusa(details) => listed_medusa_tier(&details.prices, None)
+                .and_then(PriceTier::min_quantity)
+                .map_or(1, |min| u32::try_from(min.max(1)).unwrap_or(u32::MAX)),
+            MarketplaceDetails::Violet(_) => 1,
+        },
+    }
+}
+
+/// The price an offer shows as its `price`, preferring `currency` where
+/// the offer lists prices in several (Medusa); the others have one
+/// currency per offer, so this is the offer's `price`.
+pub(crate) fn listed_price(offer: &Offer, currency: Option<Currency>) -> Option<Money> {
+    match (offer, currency) {
+        (Offer::Marketplace(o), Some(currency)) => match &o.details {
+            MarketplaceDetails::Medusa(details) => {
+                listed_medusa_tier(&details.prices, Some(currency)).map(|t| t.price.clone())
+            }
+            MarketplaceDetails::Violet(_) => o.common.price.clone(),
+        },
+        _ => offer.common().price.clone(),
+    }
+}
+
+/// The Medusa price an offer shows as its `price`: the price for one unit,
+/// or, when every price starts at a higher quantity, for the smallest
+/// quantity any price covers (see `minimumQuantity`), among prices without
+/// rules; a price in `preferred` wins, else the narrowest tier, else the
+/// upstream's order. `None` when the offer has no price without rules.
+pub(crate) fn listed_medusa_tier<T: PriceTier>(
+    tiers: &[T],
+    preferred: Option<Currency>,
+) -> Option<&T> {
+    let smallest = tiers
+        .iter()
+        .filter(|t| !t.has_rules())
+        .map(|t| t.min_quantity().unwrap_or(1).max(1))
+        .min()?;
+    let quantity = if super::tier_for_quantity(tiers, 1, None).is_some() {
+        1
+    } else {
+        smallest
+    };
+    super::tier_for_quantity(tiers, quantity, preferred)
+}
+
+/// The exclusion that an availability reason (of an offer that cannot be
+/// bought) stands for.
+fn exclusion(reason: AvailabilityReason) -> ExclusionReason {
+    use AvailabilityReason as R;
+    match reason {
+        R::NotActive | R::UnrecognizedStatus => ExclusionReason::NotActive,
+        R::UnknownPrice => ExclusionReason::UnknownPrice,
+        R::NoPriceForQuantity => ExclusionReason::NoPriceForQuantity,
+        R::BelowMinimumOrderQuantity => ExclusionReason::BelowMinimumOrderQuantity,
+        R::OutOfStock | R::NotEnoughStock => ExclusionReason::OutOfStock,
+        R::UnknownStock | R::UnrecognizedStock => ExclusionReason::UnknownStock,
+        // Reasons of buyable offers never exclude; listed for completeness.
+        R::InStock
+        | R::LowStock
+        | R::OnShelf
+        | R::Listed
+        | R::Available
+        | R::PreOrder
+        | R::Backordered => ExclusionReason::NotActive,
+    }
 }
 
 #[cfg(test)]
@@ -883,6 +922,119 @@ mod tests {
         );
     }
 
+    /// The one availability rule, per upstream and stock signal.
+    mod availability_rule {
+        use super::*;
+        use crate::model::OfferStatus;
+        use crate::pricing::availability::AvailabilityState as S;
+        use crate::pricing::availability::{availability, status, AvailabilityReason as R};
+
+        fn state(offer: &Offer, quantity: u32) -> (S, R) {
+            let a = availability(offer, quantity);
+            (a.state, a.reason)
+        }
+
+        #[test]
+        fn closient_stock_levels_follow_seed_001() {
+            for (stock, want) in [
+                ("in_stock", (S::Now, R::InStock)),
+                ("low_stock", (S::Now, R::LowStock)),
+                ("pre_order", (S::WithWait, R::PreOrder)),
+                ("backordered", (S::WithWait, R::Backordered)),
+                ("out_of_stock", (S::NotBuyable, R::OutOfStock)),
+                ("unknown", (S::Unknown, R::UnknownStock)),
+                ("limited", (S::Unknown, R::UnrecognizedStock)),
+            ] {
+                let offer = online(json!({ "stock_level": stock, "lead_time_days": 12 }));
+                assert_eq!(state(&offer, 1), want, "{stock}");
+                let waits = want.0 == S::WithWait;
+                assert_eq!(
+                    availability(&offer, 1).wait_days,
+                    waits.then_some(12),
+                    "{stock}"
+                );
+            }
+            let unpriced = online(json!({ "price": { "amount": null, "currency": "USD" } }));
+            assert_eq!(state(&unpriced, 1), (S::Unknown, R::UnknownPrice));
+            let seasonal = online(json!({ "status": "seasonal" }));
+            assert_eq!(state(&seasonal, 1), (S::NotBuyable, R::NotActive));
+            let wholesale = online(json!({ "min_order_quantity": 12 }));
+            assert_eq!(
+                state(&wholesale, 11),
+                (S::NotBuyable, R::BelowMinimumOrderQuantity)
+            );
+            assert_eq!(state(&wholesale, 12), (S::Now, R::InStock));
+        }
+
+        #[test]
+        fn an_in_store_shelf_count_of_null_is_unknown_never_buyable() {
+            for (on_hand, quantity, want) in [
+                (json!(null), 1, (S::Unknown, R::UnknownStock)),
+                (json!(0), 1, (S::NotBuyable, R::OutOfStock)),
+                (json!(3), 4, (S::NotBuyable, R::NotEnoughStock)),
+                (json!(3), 3, (S::Now, R::OnShelf)),
+            ] {
+                let offer = in_store(json!({ "quantity_on_hand": on_hand }));
+                assert_eq!(state(&offer, quantity), want, "{on_hand}/{quantity}");
+            }
+        }
+
+        #[test]
+        fn a_violet_offer_whose_skus_are_all_out_of_stock_is_not_buyable_and_out_of_stock() {
+            let offer = violet_offer(json!([sku(1, 1000, false, 0), sku(2, 900, true, 0)]));
+            assert_eq!(state(&offer, 1), (S::NotBuyable, R::OutOfStock));
+            assert_eq!(status(&offer), OfferStatus::OutOfStock);
+            let some = violet_offer(json!([sku(1, 1000, true, 2)]));
+            assert_eq!(state(&some, 2), (S::Now, R::InStock));
+            assert_eq!(state(&some, 3), (S::NotBuyable, R::NotEnoughStock));
+            assert_eq!(status(&some), OfferStatus::Active);
+        }
+
+        #[test]
+        fn medusa_offers_are_buyable_for_quantities_a_rule_free_price_covers() {
+            let offer = medusa_offer(json!([tier("9", "usd", json!(10), json!(null))]));
+            assert_eq!(state(&offer, 9), (S::NotBuyable, R::NoPriceForQuantity));
+            assert_eq!(state(&offer, 10), (S::Now, R::Listed));
+            let none = medusa_offer(json!([]));
+            assert_eq!(state(&none, 1), (S::Unknown, R::UnknownPrice));
+        }
+
+        #[test]
+        fn compare_takes_part_exactly_when_buyable_and_ranks_now_before_a_wait() {
+            let offers = vec![
+                online(
+                    json!({ "stock_level": "pre_order", "price": { "amount": "1.00", "currency": "USD" } }),
+                ),
+                online(json!({ "stock_level": "in_stock" })),
+                online(json!({ "stock_level": "unknown" })),
+                in_store(json!({ "quantity_on_hand": null })),
+            ];
+            let cmp = compare(
+                offers.iter().cloned().enumerate().collect(),
+                Vec::new(),
+                &request("USD", 1, None),
+                None,
+            );
+            let ranked: Vec<usize> = cmp.ranked.iter().map(|p| p.index).collect();
+            assert_eq!(ranked, [1, 0], "in stock first, then the cheaper pre-order");
+            let excluded: Vec<_> = cmp.excluded.iter().map(|e| (e.index, e.reason)).collect();
+            assert_eq!(
+                excluded,
+                [
+                    (2, ExclusionReason::UnknownStock),
+                    (3, ExclusionReason::UnknownStock)
+                ]
+            );
+            for (i, offer) in offers.iter().enumerate() {
+                assert_eq!(
+                    availability(offer, 1).is_buyable(),
+                    ranked.contains(&i),
+                    "offer {i}"
+                );
+            }
+        }
+    }
+
     mod arithmetic {
         use proptest::prelude::*;
 
@@ -950,6 +1102,101 @@ mod tests {
                     p.subtotal.amount() + shipping_shown.amount()
                 );
             }
+
+            /// Converting there and back lands within one minor unit of the
+            /// coarser of the two currencies (in the source currency): each
+            /// leg rounds once, by at most half a unit.
+            #[test]
+            fn a_round_trip_stays_within_one_minor_unit(
+                minor in 0i64..10_000_000_000,
+                from in 0usize..6,
+                to in 0usize..6,
+                rates in proptest::collection::vec(1u32..5_000_000, 6),
+            ) {
+                let table = table_of(&rates);
+                let source = cur(CURRENCIES[from]);
+                let target = cur(CURRENCIES[to]);
+                let unit = |c: Currency| Decimal::new(1, c.exponent().unwrap());
+                let amount = Money::new(minor_amount(minor, source), source);
+                let there = table.convert(&amount, target).unwrap();
+                let back = table.convert(&there, source).unwrap();
+                let (rate_from, rate_to) = (table.rate(source).unwrap(), table.rate(target).unwrap());
+                let bound = unit(source).max(unit(target) * rate_from / rate_to);
+                let error = (back.amount() - amount.amount()).abs();
+                prop_assert!(error <= bound, "{} -> {} -> {}: error {} > {}", amount, there, back, error, bound);
+            }
+
+            /// The ranking is a total order consistent with the totals: known
+            /// delivery first, then `NOW` before `WITH_WAIT`, then known totals
+            /// ascending, then unknown totals by subtotal; the order of the
+            /// request only breaks exact ties, so reversing the request
+            /// reverses only tied offers.
+            #[test]
+            fn the_ranking_is_a_total_order_consistent_with_the_totals(
+                rows in proptest::collection::vec(
+                    (1i64..5_000, proptest::option::of(0i64..2_000), 0usize..4, 0usize..3, 0usize..3),
+                    1..12,
+                ),
+                to in 0usize..6,
+                rates in proptest::collection::vec(1u32..5_000_000, 6),
+            ) {
+                let table = table_of(&rates);
+                let stock = ["in_stock", "low_stock", "pre_order", "backordered"];
+                let countries = [json!([]), json!(["US"]), json!(["US", "DE"])];
+                let offers: Vec<Offer> = rows
+                    .iter()
+                    .map(|(price, shipping, level, countries_at, currency)| {
+                        online(json!({
+                            "price": { "amount": Decimal::new(*price, 2).to_string(), "currency": CURRENCIES[*currency] },
+                            "shipping_cost": shipping.map(|s| Decimal::new(s, 2).to_string()),
+                            "fulfillment_type": "standard",
+                            "stock_level": stock[*level],
+                            "delivery_countries": countries[*countries_at],
+                        }))
+                    })
+                    .collect();
+                let request = request(CURRENCIES[to], 3, Some("US"));
+                let ranked = |order: Vec<(usize, Offer)>| {
+                    compare(order, Vec::new(), &request, Some(&table)).ranked
+                };
+                let forward = ranked(offers.iter().cloned().enumerate().collect());
+                prop_assert_eq!(forward.len(), offers.len());
+                let key = |p: &Priced| (
+                    p.delivery == Delivery::Unknown,
+                    p.availability.state,
+                    p.total.is_none(),
+                    p.total.as_ref().map_or(p.subtotal.amount(), Money::amount),
+                );
+                for pair in forward.windows(2) {
+                    prop_assert!(key(&pair[0]) <= key(&pair[1]));
+                    if key(&pair[0]) == key(&pair[1]) {
+                        prop_assert!(pair[0].index < pair[1].index);
+                    }
+                }
+                let backward = ranked(offers.iter().cloned().enumerate().rev().collect());
+                let keys = |r: &[Priced]| r.iter().map(key).collect::<Vec<_>>();
+                prop_assert_eq!(keys(&forward), keys(&backward));
+            }
+        }
+
+        /// A rate table over `CURRENCIES` with rates of up to 4 decimals.
+        fn table_of(rates: &[u32]) -> RateTable {
+            RateTable::new(
+                cur("USD"),
+                CURRENCIES
+                    .iter()
+                    .zip(rates)
+                    .filter(|(code, _)| **code != "USD")
+                    .map(|(code, r)| (cur(code), Decimal::new(i64::from(*r), 4))),
+                "2026-11-01",
+                "test",
+            )
+            .unwrap()
+        }
+
+        /// `minor` minor units of `currency` as an amount.
+        fn minor_amount(minor: i64, currency: Currency) -> Decimal {
+            Decimal::new(minor, currency.exponent().unwrap())
         }
     }
 }

@@ -14,6 +14,7 @@
 //! [`format`](mod@format) (locale formatting), [`compare`] (unit prices for a quantity,
 //! totals, and the cheapest-active rule).
 
+pub(crate) mod availability;
 pub(crate) mod compare;
 pub(crate) mod convert;
 pub(crate) mod format;

@@ -1,5 +1,6 @@
 //! The GraphQL view of an offer comparison ([`crate::pricing::compare`]).
 
+use crate::pricing::availability::Availability;
 use async_graphql::{Object, ID};
 
 use crate::pricing::compare::{Comparison, Delivery, Excluded, ExclusionReason, Priced};
@@ -122,6 +123,13 @@ impl RankedOffer<'_> {
     /// Subtotal plus shipping; null when shipping is unknown.
     async fn total(&self) -> Option<&Money> {
         self.priced.total.as_ref()
+    }
+
+    /// The offer's availability for the quantity asked: `NOW` or
+    /// `WITH_WAIT` (offers that cannot be bought are left out); `NOW`
+    /// ranks before `WITH_WAIT`.
+    async fn availability(&self) -> &Availability {
+        &self.priced.availability
     }
 }
 

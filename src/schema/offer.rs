@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use crate::error::GatewayError;
 use crate::model::{self, OfferCommon, OfferStatus, UpstreamKind};
-use crate::pricing::Money;
+use crate::pricing::availability::{self, Availability};
+use crate::pricing::{compare, Money};
 use crate::schema::id::GlobalId;
 use crate::schema::product::{self as product_view, Product};
 use crate::upstream::CallContext;
@@ -66,12 +67,27 @@ pub(crate) enum Node {
     field(
         name = "price",
         ty = "Option<Money>",
-        desc = "Price of one unit; null when the upstream does not know it (show \"Call for price\", never zero)."
+        desc = "The offer's listed price of one unit, before any promotion, for `minimumQuantity` units or more: Closient the row price, Medusa the price for one unit (or, when every price starts at a higher quantity, for the smallest quantity any price covers) without rules, Violet the cheapest SKU a buyer can buy (the cheapest priced SKU when none can be bought). Null when the upstream does not know it (show \"Call for price\", never zero).",
+        arg(
+            name = "currency",
+            ty = "Option<String>",
+            desc = "Prefer a price listed in this ISO 4217 currency where the offer lists prices in several (Medusa); without it, the first the upstream lists. Nothing is converted: use `price.in(currency:)` for that."
+        )
+    ),
+    field(
+        name = "currency",
+        ty = "Option<String>",
+        desc = "ISO 4217 code of the currency the offer is priced in, also when the price is unknown (Closient lifts it from the store); null only when the upstream states none."
+    ),
+    field(
+        name = "minimum_quantity",
+        ty = "i32",
+        desc = "The smallest quantity `price` applies to: a Closient online offer's minimum order quantity, the `min_quantity` of the Medusa price shown, else 1."
     ),
     field(
         name = "status",
         ty = "OfferStatus",
-        desc = "Lifecycle state, normalized across upstreams; `UNRECOGNIZED` when the upstream states one the gateway does not know (see `upstreamStatus`)."
+        desc = "Lifecycle state, normalized across upstreams: the upstream's status, except that an active offer the availability rule finds out of stock is `OUT_OF_STOCK`; `UNRECOGNIZED` when the upstream states one the gateway does not know (see `upstreamStatus`)."
     ),
     field(
         name = "upstream_status",
@@ -81,7 +97,18 @@ pub(crate) enum Node {
     field(
         name = "buyable",
         ty = "bool",
-        desc = "Whether the offer can be bought right now: active, priced and in stock."
+        desc = "Whether one unit can be ordered now: `availability.state` is `NOW` or `WITH_WAIT`. The same rule decides which offers `compareOffers` ranks."
+    ),
+    field(
+        name = "availability",
+        ty = "Availability",
+        desc = "Whether and how the offer can be bought for `quantity` units, by the gateway's one availability rule (see the README), with the upstream signal that decided it.",
+        arg(
+            name = "quantity",
+            ty = "i32",
+            default = 1,
+            desc = "Number of units (1 to 1000000)."
+        )
     ),
     field(
         name = "metadata",
@@ -194,14 +221,35 @@ macro_rules! offer_object {
                 self.0.common.sku.clone()
             }
 
-            /// Price of one unit; null when the upstream does not know it (show "Call for price", never zero).
-            async fn price(&self) -> Option<Money> {
-                self.0.common.price.clone()
+            /// The offer's listed price of one unit, before any promotion, for `minimumQuantity` units or more: Closient the row price, Medusa the price for one unit (or, when every price starts at a higher quantity, for the smallest quantity any price covers) without rules, Violet the cheapest SKU a buyer can buy (the cheapest priced SKU when none can be bought). Null when the upstream does not know it (show "Call for price", never zero).
+            async fn price(
+                &self,
+                #[graphql(desc = "Prefer a price listed in this ISO 4217 currency where the offer lists prices in several (Medusa); without it, the first the upstream lists. Nothing is converted: use `price.in(currency:)` for that.")]
+                currency: Option<String>,
+            ) -> Result<Option<Money>> {
+                let currency = currency
+                    .map(|c| crate::schema::money::currency_argument("currency", &c))
+                    .transpose()?;
+                Ok(compare::listed_price(
+                    &model::Offer::from(self.0.clone()),
+                    currency,
+                ))
             }
 
-            /// Lifecycle state, normalized across upstreams; `UNRECOGNIZED` when the upstream states one the gateway does not know (see `upstreamStatus`).
+            /// ISO 4217 code of the currency the offer is priced in, also when the price is unknown (Closient lifts it from the store); null only when the upstream states none.
+            async fn currency(&self) -> Option<String> {
+                self.0.common.currency.map(|c| c.code().to_owned())
+            }
+
+            /// The smallest quantity `price` applies to: a Closient online offer's minimum order quantity, the `min_quantity` of the Medusa price shown, else 1.
+            async fn minimum_quantity(&self) -> i32 {
+                i32::try_from(compare::minimum_quantity(&model::Offer::from(self.0.clone())))
+                    .unwrap_or(i32::MAX)
+            }
+
+            /// Lifecycle state, normalized across upstreams: the upstream's status, except that an active offer the availability rule finds out of stock is `OUT_OF_STOCK`; `UNRECOGNIZED` when the upstream states one the gateway does not know (see `upstreamStatus`).
             async fn status(&self) -> OfferStatus {
-                self.0.common.status
+                availability::status(&model::Offer::from(self.0.clone()))
             }
 
             /// The status exactly as the upstream states it, when it has one.
@@ -209,9 +257,21 @@ macro_rules! offer_object {
                 self.0.common.upstream_status.clone()
             }
 
-            /// Whether the offer can be bought right now: active, priced and in stock.
+            /// Whether one unit can be ordered now: `availability.state` is `NOW` or `WITH_WAIT`. The same rule decides which offers `compareOffers` ranks.
             async fn buyable(&self) -> bool {
-                self.0.common.buyable
+                availability::availability(&model::Offer::from(self.0.clone()), 1).is_buyable()
+            }
+
+            /// Whether and how the offer can be bought for `quantity` units, by the gateway's one availability rule (see the README), with the upstream signal that decided it.
+            async fn availability(
+                &self,
+                #[graphql(desc = "Number of units (1 to 1000000).", default = 1)] quantity: i32,
+            ) -> Result<Availability> {
+                let quantity = crate::schema::query::checked_quantity(quantity)?;
+                Ok(availability::availability(
+                    &model::Offer::from(self.0.clone()),
+                    quantity,
+                ))
             }
 
             /// Developer-attached key/value data, as a JSON object (`{}` when none).

@@ -232,7 +232,7 @@ impl Product {
         #[graphql(desc = "Only offers of these upstream instances (see `upstreams`).")]
         upstreams: Option<Vec<String>>,
         #[graphql(
-            desc = "Only offers that can be bought now (`buyable`).",
+            desc = "Only offers that can be ordered (`buyable`: availability `NOW` or `WITH_WAIT`).",
             default = false
         )]
         buyable_only: bool,
@@ -271,7 +271,10 @@ impl Product {
         };
         let mut loaded = Product::load(ctx, &candidates).await;
         if buyable_only {
-            loaded.retain(|(_, o)| o.as_ref().is_ok_and(|o| o.common().buyable));
+            loaded.retain(|(_, o)| {
+                o.as_ref()
+                    .is_ok_and(|o| crate::pricing::availability::availability(o, 1).is_buyable())
+            });
         }
         if let (OfferOrder::Price, Some(currency)) = (order_by, currency) {
             let (readable, failed): (Vec<_>, Vec<_>) =

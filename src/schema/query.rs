@@ -411,12 +411,14 @@ impl QueryRoot {
     }
 
     /// Ranks offers by what the buyer pays for `quantity` in `currency`,
-    /// delivered to `country`, and picks the cheapest by one rule (only
-    /// active offers with a known price for the quantity, a buyable stock
-    /// level, a minimum order quantity not above it, and delivery to the
-    /// country where the offer states its countries). Every offer left out
-    /// is listed with the reason. Offers whose upstream failed are left out
-    /// with `UPSTREAM_ERROR`, and their errors are in the response's errors.
+    /// delivered to `country`, and picks the cheapest by one rule: only
+    /// offers whose `availability(quantity:)` is buyable (`NOW` or
+    /// `WITH_WAIT`) and that deliver to the country where they state their
+    /// countries take part; ranked by known delivery, then `NOW` before
+    /// `WITH_WAIT`, then total (offers with an unknown total after, by
+    /// subtotal), then request order. Every offer left out is listed with
+    /// the reason. Offers whose upstream failed are left out with
+    /// `UPSTREAM_ERROR`, and their errors are in the response's errors.
     async fn compare_offers(
         &self,
         ctx: &Context<'_>,
@@ -642,6 +644,14 @@ fn unreadable(connector: &Arc<Instance>, err: &UpstreamError) -> async_graphql::
     GatewayError::upstream(connector.name(), err).into()
 }
 
+/// A `quantity` argument: 1 to 1,000,000 units.
+pub(crate) fn checked_quantity(quantity: i32) -> Result<u32, GatewayError> {
+    u32::try_from(quantity)
+        .ok()
+        .filter(|q| (1..=1_000_000).contains(q))
+        .ok_or_else(|| GatewayError::bad_input("quantity", "must be between 1 and 1000000"))
+}
+
 /// Compares the offers of `ids` (see `Query.compareOffers`).
 pub(crate) async fn compare_offers(
     ctx: &Context<'_>,
@@ -651,10 +661,7 @@ pub(crate) async fn compare_offers(
     country: Option<String>,
 ) -> Result<OfferComparison, GatewayError> {
     let currency = currency_argument("currency", &currency)?;
-    let quantity = u32::try_from(quantity)
-        .ok()
-        .filter(|q| (1..=1_000_000).contains(q))
-        .ok_or_else(|| GatewayError::bad_input("quantity", "must be between 1 and 1000000"))?;
+    let quantity = checked_quantity(quantity)?;
     let country = country
         .map(|c| {
             let code = c.trim().to_ascii_uppercase();

@@ -32,15 +32,6 @@ fn answered(price: &Value) -> Price {
     ))
 }
 
-fn exponent(currency: &str) -> u32 {
-    match currency {
-        "JPY" | "KRW" => 0,
-        "KWD" | "BHD" | "JOD" => 3,
-        "USD" | "EUR" | "GBP" | "CAD" | "AUD" | "CHF" | "SEK" | "MXN" => 2,
-        other => panic!("the test does not know the exponent of {other}"),
-    }
-}
-
 /// Reads a whole listing through the gateway, 100 at a time.
 async fn walk(gateway: &TestGateway, field: &str, args: &str) -> HashMap<String, Price> {
     let mut prices = HashMap::new();
@@ -139,47 +130,21 @@ async fn every_demo_price_equals_the_simulators_raw_value() {
         }
     }
 
-    // Medusa: major units; the price for one unit is the rule-free tier whose
-    // bounds hold 1, the narrowest first.
+    // Medusa: major units; the price shown is the rule-free tier for one
+    // unit (or for the smallest quantity a tier covers), the narrowest first.
     let medusa = walk(&gateway, "marketplaceOffers", "upstream: \"medusa\",").await;
     assert_eq!(medusa.len(), sims.medusa_data.offers.len());
     for offer in &sims.medusa_data.offers {
-        let want = offer
-            .prices
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| {
-                p.price_rules
-                    .as_ref()
-                    .is_none_or(|r| r.is_null() || r.as_array().is_some_and(|a| a.is_empty()))
-            })
-            .filter(|(_, p)| {
-                p.min_quantity.is_none_or(|m| m <= 1) && p.max_quantity.is_none_or(|m| m >= 1)
-            })
-            .min_by_key(|(i, p)| (std::cmp::Reverse(p.min_quantity.unwrap_or(0)), *i))
-            .map(|(_, p)| {
-                (
-                    Decimal::from_str(p.amount.as_str()).expect("a plain JSON number"),
-                    p.currency_code.to_uppercase(),
-                )
-            });
+        let want = common::expect::medusa_listed(offer);
         assert_eq!(medusa[&offer.id], want, "medusa offer {}", offer.id);
     }
 
-    // Violet: integer minor units, in the first SKU's currency (the SKU currency is the source of truth).
+    // Violet: integer minor units in the SKU's currency (the source of
+    // truth); the price shown is the cheapest SKU a buyer can buy.
     let violet = walk(&gateway, "marketplaceOffers", "upstream: \"violet\",").await;
     assert_eq!(violet.len(), sims.violet_data.offers.len());
     for offer in &sims.violet_data.offers {
-        let currency = offer
-            .skus
-            .first()
-            .and_then(|s| s.currency.clone())
-            .or_else(|| offer.currency.clone())
-            .expect("a currency");
-        let want = Some((
-            Decimal::new(offer.min_price, exponent(&currency)),
-            currency.clone(),
-        ));
+        let want = Some(common::expect::violet_listed(offer));
         assert_eq!(
             violet[&offer.id.to_string()],
             want,

@@ -498,7 +498,7 @@ async fn walk_marketplace(
 const VIOLET_FIELDS: &str = "nativeId status upstreamStatus price { amount currency }
     details { ... on VioletOfferDetails { source upstreamSource type upstreamType status upstreamStatus
       publishingStatus upstreamPublishingStatus subscriptionStatus upstreamSubscriptionStatus
-      maxPrice { amount } description tags commissionRate
+      minPrice { amount } maxPrice { amount } description tags commissionRate
       variants { name displayOrder values { name } }
       skus { name status upstreamStatus type upstreamType quantityAvailable
              salePrice { amount currency } retailPrice { amount currency } } } }";
@@ -513,13 +513,7 @@ fn violet_enum<T: serde::Serialize>(raw: &T, unrecognized: bool) -> (String, Str
     (graphql, spelling)
 }
 
-fn exponent(currency: &str) -> u32 {
-    match currency {
-        "JPY" => 0,
-        "KWD" => 3,
-        _ => 2,
-    }
-}
+use crate::common::expect::exponent;
 
 fn check_violet(raw: &violet::wire::Offer, node: &Value, seen: &mut Seen) {
     use violet::wire::{ProductType, PublishingStatus, Source, Status, SubscriptionStatus};
@@ -577,8 +571,10 @@ fn check_violet(raw: &violet::wire::Offer, node: &Value, seen: &mut Seen) {
         .or_else(|| raw.currency.clone())
         .expect("a currency");
     let minor = |amount: i64| Decimal::new(amount, exponent(&currency));
-    assert_eq!(answered_amount(&node["price"]), Some(minor(raw.min_price)));
-    assert_eq!(node["price"]["currency"], currency.as_str());
+    let (listed, listed_currency) = crate::common::expect::violet_listed(raw);
+    assert_eq!(answered_amount(&node["price"]), Some(listed));
+    assert_eq!(node["price"]["currency"], listed_currency.as_str());
+    assert_eq!(answered_amount(&d["minPrice"]), Some(minor(raw.min_price)));
     assert_eq!(d["maxPrice"]["amount"].is_null(), raw.max_price.is_none());
     seen.add("no max price", raw.max_price.is_none());
     assert_eq!(d["description"], json!(raw.description));

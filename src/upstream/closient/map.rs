@@ -74,22 +74,19 @@ pub(crate) fn online_offer(
     wire: &wire::OnlineOfferOut,
 ) -> Result<Offer, UpstreamError> {
     let id = offer_id(&wire.id)?;
-    let (price, shipping_cost) = money(wire.price.as_ref(), wire.shipping_cost.as_deref())
+    let Prices {
+        currency,
+        price,
+        shipping: shipping_cost,
+    } = money(wire.price.as_ref(), wire.shipping_cost.as_deref())
         .map_err(|err| bad_offer(&id, err))?;
-    let buyable = wire.status == wire::OfferStatus::Active
-        && price.is_some()
-        && matches!(
-            wire.stock_level,
-            wire::StockLevel::InStock | wire::StockLevel::LowStock
-        );
     let common = common(
         upstream,
         OfferKey::new(OfferKind::Online, id.clone()),
         &wire.product_id,
         &wire.sku,
-        price,
+        (currency, price),
         &wire.status,
-        buyable,
         &wire.metadata,
     );
     Ok(Offer::Online(Arc::new(OnlineOffer {
@@ -119,18 +116,17 @@ pub(crate) fn in_store_offer(
     wire: &wire::InStoreOfferOut,
 ) -> Result<Offer, UpstreamError> {
     let id = offer_id(&wire.id)?;
-    let (price, _) = money(wire.price.as_ref(), None).map_err(|err| bad_offer(&id, err))?;
+    let Prices {
+        currency, price, ..
+    } = money(wire.price.as_ref(), None).map_err(|err| bad_offer(&id, err))?;
     let quantity_on_hand = wire.quantity_on_hand.map(saturating_i32);
-    let buyable =
-        wire.status == wire::OfferStatus::Active && price.is_some() && quantity_on_hand != Some(0);
     let common = common(
         upstream,
         OfferKey::new(OfferKind::InStore, id.clone()),
         &wire.product_id,
         &wire.sku,
-        price,
+        (currency, price),
         &wire.status,
-        buyable,
         &wire.metadata,
     );
     Ok(Offer::InStore(Arc::new(InStoreOffer {
@@ -153,9 +149,8 @@ fn common(
     key: OfferKey,
     product_id: &str,
     sku: &str,
-    price: Option<Money>,
+    (currency, price): (Option<pricing::Currency>, Option<Money>),
     status: &wire::OfferStatus,
-    buyable: bool,
     metadata: &Map<String, Value>,
 ) -> OfferCommon {
     OfferCommon {
@@ -165,9 +160,9 @@ fn common(
         product_id: product_id.to_owned(),
         sku: (!sku.is_empty()).then(|| sku.to_owned()),
         price,
+        currency,
         status: normalized_status(status),
         upstream_status: Some(status.as_str().to_owned()),
-        buyable,
         metadata: Value::Object(metadata.clone()),
     }
 }
@@ -194,12 +189,9 @@ fn bad_offer(id: &str, what: String) -> UpstreamError {
 /// unknown, like `null`, and never lowers a total. Without `price` (which
 /// carries the store currency) a shipping cost cannot be denominated and
 /// reads as unknown too. Both keep the raw string in the model.
-fn money(
-    price: Option<&wire::PriceOut>,
-    shipping_cost: Option<&str>,
-) -> Result<(Option<Money>, Option<Money>), String> {
+fn money(price: Option<&wire::PriceOut>, shipping_cost: Option<&str>) -> Result<Prices, String> {
     let Some(price) = price else {
-        return Ok((None, None));
+        return Ok(Prices::default());
     };
     let amount = pricing::from_closient(price.amount.as_deref(), &price.currency)
         .map_err(|err| format!("price: {err}"))?;
@@ -208,7 +200,23 @@ fn money(
         Err(PriceError::Negative(_)) => None,
         Err(err) => return Err(format!("shipping_cost: {err}")),
     };
-    Ok((amount, shipping))
+    Ok(Prices {
+        // `from_closient` has checked the code.
+        currency: pricing::Currency::parse(&price.currency).ok(),
+        price: amount,
+        shipping,
+    })
+}
+
+/// The money of one Closient offer row.
+#[derive(Default)]
+struct Prices {
+    /// The store's currency, also when the amount is null.
+    currency: Option<pricing::Currency>,
+    /// The price; `None` when unknown.
+    price: Option<Money>,
+    /// The shipping cost; `None` when free or unknown.
+    shipping: Option<Money>,
 }
 
 /// An offer of the legacy flat listing, as the catalog index needs it:
@@ -474,6 +482,11 @@ mod tests {
         }
     }
 
+    /// Whether one unit can be ordered, by the pricing module's rule.
+    fn buyable<T: Clone + Into<Offer>>(offer: &T) -> bool {
+        crate::pricing::availability::availability(&offer.clone().into(), 1).is_buyable()
+    }
+
     fn as_in_store(offer: Offer) -> Arc<InStoreOffer> {
         match offer {
             Offer::InStore(offer) => offer,
@@ -541,10 +554,9 @@ mod tests {
                     product_id: "2222222222222222222223".into(),
                     sku: None,
                     price: Some(Money::new(dec("5.99"), usd)),
+                    currency: Some(usd),
                     status: OfferStatus::Active,
                     upstream_status: Some("active".into()),
-                    // Active and priced, but stock_level unknown is not "buyable now".
-                    buyable: false,
                     metadata: json!({}),
                 },
                 online_store_id: "2222222222222222222224".into(),
@@ -608,9 +620,9 @@ mod tests {
                         dec("5.99"),
                         pricing::Currency::parse("USD").unwrap()
                     )),
+                    currency: Some(pricing::Currency::parse("USD").unwrap()),
                     status: OfferStatus::Active,
                     upstream_status: Some("active".into()),
-                    buyable: true,
                     metadata: json!({}),
                 },
                 physical_store_id: "<string>".into(),
@@ -635,7 +647,7 @@ mod tests {
         let unknown = as_online(online(offer.clone()).unwrap());
         assert_eq!(unknown.common.price, None);
         assert_eq!(unknown.shipping_cost, None);
-        assert!(!unknown.common.buyable, "an unknown price is never buyable");
+        assert!(!buyable(&unknown), "an unknown price is never buyable");
 
         for zero in ["0", "0.00"] {
             offer["price"] = json!({"amount": zero, "currency": "USD"});
@@ -643,7 +655,7 @@ mod tests {
             let price = free.common.price.clone().unwrap();
             assert!(price.amount().is_zero());
             assert_eq!(price.amount_string(), "0.00");
-            assert!(free.common.buyable, "a free price is a known price");
+            assert!(buyable(&free), "a free price is a known price");
         }
 
         offer.as_object_mut().unwrap().remove("price");
@@ -727,7 +739,7 @@ mod tests {
         assert_eq!(offer.stock_level, StockLevel::Unrecognized);
         assert_eq!(offer.upstream_stock_level, "limited");
         assert!(
-            !offer.common.buyable,
+            !buyable(&offer),
             "an unknown stock level is not buyable now"
         );
         assert_eq!(offer.common.status, OfferStatus::Active);
@@ -754,7 +766,7 @@ mod tests {
             offer.common.upstream_status.as_deref(),
             Some("pending_review")
         );
-        assert!(!offer.common.buyable);
+        assert!(!buyable(&offer));
         let in_store = r#"{"id": "CnEqURgZ3swzj528KMLvX5", "product_id": "p",
             "physical_store_id": "s", "price": {"amount": "2.00", "currency": "EUR"},
             "status": "coming_soon", "source": "api_import", "quantity_on_hand": 4}"#;
@@ -765,7 +777,7 @@ mod tests {
             (offer.source, offer.upstream_source.as_str()),
             (RetailSource::Unrecognized, "api_import")
         );
-        assert!(!offer.common.buyable);
+        assert!(!buyable(&offer));
     }
 
     #[test]
@@ -843,17 +855,17 @@ mod tests {
         let offer = as_in_store(read_in_store_offer(&upstream(), in_store).unwrap());
         assert_eq!(offer.source, RetailSource::Manual);
         assert!(!offer.store_pickup_available && offer.aisle.is_empty());
-        assert!(!offer.common.buyable, "no price, so not buyable");
+        assert!(!buyable(&offer), "no price, so not buyable");
     }
 
     #[test]
-    fn online_offers_are_buyable_only_when_active_priced_and_in_stock_now() {
+    fn online_offers_are_buyable_when_active_priced_and_in_stock_or_with_a_wait() {
         let mut offer = filled_online_example();
-        for (status, stock, buyable) in [
+        for (status, stock, want) in [
             ("active", "in_stock", true),
             ("active", "low_stock", true),
-            ("active", "pre_order", false),
-            ("active", "backordered", false),
+            ("active", "pre_order", true),
+            ("active", "backordered", true),
             ("active", "out_of_stock", false),
             ("active", "unknown", false),
             ("seasonal", "in_stock", false),
@@ -863,7 +875,7 @@ mod tests {
             offer["status"] = json!(status);
             offer["stock_level"] = json!(stock);
             let mapped = as_online(online(offer.clone()).unwrap());
-            assert_eq!(mapped.common.buyable, buyable, "{status}/{stock}");
+            assert_eq!(buyable(&mapped), want, "{status}/{stock}");
             assert_eq!(mapped.common.upstream_status.as_deref(), Some(status));
         }
         offer["status"] = json!("out_of_stock");
@@ -874,11 +886,11 @@ mod tests {
     }
 
     #[test]
-    fn in_store_offers_are_buyable_unless_the_shelf_is_empty() {
+    fn in_store_offers_are_buyable_only_with_a_known_shelf_count() {
         let base = json!({"id": ID, "product_id": "p", "physical_store_id": "s",
             "price": {"amount": "2.00", "currency": "EUR"}});
-        for (quantity, status, buyable) in [
-            (json!(null), "active", true),
+        for (quantity, status, want) in [
+            (json!(null), "active", false),
             (json!(3), "active", true),
             (json!(0), "active", false),
             (json!(3), "seasonal", false),
@@ -888,7 +900,7 @@ mod tests {
             offer["status"] = json!(status);
             let wire: wire::InStoreOfferOut = serde_json::from_value(offer).unwrap();
             let mapped = as_in_store(in_store_offer(&upstream(), &wire).unwrap());
-            assert_eq!(mapped.common.buyable, buyable, "{quantity}/{status}");
+            assert_eq!(buyable(&mapped), want, "{quantity}/{status}");
         }
     }
 

@@ -711,7 +711,10 @@ mod tests {
                 .min_by_key(|p| std::cmp::Reverse(p.min_quantity.unwrap_or(0)))
                 .map(|p| pricing::from_medusa(&p.amount, &p.currency_code).expect("valid"));
             assert_eq!(common.price, unit, "{}", raw.id);
-            assert_eq!(common.buyable, unit.is_some());
+            assert_eq!(
+                crate::pricing::availability::availability(offer, 1).is_buyable(),
+                unit.is_some()
+            );
             assert_eq!(
                 common.product_id,
                 raw.product_id.clone().unwrap_or_default()

@@ -70,7 +70,8 @@ pub(crate) fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, Up
         .collect();
     let variant_count = offer.variant_count.map(saturating_i32);
 
-    let unit_price = pricing::tier_for_quantity(&prices, 1, None).map(|tier| tier.price.clone());
+    let unit_price =
+        pricing::compare::listed_medusa_tier(&prices, None).map(|tier| tier.price.clone());
     let metadata = match &offer.metadata {
         Some(Value::Object(object)) => Value::Object(object.clone()),
         _ => Value::Object(Map::new()),
@@ -93,7 +94,10 @@ pub(crate) fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, Up
         key: OfferKey::new(OfferKind::Marketplace, native_id),
         product_id: offer.product_id.clone().unwrap_or_default(),
         sku: offer.sku.clone().filter(|sku| !sku.is_empty()),
-        buyable: unit_price.is_some(),
+        currency: unit_price
+            .as_ref()
+            .or_else(|| prices.first().map(|t| &t.price))
+            .map(crate::pricing::Money::currency),
         price: unit_price,
         status: OfferStatus::Active,
         upstream_status: None,
@@ -145,6 +149,7 @@ fn price(p: wire::Price) -> Result<MedusaPrice, String> {
         min_quantity: p.min_quantity.map(saturating_i32),
         max_quantity: p.max_quantity.map(saturating_i32),
         price_rules: p.price_rules.filter(|r| !r.is_null()).map(Json),
+        rules_count: p.rules_count.map(saturating_i32),
         id: p.id,
     })
 }
@@ -224,6 +229,7 @@ mod tests {
                     min_quantity: None,
                     max_quantity: None,
                     price_rules: None,
+                    rules_count: None,
                 }],
                 inventory_items: vec![wire::InventoryItem {
                     id: "iitem_01HXYZ".into(),
@@ -256,9 +262,9 @@ mod tests {
                 product_id: "prod_01HXYZ".into(),
                 sku: Some("SHIRT-M-BLUE".into()),
                 price: Some(price.clone()),
+                currency: Some(usd),
                 status: OfferStatus::Active,
                 upstream_status: None,
-                buyable: true,
                 metadata: json!({}),
             }
         );
@@ -305,6 +311,7 @@ mod tests {
                     min_quantity: None,
                     max_quantity: None,
                     price_rules: None,
+                    rules_count: None,
                 }],
                 inventory_items: vec![MedusaInventoryItem {
                     id: "iitem_01HXYZ".into(),
@@ -373,23 +380,54 @@ mod tests {
     }
 
     #[test]
+    fn a_price_counted_as_rule_bound_is_skipped_even_when_its_rules_are_not_expanded() {
+        let offer = offer(
+            &upstream(),
+            with(json!({"prices": [
+                {"id": "price_g", "amount": 5, "currency_code": "usd", "rules_count": 2},
+                {"id": "price_p", "amount": 9, "currency_code": "usd", "rules_count": 0}
+            ]})),
+        )
+        .expect("maps");
+        assert_eq!(
+            offer
+                .common()
+                .price
+                .as_ref()
+                .map(crate::pricing::Money::amount),
+            Some(Decimal::from(9)),
+            "the customer-group price is not what a plain buyer pays"
+        );
+    }
+
+    #[test]
     fn no_price_is_unknown_and_not_buyable_but_zero_is_free() {
         let none = offer(&upstream(), with(json!({"prices": []}))).expect("maps");
         assert_eq!(none.common().price, None);
-        assert!(!none.common().buyable);
+        assert!(!crate::pricing::availability::availability(&none, 1).is_buyable());
         let bulk_only = with(json!({"prices": [
             {"id": "price_b", "amount": 9, "currency_code": "usd", "min_quantity": 10, "max_quantity": null}
         ]}));
         let bulk_only = offer(&upstream(), bulk_only).expect("maps");
-        assert_eq!(bulk_only.common().price, None);
-        assert!(!bulk_only.common().buyable);
+        // The price shown is the bulk tier's, for 10 units or more.
+        assert_eq!(
+            bulk_only
+                .common()
+                .price
+                .as_ref()
+                .map(crate::pricing::Money::amount),
+            Some(Decimal::from(9))
+        );
+        assert_eq!(crate::pricing::compare::minimum_quantity(&bulk_only), 10);
+        assert!(crate::pricing::availability::availability(&bulk_only, 10).is_buyable());
+        assert!(!crate::pricing::availability::availability(&bulk_only, 1).is_buyable());
         let zero = with(json!({"prices": [
             {"id": "price_z", "amount": 0, "currency_code": "usd", "min_quantity": null, "max_quantity": null}
         ]}));
         let zero = offer(&upstream(), zero).expect("maps");
         let price = zero.common().price.clone().expect("a free price is known");
         assert!(price.amount().is_zero());
-        assert!(zero.common().buyable);
+        assert!(crate::pricing::availability::availability(&zero, 1).is_buyable());
     }
 
     #[test]
@@ -497,7 +535,7 @@ mod tests {
         let d = details(&offer);
         assert!(d.prices.is_empty() && d.inventory_items.is_empty());
         assert_eq!(offer.common().price, None);
-        assert!(!offer.common().buyable);
+        assert!(!crate::pricing::availability::availability(&offer, 1).is_buyable());
         assert_eq!(marketplace(&offer).title, None);
     }
 

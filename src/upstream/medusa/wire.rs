@@ -158,6 +158,15 @@ pub struct Price {
     /// seed and varies across Medusa versions. Absent in the seed example.
     #[serde(default)]
     pub price_rules: Option<Value>,
+    /// How many rules restrict the price (Medusa v2's `rules_count`): sent
+    /// also when `price_rules` is not expanded, so a price with rules is
+    /// recognized either way.
+    #[serde(
+        default,
+        deserialize_with = "tolerant::opt_int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub rules_count: Option<i64>,
 }
 
 /// An inventory item linked to an offer.

@@ -978,14 +978,23 @@ mod tests {
         assert_eq!(page.items.len(), 100);
         for (offer, raw) in page.offers().zip(&data.offers[50..150]) {
             assert_eq!(offer.common().key.native_id, raw.id.to_string());
-            let price = offer.common().price.clone().unwrap();
-            assert_eq!(price.minor_units(), Some(Decimal::from(raw.min_price)));
             let Offer::Marketplace(m) = offer else {
                 panic!("marketplace offer")
             };
             let crate::model::MarketplaceDetails::Violet(d) = &m.details else {
                 panic!("Violet details")
             };
+            assert_eq!(
+                d.min_price.minor_units(),
+                Some(Decimal::from(raw.min_price))
+            );
+            assert_eq!(
+                offer.common().price,
+                Some(crate::pricing::compare::listed_violet_price(
+                    &d.skus,
+                    &d.min_price
+                ))
+            );
             assert!(
                 d.default_image_url.is_some(),
                 "search answers carry the default image"

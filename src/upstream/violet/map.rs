@@ -109,7 +109,6 @@ pub(crate) fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, Up
         None if offer.available => OfferStatus::Active,
         None => OfferStatus::OutOfStock,
     };
-    let buyable = status == OfferStatus::Active && offer.available && offer.visible;
 
     let metadata_entries = offer.metadata.unwrap_or_default();
     // Entries without a key stay in the details only.
@@ -132,16 +131,17 @@ pub(crate) fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, Up
         _ => None,
     };
 
+    let listed = pricing::compare::listed_violet_price(&skus, &min_price);
     let common = OfferCommon {
         upstream: upstream.clone(),
         upstream_kind: UpstreamKind::Violet,
         key: OfferKey::new(OfferKind::Marketplace, id.to_string()),
         product_id: offer.product_id.clone(),
         sku,
-        price: Some(min_price.clone()),
+        price: Some(listed.clone()),
+        currency: Some(listed.currency()),
         status,
         upstream_status: offer.status.as_ref().map(|s| s.as_str().to_owned()),
-        buyable,
         metadata: Value::Object(metadata_object),
     };
 
@@ -552,7 +552,7 @@ mod tests {
         );
         assert_eq!(c.status, OfferStatus::OutOfStock);
         assert_eq!(c.upstream_status.as_deref(), Some("UNAVAILABLE"));
-        assert!(!c.buyable);
+        assert!(!crate::pricing::availability::availability(&mapped, 1).is_buyable());
         assert_eq!(c.metadata, serde_json::json!({"<string>": {}}));
         assert_eq!(m.title.as_deref(), Some("<string>"));
         assert_eq!(
@@ -634,10 +634,7 @@ mod tests {
         let mut kwd = seed_in("KWD");
         kwd.min_price = 1250;
         let mapped = offer(&upstream(), kwd).unwrap();
-        assert_eq!(
-            mapped.common().price.as_ref().unwrap().amount_string(),
-            "1.250"
-        );
+        assert_eq!(marketplace(&mapped).1.min_price.amount_string(), "1.250");
     }
 
     #[test]
@@ -769,13 +766,18 @@ mod tests {
         ];
         for (status, available, visible, want, buyable) in cases {
             let mut o = seed_in("USD");
+            // Offer-level statuses only: the seed's one SKU is unavailable.
+            o.skus.clear();
             o.status = status.clone();
             o.available = available;
             o.visible = visible;
             let mapped = offer(&upstream(), o).unwrap();
             let c = mapped.common();
             assert_eq!(
-                (c.status, c.buyable),
+                (
+                    c.status,
+                    crate::pricing::availability::availability(&mapped, 1).is_buyable()
+                ),
                 (want, buyable),
                 "{status:?} {available} {visible}"
             );
@@ -818,7 +820,10 @@ mod tests {
         );
         assert_eq!(m.common.status, OfferStatus::Unrecognized);
         assert_eq!(m.common.upstream_status.as_deref(), Some("PENDING"));
-        assert!(!m.common.buyable, "an unknown status is never buyable");
+        assert!(
+            !crate::pricing::availability::availability(&offer, 1).is_buyable(),
+            "an unknown status is never buyable"
+        );
         assert_eq!(d.status, Some(VioletStatus::Unrecognized));
         assert_eq!(d.upstream_status.as_deref(), Some("PENDING"));
         assert_eq!(d.product_type, Some(VioletProductType::Unrecognized));

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod expect;
+
 use std::time::Duration;
 
 use offer_gateway::sim::Simulators;

@@ -45,6 +45,7 @@ fn relation_fields(relation: &str) -> Option<&'static [&'static str]> {
             "min_quantity",
             "max_quantity",
             "price_rules",
+            "rules_count",
         ],
         "inventory_items" => &["id", "inventory_item_id", "required_quantity", "sku"],
         _ => return None,

@@ -281,6 +281,7 @@ fn generate_prices(
                  max: Option<i64>,
                  rules: Option<(&str, &str)>| {
         let id = new_id(rng, "price_", created_ms);
+        let rules_count = i64::from(rules.is_some());
         let price_rules = match rules {
             None => json!([]),
             Some((attribute, value)) => json!([{
@@ -299,6 +300,7 @@ fn generate_prices(
             min_quantity: min,
             max_quantity: max,
             price_rules: Some(price_rules),
+            rules_count: Some(rules_count),
         }
     };
     let primary = currencies[0];
