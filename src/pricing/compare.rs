@@ -1001,7 +1001,7 @@ mod tests {
 
         #[test]
         fn compare_takes_part_exactly_when_buyable_and_ranks_now_before_a_wait() {
-            let offers = vec![
+            let offers = [
                 online(
                     json!({ "stock_level": "pre_order", "price": { "amount": "1.00", "currency": "USD" } }),
                 ),
