@@ -36,6 +36,8 @@ mod http_spec;
 #[cfg(feature = "sim")]
 mod money;
 #[cfg(feature = "sim")]
+mod money_rules;
+#[cfg(feature = "sim")]
 mod observability;
 #[cfg(feature = "sim")]
 mod products;

@@ -45,18 +45,19 @@ impl Avail {
 
 /// Converts `amount` from `from` into `to` with rates in units per US
 /// dollar: the exact amount (amount x to / from) rounded once, half to
-/// even, to `to`'s minor unit. Same currency: unchanged.
+/// even, to `to`'s minor unit. Same currency: unchanged. `None` when the
+/// table lacks either currency.
 pub fn convert(
     amount: Decimal,
     from: &str,
     to: &str,
     rates: &BTreeMap<String, Decimal>,
-) -> Decimal {
+) -> Option<Decimal> {
     if from == to {
-        return amount;
+        return Some(amount);
     }
-    let exact = amount * rates[to] / rates[from];
-    exact.round_dp_with_strategy(exponent(to), RoundingStrategy::MidpointNearestEven)
+    let exact = amount * rates.get(to)? / rates.get(from)?;
+    Some(exact.round_dp_with_strategy(exponent(to), RoundingStrategy::MidpointNearestEven))
 }
 
 fn decimal(text: &str) -> Decimal {
@@ -193,13 +194,13 @@ pub fn medusa_unit(
         .iter()
         .enumerate()
         .filter(|(_, p)| medusa_rule_free(p) && medusa_covers(p, i64::from(quantity)))
-        .map(|(i, p)| {
+        .filter_map(|(i, p)| {
             let (amount, currency) = medusa_amount(p);
-            (
-                convert(amount, &currency, target, rates),
+            Some((
+                convert(amount, &currency, target, rates)?,
                 currency != target,
                 i,
-            )
+            ))
         })
         .min()
         .map(|(amount, _, _)| amount)

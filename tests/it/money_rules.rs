@@ -1,0 +1,363 @@
+//! The money and availability rules over the whole demo catalog, checked
+//! against the simulators' raw values (issue 12's "done means"): for every
+//! offer, in every currency of the Violet simulator's rate table (whose
+//! cross rates do not terminate: 0.92 EUR / 1.36 CAD per dollar), at
+//! quantities 1 to 50 and with no country, `US` and `DE`:
+//! - `subtotal = unitPrice x quantity` and `total = subtotal + shipping`;
+//! - every converted amount is the half-even rounding of the exact amount;
+//! - an offer takes part exactly when the availability rule (computed here
+//!   from raw values) says it can be bought for the quantity and it
+//!   delivers, and `buyable` agrees with a comparison of one unit;
+//! - the ranking follows known delivery, then `NOW` before `WITH_WAIT`,
+//!   then totals.
+//!
+//! The expectations come from `common::expect`, written independently of
+//! the gateway's pricing module.
+
+use crate::common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+
+use common::expect::{self, Avail};
+use common::TestGateway;
+use offer_gateway::upstream::closient::wire::{InStoreOfferOut, OnlineOfferOut};
+use offer_gateway::upstream::{medusa, violet};
+use offer_gateway::{GlobalId, Limits, OfferKind};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+/// One offer of the demo catalog, as the simulator holds it.
+enum Raw<'a> {
+    Online(&'a OnlineOfferOut),
+    InStore(&'a InStoreOfferOut),
+    Medusa(&'a medusa::wire::Offer),
+    Violet(&'a violet::wire::Offer),
+}
+
+/// What a comparison of one offer should say.
+#[derive(Debug, PartialEq)]
+enum Want {
+    Excluded(&'static str),
+    Ranked {
+        unit: Decimal,
+        shipping: Option<Decimal>,
+        delivery: &'static str,
+        state: &'static str,
+    },
+}
+
+impl Raw<'_> {
+    fn availability(&self, quantity: u32) -> Avail {
+        match self {
+            Raw::Online(o) => expect::closient_online(o, quantity),
+            Raw::InStore(o) => expect::closient_in_store(o, quantity),
+            Raw::Medusa(o) => expect::medusa(o, quantity),
+            Raw::Violet(o) => expect::violet(o, quantity),
+        }
+    }
+
+    fn want(
+        &self,
+        quantity: u32,
+        currency: &str,
+        country: Option<&str>,
+        rates: &BTreeMap<String, Decimal>,
+    ) -> Want {
+        let state = match self.availability(quantity) {
+            Avail::No(reason) => return Want::Excluded(reason),
+            Avail::Now => "NOW",
+            Avail::WithWait => "WITH_WAIT",
+        };
+        if let (Raw::Online(o), Some(country)) = (self, country) {
+            if !o.delivery_countries.is_empty()
+                && !o.delivery_countries.iter().any(|c| c == country)
+            {
+                return Want::Excluded("NOT_DELIVERED_TO_COUNTRY");
+            }
+        }
+        let delivery = match (self, country) {
+            (_, None) => "NOT_ASKED",
+            (Raw::InStore(_), Some(_)) => "DELIVERS",
+            (Raw::Online(o), Some(_)) if !o.delivery_countries.is_empty() => "DELIVERS",
+            _ => "UNKNOWN",
+        };
+        let convert =
+            |(amount, from): expect::Amount| expect::convert(amount, &from, currency, rates);
+        let (unit, shipping) = match self {
+            Raw::Online(o) => {
+                let price = expect::closient_price(o.price.as_ref()).expect("a known price");
+                let shipping = expect::closient_shipping(o).map(|s| (s, price.1.clone()));
+                (convert(price), shipping.map(|s| convert(s)))
+            }
+            Raw::InStore(o) => {
+                let price = expect::closient_price(o.price.as_ref()).expect("a known price");
+                let zero = (Decimal::ZERO, price.1.clone());
+                (convert(price), Some(convert(zero)))
+            }
+            Raw::Medusa(o) => (expect::medusa_unit(o, quantity, currency, rates), None),
+            Raw::Violet(o) => {
+                let price = expect::violet_cheapest(o, quantity)
+                    .unwrap_or_else(|| expect::violet_listed(o));
+                (convert(price), None)
+            }
+        };
+        let (Some(unit), shipping) = (unit, shipping) else {
+            return Want::Excluded("NO_EXCHANGE_RATE");
+        };
+        let Some(shipping) = shipping.map_or(Some(None), |s| s.map(Some)) else {
+            return Want::Excluded("NO_EXCHANGE_RATE");
+        };
+        Want::Ranked {
+            unit,
+            shipping,
+            delivery,
+            state,
+        }
+    }
+}
+
+/// Every offer the demo credentials can see, by global id.
+fn catalog(gateway: &TestGateway) -> Vec<(String, Raw<'_>)> {
+    let sims = &gateway.sims;
+    let mut offers = Vec::new();
+    for o in common::visible_online(sims) {
+        offers.push((
+            GlobalId::encode(OfferKind::Online, "closient", &o.id),
+            Raw::Online(o),
+        ));
+    }
+    for o in common::visible_in_store(sims) {
+        offers.push((
+            GlobalId::encode(OfferKind::InStore, "closient", &o.id),
+            Raw::InStore(o),
+        ));
+    }
+    for o in &sims.medusa_data.offers {
+        offers.push((
+            GlobalId::encode(OfferKind::Marketplace, "medusa", &o.id),
+            Raw::Medusa(o),
+        ));
+    }
+    for o in &sims.violet_data.offers {
+        let id = o.id.to_string();
+        offers.push((
+            GlobalId::encode(OfferKind::Marketplace, "violet", &id),
+            Raw::Violet(o),
+        ));
+    }
+    offers
+}
+
+fn amount(money: &Value) -> Decimal {
+    Decimal::from_str(money["amount"].as_str().expect("an amount")).expect("a decimal")
+}
+
+const COMPARE: &str = r#"query($ids: [ID!]!, $currency: String!, $quantity: Int!, $country: String) {
+  compareOffers(ids: $ids, currency: $currency, quantity: $quantity, country: $country) {
+    ranked { offer { id } unitPrice { amount currency } subtotal { amount currency }
+             shipping { amount currency } total { amount currency } delivery
+             availability { state buyable } }
+    excluded { id reason }
+  }
+}"#;
+
+/// Checks one comparison's answer against the raw values; returns how many
+/// offers took part.
+fn check(
+    answer: &Value,
+    asked: &[&(String, Raw<'_>)],
+    quantity: u32,
+    currency: &str,
+    country: Option<&str>,
+    rates: &BTreeMap<String, Decimal>,
+) -> usize {
+    let position: HashMap<&str, usize> = asked
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (id.as_str(), i))
+        .collect();
+    let ranked = answer["ranked"].as_array().expect("ranked");
+    let excluded = answer["excluded"].as_array().expect("excluded");
+    assert_eq!(ranked.len() + excluded.len(), asked.len());
+    let context = format!("{quantity} units in {currency} to {country:?}");
+    for e in excluded {
+        let id = e["id"].as_str().expect("id");
+        let raw = &asked[position[id]].1;
+        assert_eq!(
+            Want::Excluded(
+                e["reason"]
+                    .as_str()
+                    .map(|r| &*r.to_owned().leak())
+                    .expect("reason")
+            ),
+            raw.want(quantity, currency, country, rates),
+            "{id}: {context}"
+        );
+    }
+    let mut previous: Option<(bool, String, bool, Decimal, usize)> = None;
+    for r in ranked {
+        let id = r["offer"]["id"].as_str().expect("id");
+        let index = position[id];
+        let Want::Ranked {
+            unit,
+            shipping,
+            delivery,
+            state,
+        } = asked[index].1.want(quantity, currency, country, rates)
+        else {
+            panic!("{id} is ranked for {context}, but should be left out");
+        };
+        for field in ["unitPrice", "subtotal", "shipping", "total"] {
+            if !r[field].is_null() {
+                assert_eq!(r[field]["currency"], currency, "{id} {field}");
+            }
+        }
+        assert_eq!(amount(&r["unitPrice"]), unit, "{id} unit price, {context}");
+        let subtotal = amount(&r["subtotal"]);
+        assert_eq!(
+            subtotal,
+            unit * Decimal::from(quantity),
+            "{id} subtotal, {context}"
+        );
+        match shipping {
+            Some(shipping) => {
+                assert_eq!(amount(&r["shipping"]), shipping, "{id} shipping, {context}");
+                assert_eq!(
+                    amount(&r["total"]),
+                    subtotal + shipping,
+                    "{id} total, {context}"
+                );
+            }
+            None => assert!(r["shipping"].is_null() && r["total"].is_null(), "{id}"),
+        }
+        assert_eq!(r["delivery"], delivery, "{id} delivery, {context}");
+        assert_eq!(
+            r["availability"]["state"], state,
+            "{id} availability, {context}"
+        );
+        assert_eq!(r["availability"]["buyable"], true);
+        // Known delivery, then NOW before WITH_WAIT, then known totals,
+        // then unknown totals by subtotal, then the order asked.
+        let key = (
+            delivery == "UNKNOWN",
+            state.to_owned(),
+            shipping.is_none(),
+            shipping.map_or(subtotal, |s| subtotal + s),
+            index,
+        );
+        if let Some(previous) = &previous {
+            let state_rank = |s: &str| if s == "NOW" { 0 } else { 1 };
+            let a = (
+                previous.0,
+                state_rank(&previous.1),
+                previous.2,
+                previous.3,
+                previous.4,
+            );
+            let b = (key.0, state_rank(&key.1), key.2, key.3, key.4);
+            assert!(
+                a < b,
+                "ranking out of order at {id}, {context}: {a:?} then {b:?}"
+            );
+        }
+        previous = Some(key);
+    }
+    ranked.len()
+}
+
+#[tokio::test]
+async fn every_comparison_of_the_demo_catalog_adds_up_and_agrees_with_buyable() {
+    let gateway = TestGateway::start_with_limits(Limits {
+        max_ids: 50_000,
+        max_body_bytes: 16 << 20,
+        ..Limits::default()
+    })
+    .await;
+    let rates: BTreeMap<String, Decimal> = gateway
+        .sims
+        .violet_data
+        .rates
+        .iter()
+        .map(|(code, rate)| ((*code).to_owned(), *rate))
+        .collect();
+    let offers = catalog(&gateway);
+    assert!(offers.len() > 3_000, "only {} offers", offers.len());
+    let countries = [None, Some("US"), Some("DE")];
+
+    // `buyable` and `availability` of every offer, against the rule.
+    for chunk in offers.chunks(100) {
+        let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+        let data = gateway
+            .data(
+                "query($ids: [ID!]!) { offers(ids: $ids) { id buyable
+                   one: availability { state reason buyable } } }",
+                json!({ "ids": ids }),
+            )
+            .await;
+        for ((id, raw), got) in chunk.iter().zip(data["offers"].as_array().expect("offers")) {
+            assert_eq!(got["id"], id.as_str());
+            assert_eq!(got["buyable"], raw.availability(1).buyable(), "{id}");
+            assert_eq!(got["one"]["buyable"], got["buyable"], "{id}");
+        }
+    }
+
+    // One unit, no country, in each offer's own pricing currency or any:
+    // exactly the buyable offers take part.
+    let all: Vec<&(String, Raw<'_>)> = offers.iter().collect();
+    let ids: Vec<&str> = all.iter().map(|(id, _)| id.as_str()).collect();
+    let answer = gateway
+        .data(
+            COMPARE,
+            json!({ "ids": ids, "currency": "USD", "quantity": 1 }),
+        )
+        .await;
+    let buyable = offers
+        .iter()
+        .filter(|(_, raw)| raw.availability(1).buyable())
+        .count();
+    assert_eq!(
+        check(&answer["compareOffers"], &all, 1, "USD", None, &rates),
+        buyable
+    );
+
+    // Every currency x country; the quantities 1 to 50 spread over the
+    // offers so that each offer meets several and every quantity is asked.
+    let mut comparisons = 0;
+    let mut ranked = 0;
+    for (c, currency) in rates.keys().enumerate() {
+        for (k, country) in countries.iter().enumerate() {
+            let pass = c * countries.len() + k;
+            let mut by_quantity: BTreeMap<u32, Vec<&(String, Raw<'_>)>> = BTreeMap::new();
+            for (i, offer) in offers.iter().enumerate() {
+                let quantity = 1 + u32::try_from((i * 7 + pass * 13) % 50).unwrap();
+                by_quantity.entry(quantity).or_default().push(offer);
+            }
+            assert_eq!(by_quantity.len(), 50);
+            for (quantity, asked) in &by_quantity {
+                let ids: Vec<&str> = asked.iter().map(|(id, _)| id.as_str()).collect();
+                let answer = gateway
+                    .data(
+                        COMPARE,
+                        json!({ "ids": ids, "currency": currency, "quantity": quantity,
+                                "country": country }),
+                    )
+                    .await;
+                ranked += check(
+                    &answer["compareOffers"],
+                    asked,
+                    *quantity,
+                    currency,
+                    *country,
+                    &rates,
+                );
+                comparisons += asked.len();
+            }
+        }
+    }
+    assert_eq!(comparisons, offers.len() * rates.len() * countries.len());
+    assert!(
+        ranked > comparisons / 4,
+        "only {ranked} of {comparisons} offers took part"
+    );
+}
