@@ -88,7 +88,7 @@ impl Raw<'_> {
             Raw::Online(o) => {
                 let price = expect::closient_price(o.price.as_ref()).expect("a known price");
                 let shipping = expect::closient_shipping(o).map(|s| (s, price.1.clone()));
-                (convert(price), shipping.map(|s| convert(s)))
+                (convert(price), shipping.map(&convert))
             }
             Raw::InStore(o) => {
                 let price = expect::closient_price(o.price.as_ref()).expect("a known price");
