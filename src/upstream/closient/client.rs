@@ -585,7 +585,7 @@ mod tests {
     use rust_decimal::Decimal;
 
     use super::*;
-    use crate::model::Offer;
+    use crate::model::{Offer, PromotionKind};
     use crate::secret::Secret;
     use crate::sim::catalog::Catalog;
     use crate::sim::{serve, RunningSim};
@@ -1515,5 +1515,143 @@ mod tests {
         );
         assert!(matches!(answer(5), Ok(list) if list.is_empty()));
         assert_eq!(running.control.total(), 5);
+    }
+
+    /// Checks a mapped promotion against the simulator's raw value.
+    fn assert_promotion_is_raw(promotion: &Promotion, raw: &wire::PromotionOut) {
+        let time = |text: &str| humantime::parse_rfc3339(text).expect("simulator timestamps");
+        assert_eq!(promotion.id, raw.id);
+        assert_eq!(promotion.price, decimal(&raw.promotional_price), "{raw:?}");
+        assert_eq!(
+            promotion.currency.map(|c| c.code()),
+            Some(raw.currency.as_str()).filter(|c| !c.is_empty())
+        );
+        assert_eq!(promotion.starts_at, time(&raw.start_date));
+        assert_eq!(promotion.ends_at, time(&raw.end_date));
+        assert_eq!(promotion.is_active, raw.is_active);
+        assert_eq!(promotion.upstream_kind, raw.promotion_type.as_str());
+        assert_eq!(promotion.description, raw.description);
+    }
+
+    #[tokio::test]
+    async fn fetches_the_simulators_promotions_per_key_with_404_as_none_and_unreadable_ones_skipped(
+    ) {
+        let (running, data) = start().await;
+        let demo = sim::demo_credentials();
+        let visible: Vec<String> = data
+            .organizations_visible_to(&demo)
+            .iter()
+            .map(|o| o.id.clone())
+            .collect();
+        let seen = |org: &Option<String>| org.as_ref().is_some_and(|o| visible.contains(o));
+        let mut keys: Vec<OfferKey> = data
+            .online_offers
+            .iter()
+            .filter(|o| seen(&o.organization_id) && !data.online_promotions(&o.id).is_empty())
+            .take(6)
+            .map(|o| OfferKey::new(OfferKind::Online, o.id.clone()))
+            .collect();
+        keys.extend(
+            data.in_store_offers
+                .iter()
+                .filter(|o| seen(&o.organization_id) && !data.in_store_promotions(&o.id).is_empty())
+                .take(6)
+                .map(|o| OfferKey::new(OfferKind::InStore, o.id.clone())),
+        );
+        let bare = data
+            .online_offers
+            .iter()
+            .find(|o| seen(&o.organization_id) && data.online_promotions(&o.id).is_empty())
+            .expect("an offer without promotions");
+        keys.push(OfferKey::new(OfferKind::Online, bare.id.clone()));
+        let hidden = data
+            .in_store_offers
+            .iter()
+            .find(|o| !seen(&o.organization_id) && !data.in_store_promotions(&o.id).is_empty())
+            .expect("a promoted offer the demo key cannot view");
+        keys.push(OfferKey::new(OfferKind::InStore, hidden.id.clone()));
+        keys.push(OfferKey::new(OfferKind::Online, shortuuid::encode(42)));
+        // One offer's promotions: readable, unreadable, readable.
+        let edited = keys[0].native_id.clone();
+        let mut promotions = data.current_online_promotions(&edited);
+        let mut broken = promotions[0].clone();
+        broken.id = shortuuid::encode(43);
+        broken.promotional_price = "12,99".into();
+        let mut another = promotions[0].clone();
+        another.id = shortuuid::encode(44);
+        another.promotion_type = wire::PromotionType::Unrecognized("FLASH_SALE".into());
+        another.currency = String::new();
+        promotions.splice(1..1, [broken, another]);
+        data.set_online_promotions(&edited, promotions);
+
+        let connector = connector(&running, demo);
+        let answers = connector
+            .fetch_promotions(&CallContext::default(), &keys)
+            .await;
+        assert_eq!(answers.len(), keys.len());
+        for (key, answer) in answers {
+            let promotions = answer.expect("no upstream error");
+            let mut raw = match key.kind {
+                OfferKind::Online => data.current_online_promotions(&key.native_id),
+                _ => data.current_in_store_promotions(&key.native_id),
+            };
+            if key.native_id == hidden.id || key.native_id == shortuuid::encode(42) {
+                raw.clear(); // 404: none apply
+            }
+            if key.native_id == edited {
+                raw.retain(|p| p.promotional_price != "12,99");
+                assert!(promotions
+                    .iter()
+                    .any(|p| p.kind == PromotionKind::Unrecognized));
+            }
+            assert_eq!(promotions.len(), raw.len(), "{key:?}");
+            for (promotion, raw) in promotions.iter().zip(&raw) {
+                assert_promotion_is_raw(promotion, raw);
+            }
+        }
+        let online = keys.iter().filter(|k| k.kind == OfferKind::Online).count();
+        assert_eq!(
+            running.control.count(&format!("GET {ONLINE_PROMOTIONS}")),
+            online as u64
+        );
+        assert_eq!(
+            running.control.count(&format!("GET {IN_STORE_PROMOTIONS}")),
+            (keys.len() - online) as u64
+        );
+
+        // Credentials and rate limits fail every key, like offer lookups.
+        let refused = connector_with_key(&running, "csb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000");
+        for (_, answer) in refused
+            .fetch_promotions(&CallContext::default(), &keys[..2])
+            .await
+        {
+            assert!(
+                matches!(answer, Err(UpstreamError::Unauthorized { .. })),
+                "{answer:?}"
+            );
+        }
+        data.reset_rate_limits();
+        data.set_minute_limit(Some(1));
+        let answers = connector
+            .fetch_promotions(&CallContext::default(), &keys[..1])
+            .await;
+        assert!(answers[0].1.is_ok());
+        let answers = connector
+            .fetch_promotions(&CallContext::default(), &keys[..1])
+            .await;
+        assert!(
+            matches!(answers[0].1, Err(UpstreamError::RateLimited { .. })),
+            "{:?}",
+            answers[0].1
+        );
+    }
+
+    fn connector_with_key(running: &RunningSim, key: &str) -> Instance {
+        connector(
+            running,
+            Credentials::Closient(closient::Credentials {
+                api_key: Secret::new(key),
+            }),
+        )
     }
 }
