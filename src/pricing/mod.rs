@@ -303,6 +303,13 @@ pub(crate) fn from_closient(
     }
 }
 
+/// Closient: a bare decimal string in major units whose currency is not
+/// stated beside it (a promotional price, whose `currency` may be empty):
+/// the exact amount, never negative; `"0"` is a real, free price.
+pub(crate) fn closient_amount(text: &str) -> Result<Decimal, PriceError> {
+    non_negative(parse_plain_decimal(text)?, text)
+}
+
 /// Medusa v2 / Mercur: a JSON number in major units (`20.5` is 20.50) with a
 /// lower-case ISO code. Medusa stores prices as-is: `2500` usd is $2,500.00,
 /// not cents.
@@ -449,6 +456,29 @@ mod tests {
             from_closient(Some("1"), "US"),
             Err(PriceError::UnknownCurrency(_))
         ));
+    }
+
+    #[test]
+    fn closient_amounts_without_a_currency_read_like_closient_prices() {
+        for (raw, want) in [
+            ("5.99", "5.99"),
+            ("0", "0"),
+            ("0.00", "0"),
+            ("-0", "0"),
+            ("+3", "3"),
+        ] {
+            assert_eq!(closient_amount(raw), Ok(dec(want)), "{raw}");
+        }
+        assert_eq!(
+            closient_amount("-1.00"),
+            Err(PriceError::Negative("-1.00".into()))
+        );
+        for raw in ["", "12,99", "1e3", " 5", "NaN"] {
+            assert!(
+                matches!(closient_amount(raw), Err(PriceError::InvalidDecimal(_))),
+                "{raw:?}"
+            );
+        }
     }
 
     #[test]

@@ -36,7 +36,7 @@ use url::Url;
 
 use crate::error::UpstreamError;
 use crate::gtin::Gtin;
-use crate::model::{Offer, OfferKey, OfferKind, ProductFacts, UpstreamKind};
+use crate::model::{Offer, OfferKey, OfferKind, ProductFacts, Promotion, UpstreamKind};
 use crate::pricing::convert::RateTable;
 use crate::pricing::Currency;
 use crate::secret::Secret;
@@ -291,6 +291,27 @@ pub trait Connector: Send + Sync + 'static {
     /// in any order. Styles with a multi-get use it; the others send their
     /// single GETs concurrently.
     async fn fetch_offers(&self, call: &Call<'_>, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)>;
+
+    /// The promotions (time-windowed price overrides) of offers by key,
+    /// every one the upstream publishes, active or not, in effect or not:
+    /// which applies is for [`crate::pricing`] to decide. The answer has
+    /// one entry per distinct key, in any order; `Ok` with an empty list
+    /// when the offer has none, is not found, or the style publishes no
+    /// promotions (the default, for every key). A promotion that cannot be
+    /// read is left out of its offer's list (and logged), never a failure
+    /// of the list.
+    async fn fetch_promotions(
+        &self,
+        call: &Call<'_>,
+        keys: &[OfferKey],
+    ) -> Vec<(OfferKey, Result<Vec<Promotion>, UpstreamError>)> {
+        let _ = call;
+        let mut seen = std::collections::HashSet::new();
+        keys.iter()
+            .filter(|key| seen.insert(*key))
+            .map(|key| (key.clone(), Ok(Vec::new())))
+            .collect()
+    }
 
     /// Reads `limit` offers of a listing starting at `offset` (0-based),
     /// over the upstream's own paging. An item that cannot be read is an
@@ -566,6 +587,17 @@ impl Instance {
         keys: &[OfferKey],
     ) -> Vec<(OfferKey, Lookup)> {
         self.connector.fetch_offers(&self.call(context), keys).await
+    }
+
+    /// The promotions of offers by key ([`Connector::fetch_promotions`]).
+    pub async fn fetch_promotions(
+        &self,
+        context: &CallContext,
+        keys: &[OfferKey],
+    ) -> Vec<(OfferKey, Result<Vec<Promotion>, UpstreamError>)> {
+        self.connector
+            .fetch_promotions(&self.call(context), keys)
+            .await
     }
 
     /// Reads one window of a listing ([`Connector::list_offers`]).

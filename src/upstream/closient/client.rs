@@ -6,6 +6,9 @@
 //! Closient has no multi-get, so a batch becomes concurrent single GETs,
 //! bounded by the instance's semaphore. A 404 is "not found" (it is also
 //! what Closient answers for offers of organizations the key cannot view).
+//! An offer's promotions come the same way, one GET of
+//! `.../{offer_id}/promotions` per offer: a 404 there is "no promotion",
+//! and a promotion that cannot be read is left out of its list.
 //! The key travels as `X-API-Key`. A listing page is read item by item: an
 //! offer that cannot be read is an error item of the page, and the other
 //! offers of the page are still answered.
@@ -23,7 +26,7 @@ use super::{map, wire};
 use crate::error::UpstreamError;
 use crate::gtin::Gtin;
 use crate::model::ProductFacts;
-use crate::model::{OfferKey, OfferKind};
+use crate::model::{OfferKey, OfferKind, Promotion};
 use crate::upstream::client::RawResponse;
 use crate::upstream::paging::PagePlan;
 use crate::upstream::resilience::Idempotent;
@@ -35,6 +38,8 @@ use crate::upstream::{
 /// Largest `page_size` Closient accepts.
 pub(crate) const MAX_PAGE_SIZE: u32 = 100;
 
+/// Appended to an offer's path for its promotions.
+const PROMOTIONS: &str = "/promotions";
 const ONLINE_OFFER_PATH: &str = "/retailers/api/v1/online-offers/";
 const IN_STORE_OFFER_PATH: &str = "/retailers/api/v1/in-store-offers/";
 const BROWSE_PRODUCT_PATH: &str = "/products/api/v1/browse/products/";
@@ -140,6 +145,48 @@ impl ClosientConnector {
             }
             offer => Ok(offer),
         }
+    }
+
+    /// The promotions of one offer, `GET .../{offer_id}/promotions`, read
+    /// item by item: an unreadable promotion is logged and left out. A 404
+    /// (the offer is gone, or its organization is not visible to the key)
+    /// is no promotion, like a key that cannot name a Closient offer.
+    async fn promotions_of(
+        &self,
+        call: &Call<'_>,
+        key: &OfferKey,
+    ) -> Result<Vec<Promotion>, UpstreamError> {
+        let path = match key.kind {
+            OfferKind::Online => ONLINE_OFFER_PATH,
+            OfferKind::InStore => IN_STORE_OFFER_PATH,
+            OfferKind::Marketplace => return Ok(Vec::new()),
+        };
+        let Ok(id) = shortuuid::canonical(&key.native_id) else {
+            return Ok(Vec::new());
+        };
+        tracing::debug!(upstream = %self.spec.name, offer_id = %id, "closient promotions lookup");
+        let response = self
+            .get(call, self.spec.url(&format!("{path}{id}{PROMOTIONS}")))
+            .await?;
+        let Some(items) = read::<Vec<Box<RawValue>>>(&response)? else {
+            return Ok(Vec::new());
+        };
+        Ok(items
+            .iter()
+            .filter_map(|item| match map::read_promotion(item.get(), &id) {
+                Ok(promotion) => Some(promotion),
+                Err(err) => {
+                    tracing::warn!(
+                        upstream = %self.spec.name,
+                        offer_id = %id,
+                        promotion_id = %map::item_id(item.get()),
+                        cause = %err,
+                        "skipping an unreadable promotion"
+                    );
+                    None
+                }
+            })
+            .collect())
     }
 
     async fn list_organization(
@@ -307,6 +354,24 @@ impl ClosientConnector {
     }
 }
 
+/// Answers every distinct key of `keys` with `one`, all at once: Closient
+/// has no multi-get, and the instance's sender bounds how many requests
+/// are in flight (its `max_concurrency`). One entry per distinct key, in
+/// the order the keys first appear.
+async fn per_distinct_key<'k, T, F, Fut>(keys: &'k [OfferKey], one: F) -> Vec<(OfferKey, T)>
+where
+    F: Fn(&'k OfferKey) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let mut seen = HashSet::new();
+    let distinct = keys.iter().filter(|key| seen.insert(*key));
+    futures::future::join_all(distinct.map(|key| {
+        let answer = one(key);
+        async move { (key.clone(), answer.await) }
+    }))
+    .await
+}
+
 /// Decodes a 200 answer as `T`; a 404 is `None`; other statuses are errors.
 fn read<T: DeserializeOwned>(response: &RawResponse) -> Result<Option<T>, UpstreamError> {
     let status = response.status.as_u16();
@@ -380,12 +445,18 @@ impl Connector for ClosientConnector {
     }
 
     async fn fetch_offers(&self, call: &Call<'_>, keys: &[OfferKey]) -> Vec<(OfferKey, Lookup)> {
-        let mut seen = HashSet::new();
-        let distinct = keys.iter().filter(|key| seen.insert(*key));
-        futures::future::join_all(
-            distinct.map(|key| async move { (key.clone(), self.fetch_one(call, key).await) }),
-        )
-        .await
+        per_distinct_key(keys, |key| self.fetch_one(call, key)).await
+    }
+
+    /// One `GET .../{offer_id}/promotions` per distinct key, concurrently
+    /// like [`Connector::fetch_offers`]; errors are those of the offer
+    /// lookups, except that a 404 is an empty list.
+    async fn fetch_promotions(
+        &self,
+        call: &Call<'_>,
+        keys: &[OfferKey],
+    ) -> Vec<(OfferKey, Result<Vec<Promotion>, UpstreamError>)> {
+        per_distinct_key(keys, |key| self.promotions_of(call, key)).await
     }
 
     async fn list_offers(
@@ -514,7 +585,7 @@ mod tests {
     use rust_decimal::Decimal;
 
     use super::*;
-    use crate::model::Offer;
+    use crate::model::{Offer, PromotionKind};
     use crate::secret::Secret;
     use crate::sim::catalog::Catalog;
     use crate::sim::{serve, RunningSim};
@@ -1299,5 +1370,288 @@ mod tests {
         assert!(matches!(err, UpstreamError::RateLimited { .. }), "{err:?}");
         let err = connector.product_by_id(&call, &product).await.unwrap_err();
         assert!(matches!(err, UpstreamError::RateLimited { .. }), "{err:?}");
+    }
+
+    // Promotions.
+
+    const ONLINE_PROMOTIONS: &str = "/retailers/api/v1/online-offers/{offer_id}/promotions";
+    const IN_STORE_PROMOTIONS: &str = "/retailers/api/v1/in-store-offers/{offer_id}/promotions";
+
+    /// A readable promotion of offer `offer_id` at `price`.
+    fn promotion_json(id: u128, offer_id: &str, price: &str) -> serde_json::Value {
+        serde_json::json!({
+            "id": shortuuid::encode(id), "short_id": "P1", "offer_id": offer_id,
+            "promotional_price": price, "start_date": "2024-10-23T21:52:56Z",
+            "end_date": "2024-11-23T21:52:56Z", "metadata": {}, "currency": "",
+            "promotion_type": "SALE", "description": "", "is_active": true
+        })
+    }
+
+    #[tokio::test]
+    async fn promotions_are_fetched_once_per_distinct_key_within_the_concurrency_limit() {
+        use axum::extract::Path;
+        use axum::routing::get;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        #[derive(Default)]
+        struct Gauge {
+            now: AtomicUsize,
+            max: AtomicUsize,
+        }
+        let gauge = Arc::new(Gauge::default());
+        let canned = axum::Router::new().route(
+            ONLINE_PROMOTIONS,
+            get({
+                let gauge = gauge.clone();
+                move |Path(offer_id): Path<String>| {
+                    let gauge = gauge.clone();
+                    async move {
+                        let now = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
+                        gauge.max.fetch_max(now, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(40)).await;
+                        gauge.now.fetch_sub(1, Ordering::SeqCst);
+                        let price = format!("{}.00", shortuuid::decode(&offer_id).unwrap());
+                        axum::Json(serde_json::json!([
+                            promotion_json(1, &offer_id, &price),
+                            // Unreadable: skipped, the other one kept.
+                            {"id": shortuuid::encode(2), "offer_id": offer_id,
+                             "promotional_price": "12,99", "start_date": "2024-10-23T21:52:56Z",
+                             "end_date": "2024-11-23T21:52:56Z", "promotion_type": "SALE"}
+                        ]))
+                    }
+                }
+            }),
+        );
+        let running = serve(canned).await.expect("canned upstream starts");
+        let mut spec = spec(&running.base_url, sim::demo_credentials());
+        spec.settings.max_concurrency = 3;
+        let instance = Instance::new(spec, HttpClient::new(DEFAULT_CONNECT_TIMEOUT));
+        let online: Vec<OfferKey> = (10..22)
+            .map(|n| OfferKey::new(OfferKind::Online, shortuuid::encode(n)))
+            .collect();
+        let mut keys = online.clone();
+        keys.extend(online.iter().take(5).cloned()); // asked twice
+        keys.push(OfferKey::new(OfferKind::Marketplace, "offer_01"));
+        keys.push(OfferKey::new(OfferKind::Online, "not-a-closient-id"));
+        let answers = instance
+            .fetch_promotions(&CallContext::default(), &keys)
+            .await;
+        assert_eq!(answers.len(), online.len() + 2);
+        for (key, promotions) in answers {
+            let promotions = promotions.expect("no upstream error");
+            match shortuuid::decode(&key.native_id) {
+                Ok(n) if key.kind == OfferKind::Online => {
+                    assert_eq!(promotions.len(), 1, "{key:?}");
+                    assert_eq!(promotions[0].id, shortuuid::encode(1));
+                    assert_eq!(promotions[0].price, Decimal::from(n as u64));
+                }
+                _ => assert!(promotions.is_empty(), "{key:?}"),
+            }
+        }
+        assert_eq!(
+            running.control.count(&format!("GET {ONLINE_PROMOTIONS}")),
+            online.len() as u64
+        );
+        let max = gauge.max.load(Ordering::SeqCst);
+        assert!((2..=3).contains(&max), "{max} requests in flight at once");
+    }
+
+    #[tokio::test]
+    async fn promotions_of_a_missing_offer_are_none_and_other_errors_map_like_offer_lookups() {
+        use axum::extract::Path;
+        use axum::http::StatusCode;
+        use axum::routing::get;
+        use serde_json::json;
+
+        let envelope = |status: u16, code: &str| {
+            (
+                StatusCode::from_u16(status).unwrap(),
+                axum::Json(
+                    json!({"error": {"code": code, "message": "no", "status": status,
+                    "details": []}}),
+                ),
+            )
+        };
+        let canned = axum::Router::new().route(
+            IN_STORE_PROMOTIONS,
+            get(move |Path(offer_id): Path<String>| async move {
+                match shortuuid::decode(&offer_id).unwrap() {
+                    1 => envelope(404, "NOT_FOUND"),
+                    2 => envelope(401, "UNAUTHORIZED"),
+                    3 => envelope(422, "VALIDATION_ERROR"),
+                    4 => (StatusCode::OK, axum::Json(json!({"data": []}))),
+                    _ => (StatusCode::OK, axum::Json(json!([]))),
+                }
+            }),
+        );
+        let running = serve(canned).await.expect("canned upstream starts");
+        let instance = connector(&running, sim::demo_credentials());
+        let keys: Vec<OfferKey> = (1..=5)
+            .map(|n| OfferKey::new(OfferKind::InStore, shortuuid::encode(n)))
+            .collect();
+        let answers = instance
+            .fetch_promotions(&CallContext::default(), &keys)
+            .await;
+        let answer = |n: u128| {
+            answers
+                .iter()
+                .find(|(key, _)| key.native_id == shortuuid::encode(n))
+                .map(|(_, answer)| answer.clone())
+                .expect("every key is answered")
+        };
+        assert!(matches!(answer(1), Ok(list) if list.is_empty()));
+        assert!(matches!(
+            answer(2),
+            Err(UpstreamError::Unauthorized { status: 401, .. })
+        ));
+        assert!(matches!(
+            answer(3),
+            Err(UpstreamError::Rejected { status: 422, .. })
+        ));
+        assert!(
+            matches!(answer(4), Err(UpstreamError::BadResponse(_))),
+            "a list is expected, not an envelope: {:?}",
+            answer(4)
+        );
+        assert!(matches!(answer(5), Ok(list) if list.is_empty()));
+        assert_eq!(running.control.total(), 5);
+    }
+
+    /// Checks a mapped promotion against the simulator's raw value.
+    fn assert_promotion_is_raw(promotion: &Promotion, raw: &wire::PromotionOut) {
+        let time = |text: &str| humantime::parse_rfc3339(text).expect("simulator timestamps");
+        assert_eq!(promotion.id, raw.id);
+        assert_eq!(promotion.price, decimal(&raw.promotional_price), "{raw:?}");
+        assert_eq!(
+            promotion.currency.map(|c| c.code()),
+            Some(raw.currency.as_str()).filter(|c| !c.is_empty())
+        );
+        assert_eq!(promotion.starts_at, time(&raw.start_date));
+        assert_eq!(promotion.ends_at, time(&raw.end_date));
+        assert_eq!(promotion.is_active, raw.is_active);
+        assert_eq!(promotion.upstream_kind, raw.promotion_type.as_str());
+        assert_eq!(promotion.description, raw.description);
+    }
+
+    #[tokio::test]
+    async fn fetches_the_simulators_promotions_per_key_with_404_as_none_and_unreadable_ones_skipped(
+    ) {
+        let (running, data) = start().await;
+        let demo = sim::demo_credentials();
+        let visible: Vec<String> = data
+            .organizations_visible_to(&demo)
+            .iter()
+            .map(|o| o.id.clone())
+            .collect();
+        let seen = |org: &Option<String>| org.as_ref().is_some_and(|o| visible.contains(o));
+        let mut keys: Vec<OfferKey> = data
+            .online_offers
+            .iter()
+            .filter(|o| seen(&o.organization_id) && !data.online_promotions(&o.id).is_empty())
+            .take(6)
+            .map(|o| OfferKey::new(OfferKind::Online, o.id.clone()))
+            .collect();
+        keys.extend(
+            data.in_store_offers
+                .iter()
+                .filter(|o| seen(&o.organization_id) && !data.in_store_promotions(&o.id).is_empty())
+                .take(6)
+                .map(|o| OfferKey::new(OfferKind::InStore, o.id.clone())),
+        );
+        let bare = data
+            .online_offers
+            .iter()
+            .find(|o| seen(&o.organization_id) && data.online_promotions(&o.id).is_empty())
+            .expect("an offer without promotions");
+        keys.push(OfferKey::new(OfferKind::Online, bare.id.clone()));
+        let hidden = data
+            .in_store_offers
+            .iter()
+            .find(|o| !seen(&o.organization_id) && !data.in_store_promotions(&o.id).is_empty())
+            .expect("a promoted offer the demo key cannot view");
+        keys.push(OfferKey::new(OfferKind::InStore, hidden.id.clone()));
+        keys.push(OfferKey::new(OfferKind::Online, shortuuid::encode(42)));
+        // One offer's promotions: readable, unreadable, readable.
+        let edited = keys[0].native_id.clone();
+        let mut promotions = data.current_online_promotions(&edited);
+        let mut broken = promotions[0].clone();
+        broken.id = shortuuid::encode(43);
+        broken.promotional_price = "12,99".into();
+        let mut another = promotions[0].clone();
+        another.id = shortuuid::encode(44);
+        another.promotion_type = wire::PromotionType::Unrecognized("FLASH_SALE".into());
+        another.currency = String::new();
+        promotions.splice(1..1, [broken, another]);
+        data.set_online_promotions(&edited, promotions);
+
+        let connector = connector(&running, demo);
+        let answers = connector
+            .fetch_promotions(&CallContext::default(), &keys)
+            .await;
+        assert_eq!(answers.len(), keys.len());
+        for (key, answer) in answers {
+            let promotions = answer.expect("no upstream error");
+            let mut raw = match key.kind {
+                OfferKind::Online => data.current_online_promotions(&key.native_id),
+                _ => data.current_in_store_promotions(&key.native_id),
+            };
+            if key.native_id == hidden.id || key.native_id == shortuuid::encode(42) {
+                raw.clear(); // 404: none apply
+            }
+            if key.native_id == edited {
+                raw.retain(|p| p.promotional_price != "12,99");
+                assert!(promotions
+                    .iter()
+                    .any(|p| p.kind == PromotionKind::Unrecognized));
+            }
+            assert_eq!(promotions.len(), raw.len(), "{key:?}");
+            for (promotion, raw) in promotions.iter().zip(&raw) {
+                assert_promotion_is_raw(promotion, raw);
+            }
+        }
+        let online = keys.iter().filter(|k| k.kind == OfferKind::Online).count();
+        assert_eq!(
+            running.control.count(&format!("GET {ONLINE_PROMOTIONS}")),
+            online as u64
+        );
+        assert_eq!(
+            running.control.count(&format!("GET {IN_STORE_PROMOTIONS}")),
+            (keys.len() - online) as u64
+        );
+
+        // Credentials and rate limits fail every key, like offer lookups.
+        let refused = connector_with_key(&running, "csb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000");
+        for (_, answer) in refused
+            .fetch_promotions(&CallContext::default(), &keys[..2])
+            .await
+        {
+            assert!(
+                matches!(answer, Err(UpstreamError::Unauthorized { .. })),
+                "{answer:?}"
+            );
+        }
+        data.reset_rate_limits();
+        data.set_minute_limit(Some(1));
+        let answers = connector
+            .fetch_promotions(&CallContext::default(), &keys[..1])
+            .await;
+        assert!(answers[0].1.is_ok());
+        let answers = connector
+            .fetch_promotions(&CallContext::default(), &keys[..1])
+            .await;
+        assert!(
+            matches!(answers[0].1, Err(UpstreamError::RateLimited { .. })),
+            "{:?}",
+            answers[0].1
+        );
+    }
+
+    fn connector_with_key(running: &RunningSim, key: &str) -> Instance {
+        connector(
+            running,
+            Credentials::Closient(closient::Credentials {
+                api_key: Secret::new(key),
+            }),
+        )
     }
 }

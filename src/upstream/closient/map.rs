@@ -16,6 +16,11 @@
 //! shortuuid, a value of the wrong JSON type) makes that one offer a
 //! [`UpstreamError::BadResponse`].
 //!
+//! A promotion (`PromotionOut`) becomes a [`Promotion`]: its price through
+//! [`pricing::closient_amount`] (its currency may be unstated), its dates
+//! through [`tolerant::timestamp`]; one that cannot be read is an error of
+//! its own, never of its offer's list.
+//!
 //! For the catalog index: an item of the legacy flat listing
 //! (`OfferOut`, UUID ids) becomes a [`LegacyOffer`] (its ids as
 //! shortuuids), and a `ProductBrowseOut` becomes a [`ClosientProduct`]
@@ -31,10 +36,11 @@ use crate::error::UpstreamError;
 use crate::gtin::Gtin;
 use crate::model::{
     FulfillmentType, InStoreOffer, Offer, OfferCommon, OfferKey, OfferKind, OfferStatus,
-    OnlineOffer, ProductFacts, RetailSource, RetailStatus, StockLevel, UpstreamKind,
+    OnlineOffer, ProductFacts, Promotion, PromotionKind, RetailSource, RetailStatus, StockLevel,
+    UpstreamKind,
 };
 use crate::pricing::{self, Money, PriceError};
-use crate::upstream::tolerant::saturating_i32;
+use crate::upstream::tolerant::{self, saturating_i32};
 
 /// Reads one online offer from its JSON text (an item of a listing or a
 /// by-id answer): the wire type, then [`online_offer`].
@@ -55,17 +61,29 @@ pub(crate) fn read_in_store_offer(upstream: &Arc<str>, json: &str) -> Result<Off
 /// The error of an offer whose JSON does not match the wire type, naming
 /// the offer when its id can be read (never quoting the body).
 fn unreadable(json: &str, err: &serde_json::Error) -> UpstreamError {
+    unreadable_item("offer", json, err)
+}
+
+/// The error of an item (`what`: offer, promotion) whose JSON does not
+/// match its wire type, naming it when its id can be read.
+fn unreadable_item(what: &str, json: &str, err: &serde_json::Error) -> UpstreamError {
+    UpstreamError::BadResponse(format!(
+        "{what} {} does not match the expected shape: {err}",
+        item_id(json)
+    ))
+}
+
+/// The `id` of an item's JSON text, clipped, for logs and errors; `without
+/// a readable id` when it has none (never quoting the body).
+pub(crate) fn item_id(json: &str) -> String {
     #[derive(serde::Deserialize)]
     struct Id {
         id: String,
     }
-    let id = serde_json::from_str::<Id>(json).ok().map_or_else(
+    serde_json::from_str::<Id>(json).ok().map_or_else(
         || "without a readable id".to_owned(),
         |o| clip(&o.id).to_owned(),
-    );
-    UpstreamError::BadResponse(format!(
-        "offer {id} does not match the expected shape: {err}"
-    ))
+    )
 }
 
 /// Maps an online offer of the upstream instance `upstream`.
@@ -217,6 +235,92 @@ struct Prices {
     price: Option<Money>,
     /// The shipping cost; `None` when free or unknown.
     shipping: Option<Money>,
+}
+
+/// Reads one promotion of the offer `offer_id` (shortuuid) from its JSON
+/// text, an item of the offer's promotions list: the wire type, then
+/// [`promotion`]. A promotion whose `offer_id` names another offer does
+/// not belong in the list and is unreadable too; an empty `offer_id` is the
+/// offer asked for.
+pub(crate) fn read_promotion(json: &str, offer_id: &str) -> Result<Promotion, UpstreamError> {
+    let wire = serde_json::from_str::<wire::PromotionOut>(json)
+        .map_err(|err| unreadable_item("promotion", json, &err))?;
+    if !wire.offer_id.is_empty()
+        && shortuuid::canonical(&wire.offer_id).ok().as_deref() != Some(offer_id)
+    {
+        return Err(bad_promotion(
+            clip(&wire.id),
+            format!(
+                "offer_id {:?} is not the offer asked for ({offer_id})",
+                clip(&wire.offer_id)
+            ),
+        ));
+    }
+    promotion(&wire)
+}
+
+/// Maps a promotion: its id as a shortuuid, the promotional price exact
+/// through [`pricing::closient_amount`] (never negative; zero is a real
+/// price), an empty `currency` as `None`, the dates through
+/// [`tolerant::timestamp`] (kept as sent, also when `end_date` is not after
+/// `start_date`: such a window never covers a moment that is after its
+/// end), and an undocumented `promotion_type` as
+/// [`PromotionKind::Unrecognized`] with its spelling kept. A price, date,
+/// currency or id that cannot be read makes this one promotion a
+/// [`UpstreamError::BadResponse`].
+pub(crate) fn promotion(wire: &wire::PromotionOut) -> Result<Promotion, UpstreamError> {
+    let id = shortuuid::canonical(&wire.id).map_err(|err| {
+        UpstreamError::BadResponse(format!(
+            "promotion id {:?} is not a Closient id: {err}",
+            clip(&wire.id)
+        ))
+    })?;
+    let price = pricing::closient_amount(&wire.promotional_price)
+        .map_err(|err| bad_promotion(&id, format!("promotional_price: {err}")))?;
+    let currency = match wire.currency.trim() {
+        "" => None,
+        code => Some(
+            pricing::Currency::parse(code)
+                .map_err(|err| bad_promotion(&id, format!("currency: {err}")))?,
+        ),
+    };
+    let date = |field: &str, raw: &str| {
+        tolerant::timestamp(raw).ok_or_else(|| {
+            bad_promotion(
+                &id,
+                format!("{field} {:?} is not an RFC 3339 timestamp", clip(raw)),
+            )
+        })
+    };
+    let starts_at = date("start_date", &wire.start_date)?;
+    let ends_at = date("end_date", &wire.end_date)?;
+    Ok(Promotion {
+        price,
+        currency,
+        starts_at,
+        ends_at,
+        is_active: wire.is_active,
+        kind: promotion_kind(&wire.promotion_type),
+        upstream_kind: wire.promotion_type.as_str().to_owned(),
+        description: wire.description.clone(),
+        id,
+    })
+}
+
+fn bad_promotion(id: &str, what: String) -> UpstreamError {
+    UpstreamError::BadResponse(format!("promotion {id}: {what}"))
+}
+
+fn promotion_kind(kind: &wire::PromotionType) -> PromotionKind {
+    match kind {
+        wire::PromotionType::Sale => PromotionKind::Sale,
+        wire::PromotionType::Seasonal => PromotionKind::Seasonal,
+        wire::PromotionType::Clearance => PromotionKind::Clearance,
+        wire::PromotionType::Bogo => PromotionKind::Bogo,
+        wire::PromotionType::Bundle => PromotionKind::Bundle,
+        wire::PromotionType::Introductory => PromotionKind::Introductory,
+        wire::PromotionType::Unrecognized(_) => PromotionKind::Unrecognized,
+    }
 }
 
 /// An offer of the legacy flat listing, as the catalog index needs it:
@@ -1055,5 +1159,208 @@ mod tests {
                 "{bad}: {err:?}"
             );
         }
+    }
+
+    // Promotions.
+
+    const OFFER: &str = "2222222222222222222223";
+
+    /// A promotion as the promotions list sends it, with every field.
+    fn literal_promotion() -> Value {
+        json!({
+            "id": ID, "short_id": "PROMO-104", "offer_id": OFFER,
+            "promotional_price": "4.49", "start_date": "2024-10-23T21:52:56Z",
+            "end_date": "2024-11-23T21:52:56Z", "metadata": {"campaign": "autumn"},
+            "currency": "", "promotion_type": "SALE", "description": "", "is_active": true
+        })
+    }
+
+    fn read(value: &Value) -> Result<Promotion, UpstreamError> {
+        read_promotion(&value.to_string(), OFFER)
+    }
+
+    fn at(secs: u64) -> std::time::SystemTime {
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn a_literal_promotion_maps_every_field_and_an_empty_currency_is_none() {
+        assert_eq!(
+            read(&literal_promotion()).unwrap(),
+            Promotion {
+                id: ID.into(),
+                price: dec("4.49"),
+                currency: None,
+                starts_at: at(1_729_720_376),
+                ends_at: at(1_729_720_376 + 31 * 24 * 3600),
+                is_active: true,
+                kind: PromotionKind::Sale,
+                upstream_kind: "SALE".into(),
+                description: String::new(),
+            }
+        );
+        let mut stated = literal_promotion();
+        stated["currency"] = json!("JPY");
+        stated["promotional_price"] = json!("1200");
+        stated["description"] = json!("Autumn sale");
+        stated["is_active"] = json!(false);
+        let promotion = read(&stated).unwrap();
+        assert_eq!(
+            promotion.currency,
+            Some(pricing::Currency::parse("JPY").unwrap())
+        );
+        assert_eq!(promotion.price, dec("1200"));
+        assert_eq!(promotion.description, "Autumn sale");
+        assert!(!promotion.is_active);
+        for blank in [json!(null), json!("  ")] {
+            let mut promotion = literal_promotion();
+            promotion["currency"] = blank.clone();
+            assert_eq!(read(&promotion).unwrap().currency, None, "{blank}");
+        }
+    }
+
+    #[test]
+    fn every_documented_promotion_type_maps_and_an_unknown_one_keeps_its_spelling() {
+        for (raw, kind) in [
+            ("SALE", PromotionKind::Sale),
+            ("SEASONAL", PromotionKind::Seasonal),
+            ("CLEARANCE", PromotionKind::Clearance),
+            ("BOGO", PromotionKind::Bogo),
+            ("BUNDLE", PromotionKind::Bundle),
+            ("INTRODUCTORY", PromotionKind::Introductory),
+            ("FLASH_SALE", PromotionKind::Unrecognized),
+            ("sale", PromotionKind::Unrecognized),
+        ] {
+            let mut promotion = literal_promotion();
+            promotion["promotion_type"] = json!(raw);
+            let mapped = read(&promotion).unwrap();
+            assert_eq!((mapped.kind, mapped.upstream_kind.as_str()), (kind, raw));
+        }
+        let mut untyped = literal_promotion();
+        untyped["promotion_type"] = json!(null);
+        let mapped = read(&untyped).unwrap();
+        assert_eq!(
+            (mapped.kind, mapped.upstream_kind.as_str()),
+            (PromotionKind::Unrecognized, "")
+        );
+    }
+
+    #[test]
+    fn a_zero_promotional_price_is_a_real_free_price() {
+        for zero in ["0", "0.00", "-0"] {
+            let mut promotion = literal_promotion();
+            promotion["promotional_price"] = json!(zero);
+            promotion["promotion_type"] = json!("BOGO");
+            let mapped = read(&promotion).unwrap();
+            assert!(
+                mapped.price.is_zero() && !mapped.price.is_sign_negative(),
+                "{zero}"
+            );
+            assert_eq!(mapped.kind, PromotionKind::Bogo);
+        }
+    }
+
+    #[test]
+    fn a_promotion_whose_price_currency_dates_or_id_cannot_be_read_is_a_bad_response_naming_it() {
+        let cases = [
+            ("promotional_price", json!("12,99")),
+            ("promotional_price", json!("-1.00")),
+            ("promotional_price", json!(null)),
+            ("promotional_price", json!("")),
+            ("currency", json!("XYZ")),
+            ("start_date", json!("yesterday")),
+            ("start_date", json!(null)),
+            ("end_date", json!("2024-11-23")),
+        ];
+        for (field, value) in cases {
+            let mut promotion = literal_promotion();
+            promotion[field] = value.clone();
+            let err = read(&promotion).unwrap_err();
+            assert!(
+                matches!(&err, UpstreamError::BadResponse(d) if d.contains(field) && d.contains(ID)),
+                "{field} = {value}: {err:?}"
+            );
+        }
+        // Without its price, or with one of the wrong JSON type.
+        let mut promotion = literal_promotion();
+        promotion
+            .as_object_mut()
+            .unwrap()
+            .remove("promotional_price");
+        assert!(matches!(read(&promotion), Err(UpstreamError::BadResponse(d)) if d.contains(ID)));
+        promotion["promotional_price"] = json!(4.49);
+        assert!(matches!(read(&promotion), Err(UpstreamError::BadResponse(d)) if d.contains(ID)));
+        let mut promotion = literal_promotion();
+        promotion["id"] = json!("not-an-id");
+        assert!(
+            matches!(read(&promotion), Err(UpstreamError::BadResponse(d)) if d.contains("not-an-id"))
+        );
+        promotion.as_object_mut().unwrap().remove("id");
+        assert!(
+            matches!(read(&promotion), Err(UpstreamError::BadResponse(d)) if d.contains("without a readable id"))
+        );
+    }
+
+    #[test]
+    fn promotion_dates_read_every_rfc_3339_form_and_a_reversed_window_is_kept_as_sent() {
+        let mut promotion = literal_promotion();
+        promotion["start_date"] = json!("2024-10-23T23:52:56.250+02:00");
+        promotion["end_date"] = json!("2024-10-23T21:52:56Z");
+        let mapped = read(&promotion).unwrap();
+        assert_eq!(
+            mapped.starts_at,
+            at(1_729_720_376) + std::time::Duration::from_millis(250)
+        );
+        assert_eq!(mapped.ends_at, at(1_729_720_376));
+        assert!(mapped.ends_at < mapped.starts_at, "kept as sent");
+    }
+
+    #[test]
+    fn a_promotion_of_another_offer_is_unreadable_and_its_offer_may_be_a_uuid_or_missing() {
+        let mut promotion = literal_promotion();
+        promotion["offer_id"] = json!("2222222222222222222224");
+        let err = read(&promotion).unwrap_err();
+        assert!(
+            matches!(&err, UpstreamError::BadResponse(d) if d.contains("offer_id") && d.contains(ID)),
+            "{err:?}"
+        );
+        for mine in [
+            json!("00000000-0000-0000-0000-000000000001"),
+            json!(""),
+            json!(null),
+        ] {
+            promotion["offer_id"] = mine.clone();
+            assert!(read(&promotion).is_ok(), "{mine}");
+        }
+        promotion.as_object_mut().unwrap().remove("offer_id");
+        assert!(read(&promotion).is_ok());
+    }
+
+    #[test]
+    fn promotions_take_defaults_for_missing_and_null_fields_and_ignore_new_ones() {
+        let minimal = json!({"id": ID, "promotional_price": "1.00",
+            "start_date": "2024-10-23T21:52:56Z", "end_date": "2024-10-24T21:52:56Z"});
+        let nulls = json!({"id": ID, "short_id": null, "offer_id": null,
+            "promotional_price": "1.00", "start_date": "2024-10-23T21:52:56Z",
+            "end_date": "2024-10-24T21:52:56Z", "metadata": null, "currency": null,
+            "promotion_type": null, "description": null, "is_active": null,
+            "stackable": true});
+        for value in [minimal, nulls] {
+            let wire: wire::PromotionOut = serde_json::from_value(value.clone()).unwrap();
+            assert!(
+                wire.short_id.is_empty() && wire.offer_id.is_empty(),
+                "{value}"
+            );
+            assert_eq!(wire.metadata, Value::Null);
+            let mapped = promotion(&wire).unwrap();
+            assert!(
+                !mapped.is_active && mapped.description.is_empty() && mapped.currency.is_none()
+            );
+            assert_eq!(mapped.kind, PromotionKind::Unrecognized);
+        }
+        // Metadata is any JSON, as sent.
+        let mut promotion = literal_promotion();
+        promotion["metadata"] = json!(["a", 1]);
+        assert!(read(&promotion).is_ok());
     }
 }

@@ -1,7 +1,7 @@
 //! Closient wire types, exactly as the retailers and products APIs send
 //! them (`OnlineOfferOut`, `InStoreOfferOut`, the legacy flat `OfferOut`,
-//! `ProductBrowseOut`, `ProductOut`, the pagination envelope and the error
-//! envelope).
+//! `ProductBrowseOut`, `ProductOut`, an offer's promotions, the pagination
+//! envelope and the error envelope).
 //!
 //! The simulator serializes these and the connector deserializes them.
 //! Responses may carry fields added later, so nothing here denies unknown
@@ -543,6 +543,109 @@ pub struct ProductOut {
     pub claim_verification_status: Option<String>,
 }
 
+/// The merchandising kind of a promotion (`promotion_type`): display only.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, strum::AsRefStr)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum PromotionType {
+    /// A plain sale.
+    Sale,
+    /// A time-of-year promotion.
+    Seasonal,
+    /// End-of-life inventory.
+    Clearance,
+    /// One arm of a buy-one-get-one.
+    Bogo,
+    /// A discount when bought with another product.
+    Bundle,
+    /// An introductory price.
+    Introductory,
+    /// A value the documentation does not list, as sent.
+    #[serde(untagged)]
+    #[strum(transparent)]
+    Unrecognized(String),
+}
+
+impl Default for PromotionType {
+    /// The documentation gives no default: a missing or `null` type reads
+    /// as an unrecognized one with an empty spelling.
+    fn default() -> Self {
+        PromotionType::Unrecognized(String::new())
+    }
+}
+
+impl PromotionType {
+    /// Every documented value.
+    #[cfg(any(test, feature = "sim"))]
+    pub const ALL: [PromotionType; 6] = [
+        PromotionType::Sale,
+        PromotionType::Seasonal,
+        PromotionType::Clearance,
+        PromotionType::Bogo,
+        PromotionType::Bundle,
+        PromotionType::Introductory,
+    ];
+
+    /// The value as the API spells it (an unrecognized one as sent).
+    pub fn as_str(&self) -> &str {
+        self.as_ref()
+    }
+}
+
+/// One promotion of an offer, an item of the list that
+/// `GET /retailers/api/v1/online-offers/{offer_id}/promotions` and
+/// `GET /retailers/api/v1/in-store-offers/{offer_id}/promotions` answer
+/// (every promotion of the offer, active or not; no envelope, no paging).
+///
+/// The price, dates and flag are read as sent and judged by the mapping:
+/// a price or date that is missing, `null` or unreadable makes that one
+/// promotion unreadable, never its list.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PromotionOut {
+    /// Shortuuid of the promotion.
+    pub id: String,
+    /// The promotion's short code; empty when the API sends none.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub short_id: String,
+    /// Shortuuid of the offer the promotion belongs to; empty when the API
+    /// sends none (it then belongs to the offer asked for).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub offer_id: String,
+    /// Decimal string in major units of the parent store's currency, never
+    /// negative; `"0"` is a real price (the free arm of a buy-one-get-one).
+    /// Documented as required: missing or `null` reads as empty, which is
+    /// not a price.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub promotional_price: String,
+    /// RFC 3339 timestamp from which the promotion applies (inclusive);
+    /// missing or `null` reads as empty, which is not a timestamp.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub start_date: String,
+    /// RFC 3339 timestamp until which the promotion applies (inclusive),
+    /// after `start_date`; missing or `null` reads as empty.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub end_date: String,
+    /// Developer-attached data, any JSON as sent (an object by the
+    /// documentation; `null` when missing).
+    #[serde(default)]
+    pub metadata: Value,
+    /// ISO 4217 code of the parent store's currency, lifted at read time;
+    /// may be empty (missing and `null` read as empty).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub currency: String,
+    /// The merchandising kind (display only).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub promotion_type: PromotionType,
+    /// The retailer's description; may be empty.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub description: String,
+    /// Whether the retailer marks the promotion active (a daily job turns
+    /// it off once `end_date` has passed; the row is kept). Missing or
+    /// `null` reads as `false`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub is_active: bool,
+}
+
 /// Machine-readable error code of the error envelope.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -647,6 +750,16 @@ mod tests {
         for v in LegacySource::ALL {
             check(&v, v.as_str());
         }
+        for v in PromotionType::ALL {
+            check(&v, v.as_str());
+        }
+        assert_eq!(PromotionType::Bogo.as_str(), "BOGO");
+        let flash: PromotionType = serde_json::from_str("\"FLASH_SALE\"").expect("reads");
+        assert_eq!(flash, PromotionType::Unrecognized("FLASH_SALE".to_owned()));
+        assert_eq!(
+            serde_json::to_value(&flash).expect("serializes"),
+            "FLASH_SALE"
+        );
         let odd: StockLevel = serde_json::from_str("\"limited\"").expect("reads");
         assert_eq!(odd, StockLevel::Unrecognized("limited".to_owned()));
         assert_eq!(odd.as_str(), "limited");

@@ -611,6 +611,22 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_style_without_promotions_answers_none_per_distinct_key_without_a_call() {
+        let fixture = Fixture::start().await;
+        let id = fixture.data.offers[0].id.clone();
+        let keys = [key(&id), key(&id), key("offer_01HXYZ8Q2M4N6P8R0T2V4W6X8Y")];
+        let answers = fixture
+            .connector()
+            .fetch_promotions(&CallContext::default(), &keys)
+            .await;
+        assert_eq!(answers.len(), 2);
+        for (_, promotions) in answers {
+            assert!(matches!(promotions, Ok(list) if list.is_empty()));
+        }
+        assert_eq!(fixture.sim.control.total(), 0);
+    }
+
     #[test]
     fn canonical_id_accepts_offer_ulids_in_any_case_and_explains_bad_ones() {
         let spec = InstanceSpec {

@@ -1,12 +1,13 @@
 //! Drift mode of the Closient simulator ([`crate::sim::drift`]): the values
 //! the retailers API documents but the demo data never sends, for a
-//! deterministic subset of the offers.
+//! deterministic subset of the offers and of their promotions.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::SimData;
+use crate::upstream::closient::shortuuid;
 use crate::upstream::closient::wire::{
-    FulfillmentType, OfferSource, OfferStatus, PriceOut, StockLevel,
+    FulfillmentType, OfferSource, OfferStatus, PriceOut, PromotionType, StockLevel,
 };
 
 /// 2^53 + 1: the first integer a JSON double cannot hold.
@@ -30,6 +31,14 @@ impl SimData {
     /// offer `j`, by `j % 6`: 1 an unknown `status`, 2 an unknown `source`,
     /// 3 a count above 2^31, 4 `null` for every defaulted field, 5 no price
     /// and no organization; `j % 40 == 17` is unreadable.
+    ///
+    /// Promotions (edits in [`SimData::promotion_drift`]), counting `k`
+    /// over the generated promotions of the online offers in generation
+    /// order, then of the in-store offers, each offer's in list order, by
+    /// `k % 8`: 3 an unknown `promotion_type` (`FLASH_SALE`), 5 `null` for
+    /// `short_id`, `currency`, `description` and `metadata`; `k % 16 == 7`
+    /// is unreadable (a promotional price that is not a number). The
+    /// offers' drift may leave a promoted offer without a price.
     pub fn with_drift(mut self) -> Self {
         let mut drift = std::mem::take(&mut self.drift);
         for (i, offer) in self.online_offers.iter_mut().enumerate() {
@@ -132,6 +141,52 @@ impl SimData {
             }
         }
         self.drift = drift;
+        self.drift_promotions();
         self
+    }
+
+    /// The promotions' part of [`SimData::with_drift`].
+    fn drift_promotions(&mut self) {
+        let mut drift = std::mem::take(&mut self.promotion_drift);
+        let order: Vec<(bool, u128)> = self
+            .online_offers
+            .iter()
+            .map(|o| (true, &o.id))
+            .chain(self.in_store_offers.iter().map(|o| (false, &o.id)))
+            .filter_map(|(online, id)| Some((online, shortuuid::decode(id).ok()?)))
+            .collect();
+        let mut k = 0usize;
+        for (online, uuid) in order {
+            let generated = if online {
+                &mut self.online_promotions
+            } else {
+                &mut self.in_store_promotions
+            };
+            let Some(promotions) = generated.get_mut(&uuid) else {
+                continue;
+            };
+            for promotion in promotions {
+                match k % 8 {
+                    3 => {
+                        promotion.promotion_type = PromotionType::Unrecognized("FLASH_SALE".into())
+                    }
+                    5 => {
+                        promotion.short_id.clear();
+                        promotion.currency.clear();
+                        promotion.description.clear();
+                        promotion.metadata = Value::Null;
+                        for field in ["/short_id", "/currency", "/description", "/metadata"] {
+                            drift.null(&promotion.id, field);
+                        }
+                    }
+                    _ => {}
+                }
+                if k % 16 == 7 {
+                    drift.unreadable(&promotion.id, "/promotional_price", json!("12,99"));
+                }
+                k += 1;
+            }
+        }
+        self.promotion_drift = drift;
     }
 }

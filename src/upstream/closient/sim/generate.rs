@@ -2,15 +2,18 @@
 //! their online and physical stores, and the offers of the catalog's
 //! products at those stores, with every documented value and edge case
 //! (unknown and free prices, JPY and KWD amounts, empty SKUs and URLs,
-//! metadata, ...). Also the API keys of the demo and the other credentials.
+//! metadata, ...), and their promotions (`promotions.rs`). Also the API
+//! keys of the demo and the other credentials.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::SystemTime;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Map, Value};
 
 use super::live::Changes;
+use super::promotions;
 use super::rate_limit::RateLimiter;
 use super::{ApiKey, Organization, SimData, Store};
 use crate::pricing::Currency;
@@ -19,7 +22,7 @@ use crate::sim::drift::Drift;
 use crate::upstream::closient::shortuuid;
 use crate::upstream::closient::wire::{
     FulfillmentType, InStoreOfferOut, OfferSource, OfferStatus, OnlineOfferOut, PriceOut,
-    ProductBrowseOut, ProductOut, StockLevel,
+    ProductBrowseOut, ProductOut, PromotionOut, StockLevel,
 };
 
 /// Mixed into the catalog seed so Closient data differs from other styles'.
@@ -116,7 +119,7 @@ fn usd_rate(currency: &str) -> Decimal {
     Decimal::new(mantissa, scale)
 }
 
-fn exponent(currency: &str) -> u32 {
+pub(super) fn exponent(currency: &str) -> u32 {
     Currency::parse(currency)
         .ok()
         .and_then(Currency::exponent)
@@ -148,7 +151,7 @@ fn shelf_price(rng: &mut fastrand::Rng, usd_cents: i64, currency: &str, factor: 
     amount.to_string()
 }
 
-fn zero_amount(rng: &mut fastrand::Rng, currency: &str) -> String {
+pub(super) fn zero_amount(rng: &mut fastrand::Rng, currency: &str) -> String {
     if exponent(currency) == 2 && rng.bool() {
         "0.00".to_owned()
     } else {
@@ -156,7 +159,7 @@ fn zero_amount(rng: &mut fastrand::Rng, currency: &str) -> String {
     }
 }
 
-fn weighted<T: Clone>(rng: &mut fastrand::Rng, choices: &[(T, u32)]) -> T {
+pub(super) fn weighted<T: Clone>(rng: &mut fastrand::Rng, choices: &[(T, u32)]) -> T {
     let total: u32 = choices.iter().map(|(_, w)| w).sum();
     let mut roll = rng.u32(..total);
     for (value, weight) in choices {
@@ -621,7 +624,9 @@ pub(super) fn generate(catalog: &Catalog) -> Generated {
 
 impl SimData {
     /// Generates the simulator's data from the shared catalog. The same
-    /// catalog seed always gives the same data.
+    /// catalog seed always gives the same data, except that promotion
+    /// windows are placed against the time of the call
+    /// ([`SimData::started_at`]).
     pub fn generate(catalog: &Catalog) -> Self {
         let Generated {
             organizations,
@@ -656,7 +661,36 @@ impl SimData {
         };
         let online_by_org = by_org(&online_org);
         let in_store_by_org = by_org(&in_store_org);
+        let started_at = promotions::start_time(SystemTime::now());
+        let promotions =
+            |offers: Vec<(&str, Option<&PriceOut>)>| -> HashMap<u128, Vec<PromotionOut>> {
+                offers
+                    .into_iter()
+                    .filter_map(|(id, price)| {
+                        let promotions =
+                            promotions::promotions_of(catalog.seed, id, price, started_at);
+                        let uuid = shortuuid::decode(id).expect("generated ids are shortuuids");
+                        (!promotions.is_empty()).then_some((uuid, promotions))
+                    })
+                    .collect()
+            };
+        let online_promotions = promotions(
+            online_offers
+                .iter()
+                .map(|o| (o.id.as_str(), o.price.as_ref()))
+                .collect(),
+        );
+        let in_store_promotions = promotions(
+            in_store_offers
+                .iter()
+                .map(|o| (o.id.as_str(), o.price.as_ref()))
+                .collect(),
+        );
         SimData {
+            started_at,
+            online_promotions,
+            in_store_promotions,
+            promotion_drift: Drift::default(),
             online_by_uuid: uuid_index(online_offers.iter().map(|o| o.id.as_str())),
             in_store_by_uuid: uuid_index(in_store_offers.iter().map(|o| o.id.as_str())),
             products_by_uuid: uuid_index(products.iter().map(|p| p.id.as_str())),

@@ -1,7 +1,7 @@
 //! The Closient simulator's route handlers: offer listings (online, and
-//! the legacy flat listing of in-store offers) and lookups, products by
-//! GTIN and by id, and the 404 fallback, with the API's validation of path
-//! and query parameters.
+//! the legacy flat listing of in-store offers) and lookups, the promotions
+//! of an offer, products by GTIN and by id, and the 404 fallback, with the
+//! API's validation of path and query parameters.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -232,6 +232,49 @@ pub(super) async fn get_in_store_offer(
         .find(&data.in_store_base(), uuid)
         .filter(|&(_, org)| data.visible(caller, org))
         .map(|(offer, _)| data.drift.respond(offer, ""))
+        .ok_or_else(|| ApiError::not_found("In-store offer"))
+}
+
+/// The promotions of an online offer as served now, a bare list; 404
+/// exactly like [`get_online_offer`] when the offer is not served or the
+/// caller may not view its organization.
+pub(super) async fn get_online_promotions(
+    State(data): State<Arc<SimData>>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let uuid = path_id(path, "offer_id").map_err(|e| ApiError::validation(vec![e]))?;
+    let changes = data.changes();
+    let base = data.online_base();
+    changes
+        .online
+        .find(&base, uuid)
+        .filter(|&(_, org)| data.visible(caller, org))
+        .map(|_| {
+            data.promotion_drift
+                .respond(&changes.online.promotions(&base, uuid), "")
+        })
+        .ok_or_else(|| ApiError::not_found("Online offer"))
+}
+
+/// The promotions of an in-store offer as served now; 404 like
+/// [`get_in_store_offer`].
+pub(super) async fn get_in_store_promotions(
+    State(data): State<Arc<SimData>>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let uuid = path_id(path, "offer_id").map_err(|e| ApiError::validation(vec![e]))?;
+    let changes = data.changes();
+    let base = data.in_store_base();
+    changes
+        .in_store
+        .find(&base, uuid)
+        .filter(|&(_, org)| data.visible(caller, org))
+        .map(|_| {
+            data.promotion_drift
+                .respond(&changes.in_store.promotions(&base, uuid), "")
+        })
         .ok_or_else(|| ApiError::not_found("In-store offer"))
 }
 

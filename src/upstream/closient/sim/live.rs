@@ -1,6 +1,9 @@
 //! Run-time changes to the Closient simulator's offers: tests add and
 //! remove online and in-store offers while the simulator serves, and every
-//! route answers accordingly (listings, their totals, lookups by id).
+//! route answers accordingly (listings, their totals, lookups by id). They
+//! also read and replace the promotions of an offer
+//! ([`SimData::current_online_promotions`], [`SimData::set_online_promotions`]
+//! and their in-store twins).
 //!
 //! The generated offers stay as generated ([`SimData::online_offers`],
 //! [`SimData::in_store_offers`] and the accessors that borrow from them);
@@ -18,7 +21,9 @@ use super::generate::{sku_prefix, uuid_v4};
 use super::handlers::legacy_offer;
 use super::{Caller, SimData, Store};
 use crate::upstream::closient::shortuuid;
-use crate::upstream::closient::wire::{InStoreOfferOut, LegacyOfferOut, OnlineOfferOut};
+use crate::upstream::closient::wire::{
+    InStoreOfferOut, LegacyOfferOut, OnlineOfferOut, PromotionOut,
+};
 use crate::upstream::Credentials;
 
 /// Mixed into the catalog seed for the ids and SKUs of new offers.
@@ -35,6 +40,9 @@ pub(super) struct Base<'a, T> {
     owner: &'a [usize],
     /// Per organization, the indexes of its offers in generation order.
     by_org: &'a [Vec<usize>],
+    /// The generated promotions, by offer UUID (offers without any are
+    /// absent).
+    promotions: &'a HashMap<u128, Vec<PromotionOut>>,
 }
 
 /// An offer added at run time.
@@ -54,6 +62,9 @@ pub(super) struct Overlay<T> {
     /// Offers added since, in insertion order (few: a linear search is
     /// enough).
     added: Vec<Added<T>>,
+    /// Promotions set at run time, by offer UUID, in place of the
+    /// generated ones.
+    promotions: HashMap<u128, Vec<PromotionOut>>,
 }
 
 impl<T> Default for Overlay<T> {
@@ -61,6 +72,7 @@ impl<T> Default for Overlay<T> {
         Overlay {
             removed: HashSet::new(),
             added: Vec::new(),
+            promotions: HashMap::new(),
         }
     }
 }
@@ -107,6 +119,15 @@ impl<T> Overlay<T> {
             .collect()
     }
 
+    /// The promotions of the offer with `uuid`, served or not: those set at
+    /// run time, else the generated ones (none for an unknown offer).
+    pub(super) fn promotions<'a>(&'a self, base: &Base<'a, T>, uuid: u128) -> &'a [PromotionOut] {
+        self.promotions
+            .get(&uuid)
+            .or_else(|| base.promotions.get(&uuid))
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// Stops serving the offer with `uuid`; whether it was served.
     fn remove(&mut self, base: &Base<'_, T>, uuid: u128) -> bool {
         if let Some(position) = self.added.iter().position(|a| a.uuid == uuid) {
@@ -139,6 +160,7 @@ impl<T> Overlay<T> {
     fn clear(&mut self) {
         self.removed.clear();
         self.added.clear();
+        self.promotions.clear();
     }
 }
 
@@ -180,6 +202,7 @@ impl SimData {
             by_uuid: &self.online_by_uuid,
             owner: &self.online_org,
             by_org: &self.online_by_org,
+            promotions: &self.online_promotions,
         }
     }
 
@@ -190,6 +213,7 @@ impl SimData {
             by_uuid: &self.in_store_by_uuid,
             owner: &self.in_store_org,
             by_org: &self.in_store_by_org,
+            promotions: &self.in_store_promotions,
         }
     }
 
@@ -483,8 +507,72 @@ impl SimData {
         Some(offer)
     }
 
+    /// The promotions of the online offer with this id (shortuuid or
+    /// UUID), as `GET /online-offers/{offer_id}/promotions` serves them
+    /// while the offer is served and visible to the key (else it answers
+    /// 404): those set by [`SimData::set_online_promotions`], else the
+    /// generated ones. Empty for an offer without any, an unknown offer or
+    /// an id that is not one. In drift mode, [`SimData::promotion_drift`]
+    /// also edits them as they are served.
+    pub fn current_online_promotions(&self, offer_id: &str) -> Vec<PromotionOut> {
+        let Ok(uuid) = shortuuid::parse_id(offer_id) else {
+            return Vec::new();
+        };
+        let changes = self.changes();
+        let base = self.online_base();
+        changes.online.promotions(&base, uuid).to_vec()
+    }
+
+    /// The promotions of the in-store offer with this id, as
+    /// `GET /in-store-offers/{offer_id}/promotions` serves them; like
+    /// [`SimData::current_online_promotions`].
+    pub fn current_in_store_promotions(&self, offer_id: &str) -> Vec<PromotionOut> {
+        let Ok(uuid) = shortuuid::parse_id(offer_id) else {
+            return Vec::new();
+        };
+        let changes = self.changes();
+        let base = self.in_store_base();
+        changes.in_store.promotions(&base, uuid).to_vec()
+    }
+
+    /// Serves `promotions`, exactly as given (in that order, unreadable
+    /// values included), as the promotions of the online offer with this
+    /// id (shortuuid or UUID) from now on, in place of its generated or
+    /// earlier set ones; an empty list leaves it without any. The offer
+    /// need not be served yet: they apply once it is.
+    /// [`SimData::reset_offers`] brings the generated ones back.
+    ///
+    /// # Panics
+    ///
+    /// When the id is not a shortuuid or UUID.
+    pub fn set_online_promotions(&self, offer_id: &str, promotions: Vec<PromotionOut>) {
+        let uuid = shortuuid::parse_id(offer_id).unwrap_or_else(|err| {
+            panic!("promotions need an offer's shortuuid or UUID, not {offer_id:?}: {err}")
+        });
+        self.changes_mut()
+            .online
+            .promotions
+            .insert(uuid, promotions);
+    }
+
+    /// Serves `promotions` as the promotions of the in-store offer with
+    /// this id from now on; like [`SimData::set_online_promotions`].
+    ///
+    /// # Panics
+    ///
+    /// When the id is not a shortuuid or UUID.
+    pub fn set_in_store_promotions(&self, offer_id: &str, promotions: Vec<PromotionOut>) {
+        let uuid = shortuuid::parse_id(offer_id).unwrap_or_else(|err| {
+            panic!("promotions need an offer's shortuuid or UUID, not {offer_id:?}: {err}")
+        });
+        self.changes_mut()
+            .in_store
+            .promotions
+            .insert(uuid, promotions);
+    }
+
     /// Undoes every run-time change: the generated offers, all of them,
-    /// again.
+    /// again, with their generated promotions.
     pub fn reset_offers(&self) {
         let mut changes = self.changes_mut();
         changes.online.clear();

@@ -8,6 +8,14 @@
 //!   the legacy flat listing (`OfferOut`, canonical UUID ids). Decided for
 //!   this product: it lists exactly the organization's in-store offers, in
 //!   generation order, each id also served by `GET /in-store-offers/{offer_id}`.
+//! - `GET /retailers/api/v1/online-offers/{offer_id}/promotions` and
+//!   `GET /retailers/api/v1/in-store-offers/{offer_id}/promotions`: every
+//!   promotion of the offer, active or not, as a bare list (no envelope, no
+//!   paging), with the same 404 as the offer itself. Decided for this
+//!   product: about half of the offers with a positive price have
+//!   promotions, generated per offer (`promotions.rs`, see
+//!   [`SimData::started_at`]); they are served as stored (no daily job
+//!   turns `is_active` off while the simulator runs).
 //! - `GET /products/api/v1/products/{gtin}` (`ProductOut`)
 //! - `GET /products/api/v1/browse/products/{id}` (`ProductBrowseOut`)
 //!
@@ -28,22 +36,27 @@
 //!   per-minute limit at run time (benchmarks switch it off).
 //! - Products are global: any valid key sees every product.
 //!
-//! [`SimData::with_drift`] turns on drift mode ([`crate::sim::drift`]).
+//! [`SimData::with_drift`] turns on drift mode ([`crate::sim::drift`]),
+//! for offers and for promotions.
 //!
 //! Tests add and remove offers while the simulator serves
 //! ([`SimData::add_online_offer`], [`SimData::remove_online_offer`], their
 //! in-store twins, [`SimData::new_online_offer_like`] to make one): every
-//! route answers accordingly, and [`SimData::reset_offers`] undoes it all.
+//! route answers accordingly; they read and replace an offer's promotions
+//! ([`SimData::current_online_promotions`], [`SimData::set_online_promotions`]
+//! and their in-store twins); [`SimData::reset_offers`] undoes it all.
 //!
 //! This file holds the data model, the API key check and rate limiting
-//! middleware, and the routes; `generate.rs` makes the data, `handlers.rs`
-//! answers the routes, `live.rs` holds the run-time changes to the offers,
+//! middleware, and the routes; `generate.rs` makes the data (with
+//! `promotions.rs` for the promotions), `handlers.rs` answers the routes,
+//! `live.rs` holds the run-time changes to the offers and promotions,
 //! `rate_limit.rs` counts requests per key and `drift.rs` is drift mode.
 
 mod drift;
 mod generate;
 mod handlers;
 mod live;
+mod promotions;
 mod rate_limit;
 #[cfg(test)]
 mod tests;
@@ -51,6 +64,7 @@ mod tests;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -62,7 +76,7 @@ use axum::{Json, Router};
 use super::shortuuid;
 use super::wire::{
     ErrorBody, ErrorCode, ErrorEnvelope, FieldError, InStoreOfferOut, OnlineOfferOut,
-    ProductBrowseOut, ProductOut,
+    ProductBrowseOut, ProductOut, PromotionOut,
 };
 use crate::secret::Secret;
 use crate::sim::drift::Drift;
@@ -70,8 +84,8 @@ use crate::upstream::Credentials;
 use generate::{api_key, DEMO_KEY_SEED, OTHER_KEY_SEED};
 pub use generate::{crc32, is_well_formed_api_key};
 use handlers::{
-    fallback, get_browse_product, get_in_store_offer, get_online_offer, get_product,
-    list_legacy_offers, list_online_offers,
+    fallback, get_browse_product, get_in_store_offer, get_in_store_promotions, get_online_offer,
+    get_online_promotions, get_product, list_legacy_offers, list_online_offers,
 };
 use live::Changes;
 use rate_limit::{RateLimiter, Verdict};
@@ -159,6 +173,16 @@ pub struct SimData {
     pub api_keys: Vec<ApiKey>,
     /// What drift mode changes as offers are served (empty without it).
     pub drift: Drift,
+    /// What drift mode changes as promotions are served (empty without
+    /// it), apart from [`SimData::drift`], whose unreadable ids are offers.
+    pub promotion_drift: Drift,
+    /// When the data was generated, to the second: promotion windows are
+    /// placed against it.
+    started_at: SystemTime,
+    /// Generated promotions of online offers, by offer UUID.
+    online_promotions: HashMap<u128, Vec<PromotionOut>>,
+    /// Generated promotions of in-store offers, by offer UUID.
+    in_store_promotions: HashMap<u128, Vec<PromotionOut>>,
     online_by_uuid: HashMap<u128, usize>,
     in_store_by_uuid: HashMap<u128, usize>,
     online_org: Vec<usize>,
@@ -180,6 +204,11 @@ impl fmt::Debug for SimData {
             .field("organizations", &self.organizations.len())
             .field("online_offers", &self.online_offers.len())
             .field("in_store_offers", &self.in_store_offers.len())
+            .field(
+                "promoted_offers",
+                &(self.online_promotions.len() + self.in_store_promotions.len()),
+            )
+            .field("started_at", &self.started_at)
             .field("products", &self.products.len())
             .field("api_keys", &self.api_keys)
             .field("limiter", &self.limiter)
@@ -224,6 +253,51 @@ impl SimData {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// When the simulator's data was generated, to the second. Generated
+    /// promotion windows are placed against it, each start and end a whole
+    /// number of days and hours away, and never less than a day: in effect
+    /// now (`start_date` 1 to 10 days and 0 to 23 hours before, `end_date`
+    /// 1 to 14 days and some hours after), expired (ended 1 to 20 days and
+    /// some hours before, after 2 to 14 days) or upcoming (starts 1 to 20
+    /// days and some hours after). Within a day of this instant, which
+    /// promotions are in effect does not change.
+    ///
+    /// Per offer with a positive price (decided by a generator seeded by the
+    /// catalog seed and the offer id, whatever the offer's position), about
+    /// half have none; the others have one in effect and active, one
+    /// expired (`is_active` false), one upcoming (active), one in effect
+    /// but inactive, two or three in effect and active at 70, 80 or 90% of
+    /// the regular price (all different), a free `BOGO` (`"0"` or `"0.00"`)
+    /// in effect, alone or beside one other, or an expired, a current and
+    /// an upcoming one. Other prices are 60 to 95% of the regular price,
+    /// and one in ten is 102 to 115% (above it). About one promotion in
+    /// four has `currency: ""`; the others state the store currency. Every
+    /// documented `promotion_type` appears; undocumented ones only in drift
+    /// mode ([`SimData::with_drift`]). Offers without a price, with an
+    /// unknown one or a free one have none.
+    pub fn started_at(&self) -> SystemTime {
+        self.started_at
+    }
+
+    /// The generated promotions of the online offer with this id
+    /// (shortuuid or UUID), run-time changes aside
+    /// ([`SimData::current_online_promotions`] is what is served now).
+    pub fn online_promotions(&self, offer_id: &str) -> &[PromotionOut] {
+        shortuuid::parse_id(offer_id)
+            .ok()
+            .and_then(|uuid| self.online_promotions.get(&uuid))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The generated promotions of the in-store offer with this id
+    /// ([`SimData::current_in_store_promotions`] is what is served now).
+    pub fn in_store_promotions(&self, offer_id: &str) -> &[PromotionOut] {
+        shortuuid::parse_id(offer_id)
+            .ok()
+            .and_then(|uuid| self.in_store_promotions.get(&uuid))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The generated in-store offers of an organization in generation
@@ -460,6 +534,14 @@ pub fn router(data: Arc<SimData>) -> Router {
         .route(
             "/retailers/api/v1/in-store-offers/{offer_id}",
             get(get_in_store_offer),
+        )
+        .route(
+            "/retailers/api/v1/online-offers/{offer_id}/promotions",
+            get(get_online_promotions),
+        )
+        .route(
+            "/retailers/api/v1/in-store-offers/{offer_id}/promotions",
+            get(get_in_store_promotions),
         )
         .route(
             "/retailers/api/v1/organizations/{organization_id}/offers",

@@ -1,6 +1,6 @@
 //! The Closient simulator over HTTP: authentication, validation, paging,
 //! visibility between keys, the legacy listing of in-store offers,
-//! products (by GTIN and by id) and rate limits.
+//! products (by GTIN and by id), promotions and rate limits.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use crate::sim::catalog::{self, Catalog};
 use crate::sim::serve;
 use crate::upstream::closient;
 use crate::upstream::closient::wire::{
-    LegacyOfferOut, LegacyStatus, OfferStatus, Page, PaginationMeta,
+    LegacyOfferOut, LegacyStatus, OfferStatus, Page, PaginationMeta, PromotionOut, PromotionType,
 };
 fn demo_key() -> String {
     key_of(&demo_credentials())
@@ -983,4 +983,401 @@ async fn drift_follows_an_offer_removed_and_added_again_but_not_its_fresh_copies
         serde_json::from_value::<OnlineOfferOut>(body).unwrap(),
         fresh
     );
+}
+
+// Promotions.
+
+fn online_promotions_path(offer_id: &str) -> String {
+    format!("/retailers/api/v1/online-offers/{offer_id}/promotions")
+}
+
+fn in_store_promotions_path(offer_id: &str) -> String {
+    format!("/retailers/api/v1/in-store-offers/{offer_id}/promotions")
+}
+
+/// The organizations `credentials` may view, by id.
+fn visible_org_ids(data: &SimData, credentials: &Credentials) -> Vec<String> {
+    data.organizations_visible_to(credentials)
+        .iter()
+        .map(|o| o.id.clone())
+        .collect()
+}
+
+/// An online and an in-store offer with promotions that the demo key sees.
+fn promoted_offers(data: &SimData) -> (String, String) {
+    let demo = visible_org_ids(data, &demo_credentials());
+    let seen = |org: &Option<String>| org.as_ref().is_some_and(|org| demo.contains(org));
+    let online = data
+        .online_offers
+        .iter()
+        .find(|o| seen(&o.organization_id) && !data.online_promotions(&o.id).is_empty())
+        .expect("a promoted online offer");
+    let in_store = data
+        .in_store_offers
+        .iter()
+        .find(|o| seen(&o.organization_id) && !data.in_store_promotions(&o.id).is_empty())
+        .expect("a promoted in-store offer");
+    (online.id.clone(), in_store.id.clone())
+}
+
+#[tokio::test]
+async fn promotions_of_both_offer_kinds_are_bare_lists_of_every_promotion_for_a_valid_key() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let (online, in_store) = promoted_offers(&data);
+    for (path, want) in [
+        (
+            online_promotions_path(&online),
+            data.current_online_promotions(&online),
+        ),
+        (
+            in_store_promotions_path(&in_store),
+            data.current_in_store_promotions(&in_store),
+        ),
+    ] {
+        for key in [None, Some("csb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000")] {
+            let (status, _, body) = get(&running, &path, key).await;
+            assert_eq!(status, Status::UNAUTHORIZED, "{path} {key:?}");
+            assert_eq!(error_code(&body), "UNAUTHORIZED");
+        }
+        let (status, headers, body) = get(&running, &path, Some(&key)).await;
+        assert_eq!(status, Status::OK, "{path}");
+        assert!(headers.get("ratelimit-remaining").is_some());
+        assert!(body.is_array(), "no envelope: {body}");
+        let served: Vec<PromotionOut> = serde_json::from_value(body).unwrap();
+        assert!(!served.is_empty());
+        assert_eq!(served, want, "{path}");
+    }
+    // The offer id as a UUID names the same offer.
+    let (status, _, body) = get(
+        &running,
+        &online_promotions_path(&uuid_of(&online)),
+        Some(&key),
+    )
+    .await;
+    assert_eq!(status, Status::OK);
+    assert_eq!(
+        serde_json::from_value::<Vec<PromotionOut>>(body).unwrap(),
+        data.online_promotions(&online)
+    );
+    // An offer without promotions answers an empty list.
+    let bare = data
+        .online_offers
+        .iter()
+        .find(|o| {
+            data.online_promotions(&o.id).is_empty()
+                && visible_org_ids(&data, &demo_credentials())
+                    .contains(o.organization_id.as_ref().unwrap())
+        })
+        .unwrap();
+    let (status, _, body) = get(&running, &online_promotions_path(&bare.id), Some(&key)).await;
+    assert_eq!((status, body), (Status::OK, serde_json::json!([])));
+    assert_eq!(
+        running
+            .control
+            .count("GET /retailers/api/v1/online-offers/{offer_id}/promotions"),
+        5,
+        "401 answers are counted too"
+    );
+    assert_eq!(
+        running
+            .control
+            .count("GET /retailers/api/v1/in-store-offers/{offer_id}/promotions"),
+        3
+    );
+}
+
+#[tokio::test]
+async fn promotions_of_missing_offers_and_of_other_organizations_are_the_offers_404() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let other = key_of(&other_credentials());
+    let theirs = org_of(&data, &other_credentials(), &demo_credentials());
+    let online = data.organization_online_offers(&theirs)[0].id.clone();
+    let in_store = data.organization_in_store_offers(&theirs)[0].id.clone();
+    let missing = shortuuid::encode(42);
+    let (status, _, absent) = get(&running, &online_promotions_path(&missing), Some(&key)).await;
+    assert_eq!(status, Status::NOT_FOUND);
+    let (_, _, offer_absent) = get(
+        &running,
+        &format!("/retailers/api/v1/online-offers/{missing}"),
+        Some(&key),
+    )
+    .await;
+    assert_eq!(absent, offer_absent, "the same 404 as the offer itself");
+    let (status, _, hidden) = get(&running, &online_promotions_path(&online), Some(&key)).await;
+    assert_eq!(
+        (status, &hidden),
+        (Status::NOT_FOUND, &absent),
+        "existence is not leaked"
+    );
+    assert_eq!(
+        get(&running, &in_store_promotions_path(&in_store), Some(&key))
+            .await
+            .0,
+        Status::NOT_FOUND
+    );
+    for path in [
+        online_promotions_path(&online),
+        in_store_promotions_path(&in_store),
+    ] {
+        assert_eq!(
+            get(&running, &path, Some(&other)).await.0,
+            Status::OK,
+            "{path}"
+        );
+    }
+    // An id of the other kind is not an offer of this one.
+    assert_eq!(
+        get(&running, &in_store_promotions_path(&online), Some(&other))
+            .await
+            .0,
+        Status::NOT_FOUND
+    );
+    let (status, _, body) = get(&running, &online_promotions_path("not-an-id"), Some(&key)).await;
+    assert_eq!(status, Status::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["details"][0]["field"], "offer_id");
+}
+
+#[tokio::test]
+async fn promotions_set_at_run_time_are_served_as_given_until_reset() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let (online, in_store) = promoted_offers(&data);
+    let generated = data.current_online_promotions(&online);
+    let mut replaced = generated[0].clone();
+    replaced.promotional_price = "12,99".into(); // unreadable, served as given
+    replaced.promotion_type = PromotionType::Unrecognized("FLASH_SALE".into());
+    data.set_online_promotions(&uuid_of(&online), vec![replaced.clone()]);
+    assert_eq!(data.current_online_promotions(&online), [replaced.clone()]);
+    assert_eq!(
+        data.online_promotions(&online),
+        generated,
+        "generated stay as generated"
+    );
+    let (_, _, body) = get(&running, &online_promotions_path(&online), Some(&key)).await;
+    assert_eq!(body[0]["promotional_price"], "12,99");
+    assert_eq!(body[0]["promotion_type"], "FLASH_SALE");
+    data.set_in_store_promotions(&in_store, Vec::new());
+    let (_, _, body) = get(&running, &in_store_promotions_path(&in_store), Some(&key)).await;
+    assert_eq!(body, serde_json::json!([]));
+    // A removed offer's promotions are 404 with it, and come back with it.
+    assert!(data.remove_online_offer(&online));
+    assert_eq!(
+        get(&running, &online_promotions_path(&online), Some(&key))
+            .await
+            .0,
+        Status::NOT_FOUND
+    );
+    assert_eq!(data.current_online_promotions(&online), [replaced]);
+    data.reset_offers();
+    let (status, _, body) = get(&running, &online_promotions_path(&online), Some(&key)).await;
+    assert_eq!(status, Status::OK);
+    assert_eq!(
+        serde_json::from_value::<Vec<PromotionOut>>(body).unwrap(),
+        generated
+    );
+    assert_eq!(
+        data.current_in_store_promotions(&in_store),
+        data.in_store_promotions(&in_store)
+    );
+}
+
+#[tokio::test]
+async fn promotions_are_rate_limited_with_the_other_endpoints() {
+    let (running, data) = start().await;
+    let key = demo_key();
+    let (online, _) = promoted_offers(&data);
+    data.set_minute_limit(Some(2));
+    let offer = format!("/retailers/api/v1/online-offers/{online}");
+    assert_eq!(get(&running, &offer, Some(&key)).await.0, Status::OK);
+    let (status, headers, _) = get(&running, &online_promotions_path(&online), Some(&key)).await;
+    assert_eq!(
+        (status, &headers["ratelimit-remaining"]),
+        (Status::OK, &HeaderValue::from(0))
+    );
+    let (status, headers, body) = get(&running, &online_promotions_path(&online), Some(&key)).await;
+    assert_eq!(status, Status::TOO_MANY_REQUESTS);
+    assert_eq!(error_code(&body), "RATE_LIMITED");
+    assert!(headers.get("retry-after").is_some());
+}
+
+#[test]
+fn generated_promotions_cover_every_documented_case_a_day_or_more_from_the_start() {
+    use std::time::{Duration, SystemTime};
+
+    use rust_decimal::Decimal;
+
+    let data = data();
+    let start = data.started_at();
+    let day = Duration::from_secs(24 * 60 * 60);
+    let time = |text: &str| crate::upstream::tolerant::timestamp(text).expect("RFC 3339");
+    let far = |at: SystemTime| at <= start - day || at >= start + day;
+    let offers = data
+        .online_offers
+        .iter()
+        .map(|o| {
+            (
+                &o.id,
+                o.price.as_ref(),
+                data.online_promotions(&o.id),
+                &o.online_store_id,
+            )
+        })
+        .chain(data.in_store_offers.iter().map(|o| {
+            (
+                &o.id,
+                o.price.as_ref(),
+                data.in_store_promotions(&o.id),
+                &o.physical_store_id,
+            )
+        }));
+    let mut seen = BTreeSet::new();
+    let mut kinds = std::collections::HashSet::new();
+    let mut ids = std::collections::HashSet::new();
+    let (mut promoted, mut priced) = (0, 0);
+    for (offer_id, price, promotions, store) in offers {
+        let regular = price
+            .and_then(|p| p.amount.as_deref())
+            .map(|a| Decimal::from_str_exact(a).unwrap())
+            .filter(|a| *a > Decimal::ZERO);
+        priced += usize::from(regular.is_some());
+        let Some(regular) = regular else {
+            assert!(promotions.is_empty(), "{offer_id}: no price, no promotion");
+            continue;
+        };
+        promoted += usize::from(!promotions.is_empty());
+        let currency = data.store_currency(store).unwrap();
+        let mut active_now = Vec::new();
+        for p in promotions {
+            assert!(ids.insert(p.id.clone()), "unique ids");
+            assert_eq!(&p.offer_id, offer_id);
+            assert!(p.currency.is_empty() || p.currency == currency);
+            seen.insert(if p.currency.is_empty() {
+                "no currency"
+            } else {
+                "currency"
+            });
+            kinds.insert(p.promotion_type.clone());
+            let (from, to) = (time(&p.start_date), time(&p.end_date));
+            assert!(from < to && far(from) && far(to), "{p:?}");
+            let amount = crate::pricing::closient_amount(&p.promotional_price).unwrap();
+            assert!(crate::pricing::from_closient(Some(&p.promotional_price), currency).is_ok());
+            let now = from < start && start < to;
+            seen.insert(match (now, to < start, p.is_active) {
+                (true, _, true) => "in effect",
+                (true, _, false) => "inactive in its window",
+                (false, true, false) => "expired",
+                (false, false, true) => "upcoming",
+                other => panic!("{other:?}: {p:?}"),
+            });
+            if amount.is_zero() {
+                assert_eq!(p.promotion_type, PromotionType::Bogo);
+                seen.insert("free BOGO");
+            } else if amount > regular {
+                seen.insert("above the regular price");
+            }
+            if now && p.is_active {
+                active_now.push(amount);
+            }
+        }
+        if active_now.len() > 1 {
+            let distinct: std::collections::HashSet<_> = active_now.iter().collect();
+            assert_eq!(
+                distinct.len(),
+                active_now.len(),
+                "overlapping at different prices"
+            );
+            seen.insert("overlapping");
+        }
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        [
+            "above the regular price",
+            "currency",
+            "expired",
+            "free BOGO",
+            "in effect",
+            "inactive in its window",
+            "no currency",
+            "overlapping",
+            "upcoming",
+        ]
+    );
+    assert_eq!(kinds, PromotionType::ALL.into_iter().collect());
+    assert!(
+        promoted * 3 > priced && promoted * 3 < priced * 2,
+        "{promoted} of {priced}"
+    );
+}
+
+#[test]
+fn promotions_depend_on_the_seed_and_offer_only_and_leave_the_offers_as_they_were() {
+    let strip = |data: &SimData| -> Vec<(String, Vec<PromotionOut>)> {
+        data.online_offers
+            .iter()
+            .map(|o| (o.id.clone(), data.online_promotions(&o.id).to_vec()))
+            .chain(
+                data.in_store_offers
+                    .iter()
+                    .map(|o| (o.id.clone(), data.in_store_promotions(&o.id).to_vec())),
+            )
+            .map(|(id, mut promotions)| {
+                for p in &mut promotions {
+                    p.start_date.clear();
+                    p.end_date.clear();
+                }
+                (id, promotions)
+            })
+            .collect()
+    };
+    let a = data();
+    let b = data();
+    assert_eq!(strip(&a), strip(&b));
+    assert_eq!(a.online_offers, b.online_offers);
+    let other = SimData::generate(&Catalog::generate(7));
+    assert_ne!(strip(&a)[..20], strip(&other)[..20]);
+}
+
+#[tokio::test]
+async fn drift_sends_unknown_promotion_types_nulls_and_unreadable_promotional_prices() {
+    let data = Arc::new(data().with_drift());
+    let running = serve(router(data.clone())).await.expect("simulator starts");
+    data.set_minute_limit(None);
+    let key = key_of(&other_credentials());
+    let theirs = visible_org_ids(&data, &other_credentials());
+    let (mut unknown, mut nulls, mut unreadable, mut readable) = (0, 0, 0, 0);
+    for offer in data.online_offers.iter().filter(|o| {
+        // Drift takes the organization off some offers: ask for those too.
+        o.organization_id
+            .as_ref()
+            .is_none_or(|org| theirs.contains(org))
+            && !data.online_promotions(&o.id).is_empty()
+    }) {
+        let (status, _, body) = get(&running, &online_promotions_path(&offer.id), Some(&key)).await;
+        if status == Status::NOT_FOUND {
+            continue; // another organization's, without its organization_id
+        }
+        let stored = data.current_online_promotions(&offer.id);
+        let served = body.as_array().unwrap();
+        assert_eq!(served.len(), stored.len());
+        for (json, stored) in served.iter().zip(&stored) {
+            if data.promotion_drift.is_unreadable(&stored.id) {
+                assert_eq!(json["promotional_price"], "12,99");
+                unreadable += 1;
+                continue;
+            }
+            let read: PromotionOut = serde_json::from_value(json.clone()).unwrap();
+            assert_eq!(&read, stored, "what a client reads is the stored value");
+            readable += 1;
+            unknown += usize::from(json["promotion_type"] == "FLASH_SALE");
+            nulls += usize::from(json["currency"].is_null() && json["metadata"].is_null());
+        }
+    }
+    assert!(unknown > 0 && nulls > 0 && unreadable > 0 && readable > unreadable);
+    assert!(data
+        .drift
+        .unreadable_ids()
+        .is_disjoint(data.promotion_drift.unreadable_ids()));
 }
