@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use moka::sync::Cache;
 use moka::Expiry;
 
-use crate::model::{Offer, OfferKey};
+use crate::model::{Offer, OfferKey, Promotion};
 use crate::upstream::{CacheSettings, ListScope, OfferPage};
 
 /// What a cache entry answers.
@@ -25,6 +25,8 @@ use crate::upstream::{CacheSettings, ListScope, OfferPage};
 pub(crate) enum Question {
     /// One offer by key.
     Offer(OfferKey),
+    /// Every promotion of one offer.
+    Promotions(OfferKey),
     /// One window of a listing.
     Page {
         /// What the listing is scoped to.
@@ -56,6 +58,8 @@ pub(crate) enum Cached {
     NotFound,
     /// A listing window.
     Page(Arc<OfferPage>),
+    /// The promotions of one offer (empty when it has none).
+    Promotions(Arc<Vec<Promotion>>),
 }
 
 /// A cached answer with the time it was fetched.
@@ -162,7 +166,7 @@ impl Ttl {
     fn fresh_for(&self, value: &Cached) -> Duration {
         match value {
             Cached::NotFound => self.not_found,
-            Cached::Found(_) | Cached::Page(_) => self.found,
+            Cached::Found(_) | Cached::Page(_) | Cached::Promotions(_) => self.found,
         }
     }
 }
@@ -178,7 +182,9 @@ impl Expiry<CacheKey, Entry> for Ttl {
     ) -> Option<Duration> {
         Some(match entry.value {
             Cached::NotFound => self.not_found,
-            Cached::Found(_) | Cached::Page(_) => self.found.saturating_add(self.grace),
+            Cached::Found(_) | Cached::Page(_) | Cached::Promotions(_) => {
+                self.found.saturating_add(self.grace)
+            }
         })
     }
 }

@@ -36,7 +36,7 @@ use crate::cache::{AnswerCache, CacheKey, Cached, Hit, Question};
 use crate::catalog::Catalog;
 use crate::error::UpstreamError;
 use crate::metrics::Metrics;
-use crate::model::{Offer, OfferKey};
+use crate::model::{Offer, OfferKey, Promotion};
 use crate::request::RequestContext;
 use crate::secret::Secret;
 use crate::upstream::{CallContext, CatalogEntry, Instance, ListScope, OfferPage, Upstreams};
@@ -183,7 +183,7 @@ impl UpstreamStore {
                     Some(Cached::Found(offer)) => {
                         answers.insert(key.clone(), Ok(Fetched::fresh(offer)));
                     }
-                    Some(Cached::NotFound) | Some(Cached::Page(_)) => {}
+                    Some(Cached::NotFound | Cached::Page(_) | Cached::Promotions(_)) => {}
                     None => match in_flight.get(key) {
                         Some(batch) => waiting.push((key.clone(), batch.clone())),
                         None => owned.push(key.clone()),
@@ -273,6 +273,55 @@ impl UpstreamStore {
             in_flight.remove(key);
         }
         Arc::new(answers)
+    }
+
+    /// The promotions of `keys` (every one the upstream publishes), from
+    /// the cache or with one instance call for the rest; an answer past its
+    /// TTL is served when the upstream fails, like offers.
+    pub(crate) async fn promotions(
+        &self,
+        keys: &[OfferKey],
+    ) -> HashMap<OfferKey, Result<Arc<Vec<Promotion>>, UpstreamError>> {
+        let mut answers = HashMap::new();
+        let mut missing = Vec::new();
+        for key in keys {
+            if answers.contains_key(key) || missing.contains(key) {
+                continue;
+            }
+            let question = Question::Promotions(key.clone());
+            match self
+                .cache
+                .as_ref()
+                .and_then(|c| c.get(&self.cache_key(question)))
+            {
+                Some(Cached::Promotions(list)) => {
+                    answers.insert(key.clone(), Ok(list));
+                }
+                _ => missing.push(key.clone()),
+            }
+        }
+        if missing.is_empty() {
+            return answers;
+        }
+        let context = self.call_context(RequestContext::current());
+        for (key, fetched) in self.instance.fetch_promotions(&context, &missing).await {
+            let answer = match fetched {
+                Ok(list) => {
+                    let list = Arc::new(list);
+                    if let Some(cache) = &self.cache {
+                        let question = Question::Promotions(key.clone());
+                        cache.insert(self.cache_key(question), Cached::Promotions(list.clone()));
+                    }
+                    Ok(list)
+                }
+                Err(err) => match self.stale(Question::Promotions(key.clone()), &err) {
+                    Some((Cached::Promotions(list), _)) => Ok(list),
+                    _ => Err(err),
+                },
+            };
+            answers.insert(key, answer);
+        }
+        answers
     }
 
     /// The expired answer to `question` kept for when the upstream fails,
@@ -429,6 +478,20 @@ impl Loaders {
     /// own on a pass-through instance).
     pub(crate) fn store(&self, upstream: &str) -> Option<Arc<UpstreamStore>> {
         self.pick(upstream).map(|picked| picked.0.clone())
+    }
+
+    /// The promotions of offers of the instance `upstream` (with the
+    /// current request's credential on a pass-through instance); nothing
+    /// for an instance that is not configured.
+    pub(crate) async fn promotions(
+        &self,
+        upstream: &str,
+        keys: &[OfferKey],
+    ) -> HashMap<OfferKey, Result<Arc<Vec<Promotion>>, UpstreamError>> {
+        match self.pick(upstream) {
+            Some(picked) => picked.0.promotions(keys).await,
+            None => HashMap::new(),
+        }
     }
 
     /// Loads one offer of the instance `upstream`: `Ok(None)` when the

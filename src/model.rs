@@ -419,11 +419,6 @@ pub enum PromotionKind {
 /// `/in-store-offers/{id}/promotions`). Which promotion applies, and what a
 /// buyer pays, is decided by [`crate::pricing`], never here.
 #[derive(Clone, Debug, PartialEq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    reason = "the Closient connector's promotions land next"
-)]
 pub struct Promotion {
     /// The promotion's shortuuid.
     pub id: String,

@@ -8,7 +8,8 @@
 //! countries. Every other offer is left out with the reason. So an offer
 //! takes part for one unit exactly when it is `buyable` (and delivers).
 //!
-//! - Unit price: Closient rows have one price; Medusa prices are tiers:
+//! - Unit price: Closient rows have one price (the promotional price while
+//!   a promotion is in effect, see [`super::promotion`]); Medusa prices are tiers:
 //!   among those without rules whose `min_quantity`/`max_quantity` include
 //!   the quantity, the cheapest once converted (a price already in the
 //!   requested currency wins a tie); Violet offers are priced by their
@@ -36,10 +37,13 @@
 use async_graphql::Enum;
 use rust_decimal::Decimal;
 
+use std::collections::HashMap;
+
 use super::availability::{self, Availability, AvailabilityReason};
 use super::convert::{ConversionError, RateTable};
+use super::promotion;
 use super::{Currency, Money, PriceTier};
-use crate::model::{FulfillmentType, MarketplaceDetails, Offer, VioletSku};
+use crate::model::{FulfillmentType, MarketplaceDetails, Offer, OfferKey, Promotion, VioletSku};
 
 /// Why an offer was left out of a comparison.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -100,6 +104,8 @@ pub(crate) struct Priced {
     /// Whether it can be bought now or with a wait (never anything else
     /// here: offers that cannot be bought are excluded).
     pub availability: Availability,
+    /// The promotion whose price the unit price is, when one is in effect.
+    pub promotion: Option<Promotion>,
     /// The offer.
     pub offer: Offer,
     /// Position of the offer in the request.
@@ -154,17 +160,32 @@ pub(crate) struct Comparison {
 
 /// Evaluates and ranks `offers` (with their positions in the request),
 /// adding the exclusions already known (`excluded`: offers not found or
-/// whose upstream failed).
+/// whose upstream failed), at their regular prices.
 pub(crate) fn compare(
+    offers: Vec<(usize, Offer)>,
+    excluded: Vec<Excluded>,
+    request: &Request,
+    rates: Option<&RateTable>,
+) -> Comparison {
+    compare_with_promotions(offers, excluded, request, rates, &HashMap::new())
+}
+
+/// [`compare`], where an offer with a promotion in effect (`promotions`,
+/// by offer key; see [`super::promotion::in_effect`]) costs its
+/// promotional price.
+pub(crate) fn compare_with_promotions(
     offers: Vec<(usize, Offer)>,
     mut excluded: Vec<Excluded>,
     request: &Request,
     rates: Option<&RateTable>,
+    promotions: &HashMap<OfferKey, Promotion>,
 ) -> Comparison {
     let mut ranked = Vec::new();
     for (index, offer) in offers {
-        match evaluate(&offer, request, rates) {
+        let promotion = promotions.get(&offer.common().key);
+        match evaluate(&offer, request, rates, promotion) {
             Ok((costs, delivery, availability)) => ranked.push(Priced {
+                promotion: promotion.cloned(),
                 delivery,
                 availability,
                 offer,
@@ -204,6 +225,7 @@ fn evaluate(
     offer: &Offer,
     request: &Request,
     rates: Option<&RateTable>,
+    promotion: Option<&Promotion>,
 ) -> Result<(Costs, Delivery, Availability), (ExclusionReason, String)> {
     let common = offer.common();
     let quantity = request.quantity;
@@ -211,11 +233,15 @@ fn evaluate(
     if !availability.is_buyable() {
         return Err((exclusion(availability.reason), availability.detail));
     }
+    // What one unit costs: the promotional price while one is in effect.
     let known_price = || {
-        common.price.clone().ok_or((
-            ExclusionReason::UnknownPrice,
-            "the upstream does not know the price".to_owned(),
-        ))
+        promotion
+            .and_then(|p| promotion::promotional_price(offer, p))
+            .or_else(|| common.price.clone())
+            .ok_or((
+                ExclusionReason::UnknownPrice,
+                "the upstream does not know the price".to_owned(),
+            ))
     };
     let (unit, shipping) = match offer {
         Offer::Online(o) => {

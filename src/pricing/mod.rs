@@ -18,6 +18,7 @@ pub(crate) mod availability;
 pub(crate) mod compare;
 pub(crate) mod convert;
 pub(crate) mod format;
+pub(crate) mod promotion;
 
 use std::fmt;
 use std::str::FromStr;

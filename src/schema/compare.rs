@@ -125,6 +125,17 @@ impl RankedOffer<'_> {
         self.priced.total.as_ref()
     }
 
+    /// The promotion in effect whose price `unitPrice` is (converted when
+    /// compared in another currency); null when the regular price applies.
+    async fn promotion(&self) -> Option<crate::schema::promotion::Promotion> {
+        let promotion = self.priced.promotion.clone()?;
+        let currency = self.priced.offer.common().price.as_ref()?.currency();
+        Some(crate::schema::promotion::Promotion {
+            promotion,
+            currency,
+        })
+    }
+
     /// The offer's availability for the quantity asked: `NOW` or
     /// `WITH_WAIT` (offers that cannot be bought are left out); `NOW`
     /// ranks before `WITH_WAIT`.

@@ -15,6 +15,7 @@ pub(crate) mod id;
 pub(crate) mod money;
 pub(crate) mod offer;
 pub(crate) mod product;
+pub(crate) mod promotion;
 pub(crate) mod query;
 pub(crate) mod scope;
 

@@ -75,6 +75,16 @@ pub(crate) enum Node {
         )
     ),
     field(
+        name = "promotion",
+        ty = "Option<crate::schema::promotion::Promotion>",
+        desc = "The promotion in effect now (active, now within its window; the cheapest when several are), whose price a buyer pays instead of `price`; null when none (only Closient offers have promotions)."
+    ),
+    field(
+        name = "current_price",
+        ty = "Option<Money>",
+        desc = "What one unit costs now: the price of the promotion in effect, else `price`. Null when the price is unknown."
+    ),
+    field(
         name = "currency",
         ty = "Option<String>",
         desc = "ISO 4217 code of the currency the offer is priced in, also when the price is unknown (Closient lifts it from the store); null only when the upstream states none."
@@ -175,6 +185,33 @@ async fn product_of_offer(
     }
 }
 
+/// Every promotion of `offer` (only Closient offers publish promotions;
+/// other offers ask no upstream).
+async fn offer_promotions(
+    ctx: &Context<'_>,
+    offer: &model::Offer,
+) -> Result<Arc<Vec<model::Promotion>>, GatewayError> {
+    if !matches!(offer, model::Offer::Online(_) | model::Offer::InStore(_)) {
+        return Ok(Arc::default());
+    }
+    let common = offer.common();
+    let key = common.key.clone();
+    let mut answers =
+        crate::schema::query::load_promotions(ctx, &common.upstream, std::slice::from_ref(&key))
+            .await;
+    answers.remove(&key).unwrap_or_else(|| Ok(Arc::default()))
+}
+
+/// The promotion of `offer` in effect now, if any.
+async fn promotion_in_effect(
+    ctx: &Context<'_>,
+    offer: &model::Offer,
+) -> Result<Option<model::Promotion>, GatewayError> {
+    let promotions = offer_promotions(ctx, offer).await?;
+    let now = std::time::SystemTime::now();
+    Ok(crate::pricing::promotion::in_effect(offer, &promotions, now).cloned())
+}
+
 /// The global id of an offer.
 pub(crate) fn global_id(common: &OfferCommon) -> ID {
     ID(GlobalId::encode(
@@ -233,6 +270,34 @@ macro_rules! offer_object {
                 Ok(compare::listed_price(
                     &model::Offer::from(self.0.clone()),
                     currency,
+                ))
+            }
+
+            /// The promotion in effect now (active, now within its window; the cheapest when several are), whose price a buyer pays instead of `price`; null when none (only Closient offers have promotions).
+            async fn promotion(
+                &self,
+                ctx: &Context<'_>,
+            ) -> Result<Option<crate::schema::promotion::Promotion>> {
+                let offer = model::Offer::from(self.0.clone());
+                // A promotion is in effect only over a known regular price.
+                let currency = offer.common().price.as_ref().map(Money::currency);
+                let promotion = promotion_in_effect(ctx, &offer).await?;
+                Ok(promotion.zip(currency).map(|(promotion, currency)| {
+                    crate::schema::promotion::Promotion {
+                        promotion,
+                        currency,
+                    }
+                }))
+            }
+
+            /// What one unit costs now: the price of the promotion in effect, else `price`. Null when the price is unknown.
+            async fn current_price(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+                let offer = model::Offer::from(self.0.clone());
+                let promotions = offer_promotions(ctx, &offer).await?;
+                Ok(crate::pricing::promotion::current_price(
+                    &offer,
+                    &promotions,
+                    std::time::SystemTime::now(),
                 ))
             }
 

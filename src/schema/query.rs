@@ -1,6 +1,7 @@
 //! The root query: lookups by global id, upstream listings as Relay
 //! connections, and the list of configured upstreams.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
@@ -10,7 +11,9 @@ use crate::gtin::Gtin;
 use crate::limits::Limits;
 use crate::loader::Loaders;
 use crate::model::{self, OfferKey, OfferKind, UpstreamKind};
-use crate::pricing::compare::{compare, price_order, Excluded, ExclusionReason, Request};
+use crate::pricing::compare::{
+    compare_with_promotions, price_order, Excluded, ExclusionReason, Request,
+};
 use crate::pricing::convert::RateTable;
 use crate::pricing::Currency;
 use crate::rates::ExchangeRates;
@@ -644,6 +647,86 @@ fn unreadable(connector: &Arc<Instance>, err: &UpstreamError) -> async_graphql::
     GatewayError::upstream(connector.name(), err).into()
 }
 
+/// The promotions of `keys`, offers of the instance `upstream`, within the
+/// instance's deadline: per key, the list or the upstream's failure.
+pub(crate) async fn load_promotions(
+    ctx: &Context<'_>,
+    upstream: &Arc<str>,
+    keys: &[OfferKey],
+) -> HashMap<OfferKey, Result<Arc<Vec<model::Promotion>>, GatewayError>> {
+    let loaders = ctx.data_unchecked::<Arc<Loaders>>();
+    let Some(store) = loaders.store(upstream) else {
+        return HashMap::new();
+    };
+    let deadline = scope::of(ctx).deadline(store.instance().settings().deadline);
+    let load = loaders.promotions(upstream, keys);
+    match tokio::time::timeout_at(deadline.into(), load).await {
+        Ok(answers) => answers
+            .into_iter()
+            .map(|(key, answer)| {
+                (
+                    key,
+                    answer.map_err(|err| GatewayError::upstream(upstream, &err)),
+                )
+            })
+            .collect(),
+        Err(_) => keys
+            .iter()
+            .map(|key| {
+                let err = GatewayError::upstream(upstream, &UpstreamError::Timeout);
+                (key.clone(), Err(err))
+            })
+            .collect(),
+    }
+}
+
+/// The promotions in effect now for `offers`, by key, loading them from
+/// each offer's upstream at once; an offer whose promotions could not be
+/// read is returned apart with the error.
+async fn promotions_in_effect(
+    ctx: &Context<'_>,
+    offers: &[(usize, model::Offer)],
+) -> (
+    HashMap<OfferKey, model::Promotion>,
+    HashMap<OfferKey, GatewayError>,
+) {
+    let mut by_upstream: HashMap<Arc<str>, Vec<OfferKey>> = HashMap::new();
+    for (_, offer) in offers {
+        let common = offer.common();
+        if matches!(offer, model::Offer::Online(_) | model::Offer::InStore(_)) {
+            by_upstream
+                .entry(common.upstream.clone())
+                .or_default()
+                .push(common.key.clone());
+        }
+    }
+    let loads = by_upstream
+        .iter()
+        .map(|(upstream, keys)| load_promotions(ctx, upstream, keys));
+    let mut lists = HashMap::new();
+    for answers in futures::future::join_all(loads).await {
+        lists.extend(answers);
+    }
+    let now = std::time::SystemTime::now();
+    let mut in_effect = HashMap::new();
+    let mut failed = HashMap::new();
+    for (_, offer) in offers {
+        let key = &offer.common().key;
+        match lists.remove(key) {
+            Some(Ok(list)) => {
+                if let Some(p) = crate::pricing::promotion::in_effect(offer, &list, now) {
+                    in_effect.insert(key.clone(), p.clone());
+                }
+            }
+            Some(Err(err)) => {
+                failed.insert(key.clone(), err);
+            }
+            None => {}
+        }
+    }
+    (in_effect, failed)
+}
+
 /// A `quantity` argument: 1 to 1,000,000 units.
 pub(crate) fn checked_quantity(quantity: i32) -> Result<u32, GatewayError> {
     u32::try_from(quantity)
@@ -702,6 +785,23 @@ pub(crate) async fn compare_offers(
             }
         }
     }
+    // What a buyer pays today depends on the promotions in effect; an
+    // offer whose promotions cannot be read cannot be priced.
+    let (promotions, failed) = promotions_in_effect(ctx, &offers).await;
+    let (offers, unpriced): (Vec<_>, Vec<_>) = offers
+        .into_iter()
+        .partition(|(_, offer)| !failed.contains_key(&offer.common().key));
+    for (index, offer) in unpriced {
+        if let Some(err) = failed.get(&offer.common().key) {
+            excluded.push(Excluded::missing(
+                index,
+                ExclusionReason::UpstreamError,
+                err.message().to_owned(),
+            ));
+            let error: async_graphql::Error = err.clone().into();
+            ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
+        }
+    }
     let request = Request {
         currency,
         quantity,
@@ -713,6 +813,12 @@ pub(crate) async fn compare_offers(
         quantity,
         country,
         ids,
-        comparison: compare(offers, excluded, &request, table.as_deref()),
+        comparison: compare_with_promotions(
+            offers,
+            excluded,
+            &request,
+            table.as_deref(),
+            &promotions,
+        ),
     })
 }

@@ -35,6 +35,17 @@ enum Raw<'a> {
     Violet(&'a violet::wire::Offer),
 }
 
+/// One comparison asked: what and against which raw values.
+#[derive(Clone, Copy)]
+struct Ask<'a> {
+    quantity: u32,
+    currency: &'a str,
+    country: Option<&'a str>,
+    rates: &'a BTreeMap<String, Decimal>,
+    sims: &'a offer_gateway::sim::Simulators,
+    now: std::time::SystemTime,
+}
+
 /// What a comparison of one offer should say.
 #[derive(Debug, PartialEq)]
 enum Want {
@@ -57,13 +68,15 @@ impl Raw<'_> {
         }
     }
 
-    fn want(
-        &self,
-        quantity: u32,
-        currency: &str,
-        country: Option<&str>,
-        rates: &BTreeMap<String, Decimal>,
-    ) -> Want {
+    fn want(&self, ask: &Ask<'_>) -> Want {
+        let Ask {
+            quantity,
+            currency,
+            country,
+            rates,
+            sims,
+            now,
+        } = *ask;
         let state = match self.availability(quantity) {
             Avail::No(reason) => return Want::Excluded(reason),
             Avail::Now => "NOW",
@@ -86,12 +99,22 @@ impl Raw<'_> {
             |(amount, from): expect::Amount| expect::convert(amount, &from, currency, rates);
         let (unit, shipping) = match self {
             Raw::Online(o) => {
-                let price = expect::closient_price(o.price.as_ref()).expect("a known price");
+                let price = expect::closient_current(
+                    expect::closient_price(o.price.as_ref()),
+                    &sims.closient_data.current_online_promotions(&o.id),
+                    now,
+                )
+                .expect("a known price");
                 let shipping = expect::closient_shipping(o).map(|s| (s, price.1.clone()));
                 (convert(price), shipping.map(&convert))
             }
             Raw::InStore(o) => {
-                let price = expect::closient_price(o.price.as_ref()).expect("a known price");
+                let price = expect::closient_current(
+                    expect::closient_price(o.price.as_ref()),
+                    &sims.closient_data.current_in_store_promotions(&o.id),
+                    now,
+                )
+                .expect("a known price");
                 let zero = (Decimal::ZERO, price.1.clone());
                 (convert(price), Some(convert(zero)))
             }
@@ -164,14 +187,8 @@ const COMPARE: &str = r#"query($ids: [ID!]!, $currency: String!, $quantity: Int!
 
 /// Checks one comparison's answer against the raw values; returns how many
 /// offers took part.
-fn check(
-    answer: &Value,
-    asked: &[&(String, Raw<'_>)],
-    quantity: u32,
-    currency: &str,
-    country: Option<&str>,
-    rates: &BTreeMap<String, Decimal>,
-) -> usize {
+fn check(answer: &Value, asked: &[&(String, Raw<'_>)], ask: &Ask<'_>) -> usize {
+    let (quantity, currency, country) = (ask.quantity, ask.currency, ask.country);
     let position: HashMap<&str, usize> = asked
         .iter()
         .enumerate()
@@ -191,7 +208,7 @@ fn check(
                     .map(|r| &*r.to_owned().leak())
                     .expect("reason")
             ),
-            raw.want(quantity, currency, country, rates),
+            raw.want(ask),
             "{id}: {context}"
         );
     }
@@ -204,7 +221,7 @@ fn check(
             shipping,
             delivery,
             state,
-        } = asked[index].1.want(quantity, currency, country, rates)
+        } = asked[index].1.want(ask)
         else {
             panic!("{id} is ranked for {context}, but should be left out");
         };
@@ -316,8 +333,16 @@ async fn every_comparison_of_the_demo_catalog_adds_up_and_agrees_with_buyable() 
         .iter()
         .filter(|(_, raw)| raw.availability(1).buyable())
         .count();
+    let ask = |quantity, currency, country| Ask {
+        quantity,
+        currency,
+        country,
+        rates: &rates,
+        sims: &gateway.sims,
+        now: std::time::SystemTime::now(),
+    };
     assert_eq!(
-        check(&answer["compareOffers"], &all, 1, "USD", None, &rates),
+        check(&answer["compareOffers"], &all, &ask(1, "USD", None)),
         buyable
     );
 
@@ -346,10 +371,7 @@ async fn every_comparison_of_the_demo_catalog_adds_up_and_agrees_with_buyable() 
                 ranked += check(
                     &answer["compareOffers"],
                     asked,
-                    *quantity,
-                    currency,
-                    *country,
-                    &rates,
+                    &ask(*quantity, currency, *country),
                 );
                 comparisons += asked.len();
             }
@@ -359,5 +381,54 @@ async fn every_comparison_of_the_demo_catalog_adds_up_and_agrees_with_buyable() 
     assert!(
         ranked > comparisons / 4,
         "only {ranked} of {comparisons} offers took part"
+    );
+}
+
+#[tokio::test]
+async fn every_closient_offer_shows_its_regular_price_and_the_promotion_in_effect() {
+    let gateway = TestGateway::start().await;
+    let sims = &gateway.sims;
+    let online = common::visible_online(sims);
+    let mut promoted = 0;
+    for chunk in online.chunks(100) {
+        let ids: Vec<String> = chunk
+            .iter()
+            .map(|o| GlobalId::encode(OfferKind::Online, "closient", &o.id))
+            .collect();
+        let data = gateway
+            .data(
+                "query($ids: [ID!]!) { offers(ids: $ids) { nativeId price { amount currency }
+                   currentPrice { amount currency } promotion { price { amount currency } } } }",
+                json!({ "ids": ids }),
+            )
+            .await;
+        let now = std::time::SystemTime::now();
+        for (raw, got) in chunk.iter().zip(data["offers"].as_array().expect("offers")) {
+            assert_eq!(got["nativeId"], raw.id.as_str());
+            let regular = expect::closient_price(raw.price.as_ref());
+            let current = expect::closient_current(
+                regular.clone(),
+                &sims.closient_data.current_online_promotions(&raw.id),
+                now,
+            );
+            let shown = |money: &Value| {
+                (!money.is_null()).then(|| {
+                    (
+                        amount(money),
+                        money["currency"].as_str().unwrap().to_owned(),
+                    )
+                })
+            };
+            assert_eq!(shown(&got["price"]), regular, "{}", raw.id);
+            assert_eq!(shown(&got["currentPrice"]), current, "{}", raw.id);
+            if current != regular || !got["promotion"].is_null() {
+                assert_eq!(shown(&got["promotion"]["price"]), current, "{}", raw.id);
+                promoted += 1;
+            }
+        }
+    }
+    assert!(
+        promoted > 100,
+        "only {promoted} offers with a promotion in effect"
     );
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use offer_gateway::upstream::closient::wire::{InStoreOfferOut, OnlineOfferOut};
+use offer_gateway::upstream::closient::wire::{InStoreOfferOut, OnlineOfferOut, PromotionOut};
 use offer_gateway::upstream::{medusa, violet};
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -70,6 +70,31 @@ pub fn closient_price(
 ) -> Option<Amount> {
     let price = price?;
     Some((decimal(price.amount.as_deref()?), price.currency.clone()))
+}
+
+/// The price one unit of a Closient offer costs at `now`: among its
+/// promotions that are active with `now` inside their window (both ends
+/// inclusive) and state no other currency than the store's, the cheapest
+/// (the first listed among equals); else the regular price. A promotion
+/// never prices an offer whose regular price is unknown.
+pub fn closient_current(
+    regular: Option<Amount>,
+    promotions: &[PromotionOut],
+    now: std::time::SystemTime,
+) -> Option<Amount> {
+    let (amount, currency) = regular?;
+    let at = |text: &str| {
+        humantime::parse_rfc3339_weak(text.trim_end_matches('Z')).expect("a timestamp")
+    };
+    let promoted = promotions
+        .iter()
+        .filter(|p| p.is_active && at(&p.start_date) <= now && now <= at(&p.end_date))
+        .filter(|p| p.currency.is_empty() || p.currency == currency)
+        .map(|p| decimal(&p.promotional_price))
+        .enumerate()
+        .min_by_key(|(i, price)| (*price, *i))
+        .map(|(_, price)| price);
+    Some((promoted.unwrap_or(amount), currency))
 }
 
 /// Closient online availability for `quantity`: status, price, minimum
