@@ -284,8 +284,9 @@ impl UpstreamStore {
     ) -> HashMap<OfferKey, Result<Arc<Vec<Promotion>>, UpstreamError>> {
         let mut answers = HashMap::new();
         let mut missing = Vec::new();
+        let mut seen = HashSet::new();
         for key in keys {
-            if answers.contains_key(key) || missing.contains(key) {
+            if !seen.insert(key) {
                 continue;
             }
             let question = Question::Promotions(key.clone());
