@@ -3,7 +3,10 @@
 //!
 //! The expected values are computed here independently of the pricing
 //! module: Closient decimal strings and Medusa JSON numbers in major units,
-//! Violet integers in minor units with the ISO 4217 exponents written out.
+//! Violet integers in minor units with the ISO 4217 exponents written out,
+//! converted into US dollars (Violet's `base_currency`) at the simulator's
+//! published rates with its rounding, written out in
+//! [`common::violet_in_usd`].
 
 use crate::common;
 
@@ -30,15 +33,6 @@ fn answered(price: &Value) -> Price {
         amount,
         price["currency"].as_str().expect("currency").to_owned(),
     ))
-}
-
-fn exponent(currency: &str) -> u32 {
-    match currency {
-        "JPY" | "KRW" => 0,
-        "KWD" | "BHD" | "JOD" => 3,
-        "USD" | "EUR" | "GBP" | "CAD" | "AUD" | "CHF" | "SEK" | "MXN" => 2,
-        other => panic!("the test does not know the exponent of {other}"),
-    }
 }
 
 /// Reads a whole listing through the gateway, 100 at a time.
@@ -166,9 +160,14 @@ async fn every_demo_price_equals_the_simulators_raw_value() {
         assert_eq!(medusa[&offer.id], want, "medusa offer {}", offer.id);
     }
 
-    // Violet: integer minor units, in the first SKU's currency (the SKU currency is the source of truth).
+    // Violet: integer minor units, stored in the first SKU's currency (the
+    // SKU currency is the source of truth) and answered in USD, Violet's
+    // default `base_currency`: the simulator converts at its published
+    // units per US dollar, rounding half to even to the cent.
+    let per_usd = common::violet_usd_rates(sims).await;
     let violet = walk(&gateway, "marketplaceOffers", "upstream: \"violet\",").await;
     assert_eq!(violet.len(), sims.violet_data.offers.len());
+    let mut converted = 0;
     for offer in &sims.violet_data.offers {
         let currency = offer
             .skus
@@ -176,10 +175,9 @@ async fn every_demo_price_equals_the_simulators_raw_value() {
             .and_then(|s| s.currency.clone())
             .or_else(|| offer.currency.clone())
             .expect("a currency");
-        let want = Some((
-            Decimal::new(offer.min_price, exponent(&currency)),
-            currency.clone(),
-        ));
+        let usd = common::violet_in_usd(offer.min_price, &currency, &per_usd);
+        converted += usize::from(currency != "USD");
+        let want = Some((usd, "USD".to_owned()));
         assert_eq!(
             violet[&offer.id.to_string()],
             want,
@@ -187,4 +185,8 @@ async fn every_demo_price_equals_the_simulators_raw_value() {
             offer.id
         );
     }
+    assert!(
+        converted > 500,
+        "only {converted} offers in other currencies"
+    );
 }

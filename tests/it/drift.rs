@@ -513,15 +513,15 @@ fn violet_enum<T: serde::Serialize>(raw: &T, unrecognized: bool) -> (String, Str
     (graphql, spelling)
 }
 
-fn exponent(currency: &str) -> u32 {
-    match currency {
-        "JPY" => 0,
-        "KWD" => 3,
-        _ => 2,
-    }
-}
-
-fn check_violet(raw: &violet::wire::Offer, node: &Value, seen: &mut Seen) {
+/// Checks one Violet offer as the gateway answered it against the raw
+/// offer; `per_usd` are the simulator's published rates, which its prices
+/// are answered in US dollars at ([`common::violet_in_usd`]).
+fn check_violet(
+    raw: &violet::wire::Offer,
+    node: &Value,
+    seen: &mut Seen,
+    per_usd: &HashMap<String, Decimal>,
+) {
     use violet::wire::{ProductType, PublishingStatus, Source, Status, SubscriptionStatus};
     assert_eq!(node["nativeId"], raw.id.to_string());
     let d = &node["details"];
@@ -576,9 +576,11 @@ fn check_violet(raw: &violet::wire::Offer, node: &Value, seen: &mut Seen) {
         .and_then(|s| s.currency.clone())
         .or_else(|| raw.currency.clone())
         .expect("a currency");
-    let minor = |amount: i64| Decimal::new(amount, exponent(&currency));
-    assert_eq!(answered_amount(&node["price"]), Some(minor(raw.min_price)));
-    assert_eq!(node["price"]["currency"], currency.as_str());
+    // Every SKU is in the merchant's currency (a SKU without one is in the
+    // offer's), and every price is answered in USD.
+    let usd = |amount: i64| common::violet_in_usd(amount, &currency, per_usd);
+    assert_eq!(answered_amount(&node["price"]), Some(usd(raw.min_price)));
+    assert_eq!(node["price"]["currency"], "USD");
     assert_eq!(d["maxPrice"]["amount"].is_null(), raw.max_price.is_none());
     seen.add("no max price", raw.max_price.is_none());
     assert_eq!(d["description"], json!(raw.description));
@@ -621,14 +623,15 @@ fn check_violet(raw: &violet::wire::Offer, node: &Value, seen: &mut Seen) {
                 (&json!(graphql), &json!(spelling))
             );
         }
-        assert_eq!(
-            answered_amount(&got["salePrice"]),
-            want.sale_price.map(minor)
-        );
+        assert_eq!(answered_amount(&got["salePrice"]), want.sale_price.map(usd));
         assert_eq!(
             answered_amount(&got["retailPrice"]),
-            want.retail_price.map(minor)
+            want.retail_price.map(usd)
         );
+        for price in [&got["salePrice"], &got["retailPrice"]] {
+            assert!(price.is_null() || price["currency"] == "USD", "{price}");
+        }
+        seen.add("SKU without currency", want.currency.is_none());
         seen.add(
             "retail price only",
             want.sale_price.is_none() && want.retail_price.is_some(),
@@ -640,6 +643,7 @@ fn check_violet(raw: &violet::wire::Offer, node: &Value, seen: &mut Seen) {
 async fn violet_listing_and_lookups_answer_every_readable_offer_under_drift() {
     let gateway = TestGateway::start_drifted().await;
     let data = &gateway.sims.violet_data;
+    let per_usd = common::violet_usd_rates(&gateway.sims).await;
     let mut seen = Seen::default();
     let fields = format!("edges {{ cursor node {{ {VIOLET_FIELDS} }} }}");
     let failed = walk_marketplace(&gateway, "violet", &fields, |position, node| {
@@ -647,7 +651,7 @@ async fn violet_listing_and_lookups_answer_every_readable_offer_under_drift() {
         if data.drift.is_unreadable(&offer.id.to_string()) {
             return false;
         }
-        check_violet(offer, node, &mut seen);
+        check_violet(offer, node, &mut seen, &per_usd);
         true
     })
     .await;
@@ -664,7 +668,7 @@ async fn violet_listing_and_lookups_answer_every_readable_offer_under_drift() {
         .collect();
     let fragment = format!("... on MarketplaceOffer {{ {VIOLET_FIELDS} }}");
     lookup_all(&gateway, "violet", &ids, &fragment, |i, node| {
-        check_violet(&data.offers[i], node, &mut seen)
+        check_violet(&data.offers[i], node, &mut seen, &per_usd)
     })
     .await;
     seen.assert_all(&[
@@ -675,6 +679,7 @@ async fn violet_listing_and_lookups_answer_every_readable_offer_under_drift() {
         "variant without name",
         "huge count",
         "retail price only",
+        "SKU without currency",
     ]);
 }
 

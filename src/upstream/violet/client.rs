@@ -651,6 +651,21 @@ mod tests {
             .clone()
     }
 
+    /// `minor` units of `currency` in US cents, as the simulator answers
+    /// them: the amount (ISO 4217 exponents written out) divided by the
+    /// currency's units per US dollar in the simulator's rate table,
+    /// rounded half to even to the cent.
+    fn in_us_cents(data: &SimData, minor: i64, currency: &str) -> Decimal {
+        let exponent = match currency {
+            "JPY" => 0,
+            "KWD" => 3,
+            _ => 2,
+        };
+        (Decimal::new(minor, exponent) / data.rates[currency])
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven)
+            * Decimal::from(100)
+    }
+
     #[test]
     fn canonical_ids_are_positive_int64_without_leading_zeros() {
         assert_eq!(canonical_offer_id("3000000127"), Ok("3000000127".into()));
@@ -716,21 +731,22 @@ mod tests {
             let crate::model::MarketplaceDetails::Violet(d) = &m.details else {
                 panic!("Violet details")
             };
+            // Stored in the merchant's currency, answered in US dollars.
             let currency = raw.skus[0].currency.as_deref().unwrap();
             let price = offer.common().price.clone().unwrap();
-            assert_eq!(price.currency().code(), currency);
+            assert_eq!(price.currency().code(), "USD");
             assert_eq!(
                 price.minor_units(),
-                Some(Decimal::from(raw.min_price)),
+                Some(in_us_cents(&data, raw.min_price, currency)),
                 "{currency}"
             );
             for (sku, raw_sku) in d.skus.iter().zip(&raw.skus) {
                 let sale = sku.sale_price.as_ref().unwrap();
                 assert_eq!(
                     sale.minor_units(),
-                    Some(Decimal::from(raw_sku.sale_price.unwrap()))
+                    Some(in_us_cents(&data, raw_sku.sale_price.unwrap(), currency))
                 );
-                assert_eq!(sale.currency().code(), currency);
+                assert_eq!(sale.currency().code(), "USD");
             }
             assert_eq!(m.seller.id, raw.merchant_id.to_string());
             assert_eq!(
@@ -979,7 +995,12 @@ mod tests {
         for (offer, raw) in page.offers().zip(&data.offers[50..150]) {
             assert_eq!(offer.common().key.native_id, raw.id.to_string());
             let price = offer.common().price.clone().unwrap();
-            assert_eq!(price.minor_units(), Some(Decimal::from(raw.min_price)));
+            let currency = raw.skus[0].currency.as_deref().unwrap();
+            assert_eq!(price.currency().code(), "USD");
+            assert_eq!(
+                price.minor_units(),
+                Some(in_us_cents(&data, raw.min_price, currency))
+            );
             let Offer::Marketplace(m) = offer else {
                 panic!("marketplace offer")
             };

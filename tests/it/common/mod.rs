@@ -3,13 +3,16 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+use std::str::FromStr;
 use std::time::Duration;
 
 use offer_gateway::sim::Simulators;
 use offer_gateway::upstream::closient;
 use offer_gateway::upstream::closient::wire::{InStoreOfferOut, OnlineOfferOut};
-use offer_gateway::upstream::InstanceSpec;
+use offer_gateway::upstream::{violet, Credentials, InstanceSpec};
 use offer_gateway::Limits;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -297,4 +300,76 @@ pub fn offers_page_query() -> String {
          ... on MarketplaceOffer {{ title seller {{ id name }} }} }} }}",
         ids.join(" ")
     )
+}
+
+/// The Violet simulator's published exchange rates, units of each currency
+/// per US dollar (`GET /v1/currencies/latest?base_currency=USD`, logged in
+/// with the demo app), read as exact decimals from the answer's text.
+pub async fn violet_usd_rates(sims: &Simulators) -> HashMap<String, Decimal> {
+    let Credentials::Violet(violet::Credentials {
+        app_id,
+        app_secret,
+        username,
+        password,
+    }) = violet::sim::demo_credentials()
+    else {
+        unreachable!("Violet demo credentials")
+    };
+    let url = |path: &str| sims.violet.base_url.join(path).expect("a URL");
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(url("/v1/login"))
+        .header("X-Violet-App-Id", app_id.to_string())
+        .header("X-Violet-App-Secret", app_secret.expose())
+        .json(&json!({ "username": username, "password": password.expose() }))
+        .send()
+        .await
+        .expect("the simulator answers")
+        .json()
+        .await
+        .expect("a JSON login");
+    let text = http
+        .get(url("/v1/currencies/latest?base_currency=USD"))
+        .header("X-Violet-App-Id", app_id.to_string())
+        .header("X-Violet-App-Secret", app_secret.expose())
+        .header("X-Violet-Token", login["token"].as_str().expect("a token"))
+        .send()
+        .await
+        .expect("the simulator answers")
+        .text()
+        .await
+        .expect("a body");
+    // The wire type keeps each rate as its JSON text: never through `f64`.
+    let rates: violet::wire::ExchangeRates = serde_json::from_str(&text).expect("the rates");
+    assert_eq!(rates.base, "USD");
+    rates
+        .rates
+        .iter()
+        .map(|(code, rate)| {
+            let rate = Decimal::from_str(rate.as_str())
+                .or_else(|_| Decimal::from_scientific(rate.as_str()))
+                .expect("a decimal rate");
+            (code.clone(), rate)
+        })
+        .collect()
+}
+
+/// A Violet price of `minor` units of `currency` (ISO 4217 exponents
+/// written out: JPY 0, KWD 3, the others 2) in US dollars, as the Violet
+/// simulator converts it (its module documentation): the exact amount
+/// divided by the currency's units per US dollar from `per_usd`, rounded
+/// half to even to the cent. E.g. 4545 JPY at 151.5 per dollar is 30.00
+/// USD; 1250 KWD minor units (1.250 KWD) at 0.307 is 4.071661... -> 4.07.
+pub fn violet_in_usd(minor: i64, currency: &str, per_usd: &HashMap<String, Decimal>) -> Decimal {
+    let exponent = match currency {
+        "JPY" => 0,
+        "KWD" => 3,
+        "USD" | "EUR" | "GBP" | "CAD" => 2,
+        other => panic!("the test does not know the exponent of {other}"),
+    };
+    let rate = per_usd
+        .get(currency)
+        .unwrap_or_else(|| panic!("the simulator publishes no rate for {currency}"));
+    (Decimal::new(minor, exponent) / rate)
+        .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
 }
