@@ -161,8 +161,9 @@ async fn every_demo_price_equals_the_simulators_raw_value() {
     }
 
     // Violet: integer minor units, stored in the first SKU's currency (the
-    // SKU currency is the source of truth) and answered in USD, Violet's
-    // default `base_currency`: the simulator converts at its published
+    // SKU currency is the source of truth) and answered in USD, the
+    // `base_currency` the gateway asks for unless configured otherwise
+    // (Violet's own default): the simulator converts at its published
     // units per US dollar, rounding half to even to the cent.
     let per_usd = common::violet_usd_rates(sims).await;
     let violet = walk(&gateway, "marketplaceOffers", "upstream: \"violet\",").await;
@@ -189,4 +190,63 @@ async fn every_demo_price_equals_the_simulators_raw_value() {
         converted > 500,
         "only {converted} offers in other currencies"
     );
+}
+
+/// Reads a whole Violet listing and looks every offer up by id, 100 per
+/// query: (listed, looked up) prices by native id.
+async fn violet_listed_and_looked_up(
+    gateway: &TestGateway,
+) -> (HashMap<String, Price>, HashMap<String, Price>) {
+    let listed = walk(gateway, "marketplaceOffers", "upstream: \"violet\",").await;
+    let mut looked_up = HashMap::new();
+    for chunk in gateway.sims.violet_data.offers.chunks(100) {
+        let ids: Vec<String> = chunk
+            .iter()
+            .map(|o| GlobalId::encode(OfferKind::Marketplace, "violet", &o.id.to_string()))
+            .collect();
+        let data = gateway
+            .data(
+                "query($ids: [ID!]!) { offers(ids: $ids) { nativeId price { amount currency } } }",
+                json!({ "ids": ids }),
+            )
+            .await;
+        for got in data["offers"].as_array().expect("offers") {
+            looked_up.insert(
+                got["nativeId"].as_str().expect("nativeId").to_owned(),
+                answered(&got["price"]),
+            );
+        }
+    }
+    (listed, looked_up)
+}
+
+#[tokio::test]
+async fn a_violet_offer_has_one_price_listed_or_looked_up_in_the_configured_base_currency() {
+    use offer_gateway::upstream::{violet, StyleSettings};
+    // The default (USD) and another configured currency.
+    for target in ["USD", "EUR"] {
+        let gateway = TestGateway::start_with(|specs| {
+            for spec in specs.iter_mut().filter(|s| &*s.name == "violet") {
+                spec.settings.style = StyleSettings::Violet(violet::Settings {
+                    base_currency: offer_gateway::Currency::parse(target).expect("ISO code"),
+                });
+            }
+        })
+        .await;
+        let sims = &gateway.sims;
+        let per_usd = common::violet_usd_rates(sims).await;
+        let (listed, looked_up) = violet_listed_and_looked_up(&gateway).await;
+        assert_eq!(listed, looked_up, "{target}: listings agree with lookups");
+        assert_eq!(listed.len(), sims.violet_data.offers.len());
+        for offer in &sims.violet_data.offers {
+            let currency = offer.skus[0].currency.as_deref().expect("a SKU currency");
+            let want = common::violet_converted(offer.min_price, currency, target, &per_usd);
+            assert_eq!(
+                listed[&offer.id.to_string()],
+                Some((want, target.to_owned())),
+                "{target}: violet offer {}",
+                offer.id
+            );
+        }
+    }
 }

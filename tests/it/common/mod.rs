@@ -354,22 +354,38 @@ pub async fn violet_usd_rates(sims: &Simulators) -> HashMap<String, Decimal> {
         .collect()
 }
 
-/// A Violet price of `minor` units of `currency` (ISO 4217 exponents
-/// written out: JPY 0, KWD 3, the others 2) in US dollars, as the Violet
-/// simulator converts it (its module documentation): the exact amount
-/// divided by the currency's units per US dollar from `per_usd`, rounded
-/// half to even to the cent. E.g. 4545 JPY at 151.5 per dollar is 30.00
-/// USD; 1250 KWD minor units (1.250 KWD) at 0.307 is 4.071661... -> 4.07.
+/// A Violet price of `minor` units of `currency` in US dollars, as the
+/// Violet simulator answers it ([`violet_converted`]). E.g. 4545 JPY at
+/// 151.5 per dollar is 30.00 USD; 1250 KWD minor units (1.250 KWD) at 0.307
+/// per dollar are 4.071661... -> 4.07 USD.
 pub fn violet_in_usd(minor: i64, currency: &str, per_usd: &HashMap<String, Decimal>) -> Decimal {
-    let exponent = match currency {
+    violet_converted(minor, currency, "USD", per_usd)
+}
+
+/// A Violet price of `minor` units of `currency` in `target`, as the
+/// Violet simulator converts it (its module documentation): the exact
+/// amount (ISO 4217 exponents written out: JPY 0, KWD 3, the others 2)
+/// times `target`'s units per US dollar, divided by `currency`'s, both
+/// from `per_usd`, rounded half to even to `target`'s minor unit. E.g.
+/// 312.12 USD in EUR at 0.92 per dollar: 312.12 x 0.92 / 1 = 287.1504 ->
+/// 287.15 EUR.
+pub fn violet_converted(
+    minor: i64,
+    currency: &str,
+    target: &str,
+    per_usd: &HashMap<String, Decimal>,
+) -> Decimal {
+    let exponent = |code: &str| match code {
         "JPY" => 0,
         "KWD" => 3,
         "USD" | "EUR" | "GBP" | "CAD" => 2,
         other => panic!("the test does not know the exponent of {other}"),
     };
-    let rate = per_usd
-        .get(currency)
-        .unwrap_or_else(|| panic!("the simulator publishes no rate for {currency}"));
-    (Decimal::new(minor, exponent) / rate)
-        .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+    let rate = |code: &str| {
+        *per_usd
+            .get(code)
+            .unwrap_or_else(|| panic!("the simulator publishes no rate for {code}"))
+    };
+    (Decimal::new(minor, exponent(currency)) * rate(target) / rate(currency))
+        .round_dp_with_strategy(exponent(target), RoundingStrategy::MidpointNearestEven)
 }
