@@ -21,7 +21,7 @@
 //! - [`upstream`]: each configured instance (the shared plumbing) with its
 //!   style's connector, one folder per API style (`closient`, `medusa`,
 //!   `violet`), each split into `wire`, `map`, `client`, `credentials` and
-//!   `sim`.
+//!   `sim` (Violet adds `settings`, the keys only it takes).
 //! - `pricing`: the one money module: parsing every upstream's prices,
 //!   conversion, formatting, and the cheapest-offer rule.
 //! - `rates`: where exchange rates come from (config or an upstream).
@@ -64,7 +64,7 @@ pub use http::persisted::{sha256_hex, PersistedQueries};
 pub use http::{serve, serve_with_grace, shutdown_signal, ServerOptions};
 pub use limits::Limits;
 pub use model::{OfferKind, UpstreamKind};
-pub use pricing::JsonNumber;
+pub use pricing::{Currency, JsonNumber};
 pub use rates::{RatesConfig, RatesSpec};
 pub use schema::id::GlobalId;
 pub use schema::{sdl, GatewaySchema};

@@ -16,7 +16,9 @@
 //! `[persisted_queries]` into [`crate::http::persisted::PersistedQueries`],
 //! `[rates]` into [`crate::rates::RatesConfig`], and each
 //! `[upstreams.<name>]` through [`crate::upstream::settings::instance`]
-//! (its `credentials` table into the style's own `CredentialsConfig`).
+//! (its `credentials` table into the style's own `CredentialsConfig`, the
+//! keys only its style takes, such as Violet's `base_currency`, into the
+//! style's own settings).
 //! This module only reads the file, applies environment overrides
 //! ([`overrides`]) and checks what spans tables. Secrets are never written
 //! in the file: it names the environment variable or file that holds each

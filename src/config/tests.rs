@@ -457,8 +457,29 @@ fn every_default_the_readme_documents_is_the_codes() {
         if path.contains(' ') || path.contains('*') {
             continue;
         }
+        // A key that only some styles take says so first (`violet: ...`):
+        // it is set on the instances of those styles only.
+        let styles: Option<Vec<&str>> = cells
+            .get(3)
+            .and_then(|meaning| meaning.split_once(':'))
+            .map(|(styles, _)| styles.split(',').map(str::trim).collect::<Vec<_>>())
+            .filter(|styles| {
+                styles
+                    .iter()
+                    .all(|s| ["closient", "medusa", "violet"].contains(s))
+            });
         let mut table: toml::Table = toml::from_str(&base).expect("TOML");
-        for name in ["closient", "mercur-eu", "violet"] {
+        for (name, style) in [
+            ("closient", "closient"),
+            ("mercur-eu", "medusa"),
+            ("violet", "violet"),
+        ] {
+            if styles
+                .as_ref()
+                .is_some_and(|styles| !styles.contains(&style))
+            {
+                continue;
+            }
             let path = path.replace("<name>", name);
             set(&mut table, &path, value.clone());
         }
@@ -482,6 +503,7 @@ fn every_default_the_readme_documents_is_the_codes() {
         "upstreams.<name>.cache.ttl",
         "upstreams.<name>.retry.budget_percent",
         "upstreams.<name>.breaker.cool_down",
+        "upstreams.<name>.base_currency",
     ] {
         assert!(
             checked.iter().any(|c| c == path),
@@ -583,4 +605,61 @@ fn sync_settings_have_defaults_per_style_and_are_checked() {
     }
     let err = error_of(&format!("{ONE}[upstreams.a.sync]\nevery = \"1h\"\n"));
     assert!(err.contains("unknown field `every`"), "{err}");
+}
+
+#[test]
+fn violet_base_currency_is_usd_unless_set_and_must_be_an_iso_code() {
+    use crate::upstream::{violet, StyleSettings};
+    let in_currency = |code: &str| {
+        StyleSettings::Violet(violet::Settings {
+            base_currency: Currency::parse(code).unwrap(),
+        })
+    };
+    // Stated explicitly: Violet's own default, never left to the upstream.
+    let config = Config::from_toml(FULL, env).unwrap();
+    assert_eq!(config.instances[2].settings.style, in_currency("USD"));
+    assert_eq!(config.instances[0].settings.style, StyleSettings::None);
+    let with = |line: &str| {
+        FULL.replace(
+            "base_url = \"https://sandbox-api.violet.io\"",
+            &format!("base_url = \"https://sandbox-api.violet.io\"\n{line}"),
+        )
+    };
+    let config = Config::from_toml(&with("base_currency = \"eur\""), env).unwrap();
+    assert_eq!(config.instances[2].settings.style, in_currency("EUR"));
+    let overridden = Config::from_toml_with_overrides(
+        FULL,
+        env,
+        &[(
+            "OFFER_GATEWAY__UPSTREAMS__VIOLET__BASE_CURRENCY".into(),
+            "JPY".into(),
+        )],
+    )
+    .unwrap();
+    assert_eq!(overridden.instances[2].settings.style, in_currency("JPY"));
+
+    for bad in ["\"US\"", "\"ZZZ\"", "\"XAU\"", "\"\"", "\"€\""] {
+        let err = error_of(&with(&format!("base_currency = {bad}")));
+        assert_eq!(
+            err,
+            format!(
+                "upstreams.violet.base_currency: {bad} is not an ISO 4217 currency code \
+                 with a minor unit; write a three-letter code such as \"USD\", \"EUR\" or \"JPY\""
+            )
+        );
+    }
+    let err = error_of(&with("base_currency = 978"));
+    assert!(
+        err.starts_with("upstreams.violet.base_currency: invalid type: integer `978`"),
+        "{err}"
+    );
+    // Only Violet-style instances take it.
+    let err = error_of(&FULL.replace(
+        "request_timeout = \"3s\"",
+        "request_timeout = \"3s\"\nbase_currency = \"USD\"",
+    ));
+    assert!(
+        err.starts_with("upstreams.closient: unknown field `base_currency`"),
+        "{err}"
+    );
 }

@@ -43,10 +43,11 @@ use crate::secret::Secret;
 
 pub(crate) use client::HttpClient;
 pub use settings::{
-    BreakerSettings, BudgetWindow, CacheSettings, InstanceSettings, RetrySettings, SyncSettings,
-    DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_NOT_FOUND_TTL, DEFAULT_CACHE_STALE_IF_ERROR,
-    DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_REQUEST_TIMEOUT, DEFAULT_SYNC_CHANGES_INTERVAL, DEFAULT_SYNC_INTERVAL,
+    BreakerSettings, BudgetWindow, CacheSettings, InstanceSettings, RetrySettings, StyleSettings,
+    SyncSettings, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_NOT_FOUND_TTL,
+    DEFAULT_CACHE_STALE_IF_ERROR, DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_MAX_BATCH_SIZE,
+    DEFAULT_MAX_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SYNC_CHANGES_INTERVAL,
+    DEFAULT_SYNC_INTERVAL,
 };
 
 /// Credentials of one upstream instance: its style's own type.
@@ -453,14 +454,22 @@ pub trait Connector: Send + Sync + 'static {
 }
 
 /// What the gateway needs of an API style beyond its folder: how to build
-/// its connector and how to read its credentials table.
+/// its connector and how to read its credentials table and its own keys.
 /// [`Style::of`] is the one match on the kind; a new style adds its arm.
 pub struct Style {
     /// The connector of an instance of this style.
     pub connect: fn(&InstanceSpec) -> Arc<dyn Connector>,
     /// Reads the instance's `credentials` table.
     pub read_credentials: ReadCredentials,
+    /// Takes the keys only this style takes out of the instance table.
+    pub read_settings: ReadSettings,
 }
+
+/// Takes the keys only one style takes out of the instance table at `key`
+/// (the path, for messages) and reads them; the keys left are every
+/// style's ([`InstanceSettings`]).
+pub type ReadSettings =
+    fn(key: &str, table: &mut toml::Table) -> Result<StyleSettings, crate::error::InvalidSetting>;
 
 /// Reads the `credentials` table at `key` (the path, for messages), with
 /// secrets from the environment (looked up with `env`) or files.
@@ -480,17 +489,22 @@ impl Style {
                 read_credentials: |key, table, env| {
                     table_as::<closient::CredentialsConfig>(key, table)?.resolve(key, env)
                 },
+                read_settings: |_, _| Ok(StyleSettings::None),
             },
             UpstreamKind::Medusa => Style {
                 connect: |spec| Arc::new(medusa::MedusaConnector::new(spec)),
                 read_credentials: |key, table, env| {
                     table_as::<medusa::CredentialsConfig>(key, table)?.resolve(key, env)
                 },
+                read_settings: |_, _| Ok(StyleSettings::None),
             },
             UpstreamKind::Violet => Style {
                 connect: |spec| Arc::new(violet::VioletConnector::new(spec)),
                 read_credentials: |key, table, env| {
                     table_as::<violet::CredentialsConfig>(key, table)?.resolve(key, env)
+                },
+                read_settings: |key, table| {
+                    violet::Settings::take(key, table).map(StyleSettings::Violet)
                 },
             },
         }

@@ -1,8 +1,10 @@
 //! The settings of one upstream instance, as its `[upstreams.<name>]`
 //! table of the configuration gives them, and the reading of that table:
-//! `kind`, `base_url`, the style's own `credentials` table and the tuning
+//! `kind`, `base_url`, the style's own `credentials` table, the keys only
+//! its style takes ([`StyleSettings`], read by the style) and the tuning
 //! ([`InstanceSettings`], with nested `cache`, `retry` and `breaker`
-//! tables). Every default is here, once.
+//! tables). Every shared default is here, once; a style's own defaults are
+//! in its folder.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +66,22 @@ pub struct InstanceSettings {
     pub breaker: BreakerSettings,
     /// The catalog sync of this instance.
     pub sync: SyncSettings,
+    /// The keys only this instance's style takes, read by the style before
+    /// the others (so never by this type's serde).
+    #[serde(skip)]
+    pub style: StyleSettings,
+}
+
+/// The settings only one style takes: keys of an instance table besides
+/// the shared ones, which each style reads out of the table itself
+/// ([`crate::upstream::Style`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StyleSettings {
+    /// The style takes no keys of its own (Closient, Medusa).
+    #[default]
+    None,
+    /// A Violet-style instance's `base_currency`.
+    Violet(crate::upstream::violet::Settings),
 }
 
 impl Default for InstanceSettings {
@@ -79,6 +97,7 @@ impl Default for InstanceSettings {
             retry: RetrySettings::default(),
             breaker: BreakerSettings::default(),
             sync: SyncSettings::default(),
+            style: StyleSettings::None,
         }
     }
 }
@@ -339,9 +358,12 @@ pub(crate) fn instance(
         Some(_) => return Err(InvalidSetting::new(credentials_key, "must be a table")),
         None => toml::Table::new(),
     };
-    let credentials =
-        (crate::upstream::Style::of(kind).read_credentials)(&credentials_key, credentials, env)?;
-    let settings: InstanceSettings = table_as(&key, table)?;
+    let style = crate::upstream::Style::of(kind);
+    let credentials = (style.read_credentials)(&credentials_key, credentials, env)?;
+    // The style's own keys first: what is left is every style's.
+    let own = (style.read_settings)(&key, &mut table)?;
+    let mut settings: InstanceSettings = table_as(&key, table)?;
+    settings.style = own;
     settings.validate(&key)?;
     Ok(InstanceSpec {
         name: Arc::from(name),

@@ -3,7 +3,10 @@
 //!
 //! The expected values are computed here independently of the pricing
 //! module: Closient decimal strings and Medusa JSON numbers in major units,
-//! Violet integers in minor units with the ISO 4217 exponents written out.
+//! Violet integers in minor units with the ISO 4217 exponents written out,
+//! converted into US dollars (Violet's `base_currency`) at the simulator's
+//! published rates with its rounding, written out in
+//! [`common::violet_in_usd`].
 
 use crate::common;
 
@@ -139,17 +142,92 @@ async fn every_demo_price_equals_the_simulators_raw_value() {
         assert_eq!(medusa[&offer.id], want, "medusa offer {}", offer.id);
     }
 
-    // Violet: integer minor units in the SKU's currency (the source of
-    // truth); the price shown is the cheapest SKU a buyer can buy.
+    // Violet: integer minor units, stored in the first SKU's currency (the
+    // SKU currency is the source of truth) and answered in USD, the
+    // `base_currency` the gateway asks for unless configured otherwise
+    // (Violet's own default): the simulator converts at its published
+    // units per US dollar, rounding half to even to the cent.
+    // The price shown is the cheapest SKU a buyer can buy.
+    let per_usd = common::violet_usd_rates(sims).await;
     let violet = walk(&gateway, "marketplaceOffers", "upstream: \"violet\",").await;
     assert_eq!(violet.len(), sims.violet_data.offers.len());
+    let mut converted = 0;
     for offer in &sims.violet_data.offers {
-        let want = Some(common::expect::violet_listed(offer));
+        let currency = offer
+            .skus
+            .first()
+            .and_then(|s| s.currency.clone())
+            .or_else(|| offer.currency.clone())
+            .expect("a currency");
+        converted += usize::from(currency != "USD");
+        let want = Some(common::expect::violet_listed(offer, &per_usd));
         assert_eq!(
             violet[&offer.id.to_string()],
             want,
             "violet offer {}",
             offer.id
         );
+    }
+    assert!(
+        converted > 500,
+        "only {converted} offers in other currencies"
+    );
+}
+
+/// Reads a whole Violet listing and looks every offer up by id, 100 per
+/// query: (listed, looked up) prices by native id.
+async fn violet_listed_and_looked_up(
+    gateway: &TestGateway,
+) -> (HashMap<String, Price>, HashMap<String, Price>) {
+    let listed = walk(gateway, "marketplaceOffers", "upstream: \"violet\",").await;
+    let mut looked_up = HashMap::new();
+    for chunk in gateway.sims.violet_data.offers.chunks(100) {
+        let ids: Vec<String> = chunk
+            .iter()
+            .map(|o| GlobalId::encode(OfferKind::Marketplace, "violet", &o.id.to_string()))
+            .collect();
+        let data = gateway
+            .data(
+                "query($ids: [ID!]!) { offers(ids: $ids) { nativeId price { amount currency } } }",
+                json!({ "ids": ids }),
+            )
+            .await;
+        for got in data["offers"].as_array().expect("offers") {
+            looked_up.insert(
+                got["nativeId"].as_str().expect("nativeId").to_owned(),
+                answered(&got["price"]),
+            );
+        }
+    }
+    (listed, looked_up)
+}
+
+#[tokio::test]
+async fn a_violet_offer_has_one_price_listed_or_looked_up_in_the_configured_base_currency() {
+    use offer_gateway::upstream::{violet, StyleSettings};
+    // The default (USD) and another configured currency.
+    for target in ["USD", "EUR"] {
+        let gateway = TestGateway::start_with(|specs| {
+            for spec in specs.iter_mut().filter(|s| &*s.name == "violet") {
+                spec.settings.style = StyleSettings::Violet(violet::Settings {
+                    base_currency: offer_gateway::Currency::parse(target).expect("ISO code"),
+                });
+            }
+        })
+        .await;
+        let sims = &gateway.sims;
+        let per_usd = common::violet_usd_rates(sims).await;
+        let (listed, looked_up) = violet_listed_and_looked_up(&gateway).await;
+        assert_eq!(listed, looked_up, "{target}: listings agree with lookups");
+        assert_eq!(listed.len(), sims.violet_data.offers.len());
+        for offer in &sims.violet_data.offers {
+            let want = common::expect::violet_listed_in(offer, target, &per_usd);
+            assert_eq!(
+                listed[&offer.id.to_string()],
+                Some(want),
+                "{target}: violet offer {}",
+                offer.id
+            );
+        }
     }
 }

@@ -513,9 +513,15 @@ fn violet_enum<T: serde::Serialize>(raw: &T, unrecognized: bool) -> (String, Str
     (graphql, spelling)
 }
 
-use crate::common::expect::exponent;
-
-fn check_violet(raw: &violet::wire::Offer, node: &Value, seen: &mut Seen) {
+/// Checks one Violet offer as the gateway answered it against the raw
+/// offer; `per_usd` are the simulator's published rates, which its prices
+/// are answered in US dollars at ([`common::violet_in_usd`]).
+fn check_violet(
+    raw: &violet::wire::Offer,
+    node: &Value,
+    seen: &mut Seen,
+    per_usd: &common::expect::Rates,
+) {
     use violet::wire::{ProductType, PublishingStatus, Source, Status, SubscriptionStatus};
     assert_eq!(node["nativeId"], raw.id.to_string());
     let d = &node["details"];
@@ -570,11 +576,15 @@ fn check_violet(raw: &violet::wire::Offer, node: &Value, seen: &mut Seen) {
         .and_then(|s| s.currency.clone())
         .or_else(|| raw.currency.clone())
         .expect("a currency");
-    let minor = |amount: i64| Decimal::new(amount, exponent(&currency));
-    let (listed, listed_currency) = crate::common::expect::violet_listed(raw);
+    // Every SKU is in the merchant's currency (a SKU without one is in the
+    // offer's), and every price is answered in USD; the price shown is the
+    // cheapest SKU a buyer can buy.
+    let usd = |amount: i64| common::violet_in_usd(amount, &currency, per_usd);
+    let (listed, listed_currency) = common::expect::violet_listed(raw, per_usd);
     assert_eq!(answered_amount(&node["price"]), Some(listed));
     assert_eq!(node["price"]["currency"], listed_currency.as_str());
-    assert_eq!(answered_amount(&d["minPrice"]), Some(minor(raw.min_price)));
+    assert_eq!(listed_currency, "USD");
+    assert_eq!(answered_amount(&d["minPrice"]), Some(usd(raw.min_price)));
     assert_eq!(d["maxPrice"]["amount"].is_null(), raw.max_price.is_none());
     seen.add("no max price", raw.max_price.is_none());
     assert_eq!(d["description"], json!(raw.description));
@@ -617,14 +627,15 @@ fn check_violet(raw: &violet::wire::Offer, node: &Value, seen: &mut Seen) {
                 (&json!(graphql), &json!(spelling))
             );
         }
-        assert_eq!(
-            answered_amount(&got["salePrice"]),
-            want.sale_price.map(minor)
-        );
+        assert_eq!(answered_amount(&got["salePrice"]), want.sale_price.map(usd));
         assert_eq!(
             answered_amount(&got["retailPrice"]),
-            want.retail_price.map(minor)
+            want.retail_price.map(usd)
         );
+        for price in [&got["salePrice"], &got["retailPrice"]] {
+            assert!(price.is_null() || price["currency"] == "USD", "{price}");
+        }
+        seen.add("SKU without currency", want.currency.is_none());
         seen.add(
             "retail price only",
             want.sale_price.is_none() && want.retail_price.is_some(),
@@ -636,6 +647,7 @@ fn check_violet(raw: &violet::wire::Offer, node: &Value, seen: &mut Seen) {
 async fn violet_listing_and_lookups_answer_every_readable_offer_under_drift() {
     let gateway = TestGateway::start_drifted().await;
     let data = &gateway.sims.violet_data;
+    let per_usd = common::violet_usd_rates(&gateway.sims).await;
     let mut seen = Seen::default();
     let fields = format!("edges {{ cursor node {{ {VIOLET_FIELDS} }} }}");
     let failed = walk_marketplace(&gateway, "violet", &fields, |position, node| {
@@ -643,7 +655,7 @@ async fn violet_listing_and_lookups_answer_every_readable_offer_under_drift() {
         if data.drift.is_unreadable(&offer.id.to_string()) {
             return false;
         }
-        check_violet(offer, node, &mut seen);
+        check_violet(offer, node, &mut seen, &per_usd);
         true
     })
     .await;
@@ -660,7 +672,7 @@ async fn violet_listing_and_lookups_answer_every_readable_offer_under_drift() {
         .collect();
     let fragment = format!("... on MarketplaceOffer {{ {VIOLET_FIELDS} }}");
     lookup_all(&gateway, "violet", &ids, &fragment, |i, node| {
-        check_violet(&data.offers[i], node, &mut seen)
+        check_violet(&data.offers[i], node, &mut seen, &per_usd)
     })
     .await;
     seen.assert_all(&[
@@ -671,6 +683,7 @@ async fn violet_listing_and_lookups_answer_every_readable_offer_under_drift() {
         "variant without name",
         "huge count",
         "retail price only",
+        "SKU without currency",
     ]);
 }
 

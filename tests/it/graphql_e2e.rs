@@ -186,7 +186,9 @@ async fn medusa_and_violet_offers_answer_every_field() {
         }
     }
 
-    // Violet: name, merchant, SKUs with prices in minor units of their currency.
+    // Violet: name, merchant, SKUs with prices stored in minor units of
+    // their currency and answered in US dollars (Violet's `base_currency`).
+    let per_usd = common::violet_usd_rates(&gateway.sims).await;
     let violet = &data["violet"];
     let native: i64 = violet["nativeId"].as_str().unwrap().parse().unwrap();
     let raw = gateway
@@ -207,16 +209,12 @@ async fn medusa_and_violet_offers_answer_every_field() {
     for (got, want) in skus.iter().zip(&raw.skus) {
         assert_eq!(got["id"], want.id.expect("sku id").to_string());
         let currency = want.currency.as_deref().expect("sku currency");
-        let exponent = match currency {
-            "JPY" => 0,
-            "KWD" => 3,
-            _ => 2,
-        };
         assert_eq!(
             decimal(&got["salePrice"]["amount"]),
-            want.sale_price.map(|m| Decimal::new(m, exponent))
+            want.sale_price
+                .map(|m| common::violet_in_usd(m, currency, &per_usd))
         );
-        assert_eq!(got["salePrice"]["currency"], currency);
+        assert_eq!(got["salePrice"]["currency"], "USD");
         assert_eq!(got["gtin"], json!(want.gtin));
     }
     assert_eq!(details["tags"], json!(raw.tags));

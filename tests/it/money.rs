@@ -58,10 +58,16 @@ async fn the_demo_product_page_is_ranked_as_checked_by_hand() {
         Some("286.99")
     );
     assert_eq!(cheapest.price.as_ref().unwrap().currency, "EUR");
-    // - Violet 3000000069: cheapest buyable SKU 31212 US cents = 312.12 USD
-    //   = 287.1504 EUR -> 287.15, no shipping information -> no total;
+    // - Violet 3000000069: a USD merchant's offer (every SKU in USD), so
+    //   Violet's base_currency USD answers it as stored (31212 / 1 = 31212
+    //   US cents): cheapest buyable SKU 31212 US cents = 312.12 USD
+    //   x 0.92 = 287.1504 EUR -> 287.15, no shipping information -> no total;
     let violet = sims.violet_data.offer(3000000069).expect("violet offer");
     assert_eq!(violet.min_price, 31212);
+    assert!(violet
+        .skus
+        .iter()
+        .all(|sku| sku.currency.as_deref() == Some("USD")));
     // - Medusa offer_01JGHKVJ472EGAF817M159XTFJ: one tier, 301.5 EUR, no shipping -> no total;
     // - Medusa offer_01JGHRZ6QAA73XYPPMASM8V8QM: 103.483 KWD = 337.078... USD
     //   = 310.112... EUR -> 310.11, no total;
@@ -230,7 +236,7 @@ async fn compare_arguments_are_checked() {
 async fn money_formats_for_a_locale_and_converts_with_the_rate_it_used() {
     let gateway = TestGateway::start().await;
     let ids = product_page_ids();
-    // The Violet offer: 312.12 USD.
+    // The Violet offer: stored and answered in USD (see the ranking above), 312.12 USD.
     let data = gateway
         .data(
             r#"query($id: ID!) { offer(id: $id) { price {

@@ -120,8 +120,8 @@ impl Raw<'_> {
             }
             Raw::Medusa(o) => (expect::medusa_unit(o, quantity, currency, rates), None),
             Raw::Violet(o) => {
-                let price = expect::violet_cheapest(o, quantity)
-                    .unwrap_or_else(|| expect::violet_listed(o));
+                let price = expect::violet_cheapest(o, quantity, rates)
+                    .unwrap_or_else(|| expect::violet_listed(o, rates));
                 (convert(price), None)
             }
         };

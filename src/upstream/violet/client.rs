@@ -13,16 +13,26 @@
 //! 401/403 is [`UpstreamError::Unauthorized`]; a 401 also drops the token so
 //! that the next call logs in afresh (the upstream may have forgotten it).
 //!
+//! Currency: Violet converts every price of an answer into its
+//! `base_currency` query parameter, documented with a default of USD for
+//! the by-id lookup (seed 004) and for the listings too (see
+//! [`wire::DEFAULT_BASE_CURRENCY`]). The connector sends the instance's
+//! configured `base_currency` ([`super::Settings`], USD unless set)
+//! explicitly on every lookup and every search page, so an offer has the
+//! same prices whether a lookup or a listing brought it, and no answer
+//! depends on an unstated default.
+//!
 //! Lookups: Violet has no multi-get, so each offer is one
-//! `GET /v1/catalog/offers/{id}?include=metadata,collections`, sent
-//! concurrently and bounded by the instance's semaphore; 404 is "not found".
+//! `GET /v1/catalog/offers/{id}?include=metadata,collections&base_currency=`,
+//! sent concurrently and bounded by the instance's semaphore; 404 is "not
+//! found".
 //!
 //! Listing: [`ListScope::All`] is `POST /v1/catalog/offers/search` with the
-//! empty filter `{}`; 0-based offset/limit are mapped onto Violet's 1-based
-//! `page` and `size` (at most 100), with one call when a single page can
-//! cover the range and two otherwise. A page is read offer by offer: an
-//! offer that cannot be read is an error item of the page, and the others
-//! are still answered.
+//! empty filter `{}` (and the same `include` and `base_currency`); 0-based
+//! offset/limit are mapped onto Violet's 1-based `page` and `size` (at
+//! most 100), with one call when a single page can cover the range and two
+//! otherwise. A page is read offer by offer: an offer that cannot be read
+//! is an error item of the page, and the others are still answered.
 
 use std::collections::HashSet;
 
@@ -43,7 +53,7 @@ use crate::upstream::paging::PagePlan;
 use crate::upstream::resilience::Idempotent;
 use crate::upstream::{
     Call, CatalogFeed, Connector, Credentials, InstanceSpec, ListScope, Lookup, OfferFilter,
-    OfferPage,
+    OfferPage, StyleSettings,
 };
 
 /// Largest page Violet serves.
@@ -81,6 +91,8 @@ pub(crate) struct VioletConnector {
     spec: InstanceSpec,
     app: Option<AppAuth>,
     auth: Mutex<AuthState>,
+    /// The currency every price is asked in (`base_currency`).
+    base_currency: Currency,
 }
 
 impl VioletConnector {
@@ -101,10 +113,16 @@ impl VioletConnector {
             }),
             _ => None,
         };
+        // A spec built in code without Violet settings has their defaults.
+        let settings = match &spec.settings.style {
+            StyleSettings::Violet(settings) => settings.clone(),
+            StyleSettings::None => super::Settings::default(),
+        };
         VioletConnector {
             spec: spec.clone(),
             app,
             auth: Mutex::new(AuthState::default()),
+            base_currency: settings.base_currency,
         }
     }
 
@@ -274,10 +292,12 @@ impl VioletConnector {
             return Ok(None);
         };
         let url = self.spec.url(&format!("/v1/catalog/offers/{id}"));
+        let query = [
+            ("include", INCLUDE),
+            ("base_currency", self.base_currency.code()),
+        ];
         let response = self
-            .authorized(call, |client| {
-                client.get(url.clone()).query(&[("include", INCLUDE)])
-            })
+            .authorized(call, |client| client.get(url.clone()).query(&query))
             .await?;
         match response.status.as_u16() {
             200..=299 => {
@@ -307,6 +327,7 @@ impl VioletConnector {
             ("page", page.to_string()),
             ("size", size.to_string()),
             ("include", INCLUDE.to_owned()),
+            ("base_currency", self.base_currency.code().to_owned()),
         ];
         let response = self
             .authorized(call, |client| {
@@ -623,6 +644,43 @@ mod tests {
         )
     }
 
+    /// A demo connector configured with `base_currency`.
+    fn connector_in(running: &RunningSim, base_currency: &str) -> Instance {
+        let settings = crate::upstream::InstanceSettings {
+            style: StyleSettings::Violet(violet::Settings {
+                base_currency: Currency::parse(base_currency).expect("an ISO 4217 code"),
+            }),
+            ..Default::default()
+        };
+        Instance::new(
+            InstanceSpec {
+                name: Arc::from("violet-test"),
+                base_url: running.base_url.clone(),
+                credentials: demo_credentials(),
+                settings,
+            },
+            HttpClient::new(DEFAULT_CONNECT_TIMEOUT),
+        )
+    }
+
+    /// The simulator, recording the path and query of every request.
+    async fn start_recording() -> (RunningSim, Arc<SimData>, Arc<std::sync::Mutex<Vec<String>>>) {
+        let data = Arc::new(SimData::generate(&Catalog::generate(SEED)));
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let app = router(data.clone()).layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                record
+                    .lock()
+                    .expect("no test panics while recording")
+                    .push(request.uri().to_string());
+                next.run(request)
+            },
+        ));
+        let running = serve(app).await.expect("simulator starts");
+        (running, data, seen)
+    }
+
     fn key(id: i64) -> OfferKey {
         OfferKey::new(OfferKind::Marketplace, id.to_string())
     }
@@ -649,6 +707,27 @@ mod tests {
             .find(|o| o.skus.len() > 1 && o.skus[0].currency.as_deref() == Some(currency))
             .expect("the simulator has offers in every merchant currency")
             .clone()
+    }
+
+    /// `minor` units of `currency` in minor units of `target` (a currency
+    /// with two decimals), as the simulator answers them: the amount (ISO
+    /// 4217 exponents written out) times `target`'s units per US dollar
+    /// over `currency`'s, from the simulator's rate table, rounded half to
+    /// even to the cent. E.g. 4545 JPY into USD: 4545 x 1 / 151.5 = 30.00.
+    fn in_cents_of(data: &SimData, minor: i64, currency: &str, target: &str) -> Decimal {
+        let exponent = match currency {
+            "JPY" => 0,
+            "KWD" => 3,
+            _ => 2,
+        };
+        (Decimal::new(minor, exponent) * data.rates[target] / data.rates[currency])
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven)
+            * Decimal::from(100)
+    }
+
+    /// [`in_cents_of`] US dollars.
+    fn in_us_cents(data: &SimData, minor: i64, currency: &str) -> Decimal {
+        in_cents_of(data, minor, currency, "USD")
     }
 
     #[test]
@@ -716,21 +795,22 @@ mod tests {
             let crate::model::MarketplaceDetails::Violet(d) = &m.details else {
                 panic!("Violet details")
             };
+            // Stored in the merchant's currency, answered in US dollars.
             let currency = raw.skus[0].currency.as_deref().unwrap();
             let price = offer.common().price.clone().unwrap();
-            assert_eq!(price.currency().code(), currency);
+            assert_eq!(price.currency().code(), "USD");
             assert_eq!(
                 price.minor_units(),
-                Some(Decimal::from(raw.min_price)),
+                Some(in_us_cents(&data, raw.min_price, currency)),
                 "{currency}"
             );
             for (sku, raw_sku) in d.skus.iter().zip(&raw.skus) {
                 let sale = sku.sale_price.as_ref().unwrap();
                 assert_eq!(
                     sale.minor_units(),
-                    Some(Decimal::from(raw_sku.sale_price.unwrap()))
+                    Some(in_us_cents(&data, raw_sku.sale_price.unwrap(), currency))
                 );
-                assert_eq!(sale.currency().code(), currency);
+                assert_eq!(sale.currency().code(), "USD");
             }
             assert_eq!(m.seller.id, raw.merchant_id.to_string());
             assert_eq!(
@@ -750,6 +830,107 @@ mod tests {
             "one GET per offer"
         );
         assert_eq!(running.control.count(LOGIN), 1, "one lazy login");
+    }
+
+    #[tokio::test]
+    async fn sends_the_configured_base_currency_on_every_lookup_and_search_page() {
+        let (running, data, seen) = start_recording().await;
+        let ids: Vec<i64> = data.offers[..3].iter().map(|o| o.id).collect();
+        let keys: Vec<OfferKey> = ids.iter().map(|id| key(*id)).collect();
+        for (c, currency) in [
+            (connector(&running, demo_credentials()), "USD"),
+            (connector_in(&running, "EUR"), "EUR"),
+        ] {
+            seen.lock().unwrap().clear();
+            let answers = c.fetch_offers(&CallContext::default(), &keys).await;
+            assert!(answers.iter().all(|(_, l)| matches!(l, Ok(Some(_)))));
+            c.list_offers(&CallContext::default(), &ListScope::All, 50, 100)
+                .await
+                .unwrap();
+            c.catalog_page(
+                &CallContext::default(),
+                &CatalogFeed::Changes(ListScope::All),
+                0,
+                20,
+            )
+            .await
+            .unwrap();
+            let seen = seen.lock().unwrap().clone();
+            let offers: Vec<&String> = seen
+                .iter()
+                .filter(|uri| uri.starts_with("/v1/catalog/offers"))
+                .collect();
+            assert_eq!(offers.len(), 3 + 2 + 1, "{seen:?}");
+            let param = format!("base_currency={currency}");
+            for uri in offers {
+                let query = uri.split_once('?').map(|(_, q)| q).unwrap_or("");
+                assert!(query.split('&').any(|p| p == param), "{uri}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_configured_base_currency_gives_every_price_in_it_by_id_and_listed() {
+        let (running, data) = start().await;
+        let c = connector_in(&running, "EUR");
+        let raws: Vec<wire::Offer> = ["USD", "EUR", "GBP", "JPY", "KWD", "CAD"]
+            .iter()
+            .map(|cur| offer_in(&data, cur))
+            .collect();
+        let keys: Vec<OfferKey> = raws.iter().map(|o| key(o.id)).collect();
+        let answers = c.fetch_offers(&CallContext::default(), &keys).await;
+        for raw in &raws {
+            let (_, lookup) = answers.iter().find(|(k, _)| *k == key(raw.id)).unwrap();
+            let offer = lookup.as_ref().unwrap().as_ref().unwrap();
+            let currency = raw.skus[0].currency.as_deref().unwrap();
+            let price = offer.common().price.clone().unwrap();
+            assert_eq!(price.currency().code(), "EUR");
+            assert_eq!(
+                price.minor_units(),
+                Some(in_cents_of(&data, raw.min_price, currency, "EUR")),
+                "{currency}"
+            );
+            let Offer::Marketplace(m) = offer else {
+                panic!("marketplace offer")
+            };
+            let crate::model::MarketplaceDetails::Violet(d) = &m.details else {
+                panic!("Violet details")
+            };
+            for (sku, raw_sku) in d.skus.iter().zip(&raw.skus) {
+                let sale = sku.sale_price.as_ref().unwrap();
+                assert_eq!(sale.currency().code(), "EUR");
+                assert_eq!(
+                    sale.minor_units(),
+                    Some(in_cents_of(
+                        &data,
+                        raw_sku.sale_price.unwrap(),
+                        currency,
+                        "EUR"
+                    ))
+                );
+            }
+        }
+        // A listing prices each offer as its lookup does.
+        let page = c
+            .list_offers(&CallContext::default(), &ListScope::All, 0, 100)
+            .await
+            .unwrap();
+        let listed: Vec<&Offer> = page.offers().collect();
+        assert_eq!(listed.len(), 100);
+        let keys: Vec<OfferKey> = listed.iter().map(|o| o.common().key.clone()).collect();
+        let looked_up = c.fetch_offers(&CallContext::default(), &keys).await;
+        for offer in listed {
+            let (_, lookup) = looked_up
+                .iter()
+                .find(|(k, _)| *k == offer.common().key)
+                .unwrap();
+            let by_id = lookup.as_ref().unwrap().as_ref().unwrap();
+            assert_eq!(offer.common().price, by_id.common().price);
+            assert_eq!(
+                offer.common().price.as_ref().map(|p| p.currency().code()),
+                Some("EUR")
+            );
+        }
     }
 
     #[tokio::test]
@@ -984,9 +1165,11 @@ mod tests {
             let crate::model::MarketplaceDetails::Violet(d) = &m.details else {
                 panic!("Violet details")
             };
+            let currency = raw.skus[0].currency.as_deref().unwrap();
+            assert_eq!(d.min_price.currency().code(), "USD");
             assert_eq!(
                 d.min_price.minor_units(),
-                Some(Decimal::from(raw.min_price))
+                Some(in_us_cents(&data, raw.min_price, currency))
             );
             assert_eq!(
                 offer.common().price,

@@ -10,7 +10,9 @@
 //! - prices (`min_price`, `max_price`, SKU `sale_price`, `retail_price`)
 //!   are integers in the *minor* unit of the currency (see
 //!   [`crate::pricing::from_violet`]); the SKU's `currency` is the source
-//!   of truth, the offer-level `currency` is for reference;
+//!   of truth, the offer-level `currency` is for reference; every price
+//!   of an answer is in its `base_currency` query parameter, which
+//!   defaults to [`DEFAULT_BASE_CURRENCY`];
 //! - other numbers that may be fractional (`commission_rate`, dimensions,
 //!   exchange rates) are kept as [`JsonNumber`] so no digit is lost;
 //! - the documented enums (`source`, `type`, `status`,
@@ -853,6 +855,13 @@ pub struct ErrorBody {
 
 /// Violet's error code for an expired token.
 pub const ERROR_CODE_TOKEN_EXPIRED: i64 = 11;
+
+/// The currency Violet answers prices in when a call gives no
+/// `base_currency`: seed 004 documents the by-id parameter as "default:
+/// USD", and Violet's guides say the same of the merchant offers listing
+/// ("The default currency when no parameter is provided is USD") and of
+/// the offer search ("The default is USD").
+pub const DEFAULT_BASE_CURRENCY: &str = "USD";
 
 /// The body of `POST /v1/login`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -1,7 +1,8 @@
 //! What the gateway should answer about money and availability, computed
 //! here from the simulators' raw values, independently of the gateway's
 //! pricing module: the rules as the README and seeds state them, written
-//! out again in the plainest form.
+//! out again in the plainest form. Violet prices are expected as the
+//! simulator serves them: in US dollars, Violet's default `base_currency`.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -23,6 +24,13 @@ pub fn exponent(currency: &str) -> u32 {
 
 /// An amount with its currency.
 pub type Amount = (Decimal, String);
+
+/// Exchange rates: units of each currency per US dollar.
+pub type Rates = BTreeMap<String, Decimal>;
+
+/// The currency the gateway asks Violet to answer in unless configured
+/// otherwise (its `base_currency`, Violet's own default).
+pub const VIOLET_SERVED: &str = "USD";
 
 /// Whether an offer can be bought for a quantity, and if not, the
 /// `compareOffers` exclusion reason.
@@ -47,12 +55,7 @@ impl Avail {
 /// dollar: the exact amount (amount x to / from) rounded once, half to
 /// even, to `to`'s minor unit. Same currency: unchanged. `None` when the
 /// table lacks either currency.
-pub fn convert(
-    amount: Decimal,
-    from: &str,
-    to: &str,
-    rates: &BTreeMap<String, Decimal>,
-) -> Option<Decimal> {
+pub fn convert(amount: Decimal, from: &str, to: &str, rates: &Rates) -> Option<Decimal> {
     if from == to {
         return Some(amount);
     }
@@ -213,7 +216,7 @@ pub fn medusa_unit(
     raw: &medusa::wire::Offer,
     quantity: u32,
     target: &str,
-    rates: &BTreeMap<String, Decimal>,
+    rates: &Rates,
 ) -> Option<Decimal> {
     raw.prices
         .iter()
@@ -250,35 +253,61 @@ pub fn violet_sku_buyable(sku: &violet::wire::Sku, quantity: u32) -> bool {
                 .is_none_or(|q| q >= i64::from(quantity)))
 }
 
-fn violet_sku_price(raw: &violet::wire::Offer, sku: &violet::wire::Sku) -> Option<Amount> {
+/// A Violet amount of `minor` units of `currency`, as the simulator serves
+/// it in `served` (the `base_currency` asked for): converted at its rates,
+/// rounded half to even.
+fn violet_served(minor: i64, currency: &str, served: &str, rates: &Rates) -> Amount {
+    let amount = Decimal::new(minor, exponent(currency));
+    let converted = convert(amount, currency, served, rates).expect("a Violet rate");
+    (converted, served.to_owned())
+}
+
+fn violet_sku_price(
+    raw: &violet::wire::Offer,
+    sku: &violet::wire::Sku,
+    served: &str,
+    rates: &Rates,
+) -> Option<Amount> {
     let minor = sku.sale_price.or(sku.retail_price)?;
     let currency = violet_currency(raw, Some(sku));
-    Some((Decimal::new(minor, exponent(&currency)), currency))
+    Some(violet_served(minor, &currency, served, rates))
 }
 
 /// The cheapest Violet SKU a buyer can buy `quantity` of.
-pub fn violet_cheapest(raw: &violet::wire::Offer, quantity: u32) -> Option<Amount> {
+pub fn violet_cheapest(raw: &violet::wire::Offer, quantity: u32, rates: &Rates) -> Option<Amount> {
+    violet_cheapest_in(raw, quantity, VIOLET_SERVED, rates)
+}
+
+/// [`violet_cheapest`], served in `served`.
+fn violet_cheapest_in(
+    raw: &violet::wire::Offer,
+    quantity: u32,
+    served: &str,
+    rates: &Rates,
+) -> Option<Amount> {
     raw.skus
         .iter()
         .filter(|s| violet_sku_buyable(s, quantity))
-        .filter_map(|s| violet_sku_price(raw, s))
+        .filter_map(|s| violet_sku_price(raw, s, served, rates))
         .min_by(|a, b| a.0.cmp(&b.0))
 }
 
 /// The Violet `price` shown: the cheapest SKU buyable for one unit, else
 /// the cheapest priced SKU, else the offer's `min_price`.
-pub fn violet_listed(raw: &violet::wire::Offer) -> Amount {
-    violet_cheapest(raw, 1)
+pub fn violet_listed(raw: &violet::wire::Offer, rates: &Rates) -> Amount {
+    violet_listed_in(raw, VIOLET_SERVED, rates)
+}
+
+/// [`violet_listed`], served in `served` (a configured `base_currency`).
+pub fn violet_listed_in(raw: &violet::wire::Offer, served: &str, rates: &Rates) -> Amount {
+    violet_cheapest_in(raw, 1, served, rates)
         .or_else(|| {
             raw.skus
                 .iter()
-                .filter_map(|s| violet_sku_price(raw, s))
+                .filter_map(|s| violet_sku_price(raw, s, served, rates))
                 .min_by(|a, b| a.0.cmp(&b.0))
         })
-        .unwrap_or_else(|| {
-            let currency = violet_currency(raw, None);
-            (Decimal::new(raw.min_price, exponent(&currency)), currency)
-        })
+        .unwrap_or_else(|| violet_served(raw.min_price, &violet_currency(raw, None), served, rates))
 }
 
 /// Violet availability for `quantity`.
@@ -294,10 +323,18 @@ pub fn violet(raw: &violet::wire::Offer, quantity: u32) -> Avail {
     if raw.skus.is_empty() {
         return Avail::Now;
     }
-    if raw.skus.iter().all(|s| violet_sku_price(raw, s).is_none()) {
+    if raw
+        .skus
+        .iter()
+        .all(|s| s.sale_price.or(s.retail_price).is_none())
+    {
         return Avail::No("UNKNOWN_PRICE");
     }
-    if violet_cheapest(raw, quantity).is_some() {
+    if raw
+        .skus
+        .iter()
+        .any(|s| s.sale_price.or(s.retail_price).is_some() && violet_sku_buyable(s, quantity))
+    {
         Avail::Now
     } else {
         Avail::No("OUT_OF_STOCK")

@@ -5,13 +5,15 @@
 
 pub mod expect;
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use offer_gateway::sim::Simulators;
 use offer_gateway::upstream::closient;
 use offer_gateway::upstream::closient::wire::{InStoreOfferOut, OnlineOfferOut};
-use offer_gateway::upstream::InstanceSpec;
+use offer_gateway::upstream::{violet, Credentials, InstanceSpec};
 use offer_gateway::Limits;
+use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -299,4 +301,81 @@ pub fn offers_page_query() -> String {
          ... on MarketplaceOffer {{ title seller {{ id name }} }} }} }}",
         ids.join(" ")
     )
+}
+
+/// The Violet simulator's published exchange rates, units of each currency
+/// per US dollar (`GET /v1/currencies/latest?base_currency=USD`, logged in
+/// with the demo app), read as exact decimals from the answer's text.
+pub async fn violet_usd_rates(sims: &Simulators) -> expect::Rates {
+    let Credentials::Violet(violet::Credentials {
+        app_id,
+        app_secret,
+        username,
+        password,
+    }) = violet::sim::demo_credentials()
+    else {
+        unreachable!("Violet demo credentials")
+    };
+    let url = |path: &str| sims.violet.base_url.join(path).expect("a URL");
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(url("/v1/login"))
+        .header("X-Violet-App-Id", app_id.to_string())
+        .header("X-Violet-App-Secret", app_secret.expose())
+        .json(&json!({ "username": username, "password": password.expose() }))
+        .send()
+        .await
+        .expect("the simulator answers")
+        .json()
+        .await
+        .expect("a JSON login");
+    let text = http
+        .get(url("/v1/currencies/latest?base_currency=USD"))
+        .header("X-Violet-App-Id", app_id.to_string())
+        .header("X-Violet-App-Secret", app_secret.expose())
+        .header("X-Violet-Token", login["token"].as_str().expect("a token"))
+        .send()
+        .await
+        .expect("the simulator answers")
+        .text()
+        .await
+        .expect("a body");
+    // The wire type keeps each rate as its JSON text: never through `f64`.
+    let rates: violet::wire::ExchangeRates = serde_json::from_str(&text).expect("the rates");
+    assert_eq!(rates.base, "USD");
+    rates
+        .rates
+        .iter()
+        .map(|(code, rate)| {
+            let rate = Decimal::from_str(rate.as_str())
+                .or_else(|_| Decimal::from_scientific(rate.as_str()))
+                .expect("a decimal rate");
+            (code.clone(), rate)
+        })
+        .collect()
+}
+
+/// A Violet price of `minor` units of `currency` in US dollars, as the
+/// Violet simulator answers it ([`violet_converted`]). E.g. 4545 JPY at
+/// 151.5 per dollar is 30.00 USD; 1250 KWD minor units (1.250 KWD) at 0.307
+/// per dollar are 4.071661... -> 4.07 USD.
+pub fn violet_in_usd(minor: i64, currency: &str, per_usd: &expect::Rates) -> Decimal {
+    violet_converted(minor, currency, "USD", per_usd)
+}
+
+/// A Violet price of `minor` units of `currency` in `target`, as the
+/// Violet simulator converts it (its module documentation): the exact
+/// amount (ISO 4217 exponents written out in [`expect::exponent`]) times
+/// `target`'s units per US dollar, divided by `currency`'s, both from
+/// `per_usd`, rounded half to even to `target`'s minor unit. E.g. 312.12
+/// USD in EUR at 0.92 per dollar: 312.12 x 0.92 / 1 = 287.1504 -> 287.15 EUR.
+pub fn violet_converted(
+    minor: i64,
+    currency: &str,
+    target: &str,
+    per_usd: &expect::Rates,
+) -> Decimal {
+    let amount = Decimal::new(minor, expect::exponent(currency));
+    expect::convert(amount, currency, target, per_usd)
+        .unwrap_or_else(|| panic!("the simulator publishes no rate for {currency} or {target}"))
 }

@@ -33,8 +33,9 @@ fn query_pairs(raw: Option<&str>) -> HashMap<String, String> {
 struct View {
     metadata: bool,
     collections: bool,
-    /// Target currency code and, when given, the explicit rate.
-    convert: Option<(Currency, Option<Decimal>)>,
+    /// The currency every price is answered in (`base_currency`, USD by
+    /// default) and, when given, the explicit rate into it.
+    convert: (Currency, Option<Decimal>),
 }
 
 impl View {
@@ -59,31 +60,26 @@ impl View {
                 Some(rate)
             }
         };
-        let convert = match query
+        // Documented "default: USD" for the by-id route and both listings
+        // (sources in the module's doc): no `base_currency`, or an empty
+        // one, is exactly `base_currency=USD`, and an `exchange_rate` alone
+        // is then a rate into USD.
+        let code = query
             .get("base_currency")
             .map(|s| s.trim())
             .filter(|s| !s.is_empty())
-        {
-            None if rate.is_some() => {
-                return Err(ApiError::bad_request("exchange_rate needs base_currency"));
-            }
-            None => None,
-            Some(code) => {
-                let currency = Currency::parse(code)
-                    .ok()
-                    .filter(|c| c.exponent().is_some())
-                    .ok_or_else(|| {
-                        ApiError::bad_request(format!("Unknown base_currency {code:?}"))
-                    })?;
-                if rate.is_none() && !data.rates.contains_key(currency.code()) {
-                    return Err(ApiError::bad_request(format!(
-                        "No exchange rate for base_currency {}",
-                        currency.code()
-                    )));
-                }
-                Some((currency, rate))
-            }
-        };
+            .unwrap_or(wire::DEFAULT_BASE_CURRENCY);
+        let currency = Currency::parse(code)
+            .ok()
+            .filter(|c| c.exponent().is_some())
+            .ok_or_else(|| ApiError::bad_request(format!("Unknown base_currency {code:?}")))?;
+        if rate.is_none() && !data.rates.contains_key(currency.code()) {
+            return Err(ApiError::bad_request(format!(
+                "No exchange rate for base_currency {}",
+                currency.code()
+            )));
+        }
+        let convert = (currency, rate);
         Ok(View {
             metadata: includes.iter().any(|i| i == "metadata"),
             collections: includes.iter().any(|i| i == "collections"),
@@ -112,55 +108,60 @@ impl View {
                 .and_then(|a| a.primary_media.as_ref())
                 .and_then(|m| m.url.clone());
         }
-        if let Some((target, rate)) = self.convert {
-            let convert = |minor: i64, from: Option<&str>| -> Result<i64, ApiError> {
-                let from_code = from.unwrap_or(target.code());
-                let failed = || {
-                    ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        500,
-                        "Currency conversion failed",
-                    )
-                };
-                let from = Currency::parse(from_code).map_err(|_| failed())?;
-                if from == target {
-                    return Ok(minor);
-                }
-                let (numerator, denominator) = match rate {
-                    Some(rate) => (rate, Decimal::ONE),
-                    None => data
-                        .table_rate(from.code(), target.code())
-                        .ok_or_else(failed)?,
-                };
-                convert_minor(minor, from, target, numerator, denominator).ok_or_else(failed)
+        let (target, rate) = self.convert;
+        let convert = |minor: i64, from: Option<&str>| -> Result<i64, ApiError> {
+            let from_code = from.unwrap_or(target.code());
+            let failed = || {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    500,
+                    "Currency conversion failed",
+                )
             };
-            let offer_currency = offer
-                .skus
-                .first()
-                .and_then(|s| s.currency.as_deref())
-                .or(offer.currency.as_deref());
-            out.min_price = convert(offer.min_price, offer_currency)?;
-            out.max_price = offer
-                .max_price
-                .map(|p| convert(p, offer_currency))
+            let from = Currency::parse(from_code).map_err(|_| failed())?;
+            if from == target {
+                return Ok(minor);
+            }
+            let (numerator, denominator) = match rate {
+                Some(rate) => (rate, Decimal::ONE),
+                None => data
+                    .table_rate(from.code(), target.code())
+                    .ok_or_else(failed)?,
+            };
+            convert_minor(minor, from, target, numerator, denominator).ok_or_else(failed)
+        };
+        let offer_currency = offer
+            .skus
+            .first()
+            .and_then(|s| s.currency.as_deref())
+            .or(offer.currency.as_deref());
+        out.min_price = convert(offer.min_price, offer_currency)?;
+        out.max_price = offer
+            .max_price
+            .map(|p| convert(p, offer_currency))
+            .transpose()?;
+        for sku in &mut out.skus {
+            let from = sku.currency.clone().or_else(|| offer.currency.clone());
+            sku.sale_price = sku
+                .sale_price
+                .map(|p| convert(p, from.as_deref()))
                 .transpose()?;
-            for sku in &mut out.skus {
-                let from = sku.currency.clone().or_else(|| offer.currency.clone());
-                sku.sale_price = sku
-                    .sale_price
-                    .map(|p| convert(p, from.as_deref()))
-                    .transpose()?;
-                sku.retail_price = sku
-                    .retail_price
-                    .map(|p| convert(p, from.as_deref()))
-                    .transpose()?;
+            sku.retail_price = sku
+                .retail_price
+                .map(|p| convert(p, from.as_deref()))
+                .transpose()?;
+            // A SKU without a currency keeps none: its prices read in the
+            // offer's currency, which is the target's from here on.
+            if sku.currency.is_some() {
                 sku.currency = Some(target.code().to_owned());
+            }
+            if sku.presented_currency.is_some() {
                 sku.presented_currency = Some(target.code().to_owned());
             }
-            out.currency = Some(target.code().to_owned());
-            out.presented_currency = Some(target.code().to_owned());
-            out.currency_symbol = Some(currency_symbol(target.code()).to_owned());
         }
+        out.currency = Some(target.code().to_owned());
+        out.presented_currency = Some(target.code().to_owned());
+        out.currency_symbol = Some(currency_symbol(target.code()).to_owned());
         Ok(out)
     }
 }

@@ -12,8 +12,9 @@
 //!   `token` (valid 24 h) and `refresh_token` (never expires);
 //! - `GET /auth/token` with `X-Violet-Token: <refresh_token>` -> `{token}`;
 //! - `GET /catalog/offers/{offer_id}?include=&base_currency=&exchange_rate=`;
-//! - `POST /catalog/offers/search?page=&size=` with a [`wire::SearchRequest`];
-//! - `GET /catalog/offers/merchants/{merchant_id}?page=&size=`;
+//! - `POST /catalog/offers/search?page=&size=&include=&base_currency=&exchange_rate=`
+//!   with a [`wire::SearchRequest`];
+//! - `GET /catalog/offers/merchants/{merchant_id}?page=&size=&include=&base_currency=&exchange_rate=`;
 //! - `GET /currencies/latest?base_currency=`.
 //!
 //! Paging: `page` is 1-based (default 1), `size` defaults to 20 and must be
@@ -27,9 +28,21 @@
 //! ([`EXCHANGE_RATES`], units per USD) or with `exchange_rate` (units of
 //! `base_currency` per unit of the offer's currency), rounding half to even
 //! to the target's minor unit; SKU and offer `currency`,
-//! `presented_currency` and `currency_symbol` follow. Unlike the documented
-//! default of `USD`, prices stay in the merchant's currency when
-//! `base_currency` is absent, so JPY and KWD offers show up as such.
+//! `presented_currency` and `currency_symbol` follow (a SKU that states no
+//! currency keeps none). As documented, `base_currency` defaults to `USD`
+//! ([`wire::DEFAULT_BASE_CURRENCY`]): an answer without it is exactly the
+//! answer with `base_currency=USD`, so a JPY or KWD merchant's offers are
+//! served in US dollars unless a call asks for another currency. The by-id
+//! route and both listings behave alike: seed 004 documents the by-id
+//! parameter ("default: USD"); Violet's API reference lists `base_currency`
+//! on `GET /catalog/offers/merchants/{merchant_id}` and its guide says
+//! "The default currency when no parameter is provided is USD"
+//! (docs.violet.io, "Get Offers for a Merchant"); for
+//! `POST /catalog/offers/search` the reference's query parameters omit it
+//! but the guide documents `?base_currency=GBP` with "The default is USD"
+//! (docs.violet.io, "List Connected Offers"). The search's `min_price` and
+//! `max_price` filters and sorting compare the stored amounts in the
+//! merchant's own minor units.
 //!
 //! Auth: every call needs `X-Violet-App-Id`, `X-Violet-App-Secret` and
 //! (except login) `X-Violet-Token`. Errors have Violet's shape

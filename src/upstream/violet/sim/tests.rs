@@ -155,10 +155,12 @@ async fn by_id_answers_include_metadata_and_collections_only_on_request() {
         .get(&format!("/v1/catalog/offers/{}?include=metadata", offer.id))
         .await;
     assert!(with_metadata["metadata"].is_array() && with_metadata.get("collections").is_none());
+    // In the offer's own currency, the answer is the stored offer.
     let (_, full) = c
         .get(&format!(
-            "/v1/catalog/offers/{}?include=metadata,collections",
-            offer.id
+            "/v1/catalog/offers/{}?include=metadata,collections&base_currency={}",
+            offer.id,
+            offer.currency.as_deref().unwrap()
         ))
         .await;
     // Through text: `JsonNumber` reads raw JSON, not a `Value`.
@@ -236,7 +238,7 @@ async fn base_currency_converts_every_price_with_the_table_or_the_given_rate() {
         "base_currency=ZZZ",
         "base_currency=XAU",
         "base_currency=USD&exchange_rate=-1",
-        "exchange_rate=2",
+        "exchange_rate=0",
         "base_currency=USD&exchange_rate=abc",
         "base_currency=SEK",
     ] {
@@ -253,6 +255,89 @@ async fn base_currency_converts_every_price_with_the_table_or_the_given_rate() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["currency_symbol"], "SEK");
+}
+
+#[tokio::test]
+async fn without_base_currency_every_answer_is_in_usd_as_with_base_currency_usd() {
+    let c = client().await;
+    // One offer of every merchant currency.
+    for currency in ["USD", "EUR", "GBP", "JPY", "KWD", "CAD"] {
+        let offer = c.offer_in(currency).clone();
+        let path = format!("/v1/catalog/offers/{}?include=metadata", offer.id);
+        let (status, absent) = c.get(&path).await;
+        assert_eq!(status, 200, "{absent}");
+        let (_, empty) = c.get(&format!("{path}&base_currency=")).await;
+        let (_, usd) = c.get(&format!("{path}&base_currency=USD")).await;
+        assert_eq!(absent, usd, "{currency}: absent is USD");
+        assert_eq!(empty, usd, "{currency}: empty is USD");
+        assert_eq!(absent["currency"], "USD");
+        assert!(absent["skus"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|sku| sku["currency"] == "USD"));
+        // Minor units of `currency` at the table's units per USD, half to
+        // even to the cent: e.g. 4545 JPY / 151.5 = 30.00 USD.
+        let exponent = match currency {
+            "JPY" => 0,
+            "KWD" => 3,
+            _ => 2,
+        };
+        let per_usd = match currency {
+            "USD" => dec("1"),
+            "EUR" => dec("0.92"),
+            "GBP" => dec("0.79"),
+            "JPY" => dec("151.5"),
+            "KWD" => dec("0.307"),
+            _ => dec("1.36"),
+        };
+        let cents = (Decimal::new(offer.min_price, exponent) / per_usd)
+            .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+            * Decimal::from(100);
+        assert_eq!(
+            Decimal::from(absent["min_price"].as_i64().unwrap()),
+            cents,
+            "{currency}"
+        );
+    }
+    // An explicit rate alone is a rate into USD.
+    let jpy = c.offer_in("JPY").clone();
+    let (status, alone) = c
+        .get(&format!(
+            "/v1/catalog/offers/{}?exchange_rate=0.00665",
+            jpy.id
+        ))
+        .await;
+    assert_eq!(status, 200, "{alone}");
+    let (_, with_usd) = c
+        .get(&format!(
+            "/v1/catalog/offers/{}?base_currency=USD&exchange_rate=0.00665",
+            jpy.id
+        ))
+        .await;
+    assert_eq!(alone, with_usd);
+
+    // Both listings too: the search and a merchant's offers.
+    let (_, absent) = c.search("?size=100", json!({})).await;
+    let (_, usd) = c.search("?size=100&base_currency=USD", json!({})).await;
+    assert_eq!(absent["content"], usd["content"]);
+    let merchant = jpy.merchant_id;
+    let path = format!("/v1/catalog/offers/merchants/{merchant}?size=100");
+    let (_, absent) = c.get(&path).await;
+    let (_, usd) = c.get(&format!("{path}&base_currency=USD")).await;
+    assert_eq!(absent["content"], usd["content"]);
+    let listed = absent["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == jpy.id)
+        .expect("the JPY offer is among its merchant's first 100");
+    let (_, by_id) = c.get(&format!("/v1/catalog/offers/{}", jpy.id)).await;
+    assert_eq!(listed["min_price"], by_id["min_price"]);
+    assert_eq!(
+        listed["skus"], by_id["skus"],
+        "a listing agrees with a lookup"
+    );
 }
 
 #[tokio::test]
@@ -368,6 +453,17 @@ async fn merchant_listing_pages_one_merchant() {
     assert_eq!(page.number, 1);
     let ids: Vec<i64> = page.content.iter().map(|o| o.id).collect();
     assert_eq!(ids, all[7..14]);
+    // A KWD merchant, answered in US dollars unless asked otherwise.
+    assert!(page
+        .content
+        .iter()
+        .all(|o| o.currency.as_deref() == Some("USD")));
+    let (_, body) = c
+        .get(&format!(
+            "/v1/catalog/offers/merchants/{merchant}?page=2&size=7&base_currency=KWD"
+        ))
+        .await;
+    let page: wire::Page<wire::Offer> = serde_json::from_str(&body.to_string()).unwrap();
     assert!(page
         .content
         .iter()
