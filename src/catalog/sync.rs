@@ -257,24 +257,33 @@ async fn pass(
             }
         }
     }
-    if complete {
+    let finished = if complete {
         match store.finish_pass(&name, pass).await {
-            Ok(removed) => {
-                let took = started.elapsed();
-                status.update(|s| {
-                    s.last_full_pass_at = Some(SystemTime::now());
-                    s.last_full_pass_duration = Some(took);
-                    s.offers_removed += removed;
-                    s.full_passes += 1;
-                });
+            Ok(removed) => Some(removed),
+            Err(err) => {
+                status.fail_index(&err);
+                None
             }
-            Err(err) => status.fail_index(&err),
         }
-    }
-    // Resolving product ids changes no offer: count them once, before.
-    if let Ok(count) = store.offer_count(&name).await {
-        status.update(|s| s.offers_indexed = count);
-    }
+    } else {
+        None
+    };
+    // Resolving product ids changes no offer: count them once, before. The
+    // count and the finished pass are published together, so a reader
+    // never sees a pass counted with the offers it indexed still missing.
+    let count = store.offer_count(&name).await.ok();
+    let took = started.elapsed();
+    status.update(|s| {
+        if let Some(count) = count {
+            s.offers_indexed = count;
+        }
+        if let Some(removed) = finished {
+            s.last_full_pass_at = Some(SystemTime::now());
+            s.last_full_pass_duration = Some(took);
+            s.offers_removed += removed;
+            s.full_passes += 1;
+        }
+    });
     if instance.resolves_product_ids() {
         resolve_products(instance, store, budget, status, &context, until).await;
     }

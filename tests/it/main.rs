@@ -44,5 +44,3 @@ mod products;
 #[cfg(feature = "sim")]
 mod resilience;
 mod schema_file;
-#[cfg(feature = "sim")]
-mod secrets;
