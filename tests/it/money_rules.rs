@@ -432,3 +432,113 @@ async fn every_closient_offer_shows_its_regular_price_and_the_promotion_in_effec
         "only {promoted} offers with a promotion in effect"
     );
 }
+
+/// One row of the README's worked example table: rank, unit price,
+/// shipping and total amounts (`None` for "unknown").
+type ReadmeRow = (u32, Decimal, Option<Decimal>, Option<Decimal>);
+
+/// The rows of the worked example table under "Worked example
+/// (`examples/compare_offers.graphql`" in the README.
+fn readme_worked_example() -> Vec<ReadmeRow> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("the README");
+    let start = readme
+        .find("Worked example (`examples/compare_offers.graphql`")
+        .expect("the README's worked example");
+    // The first number of a cell, or `None` when it has none ("unknown").
+    let number = |cell: &str| {
+        cell.trim_matches(|c: char| c == '*' || c.is_whitespace())
+            .split_whitespace()
+            .next()
+            .and_then(|word| Decimal::from_str(word).ok())
+    };
+    readme[start..]
+        .lines()
+        .skip_while(|line| !line.starts_with("| rank"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').collect();
+            assert_eq!(cells.len(), 5, "a row of five cells: {line}");
+            (
+                cells[0].trim().parse().expect("a rank"),
+                number(cells[2]).expect("a unit price"),
+                number(cells[3]),
+                number(cells[4]),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_readmes_worked_example_is_recomputed_from_raw_values() {
+    let rows = readme_worked_example();
+    assert!(rows.len() >= 3, "{rows:?}");
+    let gateway = TestGateway::start_synced().await;
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/compare_offers.graphql"
+    ))
+    .expect("the example");
+    let data = gateway.data(&example, Value::Null).await;
+    let ranked = data["product"]["compare"]["ranked"]
+        .as_array()
+        .expect("ranked");
+    assert_eq!(
+        ranked.len(),
+        rows.len(),
+        "the README lists every ranked offer"
+    );
+
+    let offers = catalog(&gateway);
+    let raw_of: HashMap<&str, &Raw<'_>> =
+        offers.iter().map(|(id, raw)| (id.as_str(), raw)).collect();
+    let rates: BTreeMap<String, Decimal> = gateway
+        .sims
+        .violet_data
+        .rates
+        .iter()
+        .map(|(code, rate)| ((*code).to_owned(), *rate))
+        .collect();
+    let ask = Ask {
+        quantity: 1,
+        currency: "EUR",
+        country: Some("DE"),
+        rates: &rates,
+        sims: &gateway.sims,
+        now: std::time::SystemTime::now(),
+    };
+    for ((rank, unit, shipping, total), got) in rows.iter().zip(ranked) {
+        assert_eq!(got["rank"], *rank);
+        let kind = OfferKind::from_type_name(got["offer"]["__typename"].as_str().expect("type"))
+            .expect("an offer type");
+        let id = GlobalId::encode(
+            kind,
+            got["offer"]["upstream"].as_str().expect("upstream"),
+            got["offer"]["nativeId"].as_str().expect("nativeId"),
+        );
+        // The README, the gateway and the raw values agree.
+        let Want::Ranked {
+            unit: want_unit,
+            shipping: want_shipping,
+            ..
+        } = raw_of[id.as_str()].want(&ask)
+        else {
+            panic!("{id} should take part");
+        };
+        assert_eq!(
+            (*unit, *shipping),
+            (want_unit, want_shipping),
+            "README row {rank}"
+        );
+        assert_eq!(
+            *total,
+            want_shipping.map(|s| want_unit + s),
+            "README row {rank}"
+        );
+        assert_eq!(amount(&got["unitPrice"]), want_unit, "row {rank}");
+        let answered = |field: &str| (!got[field].is_null()).then(|| amount(&got[field]));
+        assert_eq!(answered("shipping"), want_shipping, "row {rank}");
+        assert_eq!(answered("total"), *total, "row {rank}");
+    }
+}
