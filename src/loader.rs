@@ -304,7 +304,15 @@ impl UpstreamStore {
         if missing.is_empty() {
             return answers;
         }
-        let context = self.call_context(RequestContext::current());
+        // Batched calls are made on behalf of the last request that asked
+        // (the loader's task has no request of its own), as for offers.
+        let requester = self
+            .requester
+            .lock()
+            .expect("requester lock poisoned")
+            .clone()
+            .or_else(RequestContext::current);
+        let context = self.call_context(requester);
         for (key, fetched) in self.instance.fetch_promotions(&context, &missing).await {
             let answer = match fetched {
                 Ok(list) => {
@@ -401,6 +409,28 @@ impl Loader<OfferKey> for OfferLoader {
     }
 }
 
+/// The DataLoader's view of an [`UpstreamStore`]'s promotions: the
+/// promotions asked for by one request's resolvers in the same tick go to
+/// the store together.
+pub(crate) struct PromotionLoader {
+    store: Arc<UpstreamStore>,
+}
+
+/// The promotions of one offer, or why they could not be read.
+pub(crate) type LoadedPromotions = Result<Arc<Vec<Promotion>>, UpstreamError>;
+
+impl Loader<OfferKey> for PromotionLoader {
+    type Value = LoadedPromotions;
+    type Error = Infallible;
+
+    async fn load(
+        &self,
+        keys: &[OfferKey],
+    ) -> Result<HashMap<OfferKey, LoadedPromotions>, Infallible> {
+        Ok(self.store.promotions(keys).await)
+    }
+}
+
 /// The stores and loaders of all upstream instances, by instance name.
 pub(crate) struct Loaders {
     by_upstream: HashMap<Arc<str>, StoreLoader>,
@@ -409,18 +439,29 @@ pub(crate) struct Loaders {
     clients: moka::sync::Cache<(Arc<str>, u64), StoreLoader>,
 }
 
-/// A store and the DataLoader that batches its lookups.
-type StoreLoader = Arc<(Arc<UpstreamStore>, DataLoader<OfferLoader>)>;
+/// A store and the DataLoaders that batch its lookups of offers and of
+/// promotions.
+type StoreLoader = Arc<(
+    Arc<UpstreamStore>,
+    DataLoader<OfferLoader>,
+    DataLoader<PromotionLoader>,
+)>;
 
 fn store_loader(store: UpstreamStore) -> StoreLoader {
     let store = Arc::new(store);
-    let loader = DataLoader::new(
+    let offers = DataLoader::new(
         OfferLoader {
             store: store.clone(),
         },
         tokio::spawn,
     );
-    Arc::new((store, loader))
+    let promotions = DataLoader::new(
+        PromotionLoader {
+            store: store.clone(),
+        },
+        tokio::spawn,
+    );
+    Arc::new((store, offers, promotions))
 }
 
 impl Loaders {
@@ -488,10 +529,16 @@ impl Loaders {
         &self,
         upstream: &str,
         keys: &[OfferKey],
-    ) -> HashMap<OfferKey, Result<Arc<Vec<Promotion>>, UpstreamError>> {
-        match self.pick(upstream) {
-            Some(picked) => picked.0.promotions(keys).await,
-            None => HashMap::new(),
+    ) -> HashMap<OfferKey, LoadedPromotions> {
+        let Some(picked) = self.pick(upstream) else {
+            return HashMap::new();
+        };
+        if let Some(context) = RequestContext::current() {
+            *picked.0.requester.lock().expect("requester lock poisoned") = Some(context);
+        }
+        match picked.2.load_many(keys.iter().cloned()).await {
+            Ok(answers) => answers,
+            Err(never) => match never {},
         }
     }
 
@@ -505,7 +552,7 @@ impl Loaders {
         let Some(picked) = self.pick(upstream) else {
             return Ok(None);
         };
-        let (store, loader) = &*picked;
+        let (store, loader, _) = &*picked;
         if let Some(context) = RequestContext::current() {
             *store.requester.lock().expect("requester lock poisoned") = Some(context);
         }

@@ -519,3 +519,43 @@ async fn pass_through_tokens_replace_the_gateways_logins() {
         expected(&[(MEDUSA_LIST, 1), (VIOLET_OFFER, 1)])
     );
 }
+
+const ONLINE_PROMOTIONS: &str = "GET /retailers/api/v1/online-offers/{offer_id}/promotions";
+const IN_STORE_PROMOTIONS: &str = "GET /retailers/api/v1/in-store-offers/{offer_id}/promotions";
+
+#[tokio::test]
+async fn promotions_cost_one_call_per_distinct_closient_offer_only_when_asked_and_then_none() {
+    let gateway = TestGateway::start().await;
+    let ids = fifty_ids(&gateway.sims);
+    // Prices only: no promotion is read.
+    gateway.data(OFFERS, json!({ "ids": ids })).await;
+    assert_eq!(calls(&gateway.sims), cold_calls(1));
+
+    // What a buyer pays now: one call per distinct Closient offer (6
+    // online, 4 in-store), aliases and duplicates included; none for the
+    // marketplace offers, which publish no promotions.
+    gateway.sims.reset_counts();
+    let query = "query($ids: [ID!]!) { offers(ids: $ids) { id currentPrice { amount }
+        promotion { price { amount } } again: currentPrice { amount } } }";
+    let data = gateway.data(query, json!({ "ids": ids })).await;
+    assert_answered(&data, &ids);
+    assert_eq!(
+        calls(&gateway.sims),
+        expected(&[(ONLINE_PROMOTIONS, 6), (IN_STORE_PROMOTIONS, 4)])
+    );
+
+    // Asked again, and compared: answered from memory (the comparison
+    // loads the exchange rates once).
+    gateway.sims.reset_counts();
+    gateway.data(query, json!({ "ids": ids })).await;
+    gateway
+        .data(
+            "query($ids: [ID!]!) { compareOffers(ids: $ids, currency: \"USD\") { ranked { rank } } }",
+            json!({ "ids": ids }),
+        )
+        .await;
+    assert_eq!(
+        calls(&gateway.sims),
+        expected(&[("GET /v1/currencies/latest", 1)])
+    );
+}
