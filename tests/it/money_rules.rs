@@ -378,6 +378,13 @@ async fn every_comparison_of_the_demo_catalog_adds_up_and_agrees_with_buyable() 
         }
     }
     assert_eq!(comparisons, offers.len() * rates.len() * countries.len());
+    eprintln!(
+        "checked {comparisons} comparisons of {} offers ({} currencies x {} countries, \
+         quantities 1-50): {ranked} ranked",
+        offers.len(),
+        rates.len(),
+        countries.len()
+    );
     assert!(
         ranked > comparisons / 4,
         "only {ranked} of {comparisons} offers took part"
