@@ -14,6 +14,7 @@ pub(crate) mod connection;
 pub(crate) mod id;
 pub(crate) mod money;
 pub(crate) mod offer;
+pub(crate) mod ordering;
 pub(crate) mod product;
 pub(crate) mod promotion;
 pub(crate) mod query;

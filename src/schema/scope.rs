@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_graphql::{Context, Value};
 use serde_json::json;
 
-use crate::schema::GatewaySchema;
+use crate::schema::{ordering, GatewaySchema};
 
 /// The scope of one request.
 pub(crate) struct RequestScope {
@@ -82,10 +82,27 @@ impl RequestScope {
 /// are run, so that deadlines and warnings apply.
 pub(crate) async fn execute(
     schema: &GatewaySchema,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
 ) -> async_graphql::Response {
     let scope = RequestScope::new();
+    // Response maps in query order (see `ordering`): abstract-typed fields
+    // also select their type; the client's document orders the answer.
+    let types = ordering::index(|| schema.sdl());
+    let original = match (types, request.parsed_query()) {
+        (Some(types), Ok(document)) => {
+            let original = document.clone();
+            let mut marked = original.clone();
+            ordering::mark_abstract_fields(&mut marked, types);
+            request.set_parsed_query(marked);
+            Some((types, original))
+        }
+        _ => None,
+    };
+    let operation = request.operation_name.clone();
     let mut response = schema.execute(request.data(scope.clone())).await;
+    if let Some((types, original)) = original {
+        ordering::restore(&mut response.data, &original, operation.as_deref(), types);
+    }
     scope.attach(&mut response);
     response
 }

@@ -713,3 +713,70 @@ async fn a_config_file_points_the_connectors_at_its_upstreams() {
     // max_batch_size = 2 from the file: five Medusa ids are three list calls.
     assert_eq!(sims.medusa.control.count("GET /admin/offers"), 3);
 }
+
+#[tokio::test]
+async fn response_keys_come_in_the_order_of_the_query() {
+    let gateway = TestGateway::start().await;
+    let medusa = GlobalId::encode(
+        OfferKind::Marketplace,
+        "medusa",
+        &gateway.sims.medusa_data.offers[0].id,
+    );
+    let query = format!(
+        "{{ x: offer(id: \"{medusa}\") {{ z: nativeId id b: upstream }} a: upstreams {{ name }} \
+           m: __typename }}"
+    );
+    let body = gateway
+        .http
+        .post(&gateway.url)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = |key: &str| {
+        body.find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{key} in {body}"))
+    };
+    assert!(at("x") < at("a") && at("a") < at("m"), "{body}");
+    assert!(at("z") < at("id") && at("id") < at("b"), "{body}");
+
+    // Fragments on an interface: each object in the order its own type
+    // collects (the fragment that applies, where it stands), and nothing
+    // the gateway added to learn the type shows.
+    let online = GlobalId::encode(
+        OfferKind::Online,
+        "closient",
+        &common::visible_online(&gateway.sims)[0].id,
+    );
+    let query = format!(
+        "{{ offers(ids: [\"{medusa}\", \"{online}\"]) {{
+             ... on MarketplaceOffer {{ title k: nativeId }}
+             ... on OnlineOffer {{ url k: nativeId }}
+             product {{ gtin }} upstream }} }}"
+    );
+    let body = gateway
+        .http
+        .post(&gateway.url)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The keys, one after the other in the text (a JSON parser here would
+    // not keep their order).
+    let mut from = 0;
+    for key in [
+        "title", "k", "product", "gtin", "upstream", "url", "k", "product", "gtin", "upstream",
+    ] {
+        let at = body[from..]
+            .find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{key} after byte {from} of {body}"));
+        from += at + 1;
+    }
+    assert!(!body.contains("_offerGateway"), "{body}");
+}

@@ -1,0 +1,313 @@
+//! Response maps in the order of the query.
+//!
+//! The specification orders every object of a response by `CollectFields`:
+//! the fields as the query lists them, fragments expanded where they
+//! stand (§7.2.2, "Serialized Map Ordering"). async-graphql resolves the
+//! fields of an object concurrently and writes each as it completes
+//! (async-graphql issue 612), so a slow field lands after a fast one.
+//!
+//! The gateway puts the order back after execution. Within an object of
+//! an interface or union type, which fields apply depends on the object's
+//! type, so before execution every field of such a type also selects
+//! `__typename` under a reserved alias ([`MARKER`]); after execution each
+//! object is rebuilt in `CollectFields` order for its type and the marker
+//! is dropped. Keys the walk does not know (introspection's own types)
+//! keep the order they came in.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use async_graphql::parser::types::{
+    BaseType, DocumentOperations, ExecutableDocument, Field, FragmentDefinition,
+    OperationDefinition, Selection, SelectionSet, Type, TypeKind,
+};
+use async_graphql::parser::{parse_schema, Pos, Positioned};
+use async_graphql::{Name, Value};
+use indexmap::IndexMap;
+
+/// The alias under which an abstract-typed field also selects `__typename`.
+const MARKER: &str = "_offerGatewayRuntimeType";
+
+/// What the reordering needs of the schema: each type's kind, its fields'
+/// named types, and the object types an abstract type stands for.
+pub(crate) struct TypeIndex {
+    /// Field name to named return type, by object or interface type.
+    fields: HashMap<String, HashMap<String, String>>,
+    /// The object types of each interface and union.
+    possible: HashMap<String, HashSet<String>>,
+}
+
+impl TypeIndex {
+    /// The index of the schema whose SDL is `sdl`; `None` when it does not
+    /// parse (the order is then left as executed).
+    pub(crate) fn from_sdl(sdl: &str) -> Option<TypeIndex> {
+        let document = parse_schema(sdl).ok()?;
+        let mut fields = HashMap::new();
+        let mut possible: HashMap<String, HashSet<String>> = HashMap::new();
+        for definition in document.definitions {
+            let async_graphql::parser::types::TypeSystemDefinition::Type(ty) = definition else {
+                continue;
+            };
+            let ty = ty.node;
+            let name = ty.name.node.to_string();
+            let field_types =
+                |defs: &[Positioned<async_graphql::parser::types::FieldDefinition>]| {
+                    defs.iter()
+                        .map(|f| (f.node.name.node.to_string(), named(&f.node.ty.node)))
+                        .collect::<HashMap<_, _>>()
+                };
+            match ty.kind {
+                TypeKind::Object(object) => {
+                    for interface in &object.implements {
+                        possible
+                            .entry(interface.node.to_string())
+                            .or_default()
+                            .insert(name.clone());
+                    }
+                    fields.insert(name, field_types(&object.fields));
+                }
+                TypeKind::Interface(interface) => {
+                    possible.entry(name.clone()).or_default();
+                    fields.insert(name, field_types(&interface.fields));
+                }
+                TypeKind::Union(union) => {
+                    possible
+                        .entry(name)
+                        .or_default()
+                        .extend(union.members.iter().map(|member| member.node.to_string()));
+                }
+                _ => {}
+            }
+        }
+        Some(TypeIndex { fields, possible })
+    }
+
+    fn is_abstract(&self, ty: &str) -> bool {
+        self.possible.contains_key(ty)
+    }
+
+    /// The named type of field `field` of `ty`, when known.
+    fn field_type(&self, ty: &str, field: &str) -> Option<&str> {
+        self.fields.get(ty)?.get(field).map(String::as_str)
+    }
+
+    /// Whether a fragment on `condition` applies to an object of type `object`.
+    fn applies(&self, condition: &str, object: &str) -> bool {
+        condition == object
+            || self
+                .possible
+                .get(condition)
+                .is_some_and(|types| types.contains(object))
+    }
+}
+
+/// The named type under list and non-null wrappers.
+fn named(ty: &Type) -> String {
+    match &ty.base {
+        BaseType::Named(name) => name.to_string(),
+        BaseType::List(inner) => named(inner),
+    }
+}
+
+/// The index of this process's schema, built once from its SDL.
+pub(crate) fn index(sdl: impl FnOnce() -> String) -> Option<&'static TypeIndex> {
+    static INDEX: OnceLock<Option<TypeIndex>> = OnceLock::new();
+    INDEX.get_or_init(|| TypeIndex::from_sdl(&sdl())).as_ref()
+}
+
+/// Adds the `__typename` marker to the selection of every field of an
+/// interface or union type in `document` (its operations and fragments).
+pub(crate) fn mark_abstract_fields(document: &mut ExecutableDocument, types: &TypeIndex) {
+    let operations: Vec<&mut Positioned<OperationDefinition>> = match &mut document.operations {
+        DocumentOperations::Single(operation) => vec![operation],
+        DocumentOperations::Multiple(operations) => operations.values_mut().collect(),
+    };
+    for operation in operations {
+        let root = root_type(&operation.node);
+        mark(&mut operation.node.selection_set.node, root, types);
+    }
+    for fragment in document.fragments.values_mut() {
+        let on = fragment.node.type_condition.node.on.node.to_string();
+        mark(&mut fragment.node.selection_set.node, &on, types);
+    }
+}
+
+fn root_type(operation: &OperationDefinition) -> &'static str {
+    match operation.ty {
+        async_graphql::parser::types::OperationType::Query => "Query",
+        async_graphql::parser::types::OperationType::Mutation => "Mutation",
+        async_graphql::parser::types::OperationType::Subscription => "Subscription",
+    }
+}
+
+fn mark(set: &mut SelectionSet, parent: &str, types: &TypeIndex) {
+    for item in &mut set.items {
+        match &mut item.node {
+            Selection::Field(field) => {
+                let Some(ty) = types
+                    .field_type(parent, &field.node.name.node)
+                    .map(str::to_owned)
+                else {
+                    continue;
+                };
+                let selection = &mut field.node.selection_set.node;
+                mark(selection, &ty, types);
+                if types.is_abstract(&ty) {
+                    selection.items.insert(0, marker());
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                let on = fragment
+                    .node
+                    .type_condition
+                    .as_ref()
+                    .map_or_else(|| parent.to_owned(), |c| c.node.on.node.to_string());
+                mark(&mut fragment.node.selection_set.node, &on, types);
+            }
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+}
+
+fn marker() -> Positioned<Selection> {
+    let at = Pos::default();
+    Positioned::new(
+        Selection::Field(Positioned::new(
+            Field {
+                alias: Some(Positioned::new(Name::new(MARKER), at)),
+                name: Positioned::new(Name::new("__typename"), at),
+                arguments: Vec::new(),
+                directives: Vec::new(),
+                selection_set: Positioned::new(SelectionSet::default(), at),
+            },
+            at,
+        )),
+        at,
+    )
+}
+
+/// Rebuilds every object of `data` in the order of the operation named
+/// `operation` of `document` (the document as the client sent it), and
+/// drops the markers.
+pub(crate) fn restore(
+    data: &mut Value,
+    document: &ExecutableDocument,
+    operation: Option<&str>,
+    types: &TypeIndex,
+) {
+    let chosen = document
+        .operations
+        .iter()
+        .find(|(name, _)| match operation {
+            Some(wanted) => name.is_some_and(|n| n.as_str() == wanted),
+            None => true,
+        })
+        .map(|(_, op)| op);
+    let Some(op) = chosen else {
+        return;
+    };
+    let walk = Walk {
+        fragments: &document.fragments,
+        types,
+    };
+    walk.value(data, &[&op.node.selection_set.node], root_type(&op.node));
+}
+
+struct Walk<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    types: &'a TypeIndex,
+}
+
+impl Walk<'_> {
+    fn value(&self, value: &mut Value, sets: &[&SelectionSet], ty: &str) {
+        match value {
+            Value::List(items) => {
+                for item in items {
+                    self.value(item, sets, ty);
+                }
+            }
+            Value::Object(map) => self.object(map, sets, ty),
+            _ => {}
+        }
+    }
+
+    fn object(&self, map: &mut IndexMap<Name, Value>, sets: &[&SelectionSet], ty: &str) {
+        let marked = map.shift_remove(MARKER);
+        let runtime = match &marked {
+            Some(Value::String(name)) => name.as_str(),
+            _ => ty,
+        };
+        let mut collected: IndexMap<&str, (&str, Vec<&SelectionSet>)> = IndexMap::new();
+        let mut visited = HashSet::new();
+        for set in sets {
+            self.collect(set, runtime, &mut collected, &mut visited);
+        }
+        let mut old = std::mem::take(map);
+        for (key, (field, subsets)) in collected {
+            if let Some(mut value) = old.shift_remove(key) {
+                if let Some(child) = self.types.field_type(runtime, field) {
+                    self.value(&mut value, &subsets, child);
+                }
+                map.insert(Name::new(key), value);
+            }
+        }
+        // Whatever the walk did not place keeps its place after.
+        map.extend(old);
+    }
+
+    /// `CollectFields`: response keys in query order, with the selection
+    /// sets of each key's fields, for an object of type `runtime`.
+    fn collect<'s>(
+        &'s self,
+        set: &'s SelectionSet,
+        runtime: &str,
+        collected: &mut IndexMap<&'s str, (&'s str, Vec<&'s SelectionSet>)>,
+        visited: &mut HashSet<&'s str>,
+    ) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    let key = field.alias.as_ref().unwrap_or(&field.name).node.as_str();
+                    collected
+                        .entry(key)
+                        .or_insert_with(|| (field.name.node.as_str(), Vec::new()))
+                        .1
+                        .push(&field.selection_set.node);
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    if !visited.insert(name) {
+                        continue;
+                    }
+                    if let Some(fragment) = self.fragments.get(name) {
+                        let on = fragment.node.type_condition.node.on.node.as_str();
+                        if self.types.applies(on, runtime) {
+                            self.collect(
+                                &fragment.node.selection_set.node,
+                                runtime,
+                                collected,
+                                visited,
+                            );
+                        }
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    let applies = fragment
+                        .node
+                        .type_condition
+                        .as_ref()
+                        .is_none_or(|c| self.types.applies(c.node.on.node.as_str(), runtime));
+                    if applies {
+                        self.collect(
+                            &fragment.node.selection_set.node,
+                            runtime,
+                            collected,
+                            visited,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
