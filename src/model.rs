@@ -266,7 +266,7 @@ impl Offer {
                     image_url: None,
                 },
                 MarketplaceDetails::Violet(d) => ProductFacts {
-                    upstream_product_id: Some(d.product_id.clone()).filter(|id| !id.is_empty()),
+                    upstream_product_id: d.product_id.clone().filter(|id| !id.is_empty()),
                     gtins: gtins(d.skus.iter().flat_map(|sku| {
                         [sku.gtin.as_deref(), sku.upc.as_deref(), sku.ean.as_deref()]
                     })),
@@ -526,6 +526,9 @@ pub struct MarketplaceOffer {
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct Seller {
     /// The upstream's seller id (Medusa `sel_...`, Violet merchant id).
+    /// (`nativeId`, not `id`: unique only within one upstream instance, so a
+    /// client cache must not normalize it.)
+    #[graphql(name = "nativeId")]
     pub id: String,
     /// Display name, when known.
     pub name: Option<String>,
@@ -587,6 +590,9 @@ pub struct MedusaOfferDetails {
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct MedusaSeller {
     /// Seller id (`sel_...`).
+    /// (`nativeId`, not `id`: unique only within one upstream instance, so a
+    /// client cache must not normalize it.)
+    #[graphql(name = "nativeId")]
     pub id: String,
     /// Seller name.
     pub name: Option<String>,
@@ -598,6 +604,9 @@ pub struct MedusaSeller {
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct MedusaVariant {
     /// Variant id (`variant_...`).
+    /// (`nativeId`, not `id`: unique only within one upstream instance, so a
+    /// client cache must not normalize it.)
+    #[graphql(name = "nativeId")]
     pub id: String,
     /// Variant title, e.g. `M / Blue`.
     pub title: Option<String>,
@@ -609,6 +618,9 @@ pub struct MedusaVariant {
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct MedusaShippingProfile {
     /// Shipping profile id (`sp_...`).
+    /// (`nativeId`, not `id`: unique only within one upstream instance, so a
+    /// client cache must not normalize it.)
+    #[graphql(name = "nativeId")]
     pub id: String,
     /// Shipping profile name.
     pub name: Option<String>,
@@ -618,6 +630,9 @@ pub struct MedusaShippingProfile {
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct MedusaPrice {
     /// Price id (`price_...`).
+    /// (`nativeId`, not `id`: unique only within one upstream instance, so a
+    /// client cache must not normalize it.)
+    #[graphql(name = "nativeId")]
     pub id: String,
     /// The price of one unit in this tier.
     pub price: Money,
@@ -661,6 +676,9 @@ impl PriceTier for MedusaPrice {
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct MedusaInventoryItem {
     /// Link id.
+    /// (`nativeId`, not `id`: unique only within one upstream instance, so a
+    /// client cache must not normalize it.)
+    #[graphql(name = "nativeId")]
     pub id: String,
     /// Inventory item id (`iitem_...`).
     pub inventory_item_id: Option<String>,
@@ -818,9 +836,13 @@ pub enum VioletSubscriptionStatus {
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletOfferDetails {
     /// Offer id (an int64, as a string).
+    /// (`nativeId`, not `id`: unique only within one upstream instance, so a
+    /// client cache must not normalize it.)
+    #[graphql(name = "nativeId")]
     pub id: String,
-    /// The parent product id.
-    pub product_id: String,
+    /// The parent product id (always sent by Violet; nullable so that it
+    /// merges with `MedusaOfferDetails.productId` in one selection).
+    pub product_id: Option<String>,
     /// Id on the merchant's platform.
     pub external_id: Option<String>,
     /// URL on the merchant's platform.
@@ -833,7 +855,9 @@ pub struct VioletOfferDetails {
     pub source: VioletSource,
     /// `source` exactly as the upstream spelled it.
     pub upstream_source: String,
-    /// Name of the merchant selling the product.
+    /// Name of the merchant selling the product (Violet's `seller`; named
+    /// apart from `MedusaOfferDetails.seller`, an object).
+    #[graphql(name = "sellerName")]
     pub seller: Option<String>,
     /// Name of the original vendor.
     pub vendor: Option<String>,
@@ -851,7 +875,9 @@ pub struct VioletOfferDetails {
     pub currency: Option<String>,
     /// Category on the source platform.
     pub source_category_name: Option<String>,
-    /// Additional metadata entries.
+    /// Additional metadata entries (Violet's `metadata`; named apart from
+    /// `MedusaOfferDetails.metadata`, a JSON object).
+    #[graphql(name = "metadataEntries")]
     pub metadata: Vec<VioletMetadata>,
     /// Product variations (size, color, ...).
     pub variants: Vec<VioletVariant>,
@@ -926,6 +952,9 @@ pub struct VioletMetadata {
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletVariant {
     /// Variant id; null when the upstream sent none.
+    /// (`nativeId`, not `id`: unique only within one upstream instance, so a
+    /// client cache must not normalize it.)
+    #[graphql(name = "nativeId")]
     pub id: Option<String>,
     /// Product variant id.
     pub product_variant_id: Option<String>,
@@ -945,6 +974,9 @@ pub struct VioletVariant {
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletVariantValue {
     /// Value id; null when the upstream sent none.
+    /// (`nativeId`, not `id`: unique only within one upstream instance, so a
+    /// client cache must not normalize it.)
+    #[graphql(name = "nativeId")]
     pub id: Option<String>,
     /// Product variant value id.
     pub product_variant_value_id: Option<String>,
@@ -962,6 +994,9 @@ pub struct VioletVariantValue {
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletSku {
     /// SKU id; null when the upstream sent none.
+    /// (`nativeId`, not `id`: unique only within one upstream instance, so a
+    /// client cache must not normalize it.)
+    #[graphql(name = "nativeId")]
     pub id: Option<String>,
     /// Offer id.
     pub offer_id: Option<String>,
@@ -1055,6 +1090,9 @@ pub struct VioletDimensions {
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletAlbum {
     /// Album id; null when the upstream sent none.
+    /// (`nativeId`, not `id`: unique only within one upstream instance, so a
+    /// client cache must not normalize it.)
+    #[graphql(name = "nativeId")]
     pub id: Option<String>,
     /// Id of the offer or SKU owning the album.
     pub parent_id: Option<String>,
@@ -1073,6 +1111,9 @@ pub struct VioletAlbum {
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletMedia {
     /// Media id; null when the upstream sent none.
+    /// (`nativeId`, not `id`: unique only within one upstream instance, so a
+    /// client cache must not normalize it.)
+    #[graphql(name = "nativeId")]
     pub id: Option<String>,
     /// Album id.
     pub album_id: Option<String>,
@@ -1097,6 +1138,9 @@ pub struct VioletMedia {
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct VioletCollection {
     /// Collection id; null when the upstream sent none.
+    /// (`nativeId`, not `id`: unique only within one upstream instance, so a
+    /// client cache must not normalize it.)
+    #[graphql(name = "nativeId")]
     pub id: Option<String>,
     /// Id on the source platform.
     pub external_id: Option<String>,

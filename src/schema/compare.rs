@@ -153,8 +153,10 @@ pub(crate) struct ExcludedOffer<'a> {
 /// An offer left out of a comparison, and why.
 #[Object]
 impl ExcludedOffer<'_> {
-    /// The id as it was asked for.
-    async fn id(&self) -> &ID {
+    /// The offer's id as it was asked for (`offerId`, not `id`: the same
+    /// offer is left out of different comparisons for different reasons,
+    /// so a client cache must not normalize this object).
+    async fn offer_id(&self) -> &ID {
         &self.id
     }
 

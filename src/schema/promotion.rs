@@ -18,8 +18,9 @@ pub(crate) struct Promotion {
 /// a buyer pays its price; when several are, the cheapest.
 #[Object]
 impl Promotion {
-    /// The upstream's id of the promotion.
-    async fn id(&self) -> &str {
+    /// The upstream's id of the promotion (`nativeId`, not `id`: a client
+    /// cache must not normalize it).
+    async fn native_id(&self) -> &str {
         &self.promotion.id
     }
 

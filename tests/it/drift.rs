@@ -361,9 +361,9 @@ async fn closient_lookups_by_id_answer_readable_offers_and_fail_only_unreadable_
     ]);
 }
 
-const MEDUSA_FIELDS: &str = "nativeId price { amount currency } seller { id name }
+const MEDUSA_FIELDS: &str = "nativeId price { amount currency } seller { nativeId name }
     details { ... on MedusaOfferDetails { sku variantCount createdAt
-      prices { id minQuantity maxQuantity price { amount currency } }
+      prices { nativeId minQuantity maxQuantity price { amount currency } }
       inventoryItems { requiredQuantity } } }";
 
 fn check_medusa(raw: &medusa::wire::Offer, node: &Value, seen: &mut Seen) {
@@ -386,7 +386,7 @@ fn check_medusa(raw: &medusa::wire::Offer, node: &Value, seen: &mut Seen) {
     assert_eq!(prices.len(), raw.prices.len());
     seen.add("no prices", raw.prices.is_empty());
     for (got, want) in prices.iter().zip(&raw.prices) {
-        assert_eq!(got["id"], want.id.as_str());
+        assert_eq!(got["nativeId"], want.id.as_str());
         assert_eq!(
             answered_amount(&got["price"]),
             Some(decimal(want.amount.as_str()))

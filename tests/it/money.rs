@@ -27,7 +27,7 @@ const COMPARE: &str = r#"query($ids: [ID!]!, $currency: String!, $quantity: Int,
     cheapest { rank offer { nativeId } total { amount currency } }
     ranked { rank offer { upstream nativeId } unitPrice { amount currency } subtotal { amount }
              shipping { amount } total { amount } }
-    excluded { id reason message offer { nativeId } }
+    excluded { offerId reason message offer { nativeId } }
   }
 }"#;
 
@@ -138,7 +138,7 @@ async fn the_demo_product_page_is_ranked_as_checked_by_hand() {
         .iter()
         .map(|e| {
             (
-                native(e["id"].as_str().unwrap()),
+                native(e["offerId"].as_str().unwrap()),
                 e["reason"].as_str().unwrap(),
             )
         })

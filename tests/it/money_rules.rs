@@ -181,7 +181,7 @@ const COMPARE: &str = r#"query($ids: [ID!]!, $currency: String!, $quantity: Int!
     ranked { offer { id } unitPrice { amount currency } subtotal { amount currency }
              shipping { amount currency } total { amount currency } delivery
              availability { state buyable } }
-    excluded { id reason }
+    excluded { offerId reason }
   }
 }"#;
 
@@ -199,7 +199,7 @@ fn check(answer: &Value, asked: &[&(String, Raw<'_>)], ask: &Ask<'_>) -> usize {
     assert_eq!(ranked.len() + excluded.len(), asked.len());
     let context = format!("{quantity} units in {currency} to {country:?}");
     for e in excluded {
-        let id = e["id"].as_str().expect("id");
+        let id = e["offerId"].as_str().expect("id");
         let raw = &asked[position[id]].1;
         assert_eq!(
             Want::Excluded(

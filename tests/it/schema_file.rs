@@ -119,3 +119,112 @@ async fn introspectable_schema() -> offer_gateway::GatewaySchema {
         .schema()
         .clone()
 }
+
+/// Every pair of types that can meet in one selection set (the
+/// implementations of an interface, the members of a union, and, below
+/// them, the types of their same-named fields) gives each field name it
+/// shares the same response shape: the same list and non-null wrappers,
+/// and the same scalar or enum where the field is a leaf. Otherwise a
+/// query asking both under one key breaks the specification's "fields can
+/// merge" rule, which graphql-js, Code Generator and Apollo's mobile
+/// codegen enforce (async-graphql does not).
+#[test]
+fn types_that_meet_in_one_selection_give_shared_fields_one_shape() {
+    use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
+    use std::collections::{BTreeSet, HashMap};
+
+    let document = async_graphql::parser::parse_schema(sdl()).expect("the schema parses");
+    let mut fields: HashMap<String, HashMap<String, Type>> = HashMap::new();
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut implementations: HashMap<String, Vec<String>> = HashMap::new();
+    let mut leaves = BTreeSet::new();
+    for definition in document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let name = ty.node.name.node.to_string();
+        let own = |defs: &[async_graphql::Positioned<
+            async_graphql::parser::types::FieldDefinition,
+        >]| {
+            defs.iter()
+                .map(|f| (f.node.name.node.to_string(), f.node.ty.node.clone()))
+                .collect::<HashMap<_, _>>()
+        };
+        match ty.node.kind {
+            TypeKind::Object(object) => {
+                for interface in &object.implements {
+                    implementations
+                        .entry(interface.node.to_string())
+                        .or_default()
+                        .push(name.clone());
+                }
+                fields.insert(name, own(&object.fields));
+            }
+            TypeKind::Interface(interface) => {
+                fields.insert(name, own(&interface.fields));
+            }
+            TypeKind::Union(union) => {
+                groups.push(union.members.iter().map(|m| m.node.to_string()).collect());
+            }
+            TypeKind::Scalar | TypeKind::Enum(_) => {
+                leaves.insert(name);
+            }
+            TypeKind::InputObject(_) => {}
+        }
+    }
+    leaves.extend(["String", "Int", "Float", "Boolean", "ID"].map(str::to_owned));
+    groups.extend(implementations.into_values());
+
+    /// The wrappers of a type, and its named type.
+    fn shape(ty: &Type) -> (String, String) {
+        match &ty.base {
+            BaseType::Named(name) => (
+                if ty.nullable { "" } else { "!" }.to_owned(),
+                name.to_string(),
+            ),
+            BaseType::List(inner) => {
+                let (wrappers, name) = shape(inner);
+                (
+                    format!("[{wrappers}]{}", if ty.nullable { "" } else { "!" }),
+                    name,
+                )
+            }
+        }
+    }
+
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for group in &groups {
+        for (i, a) in group.iter().enumerate() {
+            for b in &group[i + 1..] {
+                pairs.push((a.clone(), b.clone()));
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    let mut conflicts = BTreeSet::new();
+    while let Some((a, b)) = pairs.pop() {
+        if a == b || !seen.insert((a.clone(), b.clone())) {
+            continue;
+        }
+        let (Some(fa), Some(fb)) = (fields.get(&a), fields.get(&b)) else {
+            continue;
+        };
+        for (field, ta) in fa {
+            let Some(tb) = fb.get(field) else {
+                continue;
+            };
+            let ((wa, na), (wb, nb)) = (shape(ta), shape(tb));
+            let (leaf_a, leaf_b) = (leaves.contains(&na), leaves.contains(&nb));
+            if wa != wb || leaf_a != leaf_b || (leaf_a && na != nb) {
+                conflicts.insert(format!("{a}.{field}: {ta} vs {b}.{field}: {tb}"));
+            } else if !leaf_a {
+                pairs.push((na, nb));
+            }
+        }
+    }
+    assert!(
+        conflicts.is_empty(),
+        "fields that cannot merge:\n{}",
+        conflicts.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}

@@ -147,7 +147,7 @@ pub(crate) fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, Up
 
     let details = VioletOfferDetails {
         id: id.to_string(),
-        product_id: offer.product_id,
+        product_id: Some(offer.product_id),
         external_id: offer.external_id,
         external_url: offer.external_url,
         name: offer.name.clone(),

@@ -298,7 +298,7 @@ pub fn offers_page_query() -> String {
          price {{ amount currency minorUnits }} status buyable \
          ... on OnlineOffer {{ url stockLevel shippingCost {{ amount currency }} }} \
          ... on InStoreOffer {{ physicalStoreId quantityOnHand }} \
-         ... on MarketplaceOffer {{ title seller {{ id name }} }} }} }}",
+         ... on MarketplaceOffer {{ title seller {{ nativeId name }} }} }} }}",
         ids.join(" ")
     )
 }
