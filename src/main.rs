@@ -64,6 +64,13 @@ struct Cli {
     #[arg(long, global = true)]
     log_json: bool,
 
+    /// An origin (`scheme://host[:port]`, or `scheme://host:*` for any port)
+    /// allowed to call the gateway from a browser; repeatable. Replaces
+    /// `server.cors_allowed_origins` [demo default: http://localhost:* and
+    /// http://127.0.0.1:*].
+    #[arg(long = "cors-origin", value_name = "ORIGIN", global = true)]
+    cors_origins: Vec<String>,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -118,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
         }
         None => {
             init_tracing(cli.log_json);
-            run(cli.listen, cli.config, cli.data_dir).await
+            run(cli.listen, cli.config, cli.data_dir, cli.cors_origins).await
         }
     }
 }
@@ -138,25 +145,35 @@ async fn run(
     listen: Option<SocketAddr>,
     config: Option<PathBuf>,
     data_dir: Option<PathBuf>,
+    cors_origins: Vec<String>,
 ) -> anyhow::Result<()> {
-    match config {
-        Some(path) => {
-            let mut config = Config::load(&path)?;
-            if let Some(dir) = data_dir {
-                config.options.data_dir = Some(dir);
-            }
-            serve(
-                listen.unwrap_or(config.listen),
-                config.instances,
-                config.options,
-            )
-            .await
-        }
+    // Without a file: the embedded demo.
+    #[cfg(feature = "sim")]
+    let demo = config.is_none();
+    let mut config = match &config {
+        Some(path) => Config::load(path)?,
         #[cfg(feature = "sim")]
-        None => demo::run(listen, data_dir).await,
+        None => Config::demo()?,
         #[cfg(not(feature = "sim"))]
         None => anyhow::bail!(NO_SIMULATORS),
+    };
+    if let Some(dir) = data_dir {
+        config.options.data_dir = Some(dir);
     }
+    if !cors_origins.is_empty() {
+        config.options.server.cors_allowed_origins = cors_origins;
+        config
+            .options
+            .server
+            .validate()
+            .map_err(|err| anyhow::anyhow!("--cors-origin: {err}"))?;
+    }
+    let listen = listen.unwrap_or(config.listen);
+    #[cfg(feature = "sim")]
+    if demo {
+        return demo::run(listen, config.options).await;
+    }
+    serve(listen, config.instances, config.options).await
 }
 
 /// Builds the gateway over `instances` and serves it on `addr` until
@@ -167,12 +184,20 @@ async fn serve(
     options: GatewayOptions,
 ) -> anyhow::Result<()> {
     let grace = options.server.shutdown_grace;
+    let origins = options.server.cors_allowed_origins.clone();
     let gateway = Gateway::build(instances, options).await?;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
     println!("offer-gateway listening: GraphiQL at http://{local}/graphql");
+    match origins.is_empty() {
+        true => println!("CORS: no browser origin allowed (--cors-origin ORIGIN to allow one)"),
+        false => println!(
+            "CORS: browser apps at {} may call it (--cors-origin ORIGIN to change)",
+            origins.join(", ")
+        ),
+    }
     offer_gateway::serve_with_grace(
         listener,
         gateway.router(),
@@ -222,10 +247,7 @@ mod demo {
     }
 
     /// The demo: the gateway over the embedded simulators.
-    pub(crate) async fn run(
-        listen: Option<SocketAddr>,
-        data_dir: Option<std::path::PathBuf>,
-    ) -> anyhow::Result<()> {
+    pub(crate) async fn run(addr: SocketAddr, options: GatewayOptions) -> anyhow::Result<()> {
         let sims = Simulators::start_demo()
             .await
             .context("starting the embedded simulators")?;
@@ -235,13 +257,9 @@ mod demo {
             violet = %sims.violet.base_url,
             "embedded simulators running"
         );
-        // The demo: rates from the Violet simulator, introspection on. The
-        // simulators must outlive the server: they are its upstreams.
-        let mut options = GatewayOptions::default();
-        options.limits.introspection = true;
-        options.data_dir =
-            Some(data_dir.unwrap_or_else(|| offer_gateway::config::DEFAULT_DATA_DIR.into()));
-        let addr = listen.unwrap_or(offer_gateway::config::DEFAULT_LISTEN);
+        // The demo's options (`Config::demo`, no `[rates]`: the Violet
+        // simulator's), over the simulators. The simulators must outlive
+        // the server: they are its upstreams.
         super::serve(addr, sims.instance_specs(), options).await
     }
 

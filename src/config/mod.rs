@@ -113,6 +113,11 @@ impl Default for File {
     }
 }
 
+/// What the embedded demo allows by CORS unless told otherwise: browser
+/// apps served from this machine (Vite, Next.js, Expo dev servers) on any
+/// port.
+pub const DEMO_CORS_ALLOWED_ORIGINS: [&str; 2] = ["http://localhost:*", "http://127.0.0.1:*"];
+
 /// A loaded, checked configuration.
 #[derive(Debug)]
 pub struct Config {
@@ -136,6 +141,31 @@ impl Config {
             .filter(|(name, _)| name.starts_with(ENV_PREFIX))
             .collect();
         Config::from_toml_with_overrides(&text, |name| std::env::var(name).ok(), &overrides)
+    }
+
+    /// The embedded demo's settings: introspection on, browser apps on
+    /// `http://localhost` and `http://127.0.0.1` (any port) allowed by CORS
+    /// ([`DEMO_CORS_ALLOWED_ORIGINS`]), then the `OFFER_GATEWAY__...`
+    /// overrides of the environment, as with a file. It names no upstream:
+    /// the demo adds its simulators.
+    pub fn demo() -> Result<Config, ConfigError> {
+        let overrides: Vec<(String, String)> = std::env::vars()
+            .filter(|(name, _)| name.starts_with(ENV_PREFIX))
+            .collect();
+        Config::demo_with_overrides(&overrides)
+    }
+
+    /// [`Config::demo`] with the given overrides instead of the environment's.
+    pub fn demo_with_overrides(overrides: &[(String, String)]) -> Result<Config, ConfigError> {
+        let origins = DEMO_CORS_ALLOWED_ORIGINS
+            .iter()
+            .map(|o| format!("\"{o}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let text = format!(
+            "[limits]\nintrospection = true\n\n[server]\ncors_allowed_origins = [{origins}]\n"
+        );
+        Config::from_toml_with_overrides(&text, |_| None, overrides)
     }
 
     /// Parses and checks TOML text; `env` looks environment variables up.

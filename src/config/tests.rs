@@ -663,3 +663,52 @@ fn violet_base_currency_is_usd_unless_set_and_must_be_an_iso_code() {
         "{err}"
     );
 }
+
+#[test]
+fn the_demo_allows_local_dev_servers_unless_the_environment_says_otherwise() {
+    let demo = Config::demo_with_overrides(&[]).unwrap();
+    let server = &demo.options.server;
+    assert!(demo.options.limits.introspection);
+    assert!(demo.instances.is_empty());
+    for origin in [
+        "http://localhost:5173",
+        "http://127.0.0.1:8080",
+        "http://localhost",
+    ] {
+        assert!(server.allows_origin(origin), "{origin}");
+    }
+    for origin in [
+        "https://localhost:5173",
+        "http://localhost:",
+        "http://localhost:80x",
+        "http://localhost.evil.example",
+        "http://127.0.0.10:80",
+    ] {
+        assert!(!server.allows_origin(origin), "{origin}");
+    }
+    let replaced = Config::demo_with_overrides(&[(
+        "OFFER_GATEWAY__SERVER__CORS_ALLOWED_ORIGINS".into(),
+        r#"["https://app.example"]"#.into(),
+    )])
+    .unwrap();
+    assert!(replaced.options.server.allows_origin("https://app.example"));
+    assert!(!replaced
+        .options
+        .server
+        .allows_origin("http://localhost:5173"));
+}
+
+#[test]
+fn an_any_port_origin_names_no_port_and_no_path() {
+    for bad in [
+        "http://localhost:80:*",
+        "http://localhost/app:*",
+        "localhost:*",
+    ] {
+        let err = error_of(&format!("[server]\ncors_allowed_origins = [\"{bad}\"]\n"));
+        assert!(
+            err.starts_with("server.cors_allowed_origins[0]:"),
+            "{bad}: {err}"
+        );
+    }
+}

@@ -70,22 +70,46 @@ pub struct ServerOptions {
 }
 
 impl ServerOptions {
-    /// Checks the values: each allowed origin is `scheme://host[:port]`.
+    /// Checks the values: each allowed origin is `scheme://host[:port]`,
+    /// or `scheme://host:*` for any port of the host.
     pub fn validate(&self) -> Result<(), crate::error::InvalidSetting> {
         use crate::error::InvalidSetting;
         for (i, origin) in self.cors_allowed_origins.iter().enumerate() {
             let key = format!("server.cors_allowed_origins[{i}]");
-            let url = url::Url::parse(origin)
-                .map_err(|err| InvalidSetting::new(&key, err.to_string()))?;
-            let bare = url.path() == "/" && url.query().is_none() && !origin.ends_with('/');
-            if !matches!(url.scheme(), "http" | "https") || !bare {
+            let exact = origin.strip_suffix(":*").unwrap_or(origin);
+            let url =
+                url::Url::parse(exact).map_err(|err| InvalidSetting::new(&key, err.to_string()))?;
+            let bare = url.path() == "/" && url.query().is_none() && !exact.ends_with('/');
+            // `host:*` names no port of its own (an IPv6 host is bracketed).
+            let authority = exact.split_once("://").map_or(exact, |(_, rest)| rest);
+            let any_port_has_none =
+                exact == origin || authority.ends_with(']') || !authority.contains(':');
+            if !matches!(url.scheme(), "http" | "https") || !bare || !any_port_has_none {
                 return Err(InvalidSetting::new(
                     key,
-                    "an origin is scheme://host[:port], without a path",
+                    "an origin is scheme://host[:port] (or scheme://host:* for any port), \
+                     without a path",
                 ));
             }
         }
         Ok(())
+    }
+
+    /// Whether a browser at `origin` may call the gateway: it is one of
+    /// `cors_allowed_origins`, or matches one that ends in `:*` with any
+    /// port (or none).
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.cors_allowed_origins
+            .iter()
+            .any(|allowed| match allowed.strip_suffix(":*") {
+                Some(host) => origin.strip_prefix(host).is_some_and(|rest| {
+                    rest.is_empty()
+                        || rest.strip_prefix(':').is_some_and(|port| {
+                            !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+                        })
+                }),
+                None => origin == allowed,
+            })
     }
 }
 
@@ -151,13 +175,11 @@ pub(crate) fn router(gateway: Gateway) -> Router {
 fn routes(state: HttpState, server: &ServerOptions) -> Router {
     let vary = vary(&state.upstreams, server.client_keys.enabled());
     let cors = (!server.cors_allowed_origins.is_empty()).then(|| {
-        let origins: Vec<HeaderValue> = server
-            .cors_allowed_origins
-            .iter()
-            .filter_map(|o| HeaderValue::from_str(o).ok())
-            .collect();
+        let allowed = server.clone();
         CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins))
+            .allow_origin(AllowOrigin::predicate(move |origin, _| {
+                origin.to_str().is_ok_and(|o| allowed.allows_origin(o))
+            }))
             .allow_methods([Method::GET, Method::POST])
             // Clients may send their API key and pass-through credentials.
             .allow_headers(tower_http::cors::AllowHeaders::mirror_request())

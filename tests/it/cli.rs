@@ -171,3 +171,141 @@ async fn simulate_serves_the_simulators_with_the_faults_asked_for() {
         "{lines:?}"
     );
 }
+
+/// Starts the demo binary on a free port with its index in a fresh
+/// directory, with `args` and `env`; returns it, its base URL and the CORS
+/// line it printed at start.
+#[cfg(feature = "sim")]
+fn start_demo(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (ChildGuard, tempfile::TempDir, String, String) {
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let mut command = gateway();
+    command
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .args(args)
+        .env_remove("OFFER_GATEWAY__SERVER__CORS_ALLOWED_ORIGINS");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = ChildGuard::spawn(&mut command);
+    let (lines, cors) = child.read_until(|line| line.starts_with("CORS:"));
+    let url = lines
+        .iter()
+        .find_map(|line| line.strip_prefix("offer-gateway listening: GraphiQL at "))
+        .expect("the listening line")
+        .to_owned();
+    (child, data, url, cors)
+}
+
+/// The `Access-Control-Allow-Origin` a CORS preflight from `origin` gets.
+#[cfg(feature = "sim")]
+async fn preflight(url: &str, origin: &str) -> Option<String> {
+    let response = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, url)
+        .header("Origin", origin)
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type")
+        .send()
+        .await
+        .expect("answers");
+    assert!(response.status().is_success(), "{}", response.status());
+    response
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+#[cfg(feature = "sim")]
+#[tokio::test]
+async fn the_demo_lets_local_dev_servers_call_it_and_says_so() {
+    let (child, _data, url, cors) = start_demo(&[], &[]);
+    assert!(
+        cors.contains("http://localhost:*") && cors.contains("http://127.0.0.1:*"),
+        "{cors}"
+    );
+    for origin in [
+        "http://localhost:5173",
+        "http://127.0.0.1:3000",
+        "http://localhost",
+    ] {
+        assert_eq!(
+            preflight(&url, origin).await.as_deref(),
+            Some(origin),
+            "{origin}"
+        );
+    }
+    for origin in [
+        "https://localhost:5173",
+        "http://localhost.evil.example",
+        "http://evil.example",
+    ] {
+        assert_eq!(preflight(&url, origin).await, None, "{origin}");
+    }
+    drop(child);
+}
+
+#[cfg(feature = "sim")]
+#[tokio::test]
+async fn cors_origins_come_from_the_flag_or_the_environment_without_a_config_file() {
+    let (child, _data, url, cors) = start_demo(
+        &[
+            "--cors-origin",
+            "https://app.example",
+            "--cors-origin",
+            "http://10.0.0.2:*",
+        ],
+        &[],
+    );
+    assert!(cors.contains("https://app.example"), "{cors}");
+    assert_eq!(
+        preflight(&url, "https://app.example").await.as_deref(),
+        Some("https://app.example")
+    );
+    assert_eq!(
+        preflight(&url, "http://10.0.0.2:8081").await.as_deref(),
+        Some("http://10.0.0.2:8081")
+    );
+    assert_eq!(
+        preflight(&url, "http://localhost:5173").await,
+        None,
+        "replaced"
+    );
+    drop(child);
+
+    let (child, _data, url, _) = start_demo(
+        &[],
+        &[(
+            "OFFER_GATEWAY__SERVER__CORS_ALLOWED_ORIGINS",
+            "[\"https://expo.example\"]",
+        )],
+    );
+    assert_eq!(
+        preflight(&url, "https://expo.example").await.as_deref(),
+        Some("https://expo.example")
+    );
+    assert_eq!(preflight(&url, "http://localhost:5173").await, None);
+    drop(child);
+}
+
+#[cfg(feature = "sim")]
+#[test]
+fn a_cors_origin_with_a_path_is_refused_at_start() {
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let output = gateway()
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--cors-origin",
+            "http://localhost:5173/app",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--cors-origin"), "{stderr}");
+}

@@ -22,6 +22,8 @@ mod catalog_prices;
 mod catalog_sync;
 mod cli;
 #[cfg(feature = "sim")]
+mod compression;
+#[cfg(feature = "sim")]
 mod drift;
 #[cfg(feature = "sim")]
 mod examples;
