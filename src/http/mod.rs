@@ -1,8 +1,9 @@
 //! The HTTP surface: routes, layers and the server loop.
 //!
-//! - `POST /graphql`: a GraphQL request as JSON, and `GET /graphql?query=`,
-//!   by the GraphQL-over-HTTP specification ([`graphql`]); a browser
-//!   (asking for HTML, with no `query`) gets GraphiQL instead.
+//! - `POST /graphql`: a GraphQL request as JSON (or a batch of them, a
+//!   JSON array), and `GET /graphql?query=`, by the GraphQL-over-HTTP
+//!   specification ([`graphql`]); a browser (asking for HTML, with no
+//!   `query`) gets GraphiQL instead.
 //! - `GET /healthz`: the process is alive.
 //! - `GET /readyz`: ready unless every upstream's circuit is open.
 //! - `GET /metrics`: Prometheus metrics.
