@@ -25,6 +25,9 @@ pub(crate) const DEFAULT_MAX_ROOT_FIELDS: usize = 20;
 pub(crate) const DEFAULT_MAX_IDS: usize = 100;
 /// Default largest request body.
 pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// Default number of operations in one batched POST (Apollo's
+/// `BatchHttpLink` sends at most 10 by default).
+pub(crate) const DEFAULT_MAX_BATCH_SIZE: usize = 10;
 /// Default time a whole HTTP request may take.
 pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -45,6 +48,10 @@ pub struct Limits {
     pub max_ids: usize,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Most operations in one batched POST (a JSON array of requests);
+    /// `0` turns batching off. Each operation is held to every other
+    /// limit on its own.
+    pub max_batch_size: usize,
     /// Longest time a whole HTTP request may take.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
@@ -62,6 +69,7 @@ impl Default for Limits {
             max_root_fields: DEFAULT_MAX_ROOT_FIELDS,
             max_ids: DEFAULT_MAX_IDS,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_batch_size: DEFAULT_MAX_BATCH_SIZE,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             introspection: false,
         }
@@ -70,7 +78,8 @@ impl Default for Limits {
 
 impl Limits {
     /// Checks the values: every limit but `max_aliases` (0 forbids
-    /// aliases) must be more than zero.
+    /// aliases) and `max_batch_size` (0 turns batching off) must be more
+    /// than zero.
     pub fn validate(&self) -> Result<(), crate::error::InvalidSetting> {
         use crate::error::InvalidSetting;
         InvalidSetting::positive("limits.max_depth", self.max_depth)?;

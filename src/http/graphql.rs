@@ -14,6 +14,17 @@
 //!   included. With `application/graphql-response+json`, a request that
 //!   fails before execution (parse, validation, a limit) is `400`; a
 //!   response with `data` is `200`.
+//! - Every refusal, at any stage, is GraphQL-shaped: `{"errors": [...]}`
+//!   with no `data` and each error's `extensions.code`, in the negotiated
+//!   media type (`application/json` when nothing acceptable was asked
+//!   for, as for the `406` itself).
+//! - Batching (no part of the specification; Apollo's `BatchHttpLink` and
+//!   Relay's batch middleware send it): a `POST` body that is a JSON array
+//!   of requests answers `200` with a JSON array of their responses, in
+//!   order, each exactly what the request alone would have answered. The
+//!   batch itself is refused (`400`, not an array) when it is empty, holds
+//!   more than `max_batch_size` requests, or batching is off. `GET` never
+//!   batches.
 
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
@@ -110,6 +121,9 @@ pub(crate) struct Refusal {
     code: ErrorCode,
     errors: Vec<ServerError>,
     allow: Option<&'static str>,
+    /// Refuses the HTTP request as a whole (a batch), whatever its code:
+    /// its status holds under every media type.
+    whole_request: bool,
 }
 
 impl Refusal {
@@ -124,6 +138,7 @@ impl Refusal {
             code: error.code(),
             errors: vec![error.into_request_error()],
             allow: None,
+            whole_request: false,
         }
     }
 
@@ -139,6 +154,7 @@ impl Refusal {
             code,
             errors,
             allow: None,
+            whole_request: false,
         }
     }
 
@@ -152,6 +168,13 @@ impl Refusal {
         self
     }
 
+    /// The same refusal, of the HTTP request as a whole (a batch): its
+    /// code's status under every media type.
+    fn of_the_whole_request(mut self) -> Self {
+        self.whole_request = true;
+        self
+    }
+
     /// The code of its first error.
     pub(crate) fn code(&self) -> ErrorCode {
         self.code
@@ -162,28 +185,25 @@ impl Refusal {
         self.errors.len()
     }
 
-    /// The HTTP answer in `media`. Refusals of the HTTP request have their
+    /// Its HTTP status in `media`. Refusals of the HTTP request have their
     /// own status under both media types; refusals of the document are
     /// `400` under `application/graphql-response+json` and `200` under
     /// `application/json`, as the GraphQL-over-HTTP specification says.
     /// `PERSISTED_QUERY_NOT_FOUND` is `200` under both: Apollo clients
     /// look for it in a successful answer.
-    pub(crate) fn response(self, media: Media) -> Response {
-        let status = if self.code.is_http_level() {
+    fn status(&self, media: Media) -> StatusCode {
+        if self.code.is_http_level() || self.whole_request {
             self.code.status()
         } else if media == Media::Json || self.code == ErrorCode::PersistedQueryNotFound {
             StatusCode::OK
         } else {
             self.code.status()
-        };
-        let mut response = encode(media, status, &json!({ "errors": self.errors }));
-        if let Some(allow) = self.allow {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
-        no_store(&mut response);
-        response
+    }
+
+    /// The HTTP answer in `media`: `{"errors": [...]}`, never `data`.
+    pub(crate) fn response(self, media: Media) -> Response {
+        Executed::refused(self, media, None).response(media)
     }
 }
 
@@ -201,8 +221,23 @@ pub(crate) fn error_media(headers: &HeaderMap) -> Media {
     negotiate(headers).unwrap_or(Media::Json)
 }
 
-/// Reads a POST body: `application/json` holding a JSON object.
-pub(crate) fn params_from_post(headers: &HeaderMap, body: &Bytes) -> Result<Params, Refusal> {
+/// A `POST` body: one request, or a batch of them.
+#[derive(Debug)]
+pub(crate) enum PostBody {
+    /// A JSON object: one request.
+    Single(Params),
+    /// A JSON array: each request read on its own, so that a malformed one
+    /// is refused in its own place of the answer.
+    Batch(Vec<Result<Params, Refusal>>),
+}
+
+/// Reads a POST body: `application/json` holding a JSON object, or an
+/// array of at most `max_batch_size` of them (`0`: no arrays).
+pub(crate) fn body_from_post(
+    headers: &HeaderMap,
+    body: &Bytes,
+    max_batch_size: usize,
+) -> Result<PostBody, Refusal> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -221,11 +256,57 @@ pub(crate) fn params_from_post(headers: &HeaderMap, body: &Bytes) -> Result<Para
     }
     let value: Value = serde_json::from_slice(body)
         .map_err(|err| Refusal::bad_request(format!("the body is not JSON: {err}")))?;
-    let Value::Object(mut object) = value else {
-        return Err(Refusal::bad_request(
-            "the body must be a JSON object {query, operationName, variables, extensions}",
-        ));
+    match value {
+        Value::Object(object) => params_from_object(object).map(PostBody::Single),
+        Value::Array(items) => {
+            check_batch_size(items.len(), max_batch_size)?;
+            let batch = items
+                .into_iter()
+                .map(|item| match item {
+                    Value::Object(object) => params_from_object(object),
+                    _ => Err(Refusal::bad_request(
+                        "each request of a batch must be a JSON object \
+                         {query, operationName, variables, extensions}",
+                    )),
+                })
+                .collect();
+            Ok(PostBody::Batch(batch))
+        }
+        _ => Err(Refusal::bad_request(
+            "the body must be a JSON object {query, operationName, variables, extensions} \
+             (or an array of them: a batch)",
+        )),
+    }
+}
+
+/// Refuses a batch that is empty, larger than `max_batch_size`, or sent
+/// while batching is off (`max_batch_size` is `0`): `400` under every
+/// media type, since the answer cannot be the array the client expects.
+fn check_batch_size(size: usize, max_batch_size: usize) -> Result<(), Refusal> {
+    let refusal = if max_batch_size == 0 {
+        Refusal::of(GatewayError::limit(
+            "max_batch_size",
+            max_batch_size,
+            "query batching is off (the max_batch_size limit is 0): send one request per POST",
+        ))
+    } else if size > max_batch_size {
+        Refusal::of(GatewayError::limit(
+            "max_batch_size",
+            max_batch_size,
+            format!(
+                "the batch exceeds the max_batch_size limit of {max_batch_size} (it has {size})"
+            ),
+        ))
+    } else if size == 0 {
+        Refusal::bad_request("the batch is empty: send at least one request")
+    } else {
+        return Ok(());
     };
+    Err(refusal.of_the_whole_request())
+}
+
+/// Reads one request object `{query, operationName, variables, extensions}`.
+fn params_from_object(mut object: Map<String, Value>) -> Result<Params, Refusal> {
     Ok(Params {
         query: optional_string(&mut object, "query")?,
         operation_name: optional_string(&mut object, "operationName")?,
@@ -276,11 +357,19 @@ fn optional_object(value: Option<Value>, key: &str) -> Result<Option<Map<String,
     }
 }
 
-/// What became of a request, for its log line and metrics.
+/// What became of a request: its GraphQL response, serialized, with what
+/// its HTTP answer needs, and what its log line and metrics record.
 #[derive(Debug)]
 pub(crate) struct Executed {
-    /// The HTTP answer.
-    pub response: Response,
+    /// The GraphQL response as JSON: `{"data": ..., "errors": [...]}`, or
+    /// `{"errors": [...]}` when no field ran.
+    body: Vec<u8>,
+    /// The status of its HTTP answer when it is answered alone.
+    status: StatusCode,
+    /// Its `Cache-Control` when it is answered alone.
+    cache_control: HeaderValue,
+    /// The `Allow` header of a 405.
+    allow: Option<&'static str>,
     /// `ok` or the first error's code.
     pub outcome: &'static str,
     /// Number of errors in the answer.
@@ -292,13 +381,60 @@ pub(crate) struct Executed {
 impl Executed {
     /// A request refused before execution.
     pub(crate) fn refused(refusal: Refusal, media: Media, operation: Option<String>) -> Self {
+        let status = refusal.status(media);
+        let outcome = refusal.code().as_str();
+        let errors = refusal.errors();
+        let allow = refusal.allow;
+        let (body, status) = serialized(&json!({ "errors": refusal.errors }), status);
         Executed {
-            outcome: refusal.code().as_str(),
-            errors: refusal.errors(),
-            response: refusal.response(media),
+            body,
+            status,
+            cache_control: HeaderValue::from_static(NO_STORE),
+            allow,
+            outcome,
+            errors,
             operation,
         }
     }
+
+    /// The status of its HTTP answer when it is answered alone.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The HTTP answer of this request alone, in `media`.
+    pub(crate) fn response(self, media: Media) -> Response {
+        let mut http = (self.status, self.body).into_response();
+        let headers = http.headers_mut();
+        headers.insert(header::CONTENT_TYPE, media.content_type());
+        headers.insert(header::CACHE_CONTROL, self.cache_control);
+        if let Some(allow) = self.allow {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        http
+    }
+}
+
+/// The HTTP answer of a batch: `200` with the JSON array of the requests'
+/// responses, in order, each what the request alone would have answered
+/// (its own status is not told: a client reads its errors). Never cached:
+/// a batch is a `POST`.
+pub(crate) fn batch_response(media: Media, answers: Vec<Executed>) -> Response {
+    let length = answers.iter().map(|a| a.body.len() + 1).sum::<usize>() + 1;
+    let mut body = Vec::with_capacity(length);
+    body.push(b'[');
+    for (i, answer) in answers.into_iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&answer.body);
+    }
+    body.push(b']');
+    let mut http = (StatusCode::OK, body).into_response();
+    let headers = http.headers_mut();
+    headers.insert(header::CONTENT_TYPE, media.content_type());
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
+    http
 }
 
 /// Who may keep a successful answer of a persisted query asked by `GET`.
@@ -413,19 +549,22 @@ pub(crate) async fn execute(
         .and_then(code_of)
         .map_or("ok", ErrorCode::as_str);
     let errors = response.errors.len();
-    let mut http = encode(media, StatusCode::OK, &response);
-    match (
+    let (body, status) = serialized(&response, StatusCode::OK);
+    let cache_control = match (
         method == Method::GET && resolved.by_hash && errors == 0,
         audience,
     ) {
         // A persisted query asked by GET: HTTP caches may keep the answer
         // as long as the gateway's own cache would.
-        (true, Audience::Public) => cache_for(&mut http, "public", persisted.max_age()),
-        (true, Audience::Private) => cache_for(&mut http, "private", persisted.max_age()),
-        (false, _) => no_store(&mut http),
-    }
+        (true, Audience::Public) => cache_for("public", persisted.max_age()),
+        (true, Audience::Private) => cache_for("private", persisted.max_age()),
+        (false, _) => HeaderValue::from_static(NO_STORE),
+    };
     Executed {
-        response: http,
+        body,
+        status,
+        cache_control,
+        allow: None,
         outcome,
         errors,
         operation,
@@ -472,17 +611,14 @@ fn limit_refusal(exceeded: &LimitExceeded) -> Refusal {
     ))
 }
 
-fn cache_for(response: &mut Response, audience: &str, max_age: std::time::Duration) {
-    let value = format!("{audience}, max-age={}", max_age.as_secs());
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        response.headers_mut().insert(header::CACHE_CONTROL, value);
-    }
-}
+/// `Cache-Control` of an answer no cache may keep.
+const NO_STORE: &str = "no-store";
 
-fn no_store(response: &mut Response) {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+/// `Cache-Control` of an answer `audience` (`public`, `private`) may keep
+/// for `max_age`.
+fn cache_for(audience: &str, max_age: std::time::Duration) -> HeaderValue {
+    let value = format!("{audience}, max-age={}", max_age.as_secs());
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static(NO_STORE))
 }
 
 /// async-graphql's own limit messages, with the limit and its value.
@@ -500,19 +636,20 @@ fn name_limit(error: ServerError, limits: &Limits) -> ServerError {
     .into_request_error()
 }
 
-/// `body` as JSON in `media`, with `status`.
-fn encode(media: Media, status: StatusCode, body: &impl serde::Serialize) -> Response {
-    let body = match serde_json::to_vec(body) {
-        Ok(body) => body,
+/// `body` as JSON, with `status`; an `INTERNAL` error and `500` in the
+/// unexpected case that it cannot be serialized.
+fn serialized(body: &impl serde::Serialize, status: StatusCode) -> (Vec<u8>, StatusCode) {
+    match serde_json::to_vec(body) {
+        Ok(body) => (body, status),
         Err(err) => {
-            tracing::error!(cause = %err, "cannot serialize a response");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            let error = GatewayError::internal(format!("cannot serialize a response: {err}"));
+            let body = json!({ "errors": [error.into_request_error()] });
+            (
+                serde_json::to_vec(&body).unwrap_or_default(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            )
         }
-    };
-    let mut http = (status, body).into_response();
-    http.headers_mut()
-        .insert(header::CONTENT_TYPE, media.content_type());
-    http
+    }
 }
 
 #[cfg(test)]

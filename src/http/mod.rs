@@ -1,8 +1,9 @@
 //! The HTTP surface: routes, layers and the server loop.
 //!
-//! - `POST /graphql`: a GraphQL request as JSON, and `GET /graphql?query=`,
-//!   by the GraphQL-over-HTTP specification ([`graphql`]); a browser
-//!   (asking for HTML, with no `query`) gets GraphiQL instead.
+//! - `POST /graphql`: a GraphQL request as JSON (or a batch of them, a
+//!   JSON array), and `GET /graphql?query=`, by the GraphQL-over-HTTP
+//!   specification ([`graphql`]); a browser (asking for HTML, with no
+//!   `query`) gets GraphiQL instead.
 //! - `GET /healthz`: the process is alive.
 //! - `GET /readyz`: ready unless every upstream's circuit is open.
 //! - `GET /metrics`: Prometheus metrics.
@@ -359,15 +360,12 @@ fn request_id(headers: &HeaderMap) -> String {
         .to_owned()
 }
 
-/// Runs a GraphQL request as part of its HTTP request: the request id goes
-/// to upstream calls, and one log line and the metrics record it.
-async fn run(
+/// The context of the GraphQL requests of one HTTP request (its id, the
+/// client's pass-through credentials), and who may keep their answers.
+fn request_context(
     state: &HttpState,
-    method: &Method,
     headers: &HeaderMap,
-    media: graphql::Media,
-    params: graphql::Params,
-) -> Response {
+) -> (crate::request::RequestContext, graphql::Audience) {
     // Clients' own credentials for pass-through instances.
     let credentials: std::collections::HashMap<_, _> = state
         .upstreams
@@ -386,8 +384,23 @@ async fn run(
     };
     let context =
         crate::request::RequestContext::new(request_id(headers)).with_credentials(credentials);
-    let started = Instant::now();
-    let execution = context.clone().scope(graphql::execute(
+    (context, audience)
+}
+
+/// Runs one GraphQL request until `deadline`, the end of its HTTP
+/// request's `request_timeout`. Every upstream wait ends at its instance's
+/// deadline, which the configuration keeps below the request timeout:
+/// this is a backstop.
+async fn execute_until(
+    state: &HttpState,
+    method: &Method,
+    media: graphql::Media,
+    params: graphql::Params,
+    audience: graphql::Audience,
+    deadline: tokio::time::Instant,
+) -> graphql::Executed {
+    let operation = params.operation_name.clone();
+    let execution = graphql::execute(
         &state.schema,
         &state.limits,
         &state.persisted,
@@ -395,10 +408,8 @@ async fn run(
         media,
         params,
         audience,
-    ));
-    // Every upstream wait ends at its instance's deadline, which the
-    // configuration keeps below the request timeout: this is a backstop.
-    let executed = match tokio::time::timeout(state.limits.request_timeout, execution).await {
+    );
+    match tokio::time::timeout_at(deadline, execution).await {
         Ok(executed) => executed,
         Err(_) => {
             let refusal = graphql::Refusal::new(
@@ -408,12 +419,27 @@ async fn run(
                     humantime::format_duration(state.limits.request_timeout)
                 ),
             );
-            graphql::Executed::refused(refusal, media, None)
+            graphql::Executed::refused(refusal, media, operation)
         }
-    };
-    let elapsed = started.elapsed();
+    }
+}
+
+/// Records a finished GraphQL request in the metrics and its log line;
+/// `batch` is its place in a batch and the batch's size.
+fn record(
+    state: &HttpState,
+    context: &crate::request::RequestContext,
+    executed: &graphql::Executed,
+    elapsed: Duration,
+    batch: Option<(usize, usize)>,
+) {
     let operation = executed.operation.as_deref();
     state.metrics.request(operation, executed.outcome, elapsed);
+    let status = match batch {
+        Some(_) => StatusCode::OK,
+        None => executed.status(),
+    };
+    let (batch_index, batch_size) = batch.unzip();
     tracing::info!(
         request_id = context.id(),
         operation = operation.unwrap_or("-"),
@@ -421,10 +447,67 @@ async fn run(
         upstream_calls = context.calls(),
         errors = executed.errors,
         outcome = executed.outcome,
-        status = executed.response.status().as_u16(),
+        status = status.as_u16(),
+        batch_index,
+        batch_size,
         "graphql request"
     );
-    executed.response
+}
+
+/// Runs a GraphQL request as part of its HTTP request: the request id goes
+/// to upstream calls, and one log line and the metrics record it.
+async fn run(
+    state: &HttpState,
+    method: &Method,
+    headers: &HeaderMap,
+    media: graphql::Media,
+    params: graphql::Params,
+) -> Response {
+    let (context, audience) = request_context(state, headers);
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + state.limits.request_timeout;
+    let executed = context
+        .clone()
+        .scope(execute_until(
+            state, method, media, params, audience, deadline,
+        ))
+        .await;
+    record(state, &context, &executed, started.elapsed(), None);
+    executed.response(media)
+}
+
+/// Runs the requests of a batch concurrently, each through every stage
+/// of a single request (its own limits, persisted query, validation),
+/// within the one `request_timeout` of their HTTP request; answers the
+/// array of their responses in order. They share the request's id,
+/// credentials and upstream call count (and the loaders coalesce their
+/// lookups); each writes its own log line and metrics.
+async fn run_batch(
+    state: &HttpState,
+    method: &Method,
+    headers: &HeaderMap,
+    media: graphql::Media,
+    batch: Vec<Result<graphql::Params, graphql::Refusal>>,
+) -> Response {
+    let (context, audience) = request_context(state, headers);
+    let deadline = tokio::time::Instant::now() + state.limits.request_timeout;
+    let size = batch.len();
+    let requests = batch.into_iter().map(|params| async move {
+        let started = Instant::now();
+        let executed = match params {
+            Ok(params) => execute_until(state, method, media, params, audience, deadline).await,
+            Err(refusal) => graphql::Executed::refused(refusal, media, None),
+        };
+        (executed, started.elapsed())
+    });
+    let answers = context
+        .clone()
+        .scope(futures::future::join_all(requests))
+        .await;
+    for (index, (executed, elapsed)) in answers.iter().enumerate() {
+        record(state, &context, executed, *elapsed, Some((index, size)));
+    }
+    graphql::batch_response(media, answers.into_iter().map(|(e, _)| e).collect())
 }
 
 async fn graphql_post(
@@ -457,8 +540,13 @@ async fn graphql_post(
             return refusal.response(media);
         }
     };
-    match graphql::params_from_post(&headers, &body) {
-        Ok(params) => run(&state, &method, &headers, media, params).await,
+    match graphql::body_from_post(&headers, &body, state.limits.max_batch_size) {
+        Ok(graphql::PostBody::Single(params)) => {
+            run(&state, &method, &headers, media, params).await
+        }
+        Ok(graphql::PostBody::Batch(batch)) => {
+            run_batch(&state, &method, &headers, media, batch).await
+        }
         Err(refusal) => refusal.response(media),
     }
 }

@@ -134,7 +134,11 @@ async fn malformed_requests_are_400_whatever_the_media_type() {
     for accept in [GQL, "application/json"] {
         for (body, why) in [
             ("{not json", "the body is not JSON"),
-            ("[1, 2]", "the body must be a JSON object"),
+            ("42", "the body must be a JSON object"),
+            (
+                r#""{ upstreams { name } }""#,
+                "the body must be a JSON object",
+            ),
             (r#"{"query": 42}"#, "`query` must be a string"),
             (
                 r#"{"query": "{ upstreams { name } }", "variables": [1]}"#,
@@ -474,6 +478,19 @@ async fn the_allow_list_mode_refuses_queries_not_in_the_manifest() {
         body["errors"][0]["extensions"]["code"],
         "PERSISTED_QUERY_NOT_ALLOWED"
     );
+    // In a batch, each request is checked on its own.
+    let batch = json!([{ "query": allowed }, { "query": "{ upstreams { kind } }" }]);
+    let (status, _, body) = post(&gateway, Some(GQL), "application/json", &batch.to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body[0]["data"]["upstreams"].as_array().map(Vec::len),
+        Some(3)
+    );
+    assert_refusal(
+        &body[1],
+        "PERSISTED_QUERY_NOT_ALLOWED",
+        "not in the manifest",
+    );
 }
 
 #[tokio::test]
@@ -498,5 +515,445 @@ async fn a_request_over_the_overall_timeout_is_cut_off() {
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
     assert!(media.starts_with(GQL), "{media}");
     assert_eq!(body["errors"][0]["extensions"]["code"], "REQUEST_TIMEOUT");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// Asserts that `body` is a refusal: `{"errors": [...]}` and nothing else
+/// (no `data`), every error with a message and `extensions.code` `code`.
+fn assert_refusal(body: &Value, code: &str, what: &str) {
+    let object = body.as_object().expect("a JSON object");
+    assert_eq!(
+        object.keys().collect::<Vec<_>>(),
+        ["errors"],
+        "{what}: {body}"
+    );
+    let errors = body["errors"].as_array().expect("errors");
+    assert!(!errors.is_empty(), "{what}");
+    for error in errors {
+        assert!(error["message"].is_string(), "{what}: {error}");
+        assert_eq!(error["extensions"]["code"], code, "{what}: {error}");
+    }
+}
+
+/// The media types a client may ask for, and the one each answers in.
+const MEDIA: [(Option<&str>, &str); 4] = [
+    (
+        Some(GQL),
+        "application/graphql-response+json; charset=utf-8",
+    ),
+    (Some("application/json"), "application/json; charset=utf-8"),
+    (Some("*/*"), "application/json; charset=utf-8"),
+    (None, "application/json; charset=utf-8"),
+];
+
+#[tokio::test]
+async fn every_refusal_answers_a_graphql_error_in_the_negotiated_media_type() {
+    use offer_gateway::{hash_key, ClientKeys, Limits, ServerOptions};
+
+    let gateway = TestGateway::start_with_options(
+        |_| {},
+        offer_gateway::GatewayOptions {
+            limits: Limits {
+                max_body_bytes: 4096,
+                ..Limits::default()
+            },
+            server: ServerOptions {
+                client_keys: ClientKeys::from_hashes(&[hash_key("key")]).expect("a hash"),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let keyed = |request: reqwest::RequestBuilder| request.header("x-api-key", "key");
+    let too_large =
+        json!({ "query": format!("{{ upstreams {{ name }} }} #{}", "x".repeat(5000)) }).to_string();
+    let over_max_root_fields = format!(
+        "{{ {} }}",
+        (0..21)
+            .map(|i| format!("f{i}: __typename "))
+            .collect::<String>()
+    );
+    for (accept, media) in MEDIA {
+        let what = |refusal: &str| format!("{refusal}, Accept: {accept:?}");
+        // (what, request, status, code)
+        let cases: Vec<(&str, reqwest::RequestBuilder, StatusCode, &str)> = vec![
+            (
+                "no API key",
+                gateway
+                    .http
+                    .post(&gateway.url)
+                    .json(&json!({ "query": "{ upstreams { name } }" })),
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+            ),
+            (
+                "a wrong API key",
+                gateway
+                    .http
+                    .get(&gateway.url)
+                    .header("x-api-key", "nope")
+                    .query(&[("query", "{ upstreams { name } }")]),
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+            ),
+            (
+                "a body that is not JSON",
+                keyed(gateway.http.post(&gateway.url))
+                    .header(CONTENT_TYPE, "application/json")
+                    .body("{not json"),
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+            ),
+            (
+                "GET variables that are not an object",
+                keyed(gateway.http.get(&gateway.url))
+                    .query(&[("query", "{ upstreams { name } }"), ("variables", "[1]")]),
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+            ),
+            (
+                "PUT",
+                keyed(gateway.http.put(&gateway.url)).body(OK_QUERY),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+            ),
+            (
+                "a body over max_body_bytes",
+                keyed(gateway.http.post(&gateway.url))
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(too_large.clone()),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+            ),
+            (
+                "a text/plain body",
+                keyed(gateway.http.post(&gateway.url))
+                    .header(CONTENT_TYPE, "text/plain")
+                    .body(OK_QUERY),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+            ),
+            (
+                "an empty batch",
+                keyed(gateway.http.post(&gateway.url))
+                    .header(CONTENT_TYPE, "application/json")
+                    .body("[]"),
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+            ),
+        ];
+        for (refusal, request, status, code) in cases {
+            let request = match accept {
+                Some(accept) => request.header(ACCEPT, accept),
+                None => request,
+            };
+            let response = request.send().await.expect("answers");
+            let what = what(refusal);
+            assert_eq!(response.status(), status, "{what}");
+            let headers = response.headers().clone();
+            assert_eq!(headers[CONTENT_TYPE], media, "{what}");
+            assert_eq!(headers["cache-control"], "no-store", "{what}");
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                assert_eq!(headers[ALLOW], "GET, POST", "{what}");
+            }
+            if status == StatusCode::UNAUTHORIZED {
+                assert_eq!(headers["www-authenticate"], "Bearer", "{what}");
+            }
+            let body: Value = response.json().await.expect("a JSON body");
+            assert_refusal(&body, code, &what);
+        }
+        // Refusals of the document: 400 with the specification's type, 200
+        // with the legacy one; never a `data` entry.
+        for (refusal, query, code) in [
+            (
+                "a parse failure",
+                "{ upstreams { name ",
+                "GRAPHQL_PARSE_FAILED",
+            ),
+            (
+                "a validation failure",
+                "{ noSuchField }",
+                "GRAPHQL_VALIDATION_FAILED",
+            ),
+            (
+                "a missing variable",
+                "query($n: Int!) { upstreams { name } }",
+                "GRAPHQL_VALIDATION_FAILED",
+            ),
+            ("a limit", over_max_root_fields.as_str(), "LIMIT_EXCEEDED"),
+        ] {
+            let request = keyed(gateway.http.post(&gateway.url)).json(&json!({ "query": query }));
+            let (got, got_media, body) = send(request, accept).await;
+            let what = what(refusal);
+            let status = if accept == Some(GQL) {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            assert_eq!((got, got_media.as_str()), (status, media), "{what}: {body}");
+            assert_refusal(&body, code, &what);
+        }
+    }
+    // Nothing acceptable was asked for: 406, in application/json.
+    for accept in ["text/html", "application/xml", "application/json;q=0"] {
+        let request = keyed(gateway.http.post(&gateway.url))
+            .json(&json!({ "query": "{ upstreams { name } }" }));
+        let (status, media, body) = send(request, Some(accept)).await;
+        assert_eq!(
+            (status, media.as_str()),
+            (
+                StatusCode::NOT_ACCEPTABLE,
+                "application/json; charset=utf-8"
+            ),
+            "{accept}"
+        );
+        assert_refusal(&body, "NOT_ACCEPTABLE", accept);
+    }
+}
+
+/// POSTs `batch` (a JSON array) with `accept`.
+async fn post_batch(
+    gateway: &TestGateway,
+    accept: Option<&str>,
+    batch: &Value,
+) -> (StatusCode, String, Value) {
+    post(gateway, accept, "application/json", &batch.to_string()).await
+}
+
+#[tokio::test]
+async fn a_batch_answers_the_array_of_its_responses_in_order() {
+    let gateway = TestGateway::start().await;
+    let query = "{ upstreams { name kind } }";
+    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256(query) } });
+    // As Apollo's BatchHttpLink and Relay's batch middleware send them:
+    // each request a JSON object of its own (Relay adds an `id`).
+    let batch = json!([
+        { "query": "query Names { upstreams { name } }", "operationName": "Names" },
+        {
+            "id": "relay-1",
+            "query": "query Page($n: Int) { marketplaceOffers(upstream: \"violet\", first: $n) { nodes { id } } }",
+            "variables": { "n": 2 }
+        },
+        { "query": "{ upstreams { name " },
+        42,
+        { "extensions": persisted },
+        { "query": query, "extensions": persisted },
+        { "query": "{ offer(id: \"garbage\") { id } }" },
+    ]);
+    for (accept, media) in MEDIA {
+        let (status, got_media, body) = post_batch(&gateway, accept, &batch).await;
+        assert_eq!(
+            (status, got_media.as_str()),
+            (StatusCode::OK, media),
+            "{accept:?}: {body}"
+        );
+        let answers = body.as_array().expect("an array");
+        assert_eq!(answers.len(), 7, "{body}");
+        assert_eq!(
+            answers[0],
+            json!({ "data": { "upstreams": [{ "name": "closient" }, { "name": "medusa" }, { "name": "violet" }] } })
+        );
+        assert_eq!(
+            answers[1]["data"]["marketplaceOffers"]["nodes"]
+                .as_array()
+                .map(Vec::len),
+            Some(2),
+            "{}",
+            answers[1]
+        );
+        assert_refusal(
+            &answers[2],
+            "GRAPHQL_PARSE_FAILED",
+            "parse failure in a batch",
+        );
+        assert_refusal(&answers[3], "BAD_REQUEST", "a number in a batch");
+        assert_eq!(
+            answers[3]["errors"][0]["message"],
+            "each request of a batch must be a JSON object {query, operationName, variables, extensions}"
+        );
+        assert_eq!(
+            answers[5]["data"]["upstreams"].as_array().map(Vec::len),
+            Some(3)
+        );
+        assert_eq!(answers[6]["data"], json!({ "offer": null }));
+        assert_eq!(
+            answers[6]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{}",
+            answers[6]
+        );
+    }
+    // The first batch's fifth request came before the sixth registered
+    // the query; later batches find it.
+    let (_, _, body) = post_batch(&gateway, Some(GQL), &batch).await;
+    assert_eq!(
+        body[4]["data"]["upstreams"].as_array().map(Vec::len),
+        Some(3)
+    );
+}
+
+#[tokio::test]
+async fn a_persisted_query_unknown_in_a_batch_is_refused_in_its_place() {
+    let gateway = TestGateway::start().await;
+    let query = "{ upstreams { kind } }";
+    let batch = json!([
+        { "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256(query) } } },
+        { "query": "{ upstreams { name } }" },
+    ]);
+    let (status, _, body) = post_batch(&gateway, Some(GQL), &batch).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_refusal(&body[0], "PERSISTED_QUERY_NOT_FOUND", "hash only");
+    assert_eq!(
+        body[1]["data"]["upstreams"].as_array().map(Vec::len),
+        Some(3)
+    );
+}
+
+#[tokio::test]
+async fn each_request_of_a_batch_is_held_to_every_limit() {
+    use offer_gateway::Limits;
+
+    let gateway = TestGateway::start_with_limits(Limits {
+        max_depth: 3,
+        max_aliases: 1,
+        max_complexity: 4,
+        max_root_fields: 2,
+        max_ids: 2,
+        ..Limits::default()
+    })
+    .await;
+    let batch = json!([
+        { "query": "{ upstreams { name } }" },
+        { "query": "{ a: upstreams { name } b: upstreams { name } }" },
+        { "query": "{ upstreams { name } __typename u: upstreams { kind } }" },
+        { "query": "{ marketplaceOffers(upstream: \"violet\") { nodes { price { amount } } } }" },
+        { "query": "{ upstreams { name kind } x: upstreams { name kind } }" },
+        { "query": "{ offers(ids: [\"a\", \"b\", \"c\"]) { id } }" },
+    ]);
+    let (status, _, body) = post_batch(&gateway, Some(GQL), &batch).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body[0]["data"]["upstreams"].as_array().map(Vec::len),
+        Some(3)
+    );
+    let limit = |answer: &Value| answer["errors"][0]["extensions"].clone();
+    assert_refusal(&body[1], "LIMIT_EXCEEDED", "aliases");
+    assert_eq!(
+        limit(&body[1]),
+        json!({ "code": "LIMIT_EXCEEDED", "limit": "max_aliases", "value": 1 })
+    );
+    assert_eq!(
+        limit(&body[2]),
+        json!({ "code": "LIMIT_EXCEEDED", "limit": "max_root_fields", "value": 2 })
+    );
+    assert_eq!(
+        limit(&body[3]),
+        json!({ "code": "LIMIT_EXCEEDED", "limit": "max_depth", "value": 3 })
+    );
+    assert_eq!(
+        limit(&body[4]),
+        json!({ "code": "LIMIT_EXCEEDED", "limit": "max_complexity", "value": 4 })
+    );
+    // Too many ids: that field's error, with the other fields' data.
+    assert_eq!(body[5]["data"], json!({ "offers": null }));
+    assert_eq!(
+        limit(&body[5]),
+        json!({ "code": "LIMIT_EXCEEDED", "limit": "max_ids", "value": 2 })
+    );
+}
+
+#[tokio::test]
+async fn a_batch_over_max_batch_size_or_while_batching_is_off_is_refused_whole() {
+    use offer_gateway::Limits;
+
+    let gateway = TestGateway::start().await;
+    let one = json!({ "query": "{ upstreams { name } }" });
+    let ten = Value::Array(vec![one.clone(); 10]);
+    let (status, _, body) = post_batch(&gateway, Some(GQL), &ten).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body.as_array().map(Vec::len),
+        Some(10),
+        "the default allows 10"
+    );
+    let eleven = Value::Array(vec![one.clone(); 11]);
+    for (accept, media) in MEDIA {
+        let (status, got_media, body) = post_batch(&gateway, accept, &eleven).await;
+        assert_eq!(
+            (status, got_media.as_str()),
+            (StatusCode::BAD_REQUEST, media),
+            "{accept:?}"
+        );
+        assert_refusal(&body, "LIMIT_EXCEEDED", "eleven");
+        assert_eq!(
+            body["errors"][0],
+            json!({
+                "message": "the batch exceeds the max_batch_size limit of 10 (it has 11)",
+                "extensions": { "code": "LIMIT_EXCEEDED", "limit": "max_batch_size", "value": 10 }
+            })
+        );
+    }
+
+    let off = TestGateway::start_with_limits(Limits {
+        max_batch_size: 0,
+        ..Limits::default()
+    })
+    .await;
+    let (status, _, body) = post_batch(&off, Some("application/json"), &json!([one])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["errors"][0]["extensions"],
+        json!({ "code": "LIMIT_EXCEEDED", "limit": "max_batch_size", "value": 0 })
+    );
+    let (status, _, body) = post(&off, Some(GQL), "application/json", &one.to_string()).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a single request still runs: {body}"
+    );
+}
+
+#[tokio::test]
+async fn get_never_batches() {
+    let gateway = TestGateway::start().await;
+    let (status, media, body) = get(
+        &gateway,
+        Some(GQL),
+        &[("query", r#"[{"query": "{ upstreams { name } }"}]"#)],
+    )
+    .await;
+    assert_eq!(
+        (status, media.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            "application/graphql-response+json; charset=utf-8"
+        )
+    );
+    assert_refusal(&body, "GRAPHQL_PARSE_FAILED", "an array over GET");
+}
+
+#[tokio::test]
+async fn a_batch_past_the_request_timeout_keeps_the_answers_in_hand() {
+    use offer_gateway::sim::fault::Fault;
+    use offer_gateway::Limits;
+
+    let gateway = TestGateway::start_with_limits(Limits {
+        request_timeout: std::time::Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    gateway.sims.violet.control.inject(None, Fault::Hang, None);
+    let started = std::time::Instant::now();
+    let batch = json!([
+        { "query": "{ upstreams { name } }" },
+        { "query": "query Slow { marketplaceOffers(upstream: \"violet\") { totalCount } }" },
+    ]);
+    let (status, _, body) = post_batch(&gateway, Some(GQL), &batch).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body[0]["data"]["upstreams"].as_array().map(Vec::len),
+        Some(3)
+    );
+    assert_refusal(&body[1], "REQUEST_TIMEOUT", "the slow request");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

@@ -29,6 +29,7 @@ mod drift;
 mod examples;
 #[cfg(feature = "sim")]
 mod filters;
+mod frontend_tools;
 #[cfg(feature = "sim")]
 mod graphql_e2e;
 #[cfg(feature = "sim")]
