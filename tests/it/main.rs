@@ -28,6 +28,8 @@ mod examples;
 #[cfg(feature = "sim")]
 mod filters;
 #[cfg(feature = "sim")]
+mod graphiql;
+#[cfg(feature = "sim")]
 mod graphql_e2e;
 #[cfg(feature = "sim")]
 mod hardening;
