@@ -3,7 +3,8 @@
 //! - `POST /graphql`: a GraphQL request as JSON (or a batch of them, a
 //!   JSON array), and `GET /graphql?query=`, by the GraphQL-over-HTTP
 //!   specification ([`graphql`]); a browser (asking for HTML, with no
-//!   `query`) gets GraphiQL instead.
+//!   `query`) gets GraphiQL instead ([`graphiql`]), whose files are served
+//!   under `/graphiql/assets/`.
 //! - `GET /healthz`: the process is alive.
 //! - `GET /readyz`: ready unless every upstream's circuit is open.
 //! - `GET /metrics`: Prometheus metrics.
@@ -16,6 +17,7 @@
 //! so that it answers a coded GraphQL error like every other refusal.
 
 pub(crate) mod auth;
+pub(crate) mod graphiql;
 pub(crate) mod graphql;
 pub(crate) mod persisted;
 
@@ -23,12 +25,11 @@ use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -204,6 +205,7 @@ fn routes(state: HttpState, server: &ServerOptions) -> Router {
     }
     let mut router = Router::new()
         .merge(graphql)
+        .merge(graphiql::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -576,7 +578,7 @@ async fn graphql_get(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
     if wants_html && params.query.is_none() {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return graphiql::page(query.as_deref());
     }
     let media = match graphql::accept(&headers) {
         Ok(media) => media,

@@ -31,6 +31,8 @@ mod examples;
 mod filters;
 mod frontend_tools;
 #[cfg(feature = "sim")]
+mod graphiql;
+#[cfg(feature = "sim")]
 mod graphql_e2e;
 #[cfg(feature = "sim")]
 mod hardening;
