@@ -5,6 +5,7 @@
 //! the demo when no `--config` is given, and the `simulate` subcommand.
 //! Without it, it refuses to start without `--config`.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -190,14 +191,26 @@ async fn serve(
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
-    println!("offer-gateway listening: GraphiQL at http://{local}/graphql");
-    match origins.is_empty() {
-        true => println!("CORS: no browser origin allowed (--cors-origin ORIGIN to allow one)"),
-        false => println!(
+    // Standard output may be closed by whoever started the process (a
+    // test reads up to the listening line): a failed write stops nothing.
+    let mut out = std::io::stdout();
+    let _ = match origins.is_empty() {
+        true => writeln!(
+            out,
+            "CORS: no browser origin allowed (--cors-origin ORIGIN to allow one)"
+        ),
+        false => writeln!(
+            out,
             "CORS: browser apps at {} may call it (--cors-origin ORIGIN to change)",
             origins.join(", ")
         ),
-    }
+    };
+    // The last line at start: the address, once the listener is bound.
+    let _ = writeln!(
+        out,
+        "offer-gateway listening: GraphiQL at http://{local}/graphql"
+    );
+    let _ = out.flush();
     offer_gateway::serve_with_grace(
         listener,
         gateway.router(),

@@ -191,12 +191,15 @@ fn start_demo(
         command.env(name, value);
     }
     let mut child = ChildGuard::spawn(&mut command);
-    let (lines, cors) = child.read_until(|line| line.starts_with("CORS:"));
-    let url = lines
-        .iter()
-        .find_map(|line| line.strip_prefix("offer-gateway listening: GraphiQL at "))
+    let (lines, listening) = child.read_until(|line| line.starts_with("offer-gateway listening"));
+    let url = listening
+        .strip_prefix("offer-gateway listening: GraphiQL at ")
         .expect("the listening line")
         .to_owned();
+    let cors = lines
+        .into_iter()
+        .find(|line| line.starts_with("CORS:"))
+        .expect("the CORS line, before the listening line");
     (child, data, url, cors)
 }
 

@@ -228,3 +228,58 @@ fn types_that_meet_in_one_selection_give_shared_fields_one_shape() {
         conflicts.into_iter().collect::<Vec<_>>().join("\n")
     );
 }
+
+/// The README's Apollo `possibleTypes` lists every implementation of each
+/// interface and every member of each union, as the schema has them.
+#[test]
+fn the_readmes_possible_types_match_the_schema() {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let mut schema: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let document = async_graphql::parser::parse_schema(sdl()).expect("the schema parses");
+    for definition in document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let name = ty.node.name.node.to_string();
+        match ty.node.kind {
+            TypeKind::Object(object) => {
+                for interface in object.implements {
+                    schema
+                        .entry(interface.node.to_string())
+                        .or_default()
+                        .insert(name.clone());
+                }
+            }
+            TypeKind::Union(union) => {
+                schema
+                    .entry(name)
+                    .or_default()
+                    .extend(union.members.iter().map(|m| m.node.to_string()));
+            }
+            _ => {}
+        }
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("the README");
+    let block = readme
+        .split("possibleTypes: {")
+        .nth(1)
+        .and_then(|rest| rest.split("},").next())
+        .expect("the README's possibleTypes block");
+    let documented: BTreeMap<String, BTreeSet<String>> = block
+        .lines()
+        .filter_map(|line| line.trim().split_once(':'))
+        .map(|(name, list)| {
+            let types = list
+                .split('"')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect();
+            (name.trim().to_owned(), types)
+        })
+        .collect();
+    assert_eq!(documented, schema);
+}
