@@ -73,7 +73,37 @@ pub(crate) fn build_schema_over(
     builder.finish()
 }
 
-/// The schema in SDL, as committed in `schema.graphql`.
+/// The schema in SDL, as committed in `schema.graphql`: async-graphql's
+/// export without its definitions of the specification's built-in
+/// directives (`@include`, `@skip`), which a schema must not redefine.
 pub fn sdl() -> String {
-    build_schema(Upstreams::default(), &RatesSpec::None).sdl()
+    without_built_in_directives(&build_schema(Upstreams::default(), &RatesSpec::None).sdl())
+}
+
+/// `sdl` without the definitions of `@include` and `@skip`, each with the
+/// description block above it.
+fn without_built_in_directives(sdl: &str) -> String {
+    let lines: Vec<&str> = sdl.lines().collect();
+    let mut keep = vec![true; lines.len()];
+    for (i, line) in lines.iter().enumerate() {
+        if !(line.starts_with("directive @include(") || line.starts_with("directive @skip(")) {
+            continue;
+        }
+        keep[i] = false;
+        // Its description: the `"""` block right above, if any.
+        if i > 0 && lines[i - 1] == "\"\"\"" {
+            if let Some(open) = (0..i - 1).rev().find(|&j| lines[j] == "\"\"\"") {
+                keep[open..i].iter_mut().for_each(|k| *k = false);
+            }
+        }
+    }
+    let mut out: String = lines
+        .iter()
+        .zip(keep)
+        .filter(|(_, keep)| *keep)
+        .map(|(line, _)| *line)
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.push('\n');
+    out
 }

@@ -283,3 +283,17 @@ fn the_readmes_possible_types_match_the_schema() {
         .collect();
     assert_eq!(documented, schema);
 }
+
+/// The schema file does not redefine the specification's built-in
+/// directives: tools (graphql-js, graphql-inspector) take it as written.
+#[test]
+fn the_schema_file_defines_no_built_in_directive() {
+    let schema = sdl();
+    for built_in in ["@include", "@skip", "@deprecated", "@specifiedBy"] {
+        assert!(
+            !schema.contains(&format!("directive {built_in}(")),
+            "schema.graphql redefines {built_in}"
+        );
+    }
+    async_graphql::parser::parse_schema(&schema).expect("the schema file parses");
+}
