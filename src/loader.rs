@@ -157,6 +157,22 @@ impl UpstreamStore {
         }
     }
 
+    /// The fresh cached answer for `key`, if the cache has one: the offer,
+    /// or `Some(None)` when it is known not to exist. Counted as a cache hit;
+    /// a miss is counted by the batch that fetches it.
+    fn cached(&self, key: &OfferKey) -> Option<Option<Fetched>> {
+        let cache = self.cache.as_ref()?;
+        let answer = match cache.get(&self.cache_key(Question::Offer(key.clone())))? {
+            Cached::Found(offer) => Some(Fetched::fresh(offer)),
+            Cached::NotFound => None,
+            Cached::Page(_) | Cached::Promotions(_) => return None,
+        };
+        if let Some(metrics) = &self.metrics {
+            metrics.cache_lookups(self.instance.name(), 1, 0);
+        }
+        Some(answer)
+    }
+
     /// Looks `keys` up: from the cache, from fetches already in flight, and
     /// with one instance call for the rest.
     pub(crate) async fn load_many(
@@ -533,6 +549,22 @@ impl Loaders {
         let Some(picked) = self.pick(upstream) else {
             return HashMap::new();
         };
+        // All of them cached: no batch, no batching delay.
+        if let Some(cache) = picked.0.cache() {
+            let cached: Option<HashMap<OfferKey, LoadedPromotions>> = keys
+                .iter()
+                .map(|key| {
+                    let question = Question::Promotions(key.clone());
+                    match cache.get(&picked.0.cache_key(question))? {
+                        Cached::Promotions(list) => Some((key.clone(), Ok(list))),
+                        _ => None,
+                    }
+                })
+                .collect();
+            if let Some(cached) = cached {
+                return cached;
+            }
+        }
         if let Some(context) = RequestContext::current() {
             *picked.0.requester.lock().expect("requester lock poisoned") = Some(context);
         }
@@ -553,6 +585,11 @@ impl Loaders {
             return Ok(None);
         };
         let (store, loader, _) = &*picked;
+        // A fresh cached answer needs no batch: it is served at once, without
+        // waiting out the DataLoader's batching delay.
+        if let Some(cached) = store.cached(&key) {
+            return Ok(cached);
+        }
         if let Some(context) = RequestContext::current() {
             *store.requester.lock().expect("requester lock poisoned") = Some(context);
         }
