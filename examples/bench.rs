@@ -60,38 +60,7 @@ use url::Url;
 
 /// The selection of every offer in scenarios 1, 2 and 4: a product page's
 /// offers (those of `product_page.graphql`), asked by id.
-const OFFERS_QUERY: &str = r#"query Offers($ids: [ID!]!) {
-  offers(ids: $ids) {
-    __typename
-    id
-    upstream
-    nativeId
-    sku
-    price { amount currency minorUnits }
-    status
-    buyable
-    ... on OnlineOffer {
-      url
-      stockLevel
-      fulfillmentType
-      shippingCost { amount currency }
-      deliveryCountries
-      leadTimeDays
-      minOrderQuantity
-    }
-    ... on InStoreOffer {
-      physicalStoreId
-      aisle
-      quantityOnHand
-      storePickupAvailable
-    }
-    ... on MarketplaceOffer {
-      title
-      seller { id name handle }
-    }
-  }
-}
-"#;
+const OFFERS_QUERY: &str = include_str!("offers_by_id.graphql");
 /// Scenario 5: a product page from a GTIN.
 const PRODUCT_PAGE_QUERY: &str = include_str!("product_page.graphql");
 /// Scenario 6: a product search (names, brands and offer counts only, so

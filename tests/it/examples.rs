@@ -31,7 +31,7 @@ async fn every_example_query_answers_with_data_and_no_errors() {
             ran += 1;
         }
     }
-    assert_eq!(ran, 5, "the five example queries ran");
+    assert_eq!(ran, 6, "the six example queries ran");
 }
 
 #[tokio::test]

@@ -140,7 +140,17 @@ async fn graphiql_offers_the_examples_as_tabs_and_opens_a_named_one() {
     let html = page(&gateway, "").await.text().await.unwrap();
     let offered = settings(&html);
     let tabs = offered["tabs"].as_array().unwrap();
-    assert_eq!(tabs.len(), 5);
+    let example_files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "graphql")
+        })
+        .count();
+    assert_eq!(tabs.len(), example_files, "one tab per example file");
     let product_page = include_str!("../../examples/product_page.graphql");
     assert_eq!(
         tabs[0]["query"], product_page,
@@ -163,7 +173,7 @@ async fn graphiql_offers_the_examples_as_tabs_and_opens_a_named_one() {
     assert_eq!(
         unknown.text().await.unwrap(),
         "no such example; the examples are: product_page, search_products, \
-         compare_offers, marketplace_offer, online_offers_page\n"
+         compare_offers, marketplace_offer, online_offers_page, offers_by_id\n"
     );
     let missing = gateway
         .http

@@ -65,6 +65,10 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "online_offers_page",
         include_str!("../../../examples/online_offers_page.graphql"),
     ),
+    (
+        "offers_by_id",
+        include_str!("../../../examples/offers_by_id.graphql"),
+    ),
 ];
 
 /// A file the page loads, embedded in the binary.
