@@ -48,6 +48,11 @@ struct UpstreamLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CacheLabels {
     upstream: String,
     result: String,
@@ -66,6 +71,7 @@ pub struct Metrics {
     upstream_calls: Family<CallLabels, Counter>,
     upstream_duration: Family<UpstreamLabels, Histogram, fn() -> Histogram>,
     cache_lookups: Family<CacheLabels, Counter>,
+    document_cache_lookups: Family<ResultLabels, Counter>,
     cache_entries: Family<UpstreamLabels, Gauge>,
     cache_bytes: Family<UpstreamLabels, Gauge>,
     circuit_state: Family<UpstreamLabels, Gauge>,
@@ -106,6 +112,12 @@ impl Metrics {
                 latency_histogram as fn() -> Histogram,
             );
         let cache_lookups = Family::<CacheLabels, Counter>::default();
+        let document_cache_lookups = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "document_cache_lookups",
+            "Lookups of parsed, checked GraphQL documents by result (hit: neither parsed nor checked again)",
+            document_cache_lookups.clone(),
+        );
         let cache_entries = Family::<UpstreamLabels, Gauge>::default();
         let cache_bytes = Family::<UpstreamLabels, Gauge>::default();
         let circuit_state = Family::<UpstreamLabels, Gauge>::default();
@@ -202,6 +214,7 @@ impl Metrics {
             upstream_calls,
             upstream_duration,
             cache_lookups,
+            document_cache_lookups,
             cache_entries,
             cache_bytes,
             circuit_state,
@@ -241,6 +254,16 @@ impl Metrics {
                 upstream: upstream.to_owned(),
             })
             .observe(duration.as_secs_f64());
+    }
+
+    /// Records one lookup of the document cache.
+    pub fn document_lookup(&self, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.document_cache_lookups
+            .get_or_create(&ResultLabels {
+                result: result.to_owned(),
+            })
+            .inc();
     }
 
     /// Records cache lookups of `upstream`.

@@ -26,6 +26,8 @@
 //!   more than `max_batch_size` requests, or batching is off. `GET` never
 //!   batches.
 
+use std::sync::Arc;
+
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
 use async_graphql::{ServerError, Variables};
@@ -35,6 +37,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
 use crate::error::{code_of, ErrorCode, GatewayError};
+use crate::http::documents::DocumentCache;
 use crate::http::persisted::Store;
 use crate::limits::{self, is_mutation, LimitExceeded, Limits};
 use crate::schema::{scope, GatewaySchema};
@@ -452,10 +455,12 @@ pub(crate) enum Audience {
 /// nesting (on its text), parsing, the operation to run, a mutation over
 /// GET, the limits (measured once per fragment), then validation and
 /// execution. A refusal at any stage is a coded GraphQL error.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn execute(
     schema: &GatewaySchema,
     limits: &Limits,
     persisted: &Store,
+    documents: &DocumentCache,
     method: &Method,
     media: Media,
     params: Params,
@@ -478,21 +483,30 @@ pub(crate) async fn execute(
             operation,
         );
     };
-    if let Err(exceeded) = limits.check_text(&query) {
-        return refused(limit_refusal(&exceeded), operation);
-    }
-    let document = match parse_query(&query) {
-        Ok(document) => document,
-        Err(err) => {
-            let refusal = Refusal::coded(ErrorCode::GraphqlParseFailed, vec![err.into()]);
-            return refused(refusal, operation);
+    // A document seen before passed the text checks, parsing and every
+    // limit then: only what depends on this request is checked again.
+    let cached = documents.get(&query);
+    let prepared = match &cached {
+        Some(prepared) => prepared.clone(),
+        None => {
+            if let Err(exceeded) = limits.check_text(&query) {
+                return refused(limit_refusal(&exceeded), operation);
+            }
+            match parse_query(&query) {
+                Ok(document) => Arc::new(scope::prepare(schema, document)),
+                Err(err) => {
+                    let refusal = Refusal::coded(ErrorCode::GraphqlParseFailed, vec![err.into()]);
+                    return refused(refusal, operation);
+                }
+            }
         }
     };
-    match pick_operation(&document, params.operation_name.as_deref()) {
+    let document = &prepared.original;
+    match pick_operation(document, params.operation_name.as_deref()) {
         Ok(name) => operation = operation.or(name),
         Err(refusal) => return refused(refusal, operation),
     }
-    if *method == Method::GET && is_mutation(&document, params.operation_name.as_deref()) {
+    if *method == Method::GET && is_mutation(document, params.operation_name.as_deref()) {
         let refusal = Refusal::new(
             ErrorCode::MethodNotAllowed,
             "mutations are only accepted over POST",
@@ -500,28 +514,29 @@ pub(crate) async fn execute(
         .allowing("POST");
         return refused(refusal, operation);
     }
-    match limits.check(&document) {
-        Ok(()) => {}
-        Err(limits::Refusal::Limit(exceeded)) => {
-            return refused(limit_refusal(&exceeded), operation)
-        }
-        Err(limits::Refusal::Invalid(why)) => {
-            let refusal = Refusal::new(ErrorCode::GraphqlValidationFailed, why);
-            return refused(refusal, operation);
+    if cached.is_none() {
+        match limits.check(document) {
+            Ok(()) => documents.insert(&query, prepared.clone()),
+            Err(limits::Refusal::Limit(exceeded)) => {
+                return refused(limit_refusal(&exceeded), operation)
+            }
+            Err(limits::Refusal::Invalid(why)) => {
+                let refusal = Refusal::new(ErrorCode::GraphqlValidationFailed, why);
+                return refused(refusal, operation);
+            }
         }
     }
     if let Some(hash) = resolved.to_register {
         persisted.register(hash, &query);
     }
     let mut request = async_graphql::Request::new(query);
-    request.set_parsed_query(document);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
     if let Some(variables) = params.variables {
         request = request.variables(Variables::from_json(Value::Object(variables)));
     }
-    let response = scope::execute(schema, request).await;
+    let response = scope::execute(schema, request, &prepared).await;
     if response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty())

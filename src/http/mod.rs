@@ -17,6 +17,7 @@
 //! so that it answers a coded GraphQL error like every other refusal.
 
 pub(crate) mod auth;
+pub(crate) mod documents;
 pub(crate) mod graphiql;
 pub(crate) mod graphql;
 pub(crate) mod persisted;
@@ -137,6 +138,8 @@ struct HttpState {
     schema: GatewaySchema,
     limits: Arc<Limits>,
     persisted: Arc<persisted::Store>,
+    /// Parsed, checked documents by their text.
+    documents: Arc<documents::DocumentCache>,
     metrics: Arc<Metrics>,
     upstreams: Upstreams,
     loaders: Option<Arc<Loaders>>,
@@ -163,6 +166,10 @@ pub(crate) fn router(gateway: Gateway) -> Router {
             persisted: Arc::new(persisted::Store::new(
                 gateway.options.persisted.clone(),
                 max_age,
+            )),
+            documents: Arc::new(documents::DocumentCache::new(
+                documents::DEFAULT_MAX_BYTES,
+                Some(gateway.metrics.clone()),
             )),
             metrics: gateway.metrics,
             upstreams: gateway.upstreams,
@@ -406,6 +413,7 @@ async fn execute_until(
         &state.schema,
         &state.limits,
         &state.persisted,
+        &state.documents,
         method,
         media,
         params,

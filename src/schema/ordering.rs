@@ -115,21 +115,55 @@ pub(crate) fn index(sdl: impl FnOnce() -> String) -> Option<&'static TypeIndex> 
     INDEX.get_or_init(|| TypeIndex::from_sdl(&sdl())).as_ref()
 }
 
+/// A document ready to run: as the client sent it (it orders the answer)
+/// and, when it has fields of an interface or union type, with their
+/// markers (what is executed).
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// The document as the client sent it.
+    pub(crate) original: ExecutableDocument,
+    /// The document with its markers; `None` when it needs none.
+    marked: Option<ExecutableDocument>,
+}
+
+impl Prepared {
+    /// The document to execute.
+    pub(crate) fn to_execute(&self) -> &ExecutableDocument {
+        self.marked.as_ref().unwrap_or(&self.original)
+    }
+}
+
+/// Prepares `document` for execution over a schema indexed by `types`
+/// (without an index, the answer keeps the order it is executed in).
+pub(crate) fn prepare(document: ExecutableDocument, types: Option<&TypeIndex>) -> Prepared {
+    let marked = types.and_then(|types| {
+        let mut marked = document.clone();
+        (mark_abstract_fields(&mut marked, types) > 0).then_some(marked)
+    });
+    Prepared {
+        original: document,
+        marked,
+    }
+}
+
 /// Adds the `__typename` marker to the selection of every field of an
 /// interface or union type in `document` (its operations and fragments).
-pub(crate) fn mark_abstract_fields(document: &mut ExecutableDocument, types: &TypeIndex) {
+/// Returns how many markers it added.
+pub(crate) fn mark_abstract_fields(document: &mut ExecutableDocument, types: &TypeIndex) -> usize {
+    let mut added = 0;
     let operations: Vec<&mut Positioned<OperationDefinition>> = match &mut document.operations {
         DocumentOperations::Single(operation) => vec![operation],
         DocumentOperations::Multiple(operations) => operations.values_mut().collect(),
     };
     for operation in operations {
         let root = root_type(&operation.node);
-        mark(&mut operation.node.selection_set.node, root, types);
+        added += mark(&mut operation.node.selection_set.node, root, types);
     }
     for fragment in document.fragments.values_mut() {
         let on = fragment.node.type_condition.node.on.node.to_string();
-        mark(&mut fragment.node.selection_set.node, &on, types);
+        added += mark(&mut fragment.node.selection_set.node, &on, types);
     }
+    added
 }
 
 fn root_type(operation: &OperationDefinition) -> &'static str {
@@ -140,7 +174,8 @@ fn root_type(operation: &OperationDefinition) -> &'static str {
     }
 }
 
-fn mark(set: &mut SelectionSet, parent: &str, types: &TypeIndex) {
+fn mark(set: &mut SelectionSet, parent: &str, types: &TypeIndex) -> usize {
+    let mut added = 0;
     for item in &mut set.items {
         match &mut item.node {
             Selection::Field(field) => {
@@ -151,9 +186,10 @@ fn mark(set: &mut SelectionSet, parent: &str, types: &TypeIndex) {
                     continue;
                 };
                 let selection = &mut field.node.selection_set.node;
-                mark(selection, &ty, types);
+                added += mark(selection, &ty, types);
                 if types.is_abstract(&ty) {
                     selection.items.insert(0, marker());
+                    added += 1;
                 }
             }
             Selection::InlineFragment(fragment) => {
@@ -162,11 +198,12 @@ fn mark(set: &mut SelectionSet, parent: &str, types: &TypeIndex) {
                     .type_condition
                     .as_ref()
                     .map_or_else(|| parent.to_owned(), |c| c.node.on.node.to_string());
-                mark(&mut fragment.node.selection_set.node, &on, types);
+                added += mark(&mut fragment.node.selection_set.node, &on, types);
             }
             Selection::FragmentSpread(_) => {}
         }
     }
+    added
 }
 
 fn marker() -> Positioned<Selection> {

@@ -78,33 +78,36 @@ impl RequestScope {
     }
 }
 
-/// Executes `request` with a fresh [`RequestScope`]: the one way requests
-/// are run, so that deadlines and warnings apply.
+/// Executes `request` over the document `prepared` with a fresh
+/// [`RequestScope`]: the one way requests are run, so that deadlines and
+/// warnings apply and the answer is in query order (see `ordering`).
 pub(crate) async fn execute(
     schema: &GatewaySchema,
     mut request: async_graphql::Request,
+    prepared: &ordering::Prepared,
 ) -> async_graphql::Response {
     let scope = RequestScope::new();
-    // Response maps in query order (see `ordering`): abstract-typed fields
-    // also select their type; the client's document orders the answer.
-    let types = ordering::index(|| schema.sdl());
-    let original = match (types, request.parsed_query()) {
-        (Some(types), Ok(document)) => {
-            let original = document.clone();
-            let mut marked = original.clone();
-            ordering::mark_abstract_fields(&mut marked, types);
-            request.set_parsed_query(marked);
-            Some((types, original))
-        }
-        _ => None,
-    };
+    request.set_parsed_query(prepared.to_execute().clone());
     let operation = request.operation_name.clone();
     let mut response = schema.execute(request.data(scope.clone())).await;
-    if let Some((types, original)) = original {
-        ordering::restore(&mut response.data, &original, operation.as_deref(), types);
+    if let Some(types) = ordering::index(|| schema.sdl()) {
+        ordering::restore(
+            &mut response.data,
+            &prepared.original,
+            operation.as_deref(),
+            types,
+        );
     }
     scope.attach(&mut response);
     response
+}
+
+/// Prepares `document` for [`execute`] over `schema`.
+pub(crate) fn prepare(
+    schema: &GatewaySchema,
+    document: async_graphql::parser::types::ExecutableDocument,
+) -> ordering::Prepared {
+    ordering::prepare(document, ordering::index(|| schema.sdl()))
 }
 
 /// The request's scope, or a scope starting now for callers that run the

@@ -308,3 +308,68 @@ async fn client_api_keys_guard_the_graphql_endpoint_only() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_repeated_document_is_parsed_and_checked_once() {
+    let gateway = TestGateway::start().await;
+    let metric = |text: &str, result: &str| -> f64 {
+        let prefix = format!("document_cache_lookups_total{{result=\"{result}\"}}");
+        text.lines()
+            .find(|l| l.starts_with(&prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let metrics = || async {
+        gateway
+            .http
+            .get(format!("{}/metrics", base(&gateway)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    // Three times the same text, then another: one miss each, hits after.
+    let first = gateway.data(&offers_page_query(), Value::Null).await;
+    for _ in 0..2 {
+        assert_eq!(gateway.data(&offers_page_query(), Value::Null).await, first);
+    }
+    gateway.data("{ upstreams { name } }", Value::Null).await;
+    let text = metrics().await;
+    assert_eq!(metric(&text, "miss"), 2.0, "{text}");
+    assert_eq!(metric(&text, "hit"), 2.0, "{text}");
+
+    // What depends on the request is still checked on a cached document:
+    // the operation asked for.
+    let wrong = gateway.query(&offers_page_query(), Value::Null).await;
+    assert!(wrong["errors"].is_null(), "{wrong}");
+    let response: Value = gateway
+        .http
+        .post(&gateway.url)
+        .json(&json!({ "query": offers_page_query(), "operationName": "Nope" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        common::error_codes(&response),
+        ["OPERATION_NOT_FOUND"],
+        "{response}"
+    );
+    // A refused document is never kept: refused again, a miss each time.
+    let deep = format!("{}name{}", "{ upstreams ".repeat(40), "}".repeat(40));
+    for _ in 0..2 {
+        let refused = gateway.query(&deep, Value::Null).await;
+        assert_eq!(
+            common::error_codes(&refused),
+            ["LIMIT_EXCEEDED"],
+            "{refused}"
+        );
+    }
+    let text = metrics().await;
+    assert_eq!(metric(&text, "miss"), 4.0, "{text}");
+}
