@@ -123,16 +123,20 @@ enum ScenarioName {
     Product,
     /// 6: a product search over the catalog index.
     Search,
+    /// 7: `{ upstreams { name } }`: no upstream, no loader, the gateway's
+    /// own fixed cost per request.
+    Trivial,
 }
 
 impl ScenarioName {
-    const ALL: [ScenarioName; 6] = [
+    const ALL: [ScenarioName; 7] = [
         ScenarioName::OneOffer,
         ScenarioName::ProductPage,
         ScenarioName::OnlinePage,
         ScenarioName::Duplicates,
         ScenarioName::Product,
         ScenarioName::Search,
+        ScenarioName::Trivial,
     ];
 
     fn label(self) -> &'static str {
@@ -143,6 +147,7 @@ impl ScenarioName {
             ScenarioName::Duplicates => "4 duplicates",
             ScenarioName::Product => "5 product",
             ScenarioName::Search => "6 search",
+            ScenarioName::Trivial => "7 trivial",
         }
     }
 }
@@ -327,6 +332,8 @@ enum Expect {
     Product(usize),
     /// `data.products.nodes` is not empty.
     Products,
+    /// `data.upstreams` names the three instances.
+    Upstreams,
 }
 
 /// One scenario: the GraphQL request, its REST baseline and what to expect.
@@ -438,6 +445,14 @@ fn scenario(name: ScenarioName, pool: &OfferPool, auth: &RestAuth) -> Scenario {
             json!({ "query": SEARCH_QUERY, "variables": { "search": "camping stove" } }),
             Vec::new(),
             Expect::Products,
+        ),
+        ScenarioName::Trivial => (
+            "{ upstreams { name } }: no upstream and no loader, the gateway's fixed cost \
+             per request; no REST baseline"
+                .to_owned(),
+            json!({ "query": "{ upstreams { name } }" }),
+            Vec::new(),
+            Expect::Upstreams,
         ),
     };
     Scenario {
@@ -857,6 +872,9 @@ fn check_answer(expect: Expect, bytes: &[u8]) -> anyhow::Result<()> {
         Expect::Products => data["products"]["nodes"]
             .as_array()
             .is_some_and(|nodes| !nodes.is_empty()),
+        Expect::Upstreams => data["upstreams"]
+            .as_array()
+            .is_some_and(|upstreams| upstreams.len() == 3),
     };
     anyhow::ensure!(
         fine,
