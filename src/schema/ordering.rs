@@ -14,7 +14,9 @@
 //! is dropped. Keys the walk does not know (introspection's own types)
 //! keep the order they came in.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use async_graphql::parser::types::{
@@ -246,17 +248,29 @@ pub(crate) fn restore(
     let walk = Walk {
         fragments: &document.fragments,
         types,
+        memo: RefCell::new(HashMap::new()),
     };
     walk.value(data, &[&op.node.selection_set.node], root_type(&op.node));
 }
 
+/// What `CollectFields` gives for one object: its response keys in query
+/// order, each with its field's name and selection sets.
+type Collected<'a> = IndexMap<&'a str, (&'a str, Vec<&'a SelectionSet>)>;
+
+/// The selection sets (their addresses) and the runtime type one
+/// `CollectFields` result is for.
+type MemoKey = (Vec<usize>, String);
+
 struct Walk<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     types: &'a TypeIndex,
+    /// `CollectFields` by selection sets (their addresses) and runtime
+    /// type: the objects of a list share one computation.
+    memo: RefCell<HashMap<MemoKey, Rc<Collected<'a>>>>,
 }
 
-impl Walk<'_> {
-    fn value(&self, value: &mut Value, sets: &[&SelectionSet], ty: &str) {
+impl<'a> Walk<'a> {
+    fn value(&self, value: &mut Value, sets: &[&'a SelectionSet], ty: &str) {
         match value {
             Value::List(items) => {
                 for item in items {
@@ -268,24 +282,63 @@ impl Walk<'_> {
         }
     }
 
-    fn object(&self, map: &mut IndexMap<Name, Value>, sets: &[&SelectionSet], ty: &str) {
+    /// `CollectFields` of `sets` for `runtime`, computed once per walk.
+    fn collected(&self, sets: &[&'a SelectionSet], runtime: &str) -> Rc<Collected<'a>> {
+        let key = (
+            sets.iter()
+                .map(|set| std::ptr::from_ref(*set) as usize)
+                .collect(),
+            runtime.to_owned(),
+        );
+        if let Some(found) = self.memo.borrow().get(&key) {
+            return found.clone();
+        }
+        let mut collected = Collected::new();
+        let mut visited = HashSet::new();
+        for set in sets {
+            self.collect(set, runtime, &mut collected, &mut visited);
+        }
+        let collected = Rc::new(collected);
+        self.memo.borrow_mut().insert(key, collected.clone());
+        collected
+    }
+
+    fn object(&self, map: &mut IndexMap<Name, Value>, sets: &[&'a SelectionSet], ty: &str) {
         let marked = map.shift_remove(MARKER);
         let runtime = match &marked {
             Some(Value::String(name)) => name.as_str(),
             _ => ty,
         };
-        let mut collected: IndexMap<&str, (&str, Vec<&SelectionSet>)> = IndexMap::new();
-        let mut visited = HashSet::new();
-        for set in sets {
-            self.collect(set, runtime, &mut collected, &mut visited);
+        let collected = self.collected(sets, runtime);
+        // Most objects already are in order (their fields resolved in
+        // turn): then only their values are walked, nothing is rebuilt.
+        let mut last = None;
+        let in_order = map
+            .keys()
+            .all(|key| match collected.get_index_of(key.as_str()) {
+                Some(at) if last.is_none_or(|before| at > before) => {
+                    last = Some(at);
+                    true
+                }
+                _ => false,
+            });
+        if in_order {
+            for (key, value) in map.iter_mut() {
+                if let Some((field, subsets)) = collected.get(key.as_str()) {
+                    if let Some(child) = self.types.field_type(runtime, field) {
+                        self.value(value, subsets, child);
+                    }
+                }
+            }
+            return;
         }
         let mut old = std::mem::take(map);
-        for (key, (field, subsets)) in collected {
-            if let Some(mut value) = old.shift_remove(key) {
+        for (key, (field, subsets)) in collected.iter() {
+            if let Some(mut value) = old.shift_remove(*key) {
                 if let Some(child) = self.types.field_type(runtime, field) {
-                    self.value(&mut value, &subsets, child);
+                    self.value(&mut value, subsets, child);
                 }
-                map.insert(Name::new(key), value);
+                map.insert(Name::new(*key), value);
             }
         }
         // Whatever the walk did not place keeps its place after.
@@ -294,12 +347,12 @@ impl Walk<'_> {
 
     /// `CollectFields`: response keys in query order, with the selection
     /// sets of each key's fields, for an object of type `runtime`.
-    fn collect<'s>(
-        &'s self,
-        set: &'s SelectionSet,
+    fn collect(
+        &self,
+        set: &'a SelectionSet,
         runtime: &str,
-        collected: &mut IndexMap<&'s str, (&'s str, Vec<&'s SelectionSet>)>,
-        visited: &mut HashSet<&'s str>,
+        collected: &mut Collected<'a>,
+        visited: &mut HashSet<&'a str>,
     ) {
         for item in &set.items {
             match &item.node {
