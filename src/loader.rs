@@ -291,6 +291,15 @@ impl UpstreamStore {
         Arc::new(answers)
     }
 
+    /// The fresh cached promotions of `key`, if the cache has them.
+    fn cached_promotions(&self, key: &OfferKey) -> Option<Arc<Vec<Promotion>>> {
+        let question = Question::Promotions(key.clone());
+        match self.cache.as_ref()?.get(&self.cache_key(question))? {
+            Cached::Promotions(list) => Some(list),
+            _ => None,
+        }
+    }
+
     /// The promotions of `keys` (every one the upstream publishes), from
     /// the cache or with one instance call for the rest; an answer past its
     /// TTL is served when the upstream fails, like offers.
@@ -305,16 +314,11 @@ impl UpstreamStore {
             if !seen.insert(key) {
                 continue;
             }
-            let question = Question::Promotions(key.clone());
-            match self
-                .cache
-                .as_ref()
-                .and_then(|c| c.get(&self.cache_key(question)))
-            {
-                Some(Cached::Promotions(list)) => {
+            match self.cached_promotions(key) {
+                Some(list) => {
                     answers.insert(key.clone(), Ok(list));
                 }
-                _ => missing.push(key.clone()),
+                None => missing.push(key.clone()),
             }
         }
         if missing.is_empty() {
@@ -550,20 +554,12 @@ impl Loaders {
             return HashMap::new();
         };
         // All of them cached: no batch, no batching delay.
-        if let Some(cache) = picked.0.cache() {
-            let cached: Option<HashMap<OfferKey, LoadedPromotions>> = keys
-                .iter()
-                .map(|key| {
-                    let question = Question::Promotions(key.clone());
-                    match cache.get(&picked.0.cache_key(question))? {
-                        Cached::Promotions(list) => Some((key.clone(), Ok(list))),
-                        _ => None,
-                    }
-                })
-                .collect();
-            if let Some(cached) = cached {
-                return cached;
-            }
+        let cached: Option<HashMap<OfferKey, LoadedPromotions>> = keys
+            .iter()
+            .map(|key| Some((key.clone(), Ok(picked.0.cached_promotions(key)?))))
+            .collect();
+        if let Some(cached) = cached {
+            return cached;
         }
         if let Some(context) = RequestContext::current() {
             *picked.0.requester.lock().expect("requester lock poisoned") = Some(context);

@@ -184,7 +184,10 @@ pub(crate) fn router(gateway: Gateway) -> Router {
 fn routes(state: HttpState, server: &ServerOptions) -> Router {
     let vary = vary(&state.upstreams, server.client_keys.enabled());
     let cors = (!server.cors_allowed_origins.is_empty()).then(|| {
-        let allowed = server.clone();
+        let allowed = ServerOptions {
+            cors_allowed_origins: server.cors_allowed_origins.clone(),
+            ..ServerOptions::default()
+        };
         CorsLayer::new()
             .allow_origin(AllowOrigin::predicate(move |origin, _| {
                 origin.to_str().is_ok_and(|o| allowed.allows_origin(o))
