@@ -9,6 +9,11 @@
 //! answer is kept a while longer (`stale_if_error`) to be served, marked
 //! stale, if the upstream fails. Capacity is bounded by weight: the
 //! approximate bytes of the cached offers.
+//!
+//! Every answer says until when it is fresh, so that the whole-response
+//! cache keeps an answer no longer than the parts it was built from (see
+//! [`crate::freshness`]); replacing a still-fresh entry with a different
+//! value starts a new data epoch.
 
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
@@ -17,6 +22,7 @@ use std::time::{Duration, Instant};
 use moka::sync::Cache;
 use moka::Expiry;
 
+use crate::freshness::Epochs;
 use crate::model::{Offer, OfferKey, Promotion};
 use crate::upstream::{CacheSettings, ListScope, OfferPage};
 
@@ -62,6 +68,20 @@ pub(crate) enum Cached {
     Promotions(Arc<Vec<Promotion>>),
 }
 
+impl Cached {
+    /// Whether `other` answers the same; pages are compared by identity
+    /// (a page is only re-fetched once it has expired).
+    fn same_as(&self, other: &Cached) -> bool {
+        match (self, other) {
+            (Cached::Found(a), Cached::Found(b)) => a == b,
+            (Cached::NotFound, Cached::NotFound) => true,
+            (Cached::Page(a), Cached::Page(b)) => Arc::ptr_eq(a, b),
+            (Cached::Promotions(a), Cached::Promotions(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 /// A cached answer with the time it was fetched.
 #[derive(Clone, Debug)]
 struct Entry {
@@ -73,7 +93,12 @@ struct Entry {
 #[derive(Clone, Debug)]
 pub(crate) enum Hit {
     /// An answer within its TTL.
-    Fresh(Cached),
+    Fresh {
+        /// The answer.
+        value: Cached,
+        /// When it stops being fresh.
+        until: Instant,
+    },
     /// An answer past its TTL but within the stale-if-error grace: only to
     /// be served when the upstream fails.
     Stale {
@@ -88,11 +113,13 @@ pub(crate) enum Hit {
 pub(crate) struct AnswerCache {
     inner: Cache<CacheKey, Entry>,
     ttl: Ttl,
+    epochs: Arc<Epochs>,
 }
 
 impl AnswerCache {
-    /// A cache with the instance's settings.
-    pub(crate) fn new(settings: &CacheSettings) -> Self {
+    /// A cache with the instance's settings, telling `epochs` when an
+    /// entry changes before it expires.
+    pub(crate) fn new(settings: &CacheSettings, epochs: Arc<Epochs>) -> Self {
         let ttl = Ttl {
             found: settings.ttl,
             not_found: settings.not_found_ttl,
@@ -103,15 +130,19 @@ impl AnswerCache {
             .weigher(|key: &CacheKey, entry: &Entry| weight(key, &entry.value))
             .expire_after(ttl.clone())
             .build();
-        AnswerCache { inner, ttl }
+        AnswerCache { inner, ttl, epochs }
     }
 
     /// The cached answer for `key`, fresh or stale.
     pub(crate) fn lookup(&self, key: &CacheKey) -> Option<Hit> {
         let entry = self.inner.get(key)?;
         let age = entry.fetched_at.elapsed();
-        if age < self.ttl.fresh_for(&entry.value) {
-            Some(Hit::Fresh(entry.value))
+        let fresh_for = self.ttl.fresh_for(&entry.value);
+        if age < fresh_for {
+            Some(Hit::Fresh {
+                value: entry.value,
+                until: entry.fetched_at + fresh_for,
+            })
         } else {
             Some(Hit::Stale {
                 value: entry.value,
@@ -120,23 +151,27 @@ impl AnswerCache {
         }
     }
 
-    /// The fresh answer for `key`, if any.
-    pub(crate) fn get(&self, key: &CacheKey) -> Option<Cached> {
+    /// The fresh answer for `key`, if any, with when it stops being fresh.
+    pub(crate) fn get(&self, key: &CacheKey) -> Option<(Cached, Instant)> {
         match self.lookup(key)? {
-            Hit::Fresh(value) => Some(value),
+            Hit::Fresh { value, until } => Some((value, until)),
             Hit::Stale { .. } => None,
         }
     }
 
-    /// Remembers an answer fetched just now.
-    pub(crate) fn insert(&self, key: CacheKey, value: Cached) {
-        self.inner.insert(
-            key,
-            Entry {
-                value,
-                fetched_at: Instant::now(),
-            },
-        );
+    /// Remembers an answer fetched just now; when it is fresh until. A
+    /// still-fresh entry replaced by a different value (a listing carrying
+    /// a changed offer) starts a new data epoch.
+    pub(crate) fn insert(&self, key: CacheKey, value: Cached) -> Instant {
+        let fetched_at = Instant::now();
+        let until = fetched_at + self.ttl.fresh_for(&value);
+        if let Some((old, _)) = self.get(&key) {
+            if !old.same_as(&value) {
+                self.epochs.data_changed();
+            }
+        }
+        self.inner.insert(key, Entry { value, fetched_at });
+        until
     }
 
     /// Number of entries (approximate while maintenance is pending).
@@ -227,10 +262,13 @@ mod tests {
     #[test]
     fn memory_stays_within_the_weight_bound() {
         let max_bytes = 64 * 1024;
-        let cache = AnswerCache::new(&CacheSettings {
-            max_bytes,
-            ..CacheSettings::default()
-        });
+        let cache = AnswerCache::new(
+            &CacheSettings {
+                max_bytes,
+                ..CacheSettings::default()
+            },
+            Epochs::new(),
+        );
         for i in 0..10_000 {
             cache.insert(key(i), Cached::NotFound);
         }
@@ -264,11 +302,14 @@ mod stale_tests {
 
     #[test]
     fn answers_turn_stale_after_their_ttl_and_go_after_the_grace() {
-        let cache = AnswerCache::new(&CacheSettings {
-            ttl: Duration::from_millis(1),
-            stale_if_error: Duration::from_secs(3600),
-            ..CacheSettings::default()
-        });
+        let cache = AnswerCache::new(
+            &CacheSettings {
+                ttl: Duration::from_millis(1),
+                stale_if_error: Duration::from_secs(3600),
+                ..CacheSettings::default()
+            },
+            Epochs::new(),
+        );
         let key = CacheKey {
             upstream: Arc::from("violet"),
             credential: 1,
@@ -296,7 +337,10 @@ mod stale_tests {
         cache.insert(not_found.clone(), Cached::NotFound);
         assert!(matches!(
             cache.lookup(&not_found),
-            Some(Hit::Fresh(Cached::NotFound))
+            Some(Hit::Fresh {
+                value: Cached::NotFound,
+                ..
+            })
         ));
     }
 }

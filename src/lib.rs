@@ -42,6 +42,7 @@ mod cache;
 mod catalog;
 pub mod config;
 pub mod error;
+mod freshness;
 mod gtin;
 mod http;
 mod limits;
@@ -61,6 +62,7 @@ pub use error::ErrorCode;
 pub use gtin::{Gtin, GtinError};
 pub use http::auth::{hash_key, ClientKeys};
 pub use http::persisted::{sha256_hex, PersistedQueries};
+pub use http::responses::ResponseCacheOptions;
 pub use http::{serve, serve_with_grace, shutdown_signal, ServerOptions};
 pub use limits::Limits;
 pub use model::{OfferKind, UpstreamKind};
@@ -89,6 +91,8 @@ pub struct GatewayOptions {
     pub server: http::ServerOptions,
     /// Persisted queries.
     pub persisted: http::persisted::PersistedQueries,
+    /// The whole-response cache.
+    pub response_cache: http::responses::ResponseCacheOptions,
     /// Where the catalog index is kept; `None` keeps it in memory (gone at
     /// exit, so a restart re-crawls).
     pub data_dir: Option<std::path::PathBuf>,
@@ -102,6 +106,7 @@ impl Default for GatewayOptions {
             limits: limits::Limits::default(),
             server: http::ServerOptions::default(),
             persisted: http::persisted::PersistedQueries::default(),
+            response_cache: http::responses::ResponseCacheOptions::default(),
             data_dir: None,
         }
     }
@@ -135,6 +140,8 @@ pub struct Gateway {
     pub(crate) loaders: Arc<loader::Loaders>,
     /// The catalog index and its syncs.
     pub(crate) catalog: catalog::Catalog,
+    /// Generations of the data answers are built from.
+    pub(crate) epochs: Arc<freshness::Epochs>,
 }
 
 impl Gateway {
@@ -147,20 +154,23 @@ impl Gateway {
         options: GatewayOptions,
     ) -> Result<Gateway, BuildError> {
         let metrics = Arc::new(metrics::Metrics::new());
+        let epochs = freshness::Epochs::new();
         let upstreams = Upstreams::new(instances, options.connect_timeout, Some(metrics.clone()));
-        let catalog = catalog::Catalog::open(options.data_dir.as_deref(), &upstreams)
-            .await
-            .map_err(|err| BuildError::Catalog {
-                dir: options
-                    .data_dir
-                    .as_ref()
-                    .map_or_else(|| "memory".to_owned(), |d| d.display().to_string()),
-                cause: err.to_string(),
-            })?;
+        let catalog =
+            catalog::Catalog::open(options.data_dir.as_deref(), &upstreams, epochs.clone())
+                .await
+                .map_err(|err| BuildError::Catalog {
+                    dir: options
+                        .data_dir
+                        .as_ref()
+                        .map_or_else(|| "memory".to_owned(), |d| d.display().to_string()),
+                    cause: err.to_string(),
+                })?;
         let loaders = Arc::new(loader::Loaders::new(
             &upstreams,
             Some(metrics.clone()),
             Some(catalog.clone()),
+            epochs.clone(),
         ));
         let rates = options
             .rates
@@ -172,6 +182,7 @@ impl Gateway {
             Some(catalog.clone()),
             &rates,
             &options.limits,
+            epochs.clone(),
         );
         Ok(Gateway {
             schema,
@@ -180,6 +191,7 @@ impl Gateway {
             upstreams,
             loaders,
             catalog,
+            epochs,
         })
     }
 

@@ -30,11 +30,12 @@ use std::sync::{Arc, Mutex};
 use async_graphql::dataloader::{DataLoader, Loader};
 use futures::future::{join_all, BoxFuture, FutureExt, Shared};
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cache::{AnswerCache, CacheKey, Cached, Hit, Question};
 use crate::catalog::Catalog;
 use crate::error::UpstreamError;
+use crate::freshness::{self, Uncacheable};
 use crate::metrics::Metrics;
 use crate::model::{Offer, OfferKey, Promotion};
 use crate::request::RequestContext;
@@ -49,13 +50,17 @@ pub(crate) struct Fetched {
     /// `Some(age)` when the upstream failed and this is a cached answer
     /// past its TTL.
     pub stale_age: Option<Duration>,
+    /// Until when the cache holds it as fresh; `None` when it is not kept
+    /// (caching is off, or it is stale).
+    pub fresh_until: Option<Instant>,
 }
 
 impl Fetched {
-    fn fresh(offer: Offer) -> Self {
+    fn fresh(offer: Offer, fresh_until: Option<Instant>) -> Self {
         Fetched {
             offer,
             stale_age: None,
+            fresh_until,
         }
     }
 }
@@ -65,6 +70,10 @@ impl Fetched {
 pub(crate) type Loaded = Result<Fetched, UpstreamError>;
 
 type BatchAnswers = Arc<HashMap<OfferKey, Loaded>>;
+
+/// The promotions of one offer with until when they are fresh (`None`:
+/// not kept), or why they could not be read.
+type FreshPromotions = Result<(Arc<Vec<Promotion>>, Option<Instant>), UpstreamError>;
 type SharedBatch = Shared<BoxFuture<'static, BatchAnswers>>;
 
 /// The cache and the in-flight table of one upstream instance.
@@ -92,6 +101,7 @@ impl UpstreamStore {
         instance: Arc<Instance>,
         metrics: Option<Arc<Metrics>>,
         catalog: Option<Catalog>,
+        epochs: Arc<freshness::Epochs>,
     ) -> Self {
         let settings = instance.settings().cache.clone();
         UpstreamStore {
@@ -100,7 +110,7 @@ impl UpstreamStore {
             client_credential: None,
             cache: settings
                 .enabled
-                .then(|| Arc::new(AnswerCache::new(&settings))),
+                .then(|| Arc::new(AnswerCache::new(&settings, epochs))),
             instance,
             in_flight: Mutex::new(HashMap::new()),
             metrics,
@@ -151,10 +161,11 @@ impl UpstreamStore {
         }
     }
 
-    fn remember(&self, key: &OfferKey, value: Cached) {
-        if let Some(cache) = &self.cache {
-            cache.insert(self.cache_key(Question::Offer(key.clone())), value);
-        }
+    /// Caches `value` for `key`; until when it is fresh (`None` when
+    /// caching is off).
+    fn remember(&self, key: &OfferKey, value: Cached) -> Option<Instant> {
+        let cache = self.cache.as_ref()?;
+        Some(cache.insert(self.cache_key(Question::Offer(key.clone())), value))
     }
 
     /// The fresh cached answer for `key`, if the cache has one: the offer,
@@ -162,14 +173,16 @@ impl UpstreamStore {
     /// a miss is counted by the batch that fetches it.
     fn cached(&self, key: &OfferKey) -> Option<Option<Fetched>> {
         let cache = self.cache.as_ref()?;
-        let answer = match cache.get(&self.cache_key(Question::Offer(key.clone())))? {
-            Cached::Found(offer) => Some(Fetched::fresh(offer)),
+        let (value, until) = cache.get(&self.cache_key(Question::Offer(key.clone())))?;
+        let answer = match value {
+            Cached::Found(offer) => Some(Fetched::fresh(offer, Some(until))),
             Cached::NotFound => None,
             Cached::Page(_) | Cached::Promotions(_) => return None,
         };
         if let Some(metrics) = &self.metrics {
             metrics.cache_lookups(self.instance.name(), 1, 0);
         }
+        freshness::fresh_until(Some(until));
         Some(answer)
     }
 
@@ -196,10 +209,10 @@ impl UpstreamStore {
                     .and_then(|cache| cache.get(&self.cache_key(Question::Offer(key.clone()))));
                 hits += u64::from(cached.is_some());
                 match cached {
-                    Some(Cached::Found(offer)) => {
-                        answers.insert(key.clone(), Ok(Fetched::fresh(offer)));
+                    Some((Cached::Found(offer), until)) => {
+                        answers.insert(key.clone(), Ok(Fetched::fresh(offer, Some(until))));
                     }
-                    Some(Cached::NotFound | Cached::Page(_) | Cached::Promotions(_)) => {}
+                    Some((Cached::NotFound | Cached::Page(_) | Cached::Promotions(_), _)) => {}
                     None => match in_flight.get(key) {
                         Some(batch) => waiting.push((key.clone(), batch.clone())),
                         None => owned.push(key.clone()),
@@ -268,15 +281,18 @@ impl UpstreamStore {
         for (key, lookup) in lookups {
             match lookup {
                 Ok(Some(offer)) => {
-                    self.remember(&key, Cached::Found(offer.clone()));
-                    answers.insert(key, Ok(Fetched::fresh(offer)));
+                    let until = self.remember(&key, Cached::Found(offer.clone()));
+                    answers.insert(key, Ok(Fetched::fresh(offer, until)));
                 }
-                Ok(None) => self.remember(&key, Cached::NotFound),
+                Ok(None) => {
+                    self.remember(&key, Cached::NotFound);
+                }
                 Err(err) => {
                     let answer = match self.stale(Question::Offer(key.clone()), &err) {
                         Some((Cached::Found(offer), age)) => Ok(Fetched {
                             offer,
                             stale_age: Some(age),
+                            fresh_until: None,
                         }),
                         _ => Err(err),
                     };
@@ -291,11 +307,12 @@ impl UpstreamStore {
         Arc::new(answers)
     }
 
-    /// The fresh cached promotions of `key`, if the cache has them.
-    fn cached_promotions(&self, key: &OfferKey) -> Option<Arc<Vec<Promotion>>> {
+    /// The fresh cached promotions of `key`, if the cache has them, with
+    /// until when they are fresh.
+    fn cached_promotions(&self, key: &OfferKey) -> Option<(Arc<Vec<Promotion>>, Instant)> {
         let question = Question::Promotions(key.clone());
         match self.cache.as_ref()?.get(&self.cache_key(question))? {
-            Cached::Promotions(list) => Some(list),
+            (Cached::Promotions(list), until) => Some((list, until)),
             _ => None,
         }
     }
@@ -303,10 +320,7 @@ impl UpstreamStore {
     /// The promotions of `keys` (every one the upstream publishes), from
     /// the cache or with one instance call for the rest; an answer past its
     /// TTL is served when the upstream fails, like offers.
-    pub(crate) async fn promotions(
-        &self,
-        keys: &[OfferKey],
-    ) -> HashMap<OfferKey, Result<Arc<Vec<Promotion>>, UpstreamError>> {
+    pub(crate) async fn promotions(&self, keys: &[OfferKey]) -> HashMap<OfferKey, FreshPromotions> {
         let mut answers = HashMap::new();
         let mut missing = Vec::new();
         let mut seen = HashSet::new();
@@ -315,8 +329,8 @@ impl UpstreamStore {
                 continue;
             }
             match self.cached_promotions(key) {
-                Some(list) => {
-                    answers.insert(key.clone(), Ok(list));
+                Some((list, until)) => {
+                    answers.insert(key.clone(), Ok((list, Some(until))));
                 }
                 None => missing.push(key.clone()),
             }
@@ -337,14 +351,14 @@ impl UpstreamStore {
             let answer = match fetched {
                 Ok(list) => {
                     let list = Arc::new(list);
-                    if let Some(cache) = &self.cache {
+                    let until = self.cache.as_ref().map(|cache| {
                         let question = Question::Promotions(key.clone());
-                        cache.insert(self.cache_key(question), Cached::Promotions(list.clone()));
-                    }
-                    Ok(list)
+                        cache.insert(self.cache_key(question), Cached::Promotions(list.clone()))
+                    });
+                    Ok((list, until))
                 }
                 Err(err) => match self.stale(Question::Promotions(key.clone()), &err) {
-                    Some((Cached::Promotions(list), _)) => Ok(list),
+                    Some((Cached::Promotions(list), _)) => Ok((list, None)),
                     _ => Err(err),
                 },
             };
@@ -367,13 +381,15 @@ impl UpstreamStore {
                 );
                 Some((value, age))
             }
-            Hit::Fresh(value) => Some((value, Duration::ZERO)),
+            Hit::Fresh { value, .. } => Some((value, Duration::ZERO)),
         }
     }
 
     /// One window of a listing, from the cache or the upstream, with the
     /// age of a stale answer served because the upstream failed. The offers
-    /// of a fetched window also fill the by-id cache.
+    /// of a fetched window also fill the by-id cache. Called in the
+    /// request's own task: tells the request's [`freshness`] tracker how
+    /// long the window stays true.
     pub(crate) async fn list(
         &self,
         scope: ListScope,
@@ -386,7 +402,8 @@ impl UpstreamStore {
             limit,
         };
         let key = self.cache_key(question.clone());
-        if let Some(Cached::Page(page)) = self.cache.as_ref().and_then(|c| c.get(&key)) {
+        if let Some((Cached::Page(page), until)) = self.cache.as_ref().and_then(|c| c.get(&key)) {
+            freshness::fresh_until(Some(until));
             return Ok((page, None));
         }
         let context = self.call_context(RequestContext::current());
@@ -398,19 +415,24 @@ impl UpstreamStore {
             Ok(page) => Arc::new(page),
             Err(err) => {
                 return match self.stale(question, &err) {
-                    Some((Cached::Page(page), age)) => Ok((page, Some(age))),
+                    Some((Cached::Page(page), age)) => {
+                        freshness::uncacheable(Uncacheable::Stale);
+                        Ok((page, Some(age)))
+                    }
                     _ => Err(err),
                 }
             }
         };
+        let mut until = None;
         if let Some(cache) = &self.cache {
             for offer in page.offers() {
                 self.remember(&offer.common().key, Cached::Found(offer.clone()));
             }
             if !page.has_unreadable() {
-                cache.insert(key, Cached::Page(page.clone()));
+                until = Some(cache.insert(key, Cached::Page(page.clone())));
             }
         }
+        freshness::fresh_until(until);
         Ok((page, None))
     }
 }
@@ -440,13 +462,13 @@ pub(crate) struct PromotionLoader {
 pub(crate) type LoadedPromotions = Result<Arc<Vec<Promotion>>, UpstreamError>;
 
 impl Loader<OfferKey> for PromotionLoader {
-    type Value = LoadedPromotions;
+    type Value = FreshPromotions;
     type Error = Infallible;
 
     async fn load(
         &self,
         keys: &[OfferKey],
-    ) -> Result<HashMap<OfferKey, LoadedPromotions>, Infallible> {
+    ) -> Result<HashMap<OfferKey, FreshPromotions>, Infallible> {
         Ok(self.store.promotions(keys).await)
     }
 }
@@ -491,11 +513,17 @@ impl Loaders {
         upstreams: &Upstreams,
         metrics: Option<Arc<Metrics>>,
         catalog: Option<Catalog>,
+        epochs: Arc<freshness::Epochs>,
     ) -> Self {
         let by_upstream = upstreams
             .iter()
             .map(|instance| {
-                let store = UpstreamStore::new(instance.clone(), metrics.clone(), catalog.clone());
+                let store = UpstreamStore::new(
+                    instance.clone(),
+                    metrics.clone(),
+                    catalog.clone(),
+                    epochs.clone(),
+                );
                 (instance.name().clone(), store_loader(store))
             })
             .collect();
@@ -544,7 +572,8 @@ impl Loaders {
 
     /// The promotions of offers of the instance `upstream` (with the
     /// current request's credential on a pass-through instance); nothing
-    /// for an instance that is not configured.
+    /// for an instance that is not configured. Tells the request's
+    /// [`freshness`] tracker how long they stay cached.
     pub(crate) async fn promotions(
         &self,
         upstream: &str,
@@ -554,20 +583,35 @@ impl Loaders {
             return HashMap::new();
         };
         // All of them cached: no batch, no batching delay.
-        let cached: Option<HashMap<OfferKey, LoadedPromotions>> = keys
+        let cached: Option<HashMap<OfferKey, FreshPromotions>> = keys
             .iter()
-            .map(|key| Some((key.clone(), Ok(picked.0.cached_promotions(key)?))))
+            .map(|key| {
+                let (list, until) = picked.0.cached_promotions(key)?;
+                Some((key.clone(), Ok((list, Some(until)))))
+            })
             .collect();
-        if let Some(cached) = cached {
-            return cached;
-        }
-        if let Some(context) = RequestContext::current() {
-            *picked.0.requester.lock().expect("requester lock poisoned") = Some(context);
-        }
-        match picked.2.load_many(keys.iter().cloned()).await {
-            Ok(answers) => answers,
-            Err(never) => match never {},
-        }
+        let answers = match cached {
+            Some(cached) => cached,
+            None => {
+                if let Some(context) = RequestContext::current() {
+                    *picked.0.requester.lock().expect("requester lock poisoned") = Some(context);
+                }
+                match picked.2.load_many(keys.iter().cloned()).await {
+                    Ok(answers) => answers,
+                    Err(never) => match never {},
+                }
+            }
+        };
+        answers
+            .into_iter()
+            .map(|(key, answer)| {
+                let answer = answer.map(|(list, until)| {
+                    freshness::fresh_until(until);
+                    list
+                });
+                (key, answer)
+            })
+            .collect()
     }
 
     /// Loads one offer of the instance `upstream`: `Ok(None)` when the
@@ -581,6 +625,7 @@ impl Loaders {
             return Ok(None);
         };
         let (store, loader, _) = &*picked;
+        let started = Instant::now();
         // A fresh cached answer needs no batch: it is served at once, without
         // waiting out the DataLoader's batching delay.
         if let Some(cached) = store.cached(&key) {
@@ -590,9 +635,21 @@ impl Loaders {
             *store.requester.lock().expect("requester lock poisoned") = Some(context);
         }
         match loader.load_one(key).await {
-            Ok(Some(Ok(fetched))) => Ok(Some(fetched)),
+            Ok(Some(Ok(fetched))) => {
+                match fetched.stale_age {
+                    Some(_) => freshness::uncacheable(Uncacheable::Stale),
+                    None => freshness::fresh_until(fetched.fresh_until),
+                }
+                Ok(Some(fetched))
+            }
             Ok(Some(Err(err))) => Err(err),
-            Ok(None) => Ok(None),
+            Ok(None) => {
+                // "Not found" was cached after this lookup started: it is
+                // fresh at least until then plus its TTL.
+                let cache = &store.instance.settings().cache;
+                freshness::fresh_until(cache.enabled.then(|| started + cache.not_found_ttl));
+                Ok(None)
+            }
             Err(never) => match never {},
         }
     }
@@ -703,7 +760,12 @@ mod tests {
     async fn a_second_batch_waits_for_the_keys_a_first_batch_is_fetching() {
         for cache in [true, false] {
             let (connector, instance) = Gated::new(cache);
-            let store = Arc::new(UpstreamStore::new(instance, None, None));
+            let store = Arc::new(UpstreamStore::new(
+                instance,
+                None,
+                None,
+                freshness::Epochs::new(),
+            ));
             let first = tokio::spawn({
                 let store = store.clone();
                 async move { store.load_many(&[key("a"), key("b")]).await }
@@ -730,7 +792,12 @@ mod tests {
     #[tokio::test]
     async fn not_found_is_remembered_and_errors_are_not() {
         let (connector, instance) = Gated::new(true);
-        let store = Arc::new(UpstreamStore::new(instance, None, None));
+        let store = Arc::new(UpstreamStore::new(
+            instance,
+            None,
+            None,
+            freshness::Epochs::new(),
+        ));
         connector.gate.add_permits(10);
         let answers = store.load_many(&[key("missing"), key("err-1")]).await;
         assert!(matches!(
@@ -746,7 +813,7 @@ mod tests {
 
     #[test]
     fn cache_keys_differ_by_credential() {
-        let cache = AnswerCache::new(&CacheSettings::default());
+        let cache = AnswerCache::new(&CacheSettings::default(), freshness::Epochs::new());
         let key_for = |credential| CacheKey {
             upstream: Arc::from("closient"),
             credential,

@@ -9,6 +9,10 @@
 //! | `cache_lookups_total` | upstream, result | cache hits and misses |
 //! | `cache_entries`, `cache_bytes` | upstream | cache size |
 //! | `upstream_circuit_state` | upstream | 0 closed, 1 half-open, 2 open |
+//! | `document_cache_lookups_total` | result | parsed documents found or not |
+//! | `response_cache_lookups_total` | result | whole answers found (`hit`) or not |
+//! | `response_cache_skipped_total` | reason | answers not kept, and why |
+//! | `response_cache_entries`, `response_cache_bytes` | | its size |
 //!
 //! `outcome` is `ok` or an error code (`UPSTREAM_TIMEOUT`, ...; for requests,
 //! the first error's code). Operation names are the client's, restricted to
@@ -53,6 +57,11 @@ struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CacheLabels {
     upstream: String,
     result: String,
@@ -72,6 +81,10 @@ pub struct Metrics {
     upstream_duration: Family<UpstreamLabels, Histogram, fn() -> Histogram>,
     cache_lookups: Family<CacheLabels, Counter>,
     document_cache_lookups: Family<ResultLabels, Counter>,
+    response_cache_lookups: Family<ResultLabels, Counter>,
+    response_cache_skipped: Family<ReasonLabels, Counter>,
+    response_cache_entries: Gauge,
+    response_cache_bytes: Gauge,
     cache_entries: Family<UpstreamLabels, Gauge>,
     cache_bytes: Family<UpstreamLabels, Gauge>,
     circuit_state: Family<UpstreamLabels, Gauge>,
@@ -117,6 +130,30 @@ impl Metrics {
             "document_cache_lookups",
             "Lookups of parsed, checked GraphQL documents by result (hit: neither parsed nor checked again)",
             document_cache_lookups.clone(),
+        );
+        let response_cache_lookups = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "response_cache_lookups",
+            "Lookups of whole answers by result (hit: answered without executing)",
+            response_cache_lookups.clone(),
+        );
+        let response_cache_skipped = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "response_cache_skipped",
+            "Answers the response cache did not keep, by reason",
+            response_cache_skipped.clone(),
+        );
+        let response_cache_entries = Gauge::default();
+        registry.register(
+            "response_cache_entries",
+            "Answers in the response cache",
+            response_cache_entries.clone(),
+        );
+        let response_cache_bytes = Gauge::default();
+        registry.register(
+            "response_cache_bytes",
+            "Bytes of the answers in the response cache",
+            response_cache_bytes.clone(),
         );
         let cache_entries = Family::<UpstreamLabels, Gauge>::default();
         let cache_bytes = Family::<UpstreamLabels, Gauge>::default();
@@ -215,6 +252,10 @@ impl Metrics {
             upstream_duration,
             cache_lookups,
             document_cache_lookups,
+            response_cache_lookups,
+            response_cache_skipped,
+            response_cache_entries,
+            response_cache_bytes,
             cache_entries,
             cache_bytes,
             circuit_state,
@@ -264,6 +305,33 @@ impl Metrics {
                 result: result.to_owned(),
             })
             .inc();
+    }
+
+    /// Records one lookup of the response cache.
+    pub(crate) fn response_lookup(&self, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.response_cache_lookups
+            .get_or_create(&ResultLabels {
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Records an answer the response cache did not keep, and why.
+    pub(crate) fn response_skipped(&self, reason: &str) {
+        self.response_cache_skipped
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Records the size of the response cache.
+    pub(crate) fn response_cache_size(&self, entries: u64, bytes: u64) {
+        self.response_cache_entries
+            .set(i64::try_from(entries).unwrap_or(i64::MAX));
+        self.response_cache_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     /// Records cache lookups of `upstream`.

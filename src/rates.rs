@@ -175,6 +175,8 @@ pub(crate) struct ExchangeRates {
     source: Source,
     refresher_started: AtomicBool,
     loading: tokio::sync::Mutex<()>,
+    /// Told when a loaded table differs from the current one.
+    epochs: Arc<crate::freshness::Epochs>,
 }
 
 enum Source {
@@ -190,7 +192,11 @@ enum Source {
 impl ExchangeRates {
     /// Rates from `spec`; an upstream source must be among `upstreams`
     /// (configuration checks that first).
-    pub(crate) fn new(spec: &RatesSpec, upstreams: &Upstreams) -> Arc<Self> {
+    pub(crate) fn new(
+        spec: &RatesSpec,
+        upstreams: &Upstreams,
+        epochs: Arc<crate::freshness::Epochs>,
+    ) -> Arc<Self> {
         let (current, source) = match spec {
             RatesSpec::None => (None, Source::None),
             RatesSpec::Static(table) => (
@@ -218,6 +224,7 @@ impl ExchangeRates {
             source,
             refresher_started: AtomicBool::new(false),
             loading: tokio::sync::Mutex::new(()),
+            epochs,
         })
     }
 
@@ -279,7 +286,15 @@ impl ExchangeRates {
                 ),
             })?;
         let table = Arc::new(table);
-        *self.current.write().expect("rates lock poisoned") = Some((table.clone(), Instant::now()));
+        let previous = self
+            .current
+            .write()
+            .expect("rates lock poisoned")
+            .replace((table.clone(), Instant::now()));
+        if previous.is_none_or(|(old, _)| *old != *table) {
+            // Answers converted with the old rates (or none) are outdated.
+            self.epochs.data_changed();
+        }
         tracing::info!(upstream = %connector.name(), currencies = table.len(), as_of = table.as_of(), "exchange rates loaded");
         Ok(table)
     }
@@ -329,7 +344,7 @@ mod tests {
             base: Currency::parse("USD").unwrap(),
             refresh: Duration::from_millis(20),
         };
-        let rates = ExchangeRates::new(&spec, &upstreams);
+        let rates = ExchangeRates::new(&spec, &upstreams, crate::freshness::Epochs::new());
         let table = rates.table().await.expect("loaded");
         assert_eq!(table.base().code(), "USD");
         assert!(table.rate(Currency::parse("JPY").unwrap()).is_some());
@@ -351,7 +366,11 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_source_there_are_no_rates() {
-        let rates = ExchangeRates::new(&RatesSpec::None, &Upstreams::default());
+        let rates = ExchangeRates::new(
+            &RatesSpec::None,
+            &Upstreams::default(),
+            crate::freshness::Epochs::new(),
+        );
         assert!(matches!(
             rates.table().await,
             Err(RatesError::NotConfigured)

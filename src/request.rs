@@ -58,6 +58,15 @@ impl RequestContext {
         self.credentials.get(name)
     }
 
+    /// The instance name and fingerprint of every credential the client
+    /// sent (never the secrets), in no particular order.
+    pub(crate) fn credential_fingerprints(&self) -> Vec<(Arc<str>, u64)> {
+        self.credentials
+            .iter()
+            .map(|(name, secret)| (name.clone(), secret.fingerprint()))
+            .collect()
+    }
+
     /// The request id.
     pub fn id(&self) -> &str {
         &self.id

@@ -20,6 +20,7 @@ mod budget;
 mod scale;
 pub(crate) mod store;
 mod sync;
+mod versioned;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -131,11 +132,13 @@ impl Catalog {
     pub(crate) async fn open(
         data_dir: Option<&Path>,
         upstreams: &Upstreams,
+        epochs: Arc<crate::freshness::Epochs>,
     ) -> Result<Catalog, CatalogError> {
         let store: Arc<dyn CatalogStore> = match data_dir {
             Some(dir) => Arc::new(SqliteStore::open(dir).await?),
             None => Arc::new(SqliteStore::in_memory().await?),
         };
+        let store: Arc<dyn CatalogStore> = Arc::new(versioned::Versioned::new(store, epochs));
         let mut statuses = Vec::new();
         let mut tasks = Vec::new();
         for instance in upstreams.iter() {

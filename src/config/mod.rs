@@ -14,6 +14,7 @@
 //! it, where its defaults and checks live: `[limits]` into
 //! [`crate::limits::Limits`], `[server]` into [`crate::http::ServerOptions`],
 //! `[persisted_queries]` into [`crate::http::persisted::PersistedQueries`],
+//! `[response_cache]` into [`crate::http::responses::ResponseCacheOptions`],
 //! `[rates]` into [`crate::rates::RatesConfig`], and each
 //! `[upstreams.<name>]` through [`crate::upstream::settings::instance`]
 //! (its `credentials` table into the style's own `CredentialsConfig`, the
@@ -36,6 +37,7 @@ use serde::Deserialize;
 
 use crate::error::InvalidSetting;
 use crate::http::persisted::PersistedQueries;
+use crate::http::responses::ResponseCacheOptions;
 use crate::http::ServerOptions;
 use crate::limits::Limits;
 use crate::rates::RatesConfig;
@@ -89,6 +91,8 @@ struct File {
     server: ServerOptions,
     /// Persisted queries.
     persisted_queries: PersistedQueries,
+    /// The whole-response cache.
+    response_cache: ResponseCacheOptions,
     /// Where exchange rates come from; none: the first Violet-style instance.
     rates: Option<RatesConfig>,
     /// Directory of the catalog index; `--data-dir` overrides it.
@@ -106,6 +110,7 @@ impl Default for File {
             limits: Limits::default(),
             server: ServerOptions::default(),
             persisted_queries: PersistedQueries::default(),
+            response_cache: ResponseCacheOptions::default(),
             rates: None,
             data_dir: DEFAULT_DATA_DIR.into(),
             upstreams: IndexMap::new(),
@@ -238,6 +243,7 @@ impl Config {
                 limits: file.limits,
                 server: file.server,
                 persisted: file.persisted_queries,
+                response_cache: file.response_cache,
                 data_dir: Some(file.data_dir),
             },
         })

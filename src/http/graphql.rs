@@ -27,6 +27,7 @@
 //!   batches.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
@@ -39,6 +40,7 @@ use serde_json::{json, Map, Value};
 use crate::error::{code_of, ErrorCode, GatewayError};
 use crate::http::documents::DocumentCache;
 use crate::http::persisted::Store;
+use crate::http::responses::{self, ResponseCache};
 use crate::limits::{self, is_mutation, LimitExceeded, Limits};
 use crate::schema::{scope, GatewaySchema};
 
@@ -373,6 +375,8 @@ pub(crate) struct Executed {
     cache_control: HeaderValue,
     /// The `Allow` header of a 405.
     allow: Option<&'static str>,
+    /// How long ago it was built, when it comes from the response cache.
+    age: Option<Duration>,
     /// `ok` or the first error's code.
     pub outcome: &'static str,
     /// Number of errors in the answer.
@@ -394,9 +398,24 @@ impl Executed {
             status,
             cache_control: HeaderValue::from_static(NO_STORE),
             allow,
+            age: None,
             outcome,
             errors,
             operation,
+        }
+    }
+
+    /// An answer from the response cache.
+    fn kept(kept: &responses::Kept, cache_control: HeaderValue, operation: Option<String>) -> Self {
+        Executed {
+            body: kept.body.to_vec(),
+            status: StatusCode::OK,
+            cache_control,
+            allow: None,
+            age: Some(kept.built_at.elapsed()),
+            outcome: "ok",
+            errors: 0,
+            operation: operation.or_else(|| kept.operation.clone()),
         }
     }
 
@@ -413,6 +432,9 @@ impl Executed {
         headers.insert(header::CACHE_CONTROL, self.cache_control);
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if let Some(age) = self.age {
+            headers.insert(header::AGE, HeaderValue::from(age.as_secs()));
         }
         http
     }
@@ -454,13 +476,16 @@ pub(crate) enum Audience {
 /// starts: the persisted-query protocol, the document's length and
 /// nesting (on its text), parsing, the operation to run, a mutation over
 /// GET, the limits (measured once per fragment), then validation and
-/// execution. A refusal at any stage is a coded GraphQL error.
+/// execution. A refusal at any stage is a coded GraphQL error. A request
+/// whose answer the response cache keeps is answered from it once it has
+/// passed every check.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn execute(
     schema: &GatewaySchema,
     limits: &Limits,
     persisted: &Store,
     documents: &DocumentCache,
+    responses: &ResponseCache,
     method: &Method,
     media: Media,
     params: Params,
@@ -529,6 +554,26 @@ pub(crate) async fn execute(
     if let Some(hash) = resolved.to_register {
         persisted.register(hash, &query);
     }
+    // A persisted query asked by GET may be kept by HTTP caches.
+    let http_cacheable = method == Method::GET && resolved.by_hash;
+    let key = responses.enabled().then(|| {
+        let credentials = crate::request::RequestContext::current()
+            .map(|context| context.credential_fingerprints())
+            .unwrap_or_default();
+        responses::Key::new(
+            &query,
+            params.operation_name.as_deref(),
+            params.variables.as_ref(),
+            &credentials,
+        )
+    });
+    if let Some(kept) = key.as_ref().and_then(|key| responses.get(key)) {
+        let cache_control = match http_cacheable {
+            true => cache_for(audience, persisted.max_age().min(kept.ttl())),
+            false => HeaderValue::from_static(NO_STORE),
+        };
+        return Executed::kept(&kept, cache_control, operation);
+    }
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
@@ -536,7 +581,10 @@ pub(crate) async fn execute(
     if let Some(variables) = params.variables {
         request = request.variables(Variables::from_json(Value::Object(variables)));
     }
-    let response = scope::execute(schema, request, &prepared).await;
+    let before = responses.epochs();
+    let built_at = Instant::now();
+    let (response, verdict) =
+        crate::freshness::track(scope::execute(schema, request, &prepared)).await;
     if response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty())
@@ -564,22 +612,41 @@ pub(crate) async fn execute(
         .and_then(code_of)
         .map_or("ok", ErrorCode::as_str);
     let errors = response.errors.len();
+    let keepable = responses.keepable(
+        &verdict,
+        before,
+        errors > 0,
+        !response.extensions.is_empty(),
+    );
     let (body, status) = serialized(&response, StatusCode::OK);
-    let cache_control = match (
-        method == Method::GET && resolved.by_hash && errors == 0,
-        audience,
-    ) {
-        // A persisted query asked by GET: HTTP caches may keep the answer
-        // as long as the gateway's own cache would.
-        (true, Audience::Public) => cache_for("public", persisted.max_age()),
-        (true, Audience::Private) => cache_for("private", persisted.max_age()),
-        (false, _) => HeaderValue::from_static(NO_STORE),
+    let cache_control = match (http_cacheable, &keepable) {
+        // HTTP caches may keep the answer as long as the gateway would.
+        (true, Ok(until)) => {
+            let left = until.saturating_duration_since(Instant::now());
+            cache_for(audience, persisted.max_age().min(left))
+        }
+        _ => HeaderValue::from_static(NO_STORE),
     };
+    if let Some(key) = key {
+        if status == StatusCode::OK {
+            let kept_operation = operation.clone();
+            responses.keep(
+                key,
+                &body,
+                kept_operation,
+                built_at,
+                before,
+                &verdict,
+                keepable,
+            );
+        }
+    }
     Executed {
         body,
         status,
         cache_control,
         allow: None,
+        age: None,
         outcome,
         errors,
         operation,
@@ -629,9 +696,12 @@ fn limit_refusal(exceeded: &LimitExceeded) -> Refusal {
 /// `Cache-Control` of an answer no cache may keep.
 const NO_STORE: &str = "no-store";
 
-/// `Cache-Control` of an answer `audience` (`public`, `private`) may keep
-/// for `max_age`.
-fn cache_for(audience: &str, max_age: std::time::Duration) -> HeaderValue {
+/// `Cache-Control` of an answer `audience` may keep for `max_age`.
+fn cache_for(audience: Audience, max_age: Duration) -> HeaderValue {
+    let audience = match audience {
+        Audience::Public => "public",
+        Audience::Private => "private",
+    };
     let value = format!("{audience}, max-age={}", max_age.as_secs());
     HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static(NO_STORE))
 }

@@ -21,6 +21,7 @@ pub(crate) mod documents;
 pub(crate) mod graphiql;
 pub(crate) mod graphql;
 pub(crate) mod persisted;
+pub(crate) mod responses;
 
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -140,6 +141,8 @@ struct HttpState {
     persisted: Arc<persisted::Store>,
     /// Parsed, checked documents by their text.
     documents: Arc<documents::DocumentCache>,
+    /// Whole answers.
+    responses: Arc<responses::ResponseCache>,
     metrics: Arc<Metrics>,
     upstreams: Upstreams,
     loaders: Option<Arc<Loaders>>,
@@ -169,6 +172,11 @@ pub(crate) fn router(gateway: Gateway) -> Router {
             )),
             documents: Arc::new(documents::DocumentCache::new(
                 documents::DEFAULT_MAX_BYTES,
+                Some(gateway.metrics.clone()),
+            )),
+            responses: Arc::new(responses::ResponseCache::new(
+                gateway.options.response_cache.clone(),
+                gateway.epochs.clone(),
                 Some(gateway.metrics.clone()),
             )),
             metrics: gateway.metrics,
@@ -316,6 +324,8 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 }
 
 async fn metrics(State(state): State<HttpState>) -> Response {
+    let (entries, bytes) = state.responses.size();
+    state.metrics.response_cache_size(entries, bytes);
     if let Some(loaders) = &state.loaders {
         for store in loaders.stores() {
             let (entries, bytes) = store.cache().map_or((0, 0), |cache| {
@@ -417,6 +427,7 @@ async fn execute_until(
         &state.limits,
         &state.persisted,
         &state.documents,
+        &state.responses,
         method,
         media,
         params,

@@ -30,6 +30,19 @@ pub(crate) fn in_effect<'a>(
         .map(|(_, p)| p)
 }
 
+/// The first instant after `now` at which the promotion in effect may
+/// change: a window of `promotions` starts or ends (a window's end is
+/// inclusive, so what holds at its end holds until just after it). `None`
+/// when no window starts or ends after `now`.
+pub(crate) fn next_change(promotions: &[Promotion], now: SystemTime) -> Option<SystemTime> {
+    promotions
+        .iter()
+        .filter(|p| p.is_active)
+        .flat_map(|p| [p.starts_at, p.ends_at])
+        .filter(|&at| at > now)
+        .min()
+}
+
 /// The price of one unit under `promotion`, in the offer's currency.
 pub(crate) fn promotional_price(offer: &Offer, promotion: &Promotion) -> Option<Money> {
     let regular = offer.common().price.as_ref()?;
@@ -110,6 +123,29 @@ mod tests {
             current_price(&offer, &[], now),
             offer.common().price.clone()
         );
+    }
+
+    #[test]
+    fn the_next_change_is_the_nearest_start_or_end_of_an_active_window() {
+        let now = SystemTime::now();
+        let promotions = [
+            promotion("9.00", now - DAY, now + 3 * DAY, true),
+            promotion("8.00", now + 2 * DAY, now + 4 * DAY, true),
+            promotion("1.00", now + DAY / 2, now + DAY, false),
+            promotion("3.00", now - 2 * DAY, now - DAY, true),
+        ];
+        assert_eq!(next_change(&promotions, now), Some(now + 2 * DAY));
+        assert_eq!(
+            next_change(&promotions[3..], now),
+            None,
+            "only past windows"
+        );
+        // The cheaper one ending first changes the price at its end.
+        let nested = [
+            promotion("9.00", now - DAY, now + 3 * DAY, true),
+            promotion("5.00", now - DAY, now + DAY, true),
+        ];
+        assert_eq!(next_change(&nested, now), Some(now + DAY));
     }
 
     #[test]

@@ -87,6 +87,8 @@ impl UpstreamSyncStatus {
 
 /// The status now.
 pub(crate) async fn catalog_status(ctx: &Context<'_>) -> Result<CatalogStatus, GatewayError> {
+    // Sync progress at this instant: never kept by the response cache.
+    crate::freshness::uncacheable(crate::freshness::Uncacheable::Live);
     let catalog = catalog(ctx)?;
     let product_count = catalog.product_count().await.map_err(index_error)?;
     Ok(CatalogStatus {

@@ -36,13 +36,14 @@ pub type GatewaySchema = Schema<query::QueryRoot, EmptyMutation, EmptySubscripti
 /// Builds the schema once, over the configured upstream instances and
 /// source of exchange rates, with the default limits but introspection on.
 pub(crate) fn build_schema(upstreams: Upstreams, rates: &RatesSpec) -> GatewaySchema {
-    let loaders = Arc::new(Loaders::new(&upstreams, None, None));
+    let epochs = crate::freshness::Epochs::new();
+    let loaders = Arc::new(Loaders::new(&upstreams, None, None, epochs.clone()));
     // Schema tooling (the SDL, its tests) reads the schema by introspection.
     let limits = Limits {
         introspection: true,
         ..Limits::default()
     };
-    build_schema_over(upstreams, loaders, None, rates, &limits)
+    build_schema_over(upstreams, loaders, None, rates, &limits, epochs)
 }
 
 /// Builds the schema once over loaders built by the caller (who keeps them,
@@ -55,8 +56,9 @@ pub(crate) fn build_schema_over(
     catalog: Option<Catalog>,
     rates: &RatesSpec,
     limits: &Limits,
+    epochs: Arc<crate::freshness::Epochs>,
 ) -> GatewaySchema {
-    let rates = ExchangeRates::new(rates, &upstreams);
+    let rates = ExchangeRates::new(rates, &upstreams, epochs);
     let mut builder = Schema::build(query::QueryRoot, EmptyMutation, EmptySubscription)
         .data(loaders)
         .data(upstreams)

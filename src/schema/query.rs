@@ -660,10 +660,20 @@ pub(crate) async fn load_promotions(
     };
     let deadline = scope::of(ctx).deadline(store.instance().settings().deadline);
     let load = loaders.promotions(upstream, keys);
+    let now = std::time::SystemTime::now();
     match tokio::time::timeout_at(deadline.into(), load).await {
         Ok(answers) => answers
             .into_iter()
             .map(|(key, answer)| {
+                if let Some(at) = answer
+                    .as_ref()
+                    .ok()
+                    .and_then(|list| crate::pricing::promotion::next_change(list, now))
+                {
+                    // What is in effect now holds until the next window
+                    // starts or ends.
+                    crate::freshness::true_until_time(at);
+                }
                 (
                     key,
                     answer.map_err(|err| GatewayError::upstream(upstream, &err)),

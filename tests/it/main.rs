@@ -48,4 +48,6 @@ mod observability;
 mod products;
 #[cfg(feature = "sim")]
 mod resilience;
+#[cfg(feature = "sim")]
+mod response_cache;
 mod schema_file;

@@ -15,7 +15,18 @@ fn base(gateway: &TestGateway) -> String {
 
 #[tokio::test]
 async fn metrics_count_requests_upstream_calls_cache_and_breakers() {
-    let gateway = TestGateway::start().await;
+    // Repeated requests must reach the entity caches: no response cache.
+    let gateway = TestGateway::start_with_options(
+        |_| {},
+        offer_gateway::GatewayOptions {
+            response_cache: offer_gateway::ResponseCacheOptions {
+                enabled: false,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
     for _ in 0..3 {
         gateway.data(&offers_page_query(), Value::Null).await;
     }
