@@ -1248,6 +1248,27 @@ fn gateway_binary() -> anyhow::Result<PathBuf> {
     if release {
         build.arg("--release");
     }
+    // Without the variables `cargo run` set for the bench: build scripts
+    // that watch them (ring's watches `CARGO_PKG_NAME`, ...) would see them
+    // change and rebuild, here and again at the next `cargo run`.
+    for (name, _) in std::env::vars_os() {
+        let cargo_set = name.to_str().is_some_and(|name| {
+            name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || [
+                    "CARGO_CRATE_NAME",
+                    "CARGO_BIN_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                    "CARGO_RUSTC_CURRENT_DIR",
+                    "OUT_DIR",
+                ]
+                .contains(&name)
+        });
+        if cargo_set {
+            build.env_remove(name);
+        }
+    }
     // The target directory the bench was built in, when it is one (cargo
     // marks it); a `--target` triple adds a level and is left to cargo.
     if let Some(target_dir) = profile_dir
