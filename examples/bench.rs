@@ -201,6 +201,7 @@ enum ScenarioName {
 }
 
 impl ScenarioName {
+    /// Every scenario, in the report's order.
     const ALL: [ScenarioName; 8] = [
         ScenarioName::OneOffer,
         ScenarioName::ProductPage,
@@ -241,9 +242,13 @@ impl ScenarioName {
 /// One offer the scenarios ask for, by upstream style.
 #[derive(Clone, Debug)]
 enum OfferRef {
+    /// A Closient online offer, by id.
     Online(String),
+    /// A Closient in-store offer, by id.
     InStore(String),
+    /// A Medusa offer, by id.
     Medusa(String),
+    /// A Violet offer, by id.
     Violet(i64),
 }
 
@@ -282,9 +287,13 @@ impl OfferRef {
 /// Every offer of the simulators' data that the demo credentials see, by
 /// style, and the offers of the scenarios that need particular ones.
 struct OfferPool {
+    /// Closient online offers of the organizations the demo key sees.
     online: Vec<OfferRef>,
+    /// Closient in-store offers of the same organizations.
     in_store: Vec<OfferRef>,
+    /// Every Medusa offer.
     medusa: Vec<OfferRef>,
+    /// Every Violet offer.
     violet: Vec<OfferRef>,
     /// The demo-visible organization with the most online offers, and its name.
     organization: (String, String),
@@ -293,6 +302,7 @@ struct OfferPool {
 }
 
 impl OfferPool {
+    /// Reads the pool from the simulators' data.
     fn pick(sims: &Simulators) -> OfferPool {
         let data = &sims.closient_data;
         let organizations = data.organizations_visible_to(&closient::sim::demo_credentials());
@@ -460,6 +470,7 @@ struct Walk {
 }
 
 impl Walk {
+    /// The walk over `offers`, `size` of them a page.
     fn new(offers: &[OfferRef], size: usize, auth: &RestAuth) -> anyhow::Result<Walk> {
         let n = offers.len();
         anyhow::ensure!(
@@ -907,11 +918,13 @@ struct RestAuth {
     violet_headers: HeaderMap,
 }
 
+/// `base` with this absolute path.
 fn join(base: &Url, path_and_query: &str) -> Url {
     base.join(path_and_query)
         .expect("an absolute API path joins any base URL")
 }
 
+/// A header value from a credential.
 fn header_value(value: &str) -> HeaderValue {
     HeaderValue::from_str(value).expect("credentials are valid header values")
 }
@@ -985,6 +998,7 @@ impl RestAuth {
         })
     }
 
+    /// A Closient GET of this path, with the API key.
     fn closient(&self, path_and_query: &str) -> RestCall {
         RestCall {
             url: join(&self.closient_base, path_and_query),
@@ -1028,9 +1042,12 @@ impl ChildServer {
             .stdout(File::create(&stdout)?)
             .stderr(File::create(&stderr)?);
         die_with_parent(&mut command);
-        let child = command
-            .spawn()
-            .with_context(|| format!("starting {name} ({})", Path::new(command.get_program()).display()))?;
+        let child = command.spawn().with_context(|| {
+            format!(
+                "starting {name} ({})",
+                Path::new(command.get_program()).display()
+            )
+        })?;
         Ok(ChildServer {
             name,
             child,
@@ -1078,6 +1095,7 @@ impl ChildServer {
         format!("{}{path}", self.base)
     }
 
+    /// The process id.
     fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -1151,8 +1169,10 @@ enum Setup {
 }
 
 impl Setup {
+    /// Every setup, in the report's order.
     const ALL: [Setup; 3] = [Setup::Cold, Setup::Warm, Setup::WarmRc];
 
+    /// Its name in the report.
     fn name(self) -> &'static str {
         match self {
             Setup::Cold => "cold",
@@ -1187,6 +1207,7 @@ impl Gateways {
             .ok_or_else(|| anyhow::anyhow!("no {} gateway is running", setup.name()))
     }
 
+    /// The setups running, in the report's order.
     fn setups(&self) -> Vec<Setup> {
         self.servers.iter().map(|(setup, _)| *setup).collect()
     }
@@ -1785,10 +1806,12 @@ struct Measurement {
 }
 
 impl Measurement {
+    /// Requests sent, failed ones included.
     fn queries(&self) -> u64 {
         self.ok + self.failures
     }
 
+    /// Requests per second.
     fn throughput(&self) -> f64 {
         self.queries() as f64 / self.elapsed.as_secs_f64()
     }
@@ -1988,6 +2011,7 @@ enum Run {
 }
 
 impl Run {
+    /// Its name in the report.
     fn label(self) -> &'static str {
         match self {
             Run::Baseline => "baseline (REST)",
@@ -2000,6 +2024,7 @@ impl Run {
     }
 }
 
+/// Milliseconds with two decimals.
 fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
@@ -2010,6 +2035,7 @@ const TABLE_HEADER: &str = "| scenario | run | req/s | p50 ms | p95 ms | p99 ms 
     server RSS MiB (peak) | failures |\n\
     | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |";
 
+/// The table row of one run.
 fn row(scenario: ScenarioName, run: Run, m: &Measurement) -> String {
     let failures = if m.failures == 0 {
         "0".to_owned()
@@ -2057,6 +2083,7 @@ const RATIO_HEADER: &str = "| scenario | cold / baseline | warm / baseline | war
     | cold / ceiling | warm / ceiling | warm+rc / ceiling |\n\
     | --- | ---: | ---: | ---: | ---: | ---: | ---: |";
 
+/// The ratio row of one scenario.
 fn ratio_row(scenario: ScenarioName, runs: &HashMap<Run, Measurement>) -> String {
     let mut line = format!("| {} |", scenario.label());
     for against in [Run::Baseline, Run::Ceiling] {
@@ -2197,17 +2224,9 @@ async fn bench(args: Args) -> anyhow::Result<ExitCode> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now());
     let command_line = args.command_line(&chosen);
     eprintln!("offer-gateway bench: {command_line}");
-
-    let mut table = String::new();
-    let mut ratios = String::new();
-    let mut healthz = String::new();
-    let mut descriptions = String::new();
-    let mut distinct = String::new();
-    let mut peak_since_start = false;
-    let mut failed_runs = Vec::new();
+    let mut report = Report::default();
     for name in chosen.iter().copied() {
         let scenario = scenario(name, &pool, &auth, &http, &gateways).await?;
-        writeln!(descriptions, "- {}: {}", name.label(), scenario.description)?;
         eprintln!("{}: {}", name.label(), scenario.description);
 
         // Each gateway's answer, checked once; the ceiling serves the warm one's bytes.
@@ -2228,7 +2247,7 @@ async fn bench(args: Args) -> anyhow::Result<ExitCode> {
                 ceiling_answer = answer;
             }
         }
-        let ceiling = start_ceiling(dir.path(), &ceiling_answer).await?;
+        let mut ceiling = start_ceiling(dir.path(), &ceiling_answer).await?;
 
         let mut plan = vec![Run::Baseline];
         plan.extend(gateways.setups().into_iter().map(Run::Gateway));
@@ -2262,55 +2281,14 @@ async fn bench(args: Args) -> anyhow::Result<ExitCode> {
                 args.duration,
             )
             .await;
-            let line = row(name, run, &m);
-            eprintln!("{line}");
-            peak_since_start |= server.is_some() && !m.peak_of_run;
-            if m.failures > 0 {
-                eprintln!(
-                    "  !!! {} of {} requests FAILED; first: {}",
-                    m.failures,
-                    m.queries(),
-                    m.first_failure.as_deref().unwrap_or("?")
-                );
-                failed_runs.push(format!(
-                    "{} / {}: {} failed",
-                    name.label(),
-                    run.label(),
-                    m.failures
-                ));
-            }
-            if let Some(count) = m.distinct {
-                // Among the measured requests (the warm-up's pages came
-                // first: pages are numbered per run).
-                let sent = m.queries() as usize;
-                write!(distinct, "{}: {count} of {sent}; ", run.label())?;
-                if count != sent {
-                    eprintln!("  !!! only {count} of {sent} requests were distinct");
-                    failed_runs.push(format!(
-                        "{} / {}: {} repeated requests",
-                        name.label(),
-                        run.label(),
-                        sent - count
-                    ));
-                }
-            }
-            writeln!(table, "{line}")?;
+            report.run(name, run, &m);
+            // A server that died makes the rest meaningless.
+            gateways.alive()?;
+            ceiling.alive()?;
             runs.insert(run, m);
         }
-        gateways.alive()?;
         drop(ceiling);
-        writeln!(ratios, "{}", ratio_row(name, &runs))?;
-        if runs.contains_key(&Run::Healthz) {
-            write!(healthz, "| {} / healthz |", name.label())?;
-            for setup in Setup::ALL {
-                write!(
-                    healthz,
-                    " {} |",
-                    ratio(&runs, Run::Gateway(setup), Run::Healthz)
-                )?;
-            }
-            writeln!(healthz, " {} |", ratio(&runs, Run::Ceiling, Run::Healthz))?;
-        }
+        report.scenario(name, &scenario.description, &runs);
     }
 
     println!();
@@ -2334,56 +2312,147 @@ async fn bench(args: Args) -> anyhow::Result<ExitCode> {
         },
         args.upstream_concurrency,
     );
-    println!();
-    print!("{descriptions}");
-    println!();
-    println!("{TABLE_HEADER}");
-    print!("{table}");
-    println!();
-    println!(
-        "Server CPU and RSS are those of the process answering (gateway or ceiling; none for \
-         the baseline): its CPU time (user + system) over the run divided by the requests, and \
-         VmRSS after the run with {} in parentheses. The simulators and the load generator \
-         share the bench process (RSS {} MiB at the end).",
-        if peak_since_start {
-            "VmHWM (the peak since the process started)"
-        } else {
-            "the peak during the run"
-        },
-        memory("self").map_or("?".to_owned(), |m| format!(
-            "{:.0}",
-            m.rss_kib as f64 / 1024.0
-        ))
-    );
-    if !distinct.is_empty() {
-        println!();
-        println!(
-            "Distinct requests of 8 distinct-pages, measured requests: {}",
-            distinct.trim_end_matches("; ")
-        );
-    }
-    println!();
-    println!("Ratios, throughput / p50 latency (above 1x: more requests/s, slower median):");
-    println!();
-    println!("{RATIO_HEADER}");
-    print!("{ratios}");
-    if !healthz.is_empty() {
-        println!();
-        println!("Against `GET /healthz` of the warm gateway process, same load generator:");
-        println!();
-        println!("| | cold | warm | warm+rc | ceiling |");
-        println!("| --- | ---: | ---: | ---: | ---: |");
-        print!("{healthz}");
-    }
-
-    if failed_runs.is_empty() {
+    report.print();
+    if report.failed_runs.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
-        println!();
-        println!("!!! FAILURES: these figures are not valid:");
-        for failed in &failed_runs {
-            println!("!!!   {failed}");
-        }
         Ok(ExitCode::FAILURE)
+    }
+}
+
+/// What the runs found, printed at the end as markdown.
+#[derive(Default)]
+struct Report {
+    /// One line per scenario: what it asks.
+    descriptions: String,
+    /// The main table's rows.
+    table: String,
+    /// The ratio table's rows.
+    ratios: String,
+    /// Rows against `GET /healthz` (scenario 7).
+    healthz: String,
+    /// Distinct requests per run of scenario 8.
+    distinct: String,
+    /// Whether some peak is since the server started (resetting it failed).
+    peak_since_start: bool,
+    /// Runs with failures, or with a repeated request in scenario 8.
+    failed_runs: Vec<String>,
+}
+
+impl Report {
+    /// Adds the row of one run, and says at once what went wrong.
+    fn run(&mut self, name: ScenarioName, run: Run, m: &Measurement) {
+        let line = row(name, run, m);
+        eprintln!("{line}");
+        self.table.push_str(&line);
+        self.table.push('\n');
+        self.peak_since_start |= m.server_memory.is_some() && !m.peak_of_run;
+        if m.failures > 0 {
+            eprintln!(
+                "  !!! {} of {} requests FAILED; first: {}",
+                m.failures,
+                m.queries(),
+                m.first_failure.as_deref().unwrap_or("?")
+            );
+            self.failed_runs.push(format!(
+                "{} / {}: {} failed",
+                name.label(),
+                run.label(),
+                m.failures
+            ));
+        }
+        if let Some(count) = m.distinct {
+            // Among the measured requests (the warm-up's pages came first:
+            // pages are numbered per run).
+            let sent = m.queries() as usize;
+            let _ = write!(self.distinct, "{}: {count} of {sent}; ", run.label());
+            if count != sent {
+                eprintln!("  !!! only {count} of {sent} requests were distinct");
+                self.failed_runs.push(format!(
+                    "{} / {}: {} repeated requests",
+                    name.label(),
+                    run.label(),
+                    sent - count
+                ));
+            }
+        }
+    }
+
+    /// Adds a finished scenario: its description and ratios.
+    fn scenario(
+        &mut self,
+        name: ScenarioName,
+        description: &str,
+        runs: &HashMap<Run, Measurement>,
+    ) {
+        let _ = writeln!(self.descriptions, "- {}: {description}", name.label());
+        let _ = writeln!(self.ratios, "{}", ratio_row(name, runs));
+        if runs.contains_key(&Run::Healthz) {
+            let _ = write!(self.healthz, "| {} / healthz |", name.label());
+            for setup in Setup::ALL {
+                let _ = write!(
+                    self.healthz,
+                    " {} |",
+                    ratio(runs, Run::Gateway(setup), Run::Healthz)
+                );
+            }
+            let _ = writeln!(
+                self.healthz,
+                " {} |",
+                ratio(runs, Run::Ceiling, Run::Healthz)
+            );
+        }
+    }
+
+    /// Prints the tables and notes on standard output.
+    fn print(&self) {
+        println!();
+        print!("{}", self.descriptions);
+        println!();
+        println!("{TABLE_HEADER}");
+        print!("{}", self.table);
+        println!();
+        println!(
+            "Server CPU and RSS are those of the process answering (gateway or ceiling; none \
+             for the baseline): its CPU time (user + system) over the run divided by the \
+             requests, and VmRSS after the run with {} in parentheses. The simulators and the \
+             load generator share the bench process (RSS {} MiB at the end).",
+            if self.peak_since_start {
+                "VmHWM (the peak since the process started)"
+            } else {
+                "the peak during the run"
+            },
+            memory("self").map_or("?".to_owned(), |m| format!(
+                "{:.0}",
+                m.rss_kib as f64 / 1024.0
+            ))
+        );
+        if !self.distinct.is_empty() {
+            println!();
+            println!(
+                "Distinct requests of 8 distinct-pages, measured requests: {}",
+                self.distinct.trim_end_matches("; ")
+            );
+        }
+        println!();
+        println!("Ratios, throughput / p50 latency (above 1x: more requests/s, slower median):");
+        println!();
+        println!("{RATIO_HEADER}");
+        print!("{}", self.ratios);
+        if !self.healthz.is_empty() {
+            println!();
+            println!("Against `GET /healthz` of the warm gateway process, same load generator:");
+            println!();
+            println!("| | cold | warm | warm+rc | ceiling |");
+            println!("| --- | ---: | ---: | ---: | ---: |");
+            print!("{}", self.healthz);
+        }
+        if !self.failed_runs.is_empty() {
+            println!();
+            println!("!!! FAILURES: these figures are not valid:");
+            for failed in &self.failed_runs {
+                println!("!!!   {failed}");
+            }
+        }
     }
 }
