@@ -75,6 +75,7 @@ type BatchAnswers = Arc<HashMap<OfferKey, Loaded>>;
 /// not kept), or why they could not be read.
 type FreshPromotions = Result<(Arc<Vec<Promotion>>, Option<Instant>), UpstreamError>;
 type SharedBatch = Shared<BoxFuture<'static, BatchAnswers>>;
+type SharedPromotions = Shared<BoxFuture<'static, Arc<HashMap<OfferKey, FreshPromotions>>>>;
 
 /// The cache and the in-flight table of one upstream instance.
 pub(crate) struct UpstreamStore {
@@ -85,6 +86,8 @@ pub(crate) struct UpstreamStore {
     client_credential: Option<Secret>,
     cache: Option<Arc<AnswerCache>>,
     in_flight: Mutex<HashMap<OfferKey, SharedBatch>>,
+    /// Promotions being fetched, by offer.
+    promotions_in_flight: Mutex<HashMap<OfferKey, SharedPromotions>>,
     metrics: Option<Arc<Metrics>>,
     /// The last request that asked for a lookup: batched calls are made on
     /// its behalf (see [`crate::request`]).
@@ -113,6 +116,7 @@ impl UpstreamStore {
                 .then(|| Arc::new(AnswerCache::new(&settings, epochs))),
             instance,
             in_flight: Mutex::new(HashMap::new()),
+            promotions_in_flight: Mutex::new(HashMap::new()),
             metrics,
             requester: Mutex::new(None),
         }
@@ -128,6 +132,7 @@ impl UpstreamStore {
             client_credential: Some(credential),
             cache: self.cache.clone(),
             in_flight: Mutex::new(HashMap::new()),
+            promotions_in_flight: Mutex::new(HashMap::new()),
             metrics: self.metrics.clone(),
             requester: Mutex::new(None),
             catalog: None,
@@ -318,26 +323,70 @@ impl UpstreamStore {
     }
 
     /// The promotions of `keys` (every one the upstream publishes), from
-    /// the cache or with one instance call for the rest; an answer past its
-    /// TTL is served when the upstream fails, like offers.
-    pub(crate) async fn promotions(&self, keys: &[OfferKey]) -> HashMap<OfferKey, FreshPromotions> {
+    /// the cache, from fetches already in flight, or with one instance
+    /// call for the rest; an answer past its TTL is served when the
+    /// upstream fails, like offers.
+    pub(crate) async fn promotions(
+        self: &Arc<Self>,
+        keys: &[OfferKey],
+    ) -> HashMap<OfferKey, FreshPromotions> {
         let mut answers = HashMap::new();
-        let mut missing = Vec::new();
-        let mut seen = HashSet::new();
-        for key in keys {
-            if !seen.insert(key) {
-                continue;
-            }
-            match self.cached_promotions(key) {
-                Some((list, until)) => {
-                    answers.insert(key.clone(), Ok((list, Some(until))));
+        let mut waiting: Vec<(OfferKey, SharedPromotions)> = Vec::new();
+        {
+            // Under the lock, so that a fetch finishing meanwhile (it fills
+            // the cache, then leaves the table) is seen in one or the other.
+            let mut in_flight = self
+                .promotions_in_flight
+                .lock()
+                .expect("in-flight lock poisoned");
+            let mut owned = Vec::new();
+            let mut seen = HashSet::new();
+            for key in keys {
+                if !seen.insert(key) {
+                    continue;
                 }
-                None => missing.push(key.clone()),
+                if let Some((list, until)) = self.cached_promotions(key) {
+                    answers.insert(key.clone(), Ok((list, Some(until))));
+                    continue;
+                }
+                match in_flight.get(key) {
+                    Some(batch) => waiting.push((key.clone(), batch.clone())),
+                    None => owned.push(key.clone()),
+                }
+            }
+            if !owned.is_empty() {
+                let batch = self
+                    .clone()
+                    .fetch_promotions(owned.clone())
+                    .boxed()
+                    .shared();
+                for key in owned {
+                    in_flight.insert(key.clone(), batch.clone());
+                    waiting.push((key, batch.clone()));
+                }
             }
         }
-        if missing.is_empty() {
-            return answers;
+        let mut batches: Vec<SharedPromotions> = Vec::new();
+        for (_, batch) in &waiting {
+            if !batches.iter().any(|b| b.ptr_eq(batch)) {
+                batches.push(batch.clone());
+            }
         }
+        join_all(batches).await;
+        for (key, batch) in waiting {
+            if let Some(answer) = batch.await.get(&key) {
+                answers.insert(key, answer.clone());
+            }
+        }
+        answers
+    }
+
+    /// One instance call for the promotions of `keys`; fills the cache,
+    /// then leaves the in-flight table.
+    async fn fetch_promotions(
+        self: Arc<Self>,
+        keys: Vec<OfferKey>,
+    ) -> Arc<HashMap<OfferKey, FreshPromotions>> {
         // Batched calls are made on behalf of the last request that asked
         // (the loader's task has no request of its own), as for offers.
         let requester = self
@@ -347,7 +396,8 @@ impl UpstreamStore {
             .clone()
             .or_else(RequestContext::current);
         let context = self.call_context(requester);
-        for (key, fetched) in self.instance.fetch_promotions(&context, &missing).await {
+        let mut answers = HashMap::with_capacity(keys.len());
+        for (key, fetched) in self.instance.fetch_promotions(&context, &keys).await {
             let answer = match fetched {
                 Ok(list) => {
                     let list = Arc::new(list);
@@ -364,7 +414,14 @@ impl UpstreamStore {
             };
             answers.insert(key, answer);
         }
-        answers
+        let mut in_flight = self
+            .promotions_in_flight
+            .lock()
+            .expect("in-flight lock poisoned");
+        for key in &keys {
+            in_flight.remove(key);
+        }
+        Arc::new(answers)
     }
 
     /// The expired answer to `question` kept for when the upstream fails,
@@ -489,20 +546,37 @@ type StoreLoader = Arc<(
     DataLoader<PromotionLoader>,
 )>;
 
+/// How long a loader of an instance with a multi-get gathers keys before
+/// fetching them: the keys of one query's list items and aliases, and of
+/// concurrent requests, arriving within it share one call.
+pub(crate) const BATCH_WINDOW: Duration = Duration::from_millis(1);
+
+/// A store and its loaders. Lookups of an instance without a multi-get
+/// are one call per key whatever the batch: its loaders fetch at once
+/// (their batch is what was asked before the loader's task runs, still
+/// deduplicated, and the store's in-flight table coalesces the rest),
+/// instead of waiting out [`BATCH_WINDOW`].
 fn store_loader(store: UpstreamStore) -> StoreLoader {
     let store = Arc::new(store);
+    let window = if store.instance.multi_get() {
+        BATCH_WINDOW
+    } else {
+        Duration::ZERO
+    };
     let offers = DataLoader::new(
         OfferLoader {
             store: store.clone(),
         },
         tokio::spawn,
-    );
+    )
+    .delay(window);
     let promotions = DataLoader::new(
         PromotionLoader {
             store: store.clone(),
         },
         tokio::spawn,
-    );
+    )
+    .delay(window);
     Arc::new((store, offers, promotions))
 }
 

@@ -328,6 +328,13 @@ pub trait Connector: Send + Sync + 'static {
     /// Largest `limit` the upstream serves in one page.
     fn max_page_size(&self) -> u32;
 
+    /// Whether [`Connector::fetch_offers`] asks for many keys in one call
+    /// (a multi-get): only then is it worth gathering keys for a while
+    /// before fetching. Styles without one send a GET per key anyway.
+    fn multi_get(&self) -> bool {
+        false
+    }
+
     /// Whether [`ListScope::Matching`] with `filter` can be listed; the
     /// error says which filter the upstream lacks, for `BAD_USER_INPUT`.
     fn check_filter(&self, filter: &OfferFilter) -> Result<(), String> {
@@ -585,6 +592,11 @@ impl Instance {
     /// Largest `limit` the upstream serves in one page.
     pub fn max_page_size(&self) -> u32 {
         self.connector.max_page_size()
+    }
+
+    /// Whether lookups of many keys make one call ([`Connector::multi_get`]).
+    pub fn multi_get(&self) -> bool {
+        self.connector.multi_get()
     }
 
     fn call<'a>(&'a self, context: &'a CallContext) -> Call<'a> {

@@ -443,6 +443,10 @@ impl Connector for MedusaConnector {
     fn max_page_size(&self) -> u32 {
         MAX_PAGE_SIZE
     }
+
+    fn multi_get(&self) -> bool {
+        true
+    }
 }
 
 /// Listings in a given order.
