@@ -368,7 +368,7 @@ fn optional_object(value: Option<Value>, key: &str) -> Result<Option<Map<String,
 pub(crate) struct Executed {
     /// The GraphQL response as JSON: `{"data": ..., "errors": [...]}`, or
     /// `{"errors": [...]}` when no field ran.
-    body: Vec<u8>,
+    body: Bytes,
     /// The status of its HTTP answer when it is answered alone.
     status: StatusCode,
     /// Its `Cache-Control` when it is answered alone.
@@ -408,7 +408,7 @@ impl Executed {
     /// An answer from the response cache.
     fn kept(kept: &responses::Kept, cache_control: HeaderValue, operation: Option<String>) -> Self {
         Executed {
-            body: kept.body.to_vec(),
+            body: kept.body.clone(),
             status: StatusCode::OK,
             cache_control,
             allow: None,
@@ -632,7 +632,7 @@ pub(crate) async fn execute(
             let kept_operation = operation.clone();
             responses.keep(
                 key,
-                &body,
+                body.clone(),
                 kept_operation,
                 built_at,
                 before,
@@ -723,14 +723,14 @@ fn name_limit(error: ServerError, limits: &Limits) -> ServerError {
 
 /// `body` as JSON, with `status`; an `INTERNAL` error and `500` in the
 /// unexpected case that it cannot be serialized.
-fn serialized(body: &impl serde::Serialize, status: StatusCode) -> (Vec<u8>, StatusCode) {
+fn serialized(body: &impl serde::Serialize, status: StatusCode) -> (Bytes, StatusCode) {
     match serde_json::to_vec(body) {
-        Ok(body) => (body, status),
+        Ok(body) => (Bytes::from(body), status),
         Err(err) => {
             let error = GatewayError::internal(format!("cannot serialize a response: {err}"));
             let body = json!({ "errors": [error.into_request_error()] });
             (
-                serde_json::to_vec(&body).unwrap_or_default(),
+                Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
         }
