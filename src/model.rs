@@ -285,7 +285,7 @@ impl Offer {
 }
 
 /// What an upstream says about the product an offer is for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ProductFacts {
     /// The upstream's own product id (Closient product shortuuid, Medusa
     /// `prod_...`, Violet product id), when it sent one.

@@ -2,7 +2,16 @@
 //! the whole-response cache never serves an answer built from the index as
 //! it was before (see [`crate::freshness`]). Reads say to the request's
 //! tracker that the answer depends on the index.
+//!
+//! Every by-id fetch tells the index what it found (or that the offer is
+//! gone), mostly what the index already holds. Those writes are skipped
+//! when they would write what this store last wrote for the offer, so
+//! that a fetch that changes nothing neither costs a transaction nor
+//! makes every answer that read the index unservable. Any other write
+//! (a sync pass, a product) forgets what was written, so nothing is
+//! skipped on the strength of rows it may have changed.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -15,16 +24,43 @@ use crate::upstream::CatalogEntry;
 
 use super::store::{CatalogError, CatalogStore, IndexedOffer, KnownProduct, ProductRecord};
 
+/// Offers whose last by-id write is remembered at most.
+const REMEMBERED_OFFERS: u64 = 50_000;
+
+/// What a by-id fetch last wrote for an offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Written {
+    /// The entry with this hash.
+    Entry(u64),
+    /// The offer is gone.
+    Gone,
+}
+
 /// `inner`, with every write starting a new catalog epoch in `epochs`.
 pub(crate) struct Versioned {
     inner: Arc<dyn CatalogStore>,
     epochs: Arc<Epochs>,
+    /// What by-id fetches last wrote, by instance and offer.
+    written: moka::sync::Cache<(Arc<str>, OfferKey), Written>,
 }
 
 impl Versioned {
     /// Wraps `inner`.
     pub(crate) fn new(inner: Arc<dyn CatalogStore>, epochs: Arc<Epochs>) -> Self {
-        Versioned { inner, epochs }
+        Versioned {
+            inner,
+            epochs,
+            written: moka::sync::Cache::new(REMEMBERED_OFFERS),
+        }
+    }
+
+    fn remembered(&self, instance: &str, key: &OfferKey) -> Option<Written> {
+        self.written.get(&(Arc::from(instance), key.clone()))
+    }
+
+    fn remember(&self, instance: &str, key: &OfferKey, written: Written) {
+        self.written
+            .insert((Arc::from(instance), key.clone()), written);
     }
 
     /// Starts a new epoch once `written` is done, whatever its outcome (a
@@ -43,11 +79,37 @@ impl CatalogStore for Versioned {
         pass: Option<i64>,
         entries: &[CatalogEntry],
     ) -> Result<(), CatalogError> {
-        self.wrote(self.inner.record_offers(instance, pass, entries).await)
+        if pass.is_some() {
+            self.written.invalidate_all();
+            return self.wrote(self.inner.record_offers(instance, pass, entries).await);
+        }
+        let changed: Vec<(CatalogEntry, Written)> = entries
+            .iter()
+            .map(|entry| (entry.clone(), Written::Entry(hash_of(entry))))
+            .filter(|(entry, written)| self.remembered(instance, &entry.key) != Some(*written))
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let to_write: Vec<CatalogEntry> = changed.iter().map(|(e, _)| e.clone()).collect();
+        let result = self.wrote(self.inner.record_offers(instance, None, &to_write).await);
+        if result.is_ok() {
+            for (entry, written) in changed {
+                self.remember(instance, &entry.key, written);
+            }
+        }
+        result
     }
 
     async fn remove_offer(&self, instance: &str, key: &OfferKey) -> Result<(), CatalogError> {
-        self.wrote(self.inner.remove_offer(instance, key).await)
+        if self.remembered(instance, key) == Some(Written::Gone) {
+            return Ok(());
+        }
+        let result = self.wrote(self.inner.remove_offer(instance, key).await);
+        if result.is_ok() {
+            self.remember(instance, key, Written::Gone);
+        }
+        result
     }
 
     async fn start_pass(&self, instance: &str) -> Result<i64, CatalogError> {
@@ -56,6 +118,7 @@ impl CatalogStore for Versioned {
     }
 
     async fn finish_pass(&self, instance: &str, pass: i64) -> Result<u64, CatalogError> {
+        self.written.invalidate_all();
         self.wrote(self.inner.finish_pass(instance, pass).await)
     }
 
@@ -69,6 +132,7 @@ impl CatalogStore for Versioned {
         product_id: &str,
         facts: Option<&ProductFacts>,
     ) -> Result<(), CatalogError> {
+        self.written.invalidate_all();
         self.wrote(self.inner.record_product(instance, product_id, facts).await)
     }
 
@@ -100,6 +164,7 @@ impl CatalogStore for Versioned {
         gtin: &Gtin,
         product_id: Option<&str>,
     ) -> Result<(), CatalogError> {
+        self.written.invalidate_all();
         self.wrote(
             self.inner
                 .record_gtin_lookup(instance, gtin, product_id)
@@ -139,5 +204,87 @@ impl CatalogStore for Versioned {
 
     async fn size_bytes(&self) -> Result<u64, CatalogError> {
         self.inner.size_bytes().await
+    }
+}
+
+/// A hash of what an entry writes.
+fn hash_of(entry: &CatalogEntry) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    entry.hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::store::SqliteStore;
+    use crate::model::OfferKind;
+
+    fn entry(id: &str, name: &str) -> CatalogEntry {
+        CatalogEntry {
+            key: OfferKey::new(OfferKind::Marketplace, id),
+            facts: ProductFacts {
+                upstream_product_id: Some("prod_1".into()),
+                gtins: vec![Gtin::parse("196569222998").expect("a GTIN")],
+                name: Some(name.into()),
+                brand: None,
+                image_url: None,
+            },
+            modified_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_by_id_write_that_changes_nothing_is_skipped_and_starts_no_epoch() {
+        let epochs = Epochs::new();
+        let inner = Arc::new(SqliteStore::in_memory().await.expect("store"));
+        let store = Versioned::new(inner, epochs.clone());
+        let catalog_epoch = || epochs.snapshot().catalog;
+        let start = catalog_epoch();
+        store
+            .record_offers("medusa", None, &[entry("offer_1", "A")])
+            .await
+            .unwrap();
+        let once = catalog_epoch();
+        assert_ne!(once, start, "a new offer is written");
+        store
+            .record_offers("medusa", None, &[entry("offer_1", "A")])
+            .await
+            .unwrap();
+        assert_eq!(catalog_epoch(), once, "the same entry again: skipped");
+        store
+            .record_offers("medusa", None, &[entry("offer_1", "B")])
+            .await
+            .unwrap();
+        let changed = catalog_epoch();
+        assert_ne!(changed, once, "a changed entry is written");
+        let key = OfferKey::new(OfferKind::Marketplace, "offer_1");
+        store.remove_offer("medusa", &key).await.unwrap();
+        let gone = catalog_epoch();
+        assert_ne!(gone, changed);
+        store.remove_offer("medusa", &key).await.unwrap();
+        assert_eq!(catalog_epoch(), gone, "gone again: skipped");
+        assert_eq!(store.offer_count("medusa").await.unwrap(), 0);
+        // A sync pass may have changed any row: nothing is skipped after it.
+        store
+            .record_offers("medusa", None, &[entry("offer_1", "B")])
+            .await
+            .unwrap();
+        let pass = store.start_pass("medusa").await.unwrap();
+        store.finish_pass("medusa", pass).await.unwrap();
+        assert_eq!(
+            store.offer_count("medusa").await.unwrap(),
+            0,
+            "the pass did not see it"
+        );
+        store
+            .record_offers("medusa", None, &[entry("offer_1", "B")])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.offer_count("medusa").await.unwrap(),
+            1,
+            "written again"
+        );
     }
 }

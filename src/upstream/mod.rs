@@ -152,7 +152,7 @@ pub enum CatalogFeed {
 }
 
 /// One offer as a catalog feed lists it: what the index needs to know.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CatalogEntry {
     /// The offer.
     pub key: OfferKey,
