@@ -2313,10 +2313,49 @@ async fn bench(args: Args) -> anyhow::Result<ExitCode> {
         args.upstream_concurrency,
     );
     report.print();
+    print_cache_weights(&http, &gateways).await;
     if report.failed_runs.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
         Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Prints what each gateway's caches weigh at the end (from its
+/// `/metrics`: the entity caches' approximate bytes and the response
+/// cache's bytes) next to its resident memory, so that memory figures can
+/// be read against what the caches hold.
+async fn print_cache_weights(http: &reqwest::Client, gateways: &Gateways) {
+    println!();
+    println!("Caches at the end (weights from `/metrics`, approximate bytes):");
+    println!();
+    println!("| gateway | entity caches MiB | entries | response cache MiB | RSS MiB |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (setup, server) in &gateways.servers {
+        let Ok(response) = http.get(server.url("/metrics")).send().await else {
+            continue;
+        };
+        let Ok(text) = response.text().await else {
+            continue;
+        };
+        let sum = |prefix: &str| -> f64 {
+            text.lines()
+                .filter(|line| line.starts_with(prefix))
+                .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum()
+        };
+        let mib = |bytes: f64| bytes / (1024.0 * 1024.0);
+        println!(
+            "| {} | {:.1} | {:.0} | {:.1} | {} |",
+            setup.name(),
+            mib(sum("cache_bytes{")),
+            sum("cache_entries{"),
+            mib(sum("response_cache_bytes ")),
+            memory(&server.pid().to_string()).map_or("?".to_owned(), |m| format!(
+                "{:.0}",
+                m.rss_kib as f64 / 1024.0
+            )),
+        );
     }
 }
 

@@ -5,7 +5,7 @@
 //! the demo when no `--config` is given, and the `simulate` subcommand.
 //! Without it, it refuses to start without `--config`.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -146,8 +146,10 @@ fn init_tracing(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
             64 * 1024,
             std::io::stdout(),
         ));
+    // Colours only on a terminal: never escape codes in a log file.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
         .with_writer(writer);
     if json {
         builder.json().init();

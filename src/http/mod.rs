@@ -133,8 +133,8 @@ impl Default for ServerOptions {
 /// generated id.
 pub(crate) const MAX_REQUEST_ID_LEN: usize = 128;
 
-/// What the handlers share.
-#[derive(Clone)]
+/// What the handlers share, behind one `Arc` (axum hands each request
+/// its own clone of the state).
 struct HttpState {
     schema: GatewaySchema,
     limits: Arc<Limits>,
@@ -227,7 +227,7 @@ fn routes(state: HttpState, server: &ServerOptions) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(state);
+        .with_state(Arc::new(state));
     if server.compression {
         router = router.layer(CompressionLayer::new());
     }
@@ -301,7 +301,7 @@ async fn healthz() -> &'static str {
 
 /// Ready when at least one upstream instance is not failing fast (or none
 /// is configured).
-async fn readyz(State(state): State<HttpState>) -> Response {
+async fn readyz(State(state): State<Arc<HttpState>>) -> Response {
     let total = state.upstreams.iter().count();
     let open = state
         .upstreams
@@ -323,7 +323,7 @@ async fn readyz(State(state): State<HttpState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<HttpState>) -> Response {
+async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
     let (entries, bytes) = state.responses.size();
     state.metrics.response_cache_size(entries, bytes);
     if let Some(loaders) = &state.loaders {
@@ -535,7 +535,7 @@ async fn run_batch(
 }
 
 async fn graphql_post(
-    State(state): State<HttpState>,
+    State(state): State<Arc<HttpState>>,
     method: Method,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -586,7 +586,7 @@ async fn graphql_other_method(method: Method, headers: HeaderMap) -> Response {
 }
 
 async fn graphql_get(
-    State(state): State<HttpState>,
+    State(state): State<Arc<HttpState>>,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,

@@ -714,8 +714,15 @@ impl Instance {
 }
 
 /// The configured upstream instances, by name, in configuration order.
+/// Cheap to clone: the registry is shared.
 #[derive(Clone, Default)]
 pub struct Upstreams {
+    registry: Arc<Registry>,
+}
+
+/// The instances of an [`Upstreams`].
+#[derive(Clone, Default)]
+struct Registry {
     ordered: Vec<Arc<Instance>>,
     by_name: HashMap<Arc<str>, Arc<Instance>>,
 }
@@ -750,18 +757,20 @@ impl Upstreams {
 
     /// Adds an instance (names are unique; configuration checks that first).
     pub fn add(&mut self, instance: Arc<Instance>) {
-        self.by_name
+        let registry = Arc::make_mut(&mut self.registry);
+        registry
+            .by_name
             .insert(instance.name().clone(), instance.clone());
-        self.ordered.push(instance);
+        registry.ordered.push(instance);
     }
 
     /// The instance called `name`.
     pub fn get(&self, name: &str) -> Option<&Arc<Instance>> {
-        self.by_name.get(name)
+        self.registry.by_name.get(name)
     }
 
     /// All instances in configuration order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Instance>> {
-        self.ordered.iter()
+        self.registry.ordered.iter()
     }
 }
