@@ -134,13 +134,14 @@ async fn main() -> anyhow::Result<()> {
 /// Logs to standard output through a writer thread: a request formats its
 /// lines and queues them, and the thread writes whatever is queued in one
 /// write, so that the access log costs a request no system call. Nothing
-/// is dropped (a full queue makes loggers wait). The guard flushes the
-/// queue when dropped, at exit.
+/// is dropped: a full queue (1,024 lines, allocated up front) makes
+/// loggers wait. The guard flushes the queue when dropped, at exit.
 fn init_tracing(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("offer_gateway=info,tower_http=info"));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        .buffered_lines_limit(1024)
         .thread_name("offer-gateway-log")
         .finish(std::io::BufWriter::with_capacity(
             64 * 1024,

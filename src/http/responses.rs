@@ -42,7 +42,7 @@ use crate::freshness::{Snapshot, Verdict};
 use crate::metrics::Metrics;
 
 /// Default bound of the response cache, in bytes of answers.
-pub(crate) const DEFAULT_MAX_BYTES: u64 = 8 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Default longest time an answer is kept, whatever its parts say.
 pub(crate) const DEFAULT_MAX_TTL: Duration = Duration::from_secs(60);
