@@ -74,8 +74,11 @@ type BatchAnswers = Arc<HashMap<OfferKey, Loaded>>;
 /// The promotions of one offer with until when they are fresh (`None`:
 /// not kept), or why they could not be read.
 type FreshPromotions = Result<(Arc<Vec<Promotion>>, Option<Instant>), UpstreamError>;
-type SharedBatch = Shared<BoxFuture<'static, BatchAnswers>>;
-type SharedPromotions = Shared<BoxFuture<'static, Arc<HashMap<OfferKey, FreshPromotions>>>>;
+/// A fetch in flight, shared by every lookup waiting for one of its keys:
+/// it answers each key it fetched.
+type InFlight<V> = Shared<BoxFuture<'static, Arc<HashMap<OfferKey, V>>>>;
+type SharedBatch = InFlight<Loaded>;
+type SharedPromotions = InFlight<FreshPromotions>;
 
 /// The cache and the in-flight table of one upstream instance.
 pub(crate) struct UpstreamStore {
@@ -238,19 +241,7 @@ impl UpstreamStore {
         if waiting.is_empty() {
             return answers;
         }
-        let mut batches: Vec<SharedBatch> = Vec::new();
-        for (_, batch) in &waiting {
-            if !batches.iter().any(|b| b.ptr_eq(batch)) {
-                batches.push(batch.clone());
-            }
-        }
-        join_all(batches).await;
-        for (key, batch) in waiting {
-            let done = batch.await;
-            if let Some(loaded) = done.get(&key) {
-                answers.insert(key, loaded.clone());
-            }
-        }
+        answers.extend(await_batches(waiting).await);
         answers
     }
 
@@ -366,18 +357,7 @@ impl UpstreamStore {
                 }
             }
         }
-        let mut batches: Vec<SharedPromotions> = Vec::new();
-        for (_, batch) in &waiting {
-            if !batches.iter().any(|b| b.ptr_eq(batch)) {
-                batches.push(batch.clone());
-            }
-        }
-        join_all(batches).await;
-        for (key, batch) in waiting {
-            if let Some(answer) = batch.await.get(&key) {
-                answers.insert(key, answer.clone());
-            }
-        }
+        answers.extend(await_batches(waiting).await);
         answers
     }
 
@@ -492,6 +472,25 @@ impl UpstreamStore {
         freshness::fresh_until(until);
         Ok((page, None))
     }
+}
+
+/// Waits for the fetches `waiting` names (each distinct fetch driven once,
+/// all at the same time) and returns each key's answer from its fetch.
+async fn await_batches<V: Clone>(waiting: Vec<(OfferKey, InFlight<V>)>) -> HashMap<OfferKey, V> {
+    let mut batches: Vec<InFlight<V>> = Vec::new();
+    for (_, batch) in &waiting {
+        if !batches.iter().any(|b| b.ptr_eq(batch)) {
+            batches.push(batch.clone());
+        }
+    }
+    join_all(batches).await;
+    let mut answers = HashMap::with_capacity(waiting.len());
+    for (key, batch) in waiting {
+        if let Some(answer) = batch.await.get(&key) {
+            answers.insert(key, answer.clone());
+        }
+    }
+    answers
 }
 
 /// The DataLoader's view of an [`UpstreamStore`].

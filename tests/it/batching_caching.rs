@@ -376,23 +376,8 @@ async fn pass_through_clients_never_share_answers() {
     };
     let demo_key = key(closient::sim::demo_credentials());
     let other_key = key(closient::sim::other_credentials());
-    let demo_orgs = common::demo_organizations(sims);
-    let other_orgs: Vec<String> = sims
-        .closient_data
-        .organizations_visible_to(&closient::sim::other_credentials())
-        .iter()
-        .map(|o| o.id.clone())
-        .collect();
     // An offer only the demo key may see.
-    let offer = sims
-        .closient_data
-        .online_offers
-        .iter()
-        .find(|o| {
-            let org = o.organization_id.clone().unwrap_or_default();
-            demo_orgs.contains(&org) && !other_orgs.contains(&org)
-        })
-        .expect("an offer of the demo key only");
+    let offer = common::demo_only_online_offer(sims);
     let id = GlobalId::encode(OfferKind::Online, "closient", &offer.id);
     let ask = |client_key: Option<&str>| {
         let mut request = gateway

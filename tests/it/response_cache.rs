@@ -142,23 +142,7 @@ async fn two_credentials_never_share_an_answer() {
     let demo_key = key(closient::sim::demo_credentials());
     let other_key = key(closient::sim::other_credentials());
     // An offer only the demo key may see: the other key's answer is null.
-    let sims = &gateway.sims;
-    let demo_orgs = common::demo_organizations(sims);
-    let other_orgs: Vec<String> = sims
-        .closient_data
-        .organizations_visible_to(&closient::sim::other_credentials())
-        .iter()
-        .map(|o| o.id.clone())
-        .collect();
-    let offer = sims
-        .closient_data
-        .online_offers
-        .iter()
-        .find(|o| {
-            let org = o.organization_id.clone().unwrap_or_default();
-            demo_orgs.contains(&org) && !other_orgs.contains(&org)
-        })
-        .expect("an offer of the demo key only");
+    let offer = common::demo_only_online_offer(&gateway.sims);
     let id = GlobalId::encode(OfferKind::Online, "closient", &offer.id);
     let query = format!("{{ offer(id: \"{id}\") {{ nativeId }} }}");
     let demo = post_as(&gateway, &query, Value::Null, Some(&demo_key)).await;

@@ -236,6 +236,26 @@ pub fn demo_organizations(sims: &Simulators) -> Vec<String> {
         .collect()
 }
 
+/// An online offer the demo Closient key may see and the other demo key
+/// may not (pass-through tests: each key's own answer).
+pub fn demo_only_online_offer(sims: &Simulators) -> &OnlineOfferOut {
+    let demo_orgs = demo_organizations(sims);
+    let other_orgs: Vec<String> = sims
+        .closient_data
+        .organizations_visible_to(&offer_gateway::upstream::closient::sim::other_credentials())
+        .iter()
+        .map(|o| o.id.clone())
+        .collect();
+    sims.closient_data
+        .online_offers
+        .iter()
+        .find(|o| {
+            let org = o.organization_id.clone().unwrap_or_default();
+            demo_orgs.contains(&org) && !other_orgs.contains(&org)
+        })
+        .expect("an offer of the demo key only")
+}
+
 /// The online offers the demo Closient key can see, in generation order.
 pub fn visible_online(sims: &Simulators) -> Vec<&OnlineOfferOut> {
     let orgs = demo_organizations(sims);
