@@ -632,7 +632,7 @@ pub(crate) async fn execute(
             let kept_operation = operation.clone();
             responses.keep(
                 key,
-                body.clone(),
+                &body,
                 kept_operation,
                 built_at,
                 before,

@@ -275,7 +275,7 @@ impl ResponseCache {
     pub(crate) fn keep(
         &self,
         key: Key,
-        body: Bytes,
+        body: &[u8],
         operation: Option<String>,
         built_at: Instant,
         before: Snapshot,
@@ -296,7 +296,10 @@ impl ResponseCache {
             Ok(until) => self.inner.insert(
                 key,
                 Arc::new(Kept {
-                    body,
+                    // A copy of exactly its length: the serializer's buffer
+                    // may have up to twice that allocated, which the byte
+                    // bound would not see.
+                    body: Bytes::copy_from_slice(body),
                     built_at,
                     until,
                     operation,
@@ -332,15 +335,7 @@ mod tests {
     fn keep(cache: &ResponseCache, key: Key, body: &[u8], verdict: Verdict) {
         let before = cache.epochs();
         let until = cache.keepable(&verdict, before, false, false);
-        cache.keep(
-            key,
-            Bytes::copy_from_slice(body),
-            None,
-            Instant::now(),
-            before,
-            &verdict,
-            until,
-        );
+        cache.keep(key, body, None, Instant::now(), before, &verdict, until);
     }
 
     #[test]
