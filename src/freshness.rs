@@ -70,7 +70,8 @@ impl Epochs {
 /// Why an answer must not be kept at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Uncacheable {
-    /// A part came from an upstream whose cache is off.
+    /// A part is not held fresh by a cache: its upstream's cache is off,
+    /// or it was served stale (promotions are, without a warning).
     NotCached,
     /// A part was served stale because its upstream failed.
     Stale,
