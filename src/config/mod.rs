@@ -196,6 +196,7 @@ impl Config {
             .map_err(|err: toml::de::Error| ConfigError::Parse(err.to_string()))?;
         file.limits.validate()?;
         file.server.validate()?;
+        file.response_cache.validate()?;
         file.persisted_queries.prepare()?;
         InvalidSetting::positive("connect_timeout", file.connect_timeout)?;
         let instances = file

@@ -620,10 +620,13 @@ pub(crate) async fn execute(
     );
     let (body, status) = serialized(&response, StatusCode::OK);
     let cache_control = match (http_cacheable, &keepable) {
-        // HTTP caches may keep the answer as long as the gateway would.
+        // HTTP caches may keep the answer as long as the gateway would:
+        // its lifetime from when it was built, as a kept answer says it
+        // (whole seconds, not the second less that the time spent
+        // executing would floor it to).
         (true, Ok(until)) => {
-            let left = until.saturating_duration_since(Instant::now());
-            cache_for(audience, persisted.max_age().min(left))
+            let lifetime = until.saturating_duration_since(built_at);
+            cache_for(audience, persisted.max_age().min(lifetime))
         }
         _ => HeaderValue::from_static(NO_STORE),
     };

@@ -17,6 +17,13 @@
 //! a promotion window), and at most `max_ttl`. An answer with less than a
 //! second left, or bigger than an eighth of `max_bytes`, is not kept.
 //!
+//! **Admission.** By default an answer is kept the second time it is
+//! asked within `max_ttl`, never the first (`min_uses`, as nginx's
+//! `proxy_cache_min_uses`): a request asked once, such as a page of ids
+//! that no other client asks for, costs no copy and takes no room from
+//! the answers that repeat. What was asked is remembered in a fixed 16 KiB
+//! filter ([`Doorkeeper`]).
+//!
 //! **Invalidation.** An answer is served only while the data epochs it was
 //! built under are current: an upstream cache entry replaced by a
 //! different value before it expired, a new exchange rate table, or (for
@@ -31,7 +38,8 @@
 //! difference is that a part whose entry was evicted for room (not
 //! expired) is still served from the whole answer.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -61,6 +69,23 @@ pub struct ResponseCacheOptions {
     /// Longest time an answer is kept, whatever its parts say.
     #[serde(with = "humantime_serde")]
     pub max_ttl: Duration,
+    /// How many times an answer is asked within `max_ttl` before it is
+    /// kept: 2 (the default) keeps answers asked only once out, 1 keeps
+    /// every keepable answer.
+    pub min_uses: u32,
+}
+
+impl ResponseCacheOptions {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<(), crate::error::InvalidSetting> {
+        if !(1..=2).contains(&self.min_uses) {
+            return Err(crate::error::InvalidSetting::new(
+                "response_cache.min_uses",
+                "must be 1 or 2",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for ResponseCacheOptions {
@@ -69,6 +94,7 @@ impl Default for ResponseCacheOptions {
             enabled: true,
             max_bytes: DEFAULT_MAX_BYTES,
             max_ttl: DEFAULT_MAX_TTL,
+            min_uses: 2,
         }
     }
 }
@@ -78,6 +104,17 @@ impl Default for ResponseCacheOptions {
 pub(crate) struct Key([u8; 32]);
 
 impl Key {
+    /// Two independent positions among `bits` (a power of two), from the
+    /// hash itself.
+    fn positions(&self, bits: usize) -> [usize; 2] {
+        let word = |at: usize| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&self.0[at..at + 8]);
+            u64::from_le_bytes(bytes) as usize & (bits - 1)
+        };
+        [word(0), word(8)]
+    }
+
     /// The key of `query` run as `operation` with `variables` (their JSON
     /// text) by a client that sent `credentials` (instance name and
     /// fingerprint of each pass-through credential, in any order).
@@ -149,6 +186,8 @@ pub(crate) enum Skip {
     ShortLived,
     /// Too big for the bound.
     TooLarge,
+    /// Asked for the first time (see `min_uses`).
+    FirstUse,
 }
 
 impl Skip {
@@ -160,13 +199,69 @@ impl Skip {
             Skip::Changed => "changed",
             Skip::ShortLived => "short_lived",
             Skip::TooLarge => "too_large",
+            Skip::FirstUse => "first_use",
         }
+    }
+}
+
+/// Which keys were asked since it was last cleared: a Bloom filter of two
+/// bits per key among 2^17 (16 KiB), cleared once it has taken in
+/// [`Doorkeeper::CAPACITY`] keys (about 2% false positives by then: an
+/// answer kept on its first use) or when its window is over.
+struct Doorkeeper {
+    bits: Box<[AtomicU64]>,
+    added: AtomicU64,
+    started: Mutex<Instant>,
+    window: Duration,
+}
+
+impl Doorkeeper {
+    /// Bits of the filter.
+    const BITS: usize = 1 << 17;
+    /// Keys taken in before it is cleared.
+    const CAPACITY: u64 = 8 * 1024;
+
+    fn new(window: Duration) -> Self {
+        Doorkeeper {
+            bits: (0..Self::BITS / 64).map(|_| AtomicU64::new(0)).collect(),
+            added: AtomicU64::new(0),
+            started: Mutex::new(Instant::now()),
+            window,
+        }
+    }
+
+    /// Whether `key` was seen since the filter was last cleared; it is seen
+    /// from now on.
+    fn seen(&self, key: &Key) -> bool {
+        {
+            let mut started = self.started.lock().unwrap_or_else(|p| p.into_inner());
+            if started.elapsed() >= self.window
+                || self.added.load(Ordering::Relaxed) >= Self::CAPACITY
+            {
+                for word in self.bits.iter() {
+                    word.store(0, Ordering::Relaxed);
+                }
+                self.added.store(0, Ordering::Relaxed);
+                *started = Instant::now();
+            }
+        }
+        let mut seen = true;
+        for position in key.positions(Self::BITS) {
+            let bit = 1u64 << (position % 64);
+            let before = self.bits[position / 64].fetch_or(bit, Ordering::Relaxed);
+            seen &= before & bit != 0;
+        }
+        if !seen {
+            self.added.fetch_add(1, Ordering::Relaxed);
+        }
+        seen
     }
 }
 
 /// The response cache.
 pub(crate) struct ResponseCache {
     inner: moka::sync::Cache<Key, Arc<Kept>>,
+    doorkeeper: Doorkeeper,
     options: ResponseCacheOptions,
     epochs: Arc<crate::freshness::Epochs>,
     metrics: Option<Arc<Metrics>>,
@@ -199,6 +294,7 @@ impl ResponseCache {
             .build();
         ResponseCache {
             inner,
+            doorkeeper: Doorkeeper::new(options.max_ttl),
             options,
             epochs,
             metrics,
@@ -288,6 +384,8 @@ impl ResponseCache {
         let until = until.and_then(|until| {
             if body.len() as u64 > self.options.max_bytes / 8 {
                 Err(Skip::TooLarge)
+            } else if self.options.min_uses > 1 && !self.doorkeeper.seen(&key) {
+                Err(Skip::FirstUse)
             } else {
                 Ok(until)
             }
@@ -326,6 +424,14 @@ impl ResponseCache {
 mod tests {
     use super::*;
     use crate::freshness::{Epochs, Uncacheable};
+
+    /// Options that keep an answer on its first use.
+    fn every_use() -> ResponseCacheOptions {
+        ResponseCacheOptions {
+            min_uses: 1,
+            ..ResponseCacheOptions::default()
+        }
+    }
 
     fn new_cache(options: ResponseCacheOptions) -> (ResponseCache, Arc<Epochs>) {
         let epochs = Epochs::new();
@@ -368,7 +474,7 @@ mod tests {
 
     #[test]
     fn an_answer_lives_until_its_first_part_expires_and_at_most_max_ttl() {
-        let (cache, _) = new_cache(ResponseCacheOptions::default());
+        let (cache, _) = new_cache(every_use());
         let key = Key::new("q", None, None, &[]);
         let soon = Instant::now() + Duration::from_secs(5);
         let verdict = Verdict {
@@ -388,7 +494,7 @@ mod tests {
 
     #[test]
     fn unkeepable_answers_are_not_kept() {
-        let (cache, _) = new_cache(ResponseCacheOptions::default());
+        let (cache, _) = new_cache(every_use());
         let before = cache.epochs();
         let ok = Verdict::default();
         assert_eq!(cache.keepable(&ok, before, true, false), Err(Skip::Errors));
@@ -414,7 +520,7 @@ mod tests {
         );
         let (small, _) = new_cache(ResponseCacheOptions {
             max_bytes: 800,
-            ..ResponseCacheOptions::default()
+            ..every_use()
         });
         let key = Key::new("q", None, None, &[]);
         keep(&small, key, &[b' '; 101], Verdict::default());
@@ -423,7 +529,7 @@ mod tests {
 
     #[test]
     fn a_new_epoch_invalidates_answers_built_before_it() {
-        let (cache, epochs) = new_cache(ResponseCacheOptions::default());
+        let (cache, epochs) = new_cache(every_use());
         let plain = Key::new("plain", None, None, &[]);
         let indexed = Key::new("indexed", None, None, &[]);
         keep(&cache, plain, b"{}", Verdict::default());
@@ -454,7 +560,7 @@ mod tests {
     fn the_byte_bound_holds() {
         let (cache, _) = new_cache(ResponseCacheOptions {
             max_bytes: 64 * 1024,
-            ..ResponseCacheOptions::default()
+            ..every_use()
         });
         for i in 0..1000 {
             keep(
@@ -473,11 +579,63 @@ mod tests {
     fn off_means_nothing_is_kept() {
         let (cache, _) = new_cache(ResponseCacheOptions {
             enabled: false,
-            ..ResponseCacheOptions::default()
+            ..every_use()
         });
         let key = Key::new("q", None, None, &[]);
         keep(&cache, key, b"{}", Verdict::default());
         assert!(cache.get(&key).is_none());
         assert_eq!(cache.size().0, 0);
+    }
+
+    #[test]
+    fn by_default_an_answer_is_kept_on_its_second_use() {
+        let (cache, _) = new_cache(ResponseCacheOptions::default());
+        let key = Key::new("q", None, None, &[]);
+        keep(&cache, key, b"{}", Verdict::default());
+        assert!(cache.get(&key).is_none(), "asked once");
+        keep(&cache, key, b"{}", Verdict::default());
+        assert!(cache.get(&key).is_some(), "asked twice");
+        // Others asked once each take no room.
+        for i in 0..500 {
+            keep(
+                &cache,
+                Key::new(&format!("once {i}"), None, None, &[]),
+                b"{}",
+                Verdict::default(),
+            );
+        }
+        assert_eq!(cache.size().0, 1);
+    }
+
+    #[test]
+    fn the_doorkeeper_forgets_when_full_or_when_its_window_is_over() {
+        let short = Doorkeeper::new(Duration::from_millis(50));
+        let key = Key::new("q", None, None, &[]);
+        assert!(!short.seen(&key));
+        assert!(short.seen(&key));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(!short.seen(&key), "a new window");
+        let long = Doorkeeper::new(Duration::from_secs(3600));
+        assert!(!long.seen(&key));
+        let mut false_positives = 0;
+        for i in 0..Doorkeeper::CAPACITY {
+            false_positives += u32::from(long.seen(&Key::new(&format!("k{i}"), None, None, &[])));
+        }
+        assert!(false_positives < 250, "{false_positives} false positives");
+        for i in 0..1000 {
+            long.seen(&Key::new(&format!("more {i}"), None, None, &[]));
+        }
+        assert!(!long.seen(&key), "cleared once full");
+    }
+
+    #[test]
+    fn min_uses_is_one_or_two() {
+        for (min_uses, valid) in [(0, false), (1, true), (2, true), (3, false)] {
+            let options = ResponseCacheOptions {
+                min_uses,
+                ..ResponseCacheOptions::default()
+            };
+            assert_eq!(options.validate().is_ok(), valid, "{min_uses}");
+        }
     }
 }

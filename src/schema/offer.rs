@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Interface, Json, Object, Result, ID};
-use serde_json::Value;
+use async_graphql::{Context, Interface, Object, Result, ID};
 
 use crate::error::GatewayError;
-use crate::model::{self, OfferCommon, OfferStatus, UpstreamKind};
+use crate::model::{self, JsonText, OfferCommon, OfferStatus, UpstreamKind};
 use crate::pricing::availability::{self, Availability};
 use crate::pricing::{compare, Money};
 use crate::schema::id::GlobalId;
@@ -122,7 +121,7 @@ pub(crate) enum Node {
     ),
     field(
         name = "metadata",
-        ty = "Json<Value>",
+        ty = "JsonText",
         desc = "Developer-attached key/value data, as a JSON object (`{}` when none)."
     ),
     field(
@@ -340,8 +339,8 @@ macro_rules! offer_object {
             }
 
             /// Developer-attached key/value data, as a JSON object (`{}` when none).
-            async fn metadata(&self) -> Json<Value> {
-                Json(self.0.common.metadata.clone())
+            async fn metadata(&self) -> JsonText {
+                self.0.common.metadata.clone()
             }
 
             /// The product (GTIN) the offer is for, with all its offers across upstreams; null when the offer carries no valid GTIN and its upstream names none for its product.

@@ -1,5 +1,6 @@
 //! The whole-response cache: a repeated request is answered without
-//! executing it, only while everything it was built from is still fresh,
+//! executing it (from its third use: an answer is kept on its second, see
+//! `min_uses`), only while everything it was built from is still fresh,
 //! never across credentials, never with errors or stale parts.
 
 use std::time::Duration;
@@ -88,6 +89,12 @@ async fn a_repeated_request_is_answered_whole_without_executing_again() {
     let first = post(&gateway, &query, Value::Null).await;
     assert!(first.body.get("errors").is_none(), "{:#}", first.body);
     assert_eq!(first.age, None, "executed");
+    let second = post(&gateway, &query, Value::Null).await;
+    assert_eq!(
+        second.age, None,
+        "executed again: asked once before, now kept"
+    );
+    assert_eq!(second.body, first.body);
     let lookups = |result: &'static str| {
         let gateway = &gateway;
         async move {
@@ -121,8 +128,7 @@ async fn a_repeated_request_is_answered_whole_without_executing_again() {
     );
     // Another operation name, other variables: other answers.
     let id = medusa_id(&gateway, 0);
-    let one = post(&gateway, BY_ID, json!({ "id": id })).await;
-    assert_eq!(one.age, None);
+    let one = used_twice(&gateway, BY_ID, json!({ "id": id })).await;
     let other = post(&gateway, BY_ID, json!({ "id": medusa_id(&gateway, 1) })).await;
     assert_eq!(other.age, None);
     assert_ne!(one.body, other.body);
@@ -130,6 +136,41 @@ async fn a_repeated_request_is_answered_whole_without_executing_again() {
         .await
         .age
         .is_some());
+}
+
+/// Asks twice (both executed: the second use keeps the answer); the
+/// answer.
+async fn used_twice(gateway: &TestGateway, query: &str, variables: Value) -> Answer {
+    let first = post(gateway, query, variables.clone()).await;
+    assert_eq!(first.age, None, "executed");
+    let second = post(gateway, query, variables).await;
+    assert_eq!(second.age, None, "executed again");
+    assert_eq!(second.body, first.body);
+    second
+}
+
+#[tokio::test]
+async fn an_answer_asked_once_takes_no_room() {
+    let gateway = TestGateway::start().await;
+    for index in 0..5 {
+        let answer = post(&gateway, BY_ID, json!({ "id": medusa_id(&gateway, index) })).await;
+        assert!(answer.body.get("errors").is_none(), "{:#}", answer.body);
+    }
+    assert_eq!(metric(&gateway, "response_cache_entries").await, 0.0);
+    assert_eq!(
+        metric(
+            &gateway,
+            r#"response_cache_skipped_total{reason="first_use"}"#
+        )
+        .await,
+        5.0
+    );
+    // Asked again: executed and kept, then served.
+    let second = post(&gateway, BY_ID, json!({ "id": medusa_id(&gateway, 0) })).await;
+    assert_eq!(second.age, None);
+    let third = post(&gateway, BY_ID, json!({ "id": medusa_id(&gateway, 0) })).await;
+    assert!(third.age.is_some());
+    assert_eq!(metric(&gateway, "response_cache_entries").await, 1.0);
 }
 
 #[tokio::test]
@@ -146,8 +187,10 @@ async fn two_credentials_never_share_an_answer() {
     let id = GlobalId::encode(OfferKind::Online, "closient", &offer.id);
     let query = format!("{{ offer(id: \"{id}\") {{ nativeId }} }}");
     let demo = post_as(&gateway, &query, Value::Null, Some(&demo_key)).await;
+    post_as(&gateway, &query, Value::Null, Some(&demo_key)).await;
     let other = post_as(&gateway, &query, Value::Null, Some(&other_key)).await;
     assert_eq!(other.age, None, "not the demo key's answer");
+    post_as(&gateway, &query, Value::Null, Some(&other_key)).await;
     assert_eq!(demo.body["data"]["offer"]["nativeId"], offer.id.as_str());
     assert_eq!(
         other.body,
@@ -209,7 +252,7 @@ async fn a_stale_answer_is_never_kept_and_no_answer_outlives_its_parts() {
     })
     .await;
     let id = medusa_id(&gateway, 3);
-    let fresh = post(&gateway, BY_ID, json!({ "id": id })).await;
+    let fresh = used_twice(&gateway, BY_ID, json!({ "id": id })).await;
     assert!(post(&gateway, BY_ID, json!({ "id": id }))
         .await
         .age
@@ -255,7 +298,7 @@ async fn a_refreshed_offer_invalidates_the_answers_built_from_it() {
     let sims = &gateway.sims;
     let offer = sims.medusa_data.current_offers()[0].clone();
     let id = GlobalId::encode(OfferKind::Marketplace, "medusa", &offer.id);
-    let before = post(&gateway, BY_ID, json!({ "id": id })).await;
+    let before = used_twice(&gateway, BY_ID, json!({ "id": id })).await;
     let old_sku = before.body["data"]["offer"]["sku"].clone();
     // The upstream changes the offer; the cached answers stay as they
     // were (the entity cache holds the old one too).
@@ -337,11 +380,13 @@ async fn a_persisted_get_is_kept_by_http_caches_no_longer_than_by_the_gateway() 
             .query(&[("extensions", extensions.to_string())])
             .send()
     };
-    let response = get().await.unwrap();
+    let first = get().await.unwrap();
     assert!(
-        response.headers().contains_key("age"),
-        "kept by the POST that registered it"
+        !first.headers().contains_key("age"),
+        "executed: its second use, kept now"
     );
+    let response = get().await.unwrap();
+    assert!(response.headers().contains_key("age"), "kept");
     let cache_control = response.headers()["cache-control"]
         .to_str()
         .unwrap()

@@ -35,7 +35,7 @@ use super::wire;
 use crate::error::UpstreamError;
 use crate::gtin::Gtin;
 use crate::model::{
-    FulfillmentType, InStoreOffer, Offer, OfferCommon, OfferKey, OfferKind, OfferStatus,
+    FulfillmentType, InStoreOffer, JsonText, Offer, OfferCommon, OfferKey, OfferKind, OfferStatus,
     OnlineOffer, ProductFacts, Promotion, PromotionKind, RetailSource, RetailStatus, StockLevel,
     UpstreamKind,
 };
@@ -181,7 +181,7 @@ fn common(
         currency,
         status: normalized_status(status),
         upstream_status: Some(status.as_str().to_owned()),
-        metadata: Value::Object(metadata.clone()),
+        metadata: JsonText::object(metadata),
     }
 }
 
@@ -661,7 +661,7 @@ mod tests {
                     currency: Some(usd),
                     status: OfferStatus::Active,
                     upstream_status: Some("active".into()),
-                    metadata: json!({}),
+                    metadata: JsonText::from(json!({})),
                 },
                 online_store_id: "2222222222222222222224".into(),
                 organization_id: Some("2222222222222222222225".into()),
@@ -727,7 +727,7 @@ mod tests {
                     currency: Some(pricing::Currency::parse("USD").unwrap()),
                     status: OfferStatus::Active,
                     upstream_status: Some("active".into()),
-                    metadata: json!({}),
+                    metadata: JsonText::from(json!({})),
                 },
                 physical_store_id: "<string>".into(),
                 organization_id: Some("<string>".into()),

@@ -11,14 +11,13 @@
 
 use std::sync::Arc;
 
-use async_graphql::Json;
 use serde_json::{Map, Value};
 
 use crate::error::UpstreamError;
 use crate::model::{
-    MarketplaceDetails, MarketplaceOffer, MedusaInventoryItem, MedusaOfferDetails, MedusaPrice,
-    MedusaSeller, MedusaShippingProfile, MedusaVariant, Offer, OfferCommon, OfferKey, OfferKind,
-    OfferStatus, Seller, UpstreamKind,
+    JsonText, MarketplaceDetails, MarketplaceOffer, MedusaInventoryItem, MedusaOfferDetails,
+    MedusaPrice, MedusaSeller, MedusaShippingProfile, MedusaVariant, Offer, OfferCommon, OfferKey,
+    OfferKind, OfferStatus, Seller, UpstreamKind,
 };
 use crate::pricing;
 
@@ -43,7 +42,9 @@ pub(crate) fn read_offer(
                 id.as_deref().unwrap_or("without an id")
             ))
         })
-        .and_then(|offer| self::offer(upstream, offer));
+        .and_then(|offer| self::offer(upstream, offer))
+        // What is read is kept in caches: without the slack of the move.
+        .map(|offer| offer.compacted());
     (id, offer)
 }
 
@@ -73,8 +74,8 @@ pub(crate) fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, Up
     let unit_price =
         pricing::compare::listed_medusa_tier(&prices, None).map(|tier| tier.price.clone());
     let metadata = match &offer.metadata {
-        Some(Value::Object(object)) => Value::Object(object.clone()),
-        _ => Value::Object(Map::new()),
+        Some(Value::Object(object)) => JsonText::object(object),
+        _ => JsonText::object(&Map::new()),
     };
     let seller = Seller {
         id: offer
@@ -113,7 +114,7 @@ pub(crate) fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, Up
         upc: offer.upc,
         created_by: offer.created_by,
         variant_count,
-        metadata: offer.metadata.filter(|m| !m.is_null()).map(Json),
+        metadata: offer.metadata.filter(|m| !m.is_null()).map(JsonText::from),
         seller: offer.seller.map(|s| MedusaSeller {
             id: s.id,
             name: s.name,
@@ -148,7 +149,7 @@ fn price(p: wire::Price) -> Result<MedusaPrice, String> {
         price: money,
         min_quantity: p.min_quantity.map(saturating_i32),
         max_quantity: p.max_quantity.map(saturating_i32),
-        price_rules: p.price_rules.filter(|r| !r.is_null()).map(Json),
+        price_rules: p.price_rules.filter(|r| !r.is_null()).map(JsonText::from),
         rules_count: p.rules_count.map(saturating_i32),
         id: p.id,
     })
@@ -265,7 +266,7 @@ mod tests {
                 currency: Some(usd),
                 status: OfferStatus::Active,
                 upstream_status: None,
-                metadata: json!({}),
+                metadata: JsonText::from(json!({})),
             }
         );
         let m = marketplace(&offer);
@@ -355,11 +356,11 @@ mod tests {
         assert_eq!(prices.len(), 4);
         assert_eq!(
             prices[0].price_rules,
-            Some(Json(
+            Some(JsonText::from(
                 json!([{"attribute": "customer_group_id", "operator": "eq", "value": "cusgroup_1"}])
             ))
         );
-        assert_eq!(prices[1].price_rules, Some(Json(json!([]))));
+        assert_eq!(prices[1].price_rules, Some(JsonText::from(json!([]))));
         assert_eq!(
             (prices[2].min_quantity, prices[2].max_quantity),
             (Some(10), None)
@@ -437,7 +438,7 @@ mod tests {
         assert_eq!(meta.common().metadata, json!({"condition": "new"}));
         assert_eq!(
             details(&meta).metadata,
-            Some(Json(json!({"condition": "new"})))
+            Some(JsonText::from(json!({"condition": "new"})))
         );
         let null = offer(&upstream(), with(json!({"metadata": null}))).expect("maps");
         assert_eq!(null.common().metadata, json!({}));

@@ -27,17 +27,16 @@
 
 use std::sync::Arc;
 
-use async_graphql::Json;
 use serde_json::{Map, Value};
 
 use super::wire::{self, spelling};
 use crate::error::UpstreamError;
 use crate::model::{
-    DecimalNumber, MarketplaceDetails, MarketplaceOffer, Offer, OfferCommon, OfferKey, OfferKind,
-    OfferStatus, Seller, UpstreamKind, VioletAlbum, VioletCollection, VioletCollectionMedia,
-    VioletDimensions, VioletMedia, VioletMetadata, VioletOfferDetails, VioletProductType,
-    VioletPublishingStatus, VioletSku, VioletSkuVariantValue, VioletSource, VioletStatus,
-    VioletSubscriptionStatus, VioletVariant, VioletVariantValue,
+    DecimalNumber, JsonText, MarketplaceDetails, MarketplaceOffer, Offer, OfferCommon, OfferKey,
+    OfferKind, OfferStatus, Seller, UpstreamKind, VioletAlbum, VioletCollection,
+    VioletCollectionMedia, VioletDimensions, VioletMedia, VioletMetadata, VioletOfferDetails,
+    VioletProductType, VioletPublishingStatus, VioletSku, VioletSkuVariantValue, VioletSource,
+    VioletStatus, VioletSubscriptionStatus, VioletVariant, VioletVariantValue,
 };
 use crate::pricing::{self, JsonNumber, Money};
 use crate::upstream::tolerant::saturating_i32;
@@ -61,7 +60,9 @@ pub(crate) fn read_offer(
                 id.map_or_else(|| "without an id".to_owned(), |id| id.to_string())
             ))
         })
-        .and_then(|offer| self::offer(upstream, offer));
+        .and_then(|offer| self::offer(upstream, offer))
+        // What is read is kept in caches: without the slack of the move.
+        .map(|offer| offer.compacted());
     (id, offer)
 }
 
@@ -142,7 +143,7 @@ pub(crate) fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, Up
         currency: Some(listed.currency()),
         status,
         upstream_status: offer.status.as_ref().map(|s| s.as_str().to_owned()),
-        metadata: Value::Object(metadata_object),
+        metadata: JsonText::object(&metadata_object),
     };
 
     let details = VioletOfferDetails {
@@ -192,7 +193,7 @@ pub(crate) fn offer(upstream: &Arc<str>, offer: wire::Offer) -> Result<Offer, Up
             wire::SubscriptionStatus::Unrecognized(_) => VioletSubscriptionStatus::Unrecognized,
         }),
         upstream_subscription_status: offer.subscription_status.as_ref().map(spelling),
-        external_data: offer.external_data.map(Json),
+        external_data: offer.external_data.map(JsonText::from),
         collections: offer
             .collections
             .unwrap_or_default()
@@ -304,7 +305,7 @@ fn metadata(m: wire::Metadata) -> VioletMetadata {
         value_type: m.value_type,
         external_type: m.external_type,
         key: m.key,
-        value: m.value.map(Json),
+        value: m.value.map(JsonText::from),
         external_id: m.external_id,
         source: m.source,
     }
@@ -609,7 +610,7 @@ mod tests {
             d.subscription_status,
             Some(VioletSubscriptionStatus::NotSubscribed)
         );
-        assert_eq!(d.external_data, Some(Json(serde_json::json!({}))));
+        assert_eq!(d.external_data, Some(JsonText::from(serde_json::json!({}))));
         assert_eq!(d.collections[0].collection_type.as_deref(), Some("CUSTOM"));
         assert_eq!(d.collections[0].media.as_ref().unwrap().height, Some(123));
         assert_eq!(d.tags, vec!["<string>".to_owned()]);
