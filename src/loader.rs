@@ -1,11 +1,14 @@
 //! Batched, cached and coalesced lookups: what the gateway does in front of
 //! each upstream instance.
 //!
-//! Every `node`, `offer` and `offers` resolution goes through one
-//! async-graphql [`DataLoader`] per instance, built once with the schema and
-//! shared by all requests: keys asked for in the same tick (list items,
-//! aliases, concurrent requests) form one batch. A batch then goes through
-//! the instance's [`UpstreamStore`]:
+//! Every `node`, `offer` and `offers` resolution of an instance with a
+//! multi-get (Medusa) goes through one async-graphql [`DataLoader`] per
+//! instance, built once with the schema and shared by all requests: keys
+//! asked for in the same tick (list items, aliases, concurrent requests)
+//! form one batch. An instance without one (Closient, Violet) makes one
+//! call per key whatever the batch, so its lookups go to the store
+//! directly, from the resolver's task. Either way a lookup then goes
+//! through the instance's [`UpstreamStore`]:
 //!
 //! 1. keys answered by the [`AnswerCache`] cost nothing;
 //! 2. keys another batch is already fetching wait for that fetch
@@ -538,11 +541,12 @@ pub(crate) struct Loaders {
 }
 
 /// A store and the DataLoaders that batch its lookups of offers and of
-/// promotions.
+/// promotions; none for an instance without a multi-get (see
+/// [`store_loader`]).
 type StoreLoader = Arc<(
     Arc<UpstreamStore>,
-    DataLoader<OfferLoader>,
-    DataLoader<PromotionLoader>,
+    Option<DataLoader<OfferLoader>>,
+    Option<DataLoader<PromotionLoader>>,
 )>;
 
 /// How long a loader of an instance with a multi-get gathers keys before
@@ -551,32 +555,31 @@ type StoreLoader = Arc<(
 pub(crate) const BATCH_WINDOW: Duration = Duration::from_millis(1);
 
 /// A store and its loaders. Lookups of an instance without a multi-get
-/// are one call per key whatever the batch: its loaders fetch at once
-/// (their batch is what was asked before the loader's task runs, still
-/// deduplicated, and the store's in-flight table coalesces the rest),
-/// instead of waiting out [`BATCH_WINDOW`].
+/// are one call per key whatever the batch, so it has no loaders: each
+/// lookup goes to the store from the resolver's own task (deduplicated and
+/// coalesced by the store's in-flight tables), without a batching delay
+/// and without the hops to and from a loader task, which a cold lookup
+/// would wait for.
 fn store_loader(store: UpstreamStore) -> StoreLoader {
     let store = Arc::new(store);
-    let window = if store.instance.multi_get() {
-        BATCH_WINDOW
-    } else {
-        Duration::ZERO
-    };
+    if !store.instance.multi_get() {
+        return Arc::new((store, None, None));
+    }
     let offers = DataLoader::new(
         OfferLoader {
             store: store.clone(),
         },
         tokio::spawn,
     )
-    .delay(window);
+    .delay(BATCH_WINDOW);
     let promotions = DataLoader::new(
         PromotionLoader {
             store: store.clone(),
         },
         tokio::spawn,
     )
-    .delay(window);
-    Arc::new((store, offers, promotions))
+    .delay(BATCH_WINDOW);
+    Arc::new((store, Some(offers), Some(promotions)))
 }
 
 impl Loaders {
@@ -669,9 +672,12 @@ impl Loaders {
                 if let Some(context) = RequestContext::current() {
                     *picked.0.requester.lock().expect("requester lock poisoned") = Some(context);
                 }
-                match picked.2.load_many(keys.iter().cloned()).await {
-                    Ok(answers) => answers,
-                    Err(never) => match never {},
+                match &picked.2 {
+                    Some(loader) => match loader.load_many(keys.iter().cloned()).await {
+                        Ok(answers) => answers,
+                        Err(never) => match never {},
+                    },
+                    None => picked.0.promotions(keys).await,
                 }
             }
         };
@@ -707,23 +713,32 @@ impl Loaders {
         if let Some(context) = RequestContext::current() {
             *store.requester.lock().expect("requester lock poisoned") = Some(context);
         }
-        match loader.load_one(key).await {
-            Ok(Some(Ok(fetched))) => {
+        let loaded = match loader {
+            Some(loader) => match loader.load_one(key).await {
+                Ok(loaded) => loaded,
+                Err(never) => match never {},
+            },
+            None => store
+                .load_many(std::slice::from_ref(&key))
+                .await
+                .remove(&key),
+        };
+        match loaded {
+            Some(Ok(fetched)) => {
                 match fetched.stale_age {
                     Some(_) => freshness::uncacheable(Uncacheable::Stale),
                     None => freshness::fresh_until(fetched.fresh_until),
                 }
                 Ok(Some(fetched))
             }
-            Ok(Some(Err(err))) => Err(err),
-            Ok(None) => {
+            Some(Err(err)) => Err(err),
+            None => {
                 // "Not found" was cached after this lookup started: it is
                 // fresh at least until then plus its TTL.
                 let cache = &store.instance.settings().cache;
                 freshness::fresh_until(cache.enabled.then(|| started + cache.not_found_ttl));
                 Ok(None)
             }
-            Err(never) => match never {},
         }
     }
 }
