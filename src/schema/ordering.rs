@@ -27,6 +27,12 @@ use async_graphql::parser::{parse_schema, Pos, Positioned};
 use async_graphql::{Name, Value};
 use indexmap::IndexMap;
 
+/// The hasher of the walk's maps: it runs over every object of every
+/// answer, with short string keys, where SipHash was a tenth of a warm
+/// page's CPU. No key comes from a client alone (field names are the
+/// schema's, response keys a validated document's), so no flooding.
+type Fast = foldhash::fast::RandomState;
+
 /// The alias under which an abstract-typed field also selects `__typename`.
 const MARKER: &str = "_offerGatewayRuntimeType";
 
@@ -34,9 +40,9 @@ const MARKER: &str = "_offerGatewayRuntimeType";
 /// named types, and the object types an abstract type stands for.
 pub(crate) struct TypeIndex {
     /// Field name to named return type, by object or interface type.
-    fields: HashMap<String, HashMap<String, String>>,
+    fields: HashMap<String, HashMap<String, String, Fast>, Fast>,
     /// The object types of each interface and union.
-    possible: HashMap<String, HashSet<String>>,
+    possible: HashMap<String, HashSet<String, Fast>, Fast>,
 }
 
 impl TypeIndex {
@@ -44,8 +50,8 @@ impl TypeIndex {
     /// parse (the order is then left as executed).
     pub(crate) fn from_sdl(sdl: &str) -> Option<TypeIndex> {
         let document = parse_schema(sdl).ok()?;
-        let mut fields = HashMap::new();
-        let mut possible: HashMap<String, HashSet<String>> = HashMap::new();
+        let mut fields = HashMap::default();
+        let mut possible: HashMap<String, HashSet<String, Fast>, Fast> = HashMap::default();
         for definition in document.definitions {
             let async_graphql::parser::types::TypeSystemDefinition::Type(ty) = definition else {
                 continue;
@@ -56,7 +62,7 @@ impl TypeIndex {
                 |defs: &[Positioned<async_graphql::parser::types::FieldDefinition>]| {
                     defs.iter()
                         .map(|f| (f.node.name.node.to_string(), named(&f.node.ty.node)))
-                        .collect::<HashMap<_, _>>()
+                        .collect::<HashMap<_, _, Fast>>()
                 };
             match ty.kind {
                 TypeKind::Object(object) => {
@@ -248,25 +254,26 @@ pub(crate) fn restore(
     let walk = Walk {
         fragments: &document.fragments,
         types,
-        memo: RefCell::new(HashMap::new()),
+        memo: RefCell::new(HashMap::default()),
     };
     walk.value(data, &[&op.node.selection_set.node], root_type(&op.node));
 }
 
 /// What `CollectFields` gives for one object: its response keys in query
-/// order, each with its field's name and selection sets.
-type Collected<'a> = IndexMap<&'a str, (&'a str, Vec<&'a SelectionSet>)>;
+/// order, each with its field's named type (when the schema has the
+/// field) and selection sets.
+type Collected<'a> = IndexMap<&'a str, (Option<&'a str>, Vec<&'a SelectionSet>), Fast>;
 
-/// The selection sets (their addresses) and the runtime type one
-/// `CollectFields` result is for.
-type MemoKey = (Vec<usize>, String);
+/// `CollectFields` results of one runtime type, by the selection sets
+/// (their addresses) they were collected from.
+type Memo<'a> = Vec<(Vec<usize>, Rc<Collected<'a>>)>;
 
 struct Walk<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     types: &'a TypeIndex,
-    /// `CollectFields` by selection sets (their addresses) and runtime
-    /// type: the objects of a list share one computation.
-    memo: RefCell<HashMap<MemoKey, Rc<Collected<'a>>>>,
+    /// `CollectFields` by runtime type and selection sets: the objects of
+    /// a list share one computation, found without allocating.
+    memo: RefCell<HashMap<String, Memo<'a>, Fast>>,
 }
 
 impl<'a> Walk<'a> {
@@ -284,27 +291,36 @@ impl<'a> Walk<'a> {
 
     /// `CollectFields` of `sets` for `runtime`, computed once per walk.
     fn collected(&self, sets: &[&'a SelectionSet], runtime: &str) -> Rc<Collected<'a>> {
-        let key = (
-            sets.iter()
-                .map(|set| std::ptr::from_ref(*set) as usize)
-                .collect(),
-            runtime.to_owned(),
-        );
-        if let Some(found) = self.memo.borrow().get(&key) {
-            return found.clone();
+        let address = |set: &&'a SelectionSet| std::ptr::from_ref(*set) as usize;
+        if let Some(memo) = self.memo.borrow().get(runtime) {
+            let found = memo
+                .iter()
+                .find(|(addresses, _)| addresses.iter().copied().eq(sets.iter().map(address)));
+            if let Some((_, collected)) = found {
+                return collected.clone();
+            }
         }
-        let mut collected = Collected::new();
+        let mut collected = Collected::default();
         let mut visited = HashSet::new();
         for set in sets {
             self.collect(set, runtime, &mut collected, &mut visited);
         }
         let collected = Rc::new(collected);
-        self.memo.borrow_mut().insert(key, collected.clone());
+        self.memo
+            .borrow_mut()
+            .entry(runtime.to_owned())
+            .or_default()
+            .push((sets.iter().map(address).collect(), collected.clone()));
         collected
     }
 
     fn object(&self, map: &mut IndexMap<Name, Value>, sets: &[&'a SelectionSet], ty: &str) {
-        let marked = map.shift_remove(MARKER);
+        // Only an object of an abstract type has a marker.
+        let marked = if self.types.is_abstract(ty) {
+            map.shift_remove(MARKER)
+        } else {
+            None
+        };
         let runtime = match &marked {
             Some(Value::String(name)) => name.as_str(),
             _ => ty,
@@ -324,18 +340,16 @@ impl<'a> Walk<'a> {
             });
         if in_order {
             for (key, value) in map.iter_mut() {
-                if let Some((field, subsets)) = collected.get(key.as_str()) {
-                    if let Some(child) = self.types.field_type(runtime, field) {
-                        self.value(value, subsets, child);
-                    }
+                if let Some((Some(child), subsets)) = collected.get(key.as_str()) {
+                    self.value(value, subsets, child);
                 }
             }
             return;
         }
         let mut old = std::mem::take(map);
-        for (key, (field, subsets)) in collected.iter() {
+        for (key, (child, subsets)) in collected.iter() {
             if let Some(mut value) = old.shift_remove(*key) {
-                if let Some(child) = self.types.field_type(runtime, field) {
+                if let Some(child) = child {
                     self.value(&mut value, subsets, child);
                 }
                 map.insert(Name::new(*key), value);
@@ -359,9 +373,12 @@ impl<'a> Walk<'a> {
                 Selection::Field(field) => {
                     let field = &field.node;
                     let key = field.alias.as_ref().unwrap_or(&field.name).node.as_str();
+                    let types = self.types;
                     collected
                         .entry(key)
-                        .or_insert_with(|| (field.name.node.as_str(), Vec::new()))
+                        .or_insert_with(|| {
+                            (types.field_type(runtime, &field.name.node), Vec::new())
+                        })
                         .1
                         .push(&field.selection_set.node);
                 }
