@@ -32,20 +32,28 @@ pub(crate) fn read_offer(
     upstream: &Arc<str>,
     json: &str,
 ) -> (Option<String>, Result<Offer, UpstreamError>) {
-    let id = serde_json::from_str::<wire::OfferId>(json)
-        .ok()
-        .map(|o| id::canonical_offer_id(&o.id).unwrap_or(o.id));
-    let offer = serde_json::from_str::<wire::Offer>(json)
-        .map_err(|err| {
-            UpstreamError::BadResponse(format!(
+    let canonical = |raw: String| id::canonical_offer_id(&raw).unwrap_or(raw);
+    // Parsed once; only an offer that does not match the wire type is
+    // read again, for its id alone.
+    match serde_json::from_str::<wire::Offer>(json) {
+        Ok(offer) => {
+            let id = canonical(offer.id.clone());
+            let offer = self::offer(upstream, offer)
+                // What is read is kept in caches: without the slack of the move.
+                .map(|offer| offer.compacted());
+            (Some(id), offer)
+        }
+        Err(err) => {
+            let id = serde_json::from_str::<wire::OfferId>(json)
+                .ok()
+                .map(|o| canonical(o.id));
+            let err = UpstreamError::BadResponse(format!(
                 "offer {} does not match the expected shape: {err}",
                 id.as_deref().unwrap_or("without an id")
-            ))
-        })
-        .and_then(|offer| self::offer(upstream, offer))
-        // What is read is kept in caches: without the slack of the move.
-        .map(|offer| offer.compacted());
-    (id, offer)
+            ));
+            (id, Err(err))
+        }
+    }
 }
 
 /// Maps one wire offer of the instance `upstream` into the domain. A bad

@@ -52,18 +52,25 @@ pub(crate) fn read_offer(
     struct Id {
         id: i64,
     }
-    let id = serde_json::from_str::<Id>(json).ok().map(|o| o.id);
-    let offer = serde_json::from_str::<wire::Offer>(json)
-        .map_err(|err| {
-            UpstreamError::BadResponse(format!(
+    // Parsed once; only an offer that does not match the wire type is
+    // read again, for its id alone.
+    match serde_json::from_str::<wire::Offer>(json) {
+        Ok(offer) => {
+            let id = offer.id;
+            let offer = self::offer(upstream, offer)
+                // What is read is kept in caches: without the slack of the move.
+                .map(|offer| offer.compacted());
+            (Some(id), offer)
+        }
+        Err(err) => {
+            let id = serde_json::from_str::<Id>(json).ok().map(|o| o.id);
+            let err = UpstreamError::BadResponse(format!(
                 "offer {} does not match the expected shape: {err}",
                 id.map_or_else(|| "without an id".to_owned(), |id| id.to_string())
-            ))
-        })
-        .and_then(|offer| self::offer(upstream, offer))
-        // What is read is kept in caches: without the slack of the move.
-        .map(|offer| offer.compacted());
-    (id, offer)
+            ));
+            (id, Err(err))
+        }
+    }
 }
 
 /// Maps one wire offer of the instance `upstream` into the domain. A bad
