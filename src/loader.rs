@@ -272,9 +272,13 @@ impl UpstreamStore {
                     Err(_) => {}
                 }
             }
-            let (catalog, name) = (catalog.clone(), self.instance.name().clone());
-            // Off the request's path: the answer does not wait for the index.
-            tokio::spawn(async move { catalog.record_lookups(&name, found, gone).await });
+            // Off the request's path: the answer does not wait for the
+            // index. Nothing to write (the usual case for an offer fetched
+            // before): no task either.
+            if !catalog.lookups_unchanged(self.instance.name(), &found, &gone) {
+                let (catalog, name) = (catalog.clone(), self.instance.name().clone());
+                tokio::spawn(async move { catalog.record_lookups(&name, found, gone).await });
+            }
         }
         let mut answers = HashMap::with_capacity(lookups.len());
         for (key, lookup) in lookups {

@@ -283,6 +283,18 @@ impl Catalog {
         }
     }
 
+    /// Whether [`Catalog::record_lookups`] of `found` and `gone` would
+    /// write nothing (every one of them is what the index last recorded):
+    /// then there is no need to call it.
+    pub(crate) fn lookups_unchanged(
+        &self,
+        instance: &str,
+        found: &[CatalogEntry],
+        gone: &[OfferKey],
+    ) -> bool {
+        self.store.lookups_unchanged(instance, found, gone)
+    }
+
     /// Records what by-id fetches answered: `found` offers join (or stay
     /// in) the index, `gone` ones (404) leave it. Index errors are logged.
     pub(crate) async fn record_lookups(

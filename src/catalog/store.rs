@@ -82,6 +82,18 @@ pub(crate) trait CatalogStore: Send + Sync + 'static {
     /// Forgets one offer (the upstream answered 404 for it).
     async fn remove_offer(&self, instance: &str, key: &OfferKey) -> Result<(), CatalogError>;
 
+    /// Whether recording `found` and removing `gone`, as a by-id fetch
+    /// does, would write nothing: then the caller need not record them at
+    /// all. `false` when the store cannot tell.
+    fn lookups_unchanged(
+        &self,
+        _instance: &str,
+        _found: &[CatalogEntry],
+        _gone: &[OfferKey],
+    ) -> bool {
+        false
+    }
+
     /// Starts a full pass of `instance`: its number.
     async fn start_pass(&self, instance: &str) -> Result<i64, CatalogError>;
 

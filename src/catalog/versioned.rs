@@ -112,6 +112,14 @@ impl CatalogStore for Versioned {
         result
     }
 
+    fn lookups_unchanged(&self, instance: &str, found: &[CatalogEntry], gone: &[OfferKey]) -> bool {
+        found.iter().all(|entry| {
+            self.remembered(instance, &entry.key) == Some(Written::Entry(hash_of(entry)))
+        }) && gone
+            .iter()
+            .all(|key| self.remembered(instance, key) == Some(Written::Gone))
+    }
+
     async fn start_pass(&self, instance: &str) -> Result<i64, CatalogError> {
         // Numbers a pass: changes no answer.
         self.inner.start_pass(instance).await
@@ -286,5 +294,29 @@ mod tests {
             1,
             "written again"
         );
+    }
+
+    #[tokio::test]
+    async fn lookups_are_unchanged_only_when_each_is_what_was_last_written() {
+        let inner = Arc::new(SqliteStore::in_memory().await.expect("store"));
+        let store = Versioned::new(inner, Epochs::new());
+        let key = OfferKey::new(OfferKind::Marketplace, "offer_1");
+        let a = [entry("offer_1", "A")];
+        assert!(!store.lookups_unchanged("medusa", &a, &[]), "never written");
+        store.record_offers("medusa", None, &a).await.unwrap();
+        assert!(store.lookups_unchanged("medusa", &a, &[]));
+        assert!(
+            store.lookups_unchanged("medusa", &[], &[]),
+            "nothing to write"
+        );
+        assert!(!store.lookups_unchanged("medusa", &[entry("offer_1", "B")], &[]));
+        assert!(
+            !store.lookups_unchanged("violet", &a, &[]),
+            "another instance"
+        );
+        assert!(!store.lookups_unchanged("medusa", &[], std::slice::from_ref(&key)));
+        store.remove_offer("medusa", &key).await.unwrap();
+        assert!(store.lookups_unchanged("medusa", &[], std::slice::from_ref(&key)));
+        assert!(!store.lookups_unchanged("medusa", &a, &[]), "gone since");
     }
 }
