@@ -413,16 +413,7 @@ async fn an_offer_that_answers_404_by_id_leaves_its_product_at_once() {
 async fn the_sync_state_is_in_catalog_status_and_in_metrics() {
     let gateway = synced(Duration::from_secs(3600), Duration::ZERO).await;
     let status = gateway.wait_for_full_passes().await;
-    let base = gateway.url.trim_end_matches("/graphql").to_owned();
-    let metrics = gateway
-        .http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics_text().await;
     let gauge = |line_start: &str| -> i64 {
         metrics
             .lines()

@@ -33,15 +33,7 @@ async fn metrics_count_requests_upstream_calls_cache_and_breakers() {
     gateway
         .query("{ offer(id: \"junk\") { id } }", Value::Null)
         .await;
-    let text = gateway
-        .http
-        .get(format!("{}/metrics", base(&gateway)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = gateway.metrics_text().await;
     let value = |prefix: &str| -> f64 {
         text.lines()
             .find(|l| l.starts_with(prefix))
@@ -331,17 +323,7 @@ async fn a_repeated_document_is_parsed_and_checked_once() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0)
     };
-    let metrics = || async {
-        gateway
-            .http
-            .get(format!("{}/metrics", base(&gateway)))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let metrics = || gateway.metrics_text();
     // Three times the same text, then another: one miss each, hits after.
     let first = gateway.data(&offers_page_query(), Value::Null).await;
     for _ in 0..2 {

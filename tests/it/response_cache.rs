@@ -67,15 +67,7 @@ fn medusa_id(gateway: &TestGateway, index: usize) -> String {
 }
 
 async fn metric(gateway: &TestGateway, line: &str) -> f64 {
-    let text = gateway
-        .http
-        .get(gateway.url.replace("/graphql", "/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = gateway.metrics_text().await;
     text.lines()
         .find(|l| l.starts_with(line))
         .and_then(|l| l.rsplit(' ').next())

@@ -28,6 +28,18 @@ pub struct TestGateway {
 }
 
 impl TestGateway {
+    /// The text of the gateway's `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        self.http
+            .get(self.url.replace("/graphql", "/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The demo setup: the three simulators, one instance of each.
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
