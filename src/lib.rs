@@ -128,8 +128,8 @@ pub enum BuildError {
 /// A built gateway: the schema, and what the HTTP layer uses beside it.
 #[derive(Clone)]
 pub struct Gateway {
-    /// The GraphQL schema.
-    pub(crate) schema: GatewaySchema,
+    /// The GraphQL schema, strict and trusted (see `schema::validation`).
+    pub(crate) schemas: schema::Schemas,
     /// The options it was built with.
     pub(crate) options: Arc<GatewayOptions>,
     /// Its metrics.
@@ -176,7 +176,7 @@ impl Gateway {
             .rates
             .clone()
             .unwrap_or_else(|| rates::RatesSpec::default_for(&upstreams));
-        let schema = schema::build_schema_over(
+        let schemas = schema::build_schema_over(
             upstreams.clone(),
             loaders.clone(),
             Some(catalog.clone()),
@@ -185,7 +185,7 @@ impl Gateway {
             epochs.clone(),
         );
         Ok(Gateway {
-            schema,
+            schemas,
             options: Arc::new(options),
             metrics,
             upstreams,
@@ -197,7 +197,7 @@ impl Gateway {
 
     /// The GraphQL schema, to execute a request without HTTP.
     pub fn schema(&self) -> &GatewaySchema {
-        &self.schema
+        &self.schemas.strict
     }
 
     /// The gateway's HTTP routes.

@@ -1,13 +1,13 @@
 //! Parsed, checked documents by their text, so that a repeated query is
-//! neither parsed nor measured against the limits again.
+//! neither parsed, measured against the limits nor validated again.
 //!
 //! A document enters the cache once it has passed the text checks,
-//! parsing and every limit (those are the same for every request of the
-//! process), prepared for execution (see `schema::ordering`). What depends
-//! on the request (the operation asked for, a mutation over `GET`) is
-//! still checked each time. async-graphql validates the document on every
-//! execution; its API offers no way to skip that. The cache is bounded in
-//! bytes, weighed by the document's text, and keeps no document longer
+//! parsing, every limit and validation (those are the same for every
+//! request of the process), prepared for execution (see
+//! `schema::ordering`). What depends on the request (the operation asked
+//! for, a mutation over `GET`, the variable values: see
+//! `schema::validation`) is still checked each time. The cache is bounded
+//! in bytes, weighed by the document's text, and keeps no document longer
 //! than [`MAX_DOCUMENT_BYTES`].
 
 use std::sync::Arc;

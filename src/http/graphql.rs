@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_graphql::parser::parse_query;
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition};
 use async_graphql::{ServerError, Variables};
 use axum::body::Bytes;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -42,7 +42,7 @@ use crate::http::documents::DocumentCache;
 use crate::http::persisted::Store;
 use crate::http::responses::{self, ResponseCache};
 use crate::limits::{self, is_mutation, LimitExceeded, Limits};
-use crate::schema::{scope, GatewaySchema};
+use crate::schema::{scope, validation, Schemas};
 
 /// The media type of the GraphQL-over-HTTP specification.
 pub(crate) const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -475,13 +475,16 @@ pub(crate) enum Audience {
 /// Runs a request through every stage, each bounded before the next
 /// starts: the persisted-query protocol, the document's length and
 /// nesting (on its text), parsing, the operation to run, a mutation over
-/// GET, the limits (measured once per fragment), then validation and
-/// execution. A refusal at any stage is a coded GraphQL error. A request
-/// whose answer the response cache keeps is answered from it once it has
-/// passed every check.
+/// GET, the limits (measured once per fragment), validation, the
+/// response cache, the variable values, then execution. The text checks,
+/// parsing, the limits and validation run once per document: a known
+/// document skips them. A refusal at any stage is a coded
+/// GraphQL error. A request whose answer the response cache keeps is
+/// answered from it once it has passed every check (a kept answer's
+/// variables passed theirs when it was built).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn execute(
-    schema: &GatewaySchema,
+    schemas: &Schemas,
     limits: &Limits,
     persisted: &Store,
     documents: &DocumentCache,
@@ -518,7 +521,7 @@ pub(crate) async fn execute(
                 return refused(limit_refusal(&exceeded), operation);
             }
             match parse_query(&query) {
-                Ok(document) => Arc::new(scope::prepare(schema, document)),
+                Ok(document) => Arc::new(scope::prepare(&schemas.strict, document)),
                 Err(err) => {
                     let refusal = Refusal::coded(ErrorCode::GraphqlParseFailed, vec![err.into()]);
                     return refused(refusal, operation);
@@ -541,7 +544,7 @@ pub(crate) async fn execute(
     }
     if cached.is_none() {
         match limits.check(document) {
-            Ok(()) => documents.insert(&query, prepared.clone()),
+            Ok(()) => {}
             Err(limits::Refusal::Limit(exceeded)) => {
                 return refused(limit_refusal(&exceeded), operation)
             }
@@ -550,6 +553,13 @@ pub(crate) async fn execute(
                 return refused(refusal, operation);
             }
         }
+        // Validated once, with every rule and no variable values; the
+        // document is kept only then.
+        let name = params.operation_name.as_deref();
+        if let Err(errors) = scope::validate(&schemas.strict, &prepared, name).await {
+            return refused(validation_refusal(errors, limits), operation);
+        }
+        documents.insert(&query, prepared.clone());
     }
     if let Some(hash) = resolved.to_register {
         persisted.register(hash, &query);
@@ -574,29 +584,26 @@ pub(crate) async fn execute(
         };
         return Executed::kept(&kept, cache_control, operation);
     }
-    let mut request = async_graphql::Request::new(query);
+    let variables = Variables::from_json(Value::Object(params.variables.unwrap_or_default()));
+    if let Some(definition) = operation_of(document, params.operation_name.as_deref()) {
+        if let Err(errors) = validation::coerce_variables(&schemas.inputs, definition, &variables) {
+            return refused(Refusal::coded(ErrorCode::BadUserInput, errors), operation);
+        }
+    }
+    let mut request = async_graphql::Request::new(query).variables(variables);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
-    }
-    if let Some(variables) = params.variables {
-        request = request.variables(Variables::from_json(Value::Object(variables)));
     }
     let before = responses.epochs();
     let built_at = Instant::now();
     let (response, verdict) =
-        crate::freshness::track(scope::execute(schema, request, &prepared)).await;
+        crate::freshness::track(scope::execute(&schemas.trusted, request, &prepared)).await;
     if response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty())
     {
-        // No field ran: validation refused the document.
-        let errors = response
-            .errors
-            .into_iter()
-            .map(|error| name_limit(error, limits))
-            .collect();
-        let refusal = Refusal::coded(ErrorCode::GraphqlValidationFailed, errors);
-        return refused(refusal, operation);
+        // No field ran: a limit measured with the variables refused it.
+        return refused(validation_refusal(response.errors, limits), operation);
     }
     let mut response = response;
     // The gateway codes every error it raises; an uncoded field error
@@ -686,6 +693,34 @@ fn pick_operation(
             "the document has several operations: name the one to run in `operationName`",
         )),
     }
+}
+
+/// The operation of `document` that `name` picks (after [`pick_operation`]
+/// accepted it).
+fn operation_of<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    match (name, &document.operations) {
+        (_, DocumentOperations::Single(operation)) => Some(&operation.node),
+        (Some(name), DocumentOperations::Multiple(operations)) => operations
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, operation)| &operation.node),
+        (None, DocumentOperations::Multiple(operations)) => {
+            operations.values().next().map(|operation| &operation.node)
+        }
+    }
+}
+
+/// The refusal of a document that async-graphql's validation (or its
+/// complexity and depth limits) refused, each limit error named.
+fn validation_refusal(errors: Vec<ServerError>, limits: &Limits) -> Refusal {
+    let errors = errors
+        .into_iter()
+        .map(|error| name_limit(error, limits))
+        .collect();
+    Refusal::coded(ErrorCode::GraphqlValidationFailed, errors)
 }
 
 fn limit_refusal(exceeded: &LimitExceeded) -> Refusal {

@@ -45,7 +45,7 @@ use crate::catalog::Catalog;
 use crate::limits::Limits;
 use crate::loader::Loaders;
 use crate::metrics::Metrics;
-use crate::schema::GatewaySchema;
+use crate::schema::Schemas;
 use crate::upstream::resilience::BreakerState;
 use crate::upstream::Upstreams;
 use crate::Gateway;
@@ -136,7 +136,7 @@ pub(crate) const MAX_REQUEST_ID_LEN: usize = 128;
 /// What the handlers share, behind one `Arc` (axum hands each request
 /// its own clone of the state).
 struct HttpState {
-    schema: GatewaySchema,
+    schemas: Schemas,
     limits: Arc<Limits>,
     persisted: Arc<persisted::Store>,
     /// Parsed, checked documents by their text.
@@ -164,7 +164,7 @@ pub(crate) fn router(gateway: Gateway) -> Router {
         .unwrap_or(Duration::ZERO);
     routes(
         HttpState {
-            schema: gateway.schema,
+            schemas: gateway.schemas,
             limits: Arc::new(gateway.options.limits.clone()),
             persisted: Arc::new(persisted::Store::new(
                 gateway.options.persisted.clone(),
@@ -423,7 +423,7 @@ async fn execute_until(
 ) -> graphql::Executed {
     let operation = params.operation_name.clone();
     let execution = graphql::execute(
-        &state.schema,
+        &state.schemas,
         &state.limits,
         &state.persisted,
         &state.documents,

@@ -19,10 +19,11 @@ pub(crate) mod product;
 pub(crate) mod promotion;
 pub(crate) mod query;
 pub(crate) mod scope;
+pub(crate) mod validation;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{EmptyMutation, EmptySubscription, Schema, ValidationMode};
 
 use crate::catalog::Catalog;
 use crate::limits::Limits;
@@ -43,13 +44,29 @@ pub(crate) fn build_schema(upstreams: Upstreams, rates: &RatesSpec) -> GatewaySc
         introspection: true,
         ..Limits::default()
     };
-    build_schema_over(upstreams, loaders, None, rates, &limits, epochs)
+    build_schema_over(upstreams, loaders, None, rates, &limits, epochs).strict
 }
 
-/// Builds the schema once over loaders built by the caller (who keeps them,
-/// e.g. for metrics), with `limits`: complexity and depth are also enforced
-/// by async-graphql itself, introspection may be turned off, and the
-/// id-list resolvers read `max_ids`.
+/// The schema built twice over the same data, and its input types: how
+/// the gateway validates each document once (see `validation`).
+#[derive(Clone)]
+pub(crate) struct Schemas {
+    /// Validates with every rule of the specification: what
+    /// [`crate::Gateway::schema`] runs, and the first check of a document
+    /// (with [`validation::ValidateOnly`]).
+    pub(crate) strict: GatewaySchema,
+    /// Runs documents that passed `strict` before: it validates only what
+    /// depends on the request (complexity and depth, measured with its
+    /// variables), after [`validation::coerce_variables`].
+    pub(crate) trusted: GatewaySchema,
+    /// The input types that variable values are checked against.
+    pub(crate) inputs: Arc<validation::InputTypes>,
+}
+
+/// Builds the schemas once over loaders built by the caller (who keeps
+/// them, e.g. for metrics), with `limits`: complexity and depth are also
+/// enforced by async-graphql itself, introspection may be turned off, and
+/// the id-list resolvers read `max_ids`.
 pub(crate) fn build_schema_over(
     upstreams: Upstreams,
     loaders: Arc<Loaders>,
@@ -57,22 +74,32 @@ pub(crate) fn build_schema_over(
     rates: &RatesSpec,
     limits: &Limits,
     epochs: Arc<crate::freshness::Epochs>,
-) -> GatewaySchema {
+) -> Schemas {
     let rates = ExchangeRates::new(rates, &upstreams, epochs);
-    let mut builder = Schema::build(query::QueryRoot, EmptyMutation, EmptySubscription)
-        .data(loaders)
-        .data(upstreams)
-        .data(rates)
-        .data(limits.clone())
-        .limit_complexity(limits.max_complexity)
-        .limit_depth(limits.max_depth);
-    if let Some(catalog) = catalog {
-        builder = builder.data(catalog);
+    let build = |mode: ValidationMode| {
+        let mut builder = Schema::build(query::QueryRoot, EmptyMutation, EmptySubscription)
+            .data(loaders.clone())
+            .data(upstreams.clone())
+            .data(rates.clone())
+            .data(limits.clone())
+            .validation_mode(mode)
+            .limit_complexity(limits.max_complexity)
+            .limit_depth(limits.max_depth);
+        if let Some(catalog) = &catalog {
+            builder = builder.data(catalog.clone());
+        }
+        if !limits.introspection {
+            builder = builder.disable_introspection();
+        }
+        builder
+    };
+    Schemas {
+        strict: build(ValidationMode::Strict)
+            .extension(validation::ValidateOnly)
+            .finish(),
+        trusted: build(ValidationMode::Fast).finish(),
+        inputs: Arc::new(validation::InputTypes::of::<query::QueryRoot>()),
     }
-    if !limits.introspection {
-        builder = builder.disable_introspection();
-    }
-    builder.finish()
 }
 
 /// The schema in SDL, as committed in `schema.graphql`: async-graphql's

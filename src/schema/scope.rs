@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use async_graphql::{Context, Value};
 use serde_json::json;
 
+use crate::schema::validation::ValidationRun;
 use crate::schema::{ordering, GatewaySchema};
 
 /// The scope of one request.
@@ -100,6 +101,27 @@ pub(crate) async fn execute(
     }
     scope.attach(&mut response);
     response
+}
+
+/// Validates the document `prepared` over the strict `schema` (every rule
+/// of the specification, no variable values) without executing it: the
+/// check a document passes once before the trusted schema runs it. The
+/// errors are async-graphql's, as it would have answered them.
+pub(crate) async fn validate(
+    schema: &GatewaySchema,
+    prepared: &ordering::Prepared,
+    operation: Option<&str>,
+) -> Result<(), Vec<async_graphql::ServerError>> {
+    let mut request = async_graphql::Request::new(String::new()).data(ValidationRun);
+    request.set_parsed_query(prepared.to_execute().clone());
+    if let Some(name) = operation {
+        request = request.operation_name(name);
+    }
+    let response = schema.execute(request).await;
+    match response.errors.is_empty() {
+        true => Ok(()),
+        false => Err(response.errors),
+    }
 }
 
 /// Prepares `document` for [`execute`] over `schema`.

@@ -957,3 +957,87 @@ async fn a_batch_past_the_request_timeout_keeps_the_answers_in_hand() {
     assert_refusal(&body[1], "REQUEST_TIMEOUT", "the slow request");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+/// Variable values are checked against the operation's definitions on
+/// every request, before any field runs: a value of the wrong type, a
+/// missing or null required variable is refused as `BAD_USER_INPUT`
+/// naming the variable, at its definition. The answer is the same on a
+/// document's first request (when the document itself is validated) and
+/// on later ones (when it is not validated again).
+#[tokio::test]
+async fn bad_variable_values_are_refused_before_execution_naming_the_variable() {
+    let gateway = TestGateway::start().await;
+    let query = "query Q($id: ID!, $n: Int) {\n  offer(id: $id) { id }\n  marketplaceOffers(upstream: \"medusa\", first: $n) { totalCount }\n}";
+    let ask = |variables: Value, accept: &'static str| {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let gateway = &gateway;
+        async move { post(gateway, Some(accept), "application/json", &body).await }
+    };
+    let message = |body: &Value| {
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+
+    // The document's first request.
+    let (status, _, first) = ask(json!({ "id": true, "n": 1 }), GQL).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{first}");
+    assert_refusal(&first, "BAD_USER_INPUT", "a boolean id");
+    assert_eq!(
+        message(&first),
+        "Variable \"$id\" got invalid value true; Expected type \"ID\"."
+    );
+    assert_eq!(
+        first["errors"][0]["locations"],
+        json!([{ "line": 1, "column": 9 }])
+    );
+
+    // Good values run it.
+    let id = offer_gateway::GlobalId::encode(
+        offer_gateway::OfferKind::Marketplace,
+        "medusa",
+        &gateway.sims.medusa_data.offers[0].id,
+    );
+    let (status, _, good) = ask(json!({ "id": id, "n": 1 }), GQL).await;
+    assert_eq!(status, StatusCode::OK, "{good}");
+    assert_eq!(good["data"]["offer"]["id"], id.as_str(), "{good}");
+
+    // The same refusal once the document is known, and the others.
+    let (_, _, again) = ask(json!({ "id": true, "n": 1 }), GQL).await;
+    assert_eq!(again, first);
+    for (variables, expected) in [
+        (
+            json!({ "id": id, "n": "two" }),
+            "Variable \"$n\" got invalid value \"two\"; Expected type \"Int\".",
+        ),
+        (
+            json!({ "n": 1 }),
+            "Variable \"$id\" of required type \"ID!\" was not provided.",
+        ),
+        (
+            json!({ "id": null }),
+            "Variable \"$id\" of non-null type \"ID!\" must not be null.",
+        ),
+        (
+            json!({ "id": id, "n": 4_294_967_296_u64 }),
+            "Variable \"$n\" got invalid value 4294967296; Expected type \"Int\".",
+        ),
+    ] {
+        let (status, _, body) = ask(variables.clone(), GQL).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{variables}: {body}");
+        assert_refusal(&body, "BAD_USER_INPUT", &variables.to_string());
+        assert_eq!(message(&body), expected, "{variables}");
+    }
+    // Two bad variables: two errors.
+    let (_, _, both) = ask(json!({ "id": [], "n": 1.5 }), GQL).await;
+    assert_eq!(both["errors"].as_array().map(Vec::len), Some(2), "{both}");
+
+    // Under the legacy media type, the same refusal with 200.
+    let (status, media, legacy) = ask(json!({ "id": true, "n": 1 }), "application/json").await;
+    assert_eq!(
+        (status, media.as_str()),
+        (StatusCode::OK, "application/json; charset=utf-8")
+    );
+    assert_eq!(legacy, first);
+}
