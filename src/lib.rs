@@ -7,7 +7,7 @@
 //! client can see is an [`ErrorCode`].
 //!
 //! Inside, the path of a query, and the module that owns each step (all
-//! private but `config`, `error`, `upstream` and `sim`):
+//! private but `config`, `error`, `upstream`, `shared` and `sim`):
 //!
 //! - `http`: the axum server: `POST/GET /graphql`, GraphiQL, `/healthz`,
 //!   `/readyz`, `/metrics`; GraphQL over HTTP, persisted queries, client keys.
@@ -33,6 +33,8 @@
 //!   owner's settings type.
 //! - `sim`: runs the simulators (the embedded default upstreams).
 //! - `secret`: credentials that never print.
+//! - [`shared`]: the tier the replicas of a deployment share (Redis),
+//!   optional; without it, or while it is down, each replica goes on alone.
 //!
 //! The `sim` cargo feature, on by default, compiles the simulators: the
 //! `sim` module and each style's `upstream::<style>::sim`. Without it the
@@ -54,6 +56,7 @@ mod rates;
 mod request;
 mod schema;
 mod secret;
+pub mod shared;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod upstream;
@@ -96,6 +99,9 @@ pub struct GatewayOptions {
     /// Where the catalog index is kept; `None` keeps it in memory (gone at
     /// exit, so a restart re-crawls).
     pub data_dir: Option<std::path::PathBuf>,
+    /// The shared tier (Redis) of a deployment of several replicas; none
+    /// by default.
+    pub shared: shared::SharedSettings,
 }
 
 impl Default for GatewayOptions {
@@ -108,6 +114,7 @@ impl Default for GatewayOptions {
             persisted: http::persisted::PersistedQueries::default(),
             response_cache: http::responses::ResponseCacheOptions::default(),
             data_dir: None,
+            shared: shared::SharedSettings::default(),
         }
     }
 }
@@ -115,6 +122,9 @@ impl Default for GatewayOptions {
 /// Why a gateway cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// The shared tier's settings cannot be used.
+    #[error(transparent)]
+    Shared(error::InvalidSetting),
     /// The catalog index cannot be opened, created or written.
     #[error("the catalog index in {dir} cannot be used ({cause}); give a writable directory with --data-dir or `data_dir`")]
     Catalog {
@@ -142,6 +152,8 @@ pub struct Gateway {
     pub(crate) catalog: catalog::Catalog,
     /// Generations of the data answers are built from.
     pub(crate) epochs: Arc<freshness::Epochs>,
+    /// The shared tier, if configured.
+    pub(crate) shared: Option<Arc<shared::Shared>>,
 }
 
 impl Gateway {
@@ -184,6 +196,8 @@ impl Gateway {
             &options.limits,
             epochs.clone(),
         );
+        let shared = shared::Shared::start(&options.shared, Some(metrics.clone()))
+            .map_err(BuildError::Shared)?;
         Ok(Gateway {
             schemas,
             options: Arc::new(options),
@@ -192,6 +206,7 @@ impl Gateway {
             loaders,
             catalog,
             epochs,
+            shared,
         })
     }
 

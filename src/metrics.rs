@@ -62,6 +62,12 @@ struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SharedLabels {
+    op: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CacheLabels {
     upstream: String,
     result: String,
@@ -95,6 +101,8 @@ pub struct Metrics {
     catalog_sync_last_full_pass: Family<UpstreamLabels, Gauge>,
     catalog_products: Gauge,
     catalog_index_bytes: Gauge,
+    shared_operations: Family<SharedLabels, Counter>,
+    shared_up: Gauge,
     operations: Mutex<HashSet<String>>,
 }
 
@@ -142,6 +150,18 @@ impl Metrics {
             "response_cache_skipped",
             "Answers the response cache did not keep, by reason",
             response_cache_skipped.clone(),
+        );
+        let shared_operations = Family::<SharedLabels, Counter>::default();
+        registry.register(
+            "shared_tier_operations",
+            "Operations on the shared tier (Redis) by operation and result (hit, miss, ok; error, timeout, unavailable: the replica went on alone)",
+            shared_operations.clone(),
+        );
+        let shared_up = Gauge::default();
+        registry.register(
+            "shared_tier_up",
+            "1 when the last operation on the shared tier reached it; 0 when it did not, or there is no shared tier",
+            shared_up.clone(),
         );
         let response_cache_entries = Gauge::default();
         registry.register(
@@ -254,6 +274,8 @@ impl Metrics {
             document_cache_lookups,
             response_cache_lookups,
             response_cache_skipped,
+            shared_operations,
+            shared_up,
             response_cache_entries,
             response_cache_bytes,
             cache_entries,
@@ -305,6 +327,21 @@ impl Metrics {
                 result: result.to_owned(),
             })
             .inc();
+    }
+
+    /// Records one operation on the shared tier and its result.
+    pub(crate) fn shared_operation(&self, op: &str, result: &str) {
+        self.shared_operations
+            .get_or_create(&SharedLabels {
+                op: op.to_owned(),
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Whether the shared tier answered its last operation.
+    pub(crate) fn shared_up(&self, up: bool) {
+        self.shared_up.set(i64::from(up));
     }
 
     /// Records one lookup of the response cache.

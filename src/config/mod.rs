@@ -97,6 +97,8 @@ struct File {
     rates: Option<RatesConfig>,
     /// Directory of the catalog index; `--data-dir` overrides it.
     data_dir: std::path::PathBuf,
+    /// The shared tier of a deployment of several replicas.
+    shared: crate::shared::SharedSettings,
     /// The upstream instances by name, in the file's order; each table is
     /// read by [`crate::upstream::settings::instance`].
     upstreams: IndexMap<String, toml::Table>,
@@ -113,6 +115,7 @@ impl Default for File {
             response_cache: ResponseCacheOptions::default(),
             rates: None,
             data_dir: DEFAULT_DATA_DIR.into(),
+            shared: crate::shared::SharedSettings::default(),
             upstreams: IndexMap::new(),
         }
     }
@@ -198,6 +201,7 @@ impl Config {
         file.server.validate()?;
         file.response_cache.validate()?;
         file.persisted_queries.prepare()?;
+        file.shared.prepare(&env)?;
         InvalidSetting::positive("connect_timeout", file.connect_timeout)?;
         let instances = file
             .upstreams
@@ -246,6 +250,7 @@ impl Config {
                 persisted: file.persisted_queries,
                 response_cache: file.response_cache,
                 data_dir: Some(file.data_dir),
+                shared: file.shared,
             },
         })
     }

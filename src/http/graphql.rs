@@ -498,7 +498,10 @@ pub(crate) async fn execute(
     let refused =
         |refusal: Refusal, operation: Option<String>| Executed::refused(refusal, media, operation);
     let query = params.query.filter(|q| !q.trim().is_empty());
-    let resolved = match persisted.resolve(query, params.extensions.as_ref()) {
+    let resolved = match persisted
+        .resolve_shared(query, params.extensions.as_ref())
+        .await
+    {
         Ok(resolved) => resolved,
         Err(why) => {
             let refusal = Refusal::of(GatewayError::new(why.code(), why.message()));
@@ -562,7 +565,7 @@ pub(crate) async fn execute(
         documents.insert(&query, prepared.clone());
     }
     if let Some(hash) = resolved.to_register {
-        persisted.register(hash, &query);
+        persisted.register(hash, &query).await;
     }
     // A persisted query asked by GET may be kept by HTTP caches.
     let http_cacheable = method == Method::GET && resolved.by_hash;

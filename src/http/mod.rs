@@ -166,10 +166,10 @@ pub(crate) fn router(gateway: Gateway) -> Router {
         HttpState {
             schemas: gateway.schemas,
             limits: Arc::new(gateway.options.limits.clone()),
-            persisted: Arc::new(persisted::Store::new(
-                gateway.options.persisted.clone(),
-                max_age,
-            )),
+            persisted: Arc::new(
+                persisted::Store::new(gateway.options.persisted.clone(), max_age)
+                    .with_shared(gateway.shared.clone()),
+            ),
             documents: Arc::new(documents::DocumentCache::new(
                 documents::DEFAULT_MAX_BYTES,
                 Some(gateway.metrics.clone()),

@@ -12,11 +12,13 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use moka::sync::Cache;
 
 use crate::error::ErrorCode;
+use crate::shared::Shared;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -193,11 +195,14 @@ impl Refused {
     }
 }
 
-/// The persisted-query store of a running gateway.
+/// The persisted-query store of a running gateway: the queries this
+/// replica registered or looked up, in front of the shared tier's (when
+/// there is one), where every replica registers its own.
 pub(crate) struct Store {
     settings: PersistedQueries,
     registered: Option<Cache<String, String>>,
     max_age: Duration,
+    shared: Option<Arc<Shared>>,
 }
 
 impl Store {
@@ -219,7 +224,14 @@ impl Store {
             max_age: settings.max_age.unwrap_or(default_max_age),
             settings,
             registered,
+            shared: None,
         }
+    }
+
+    /// The store with the shared tier `shared` behind it (automatic mode).
+    pub(crate) fn with_shared(mut self, shared: Option<Arc<Shared>>) -> Self {
+        self.shared = shared;
+        self
     }
 
     /// `max-age` of cacheable answers.
@@ -236,31 +248,7 @@ impl Store {
         query: Option<String>,
         extensions: Option<&Map<String, Value>>,
     ) -> Result<Resolved, Refused> {
-        let hash = match extensions.and_then(|e| e.get("persistedQuery")) {
-            None => None,
-            Some(Value::Object(pq)) => {
-                if pq.get("version").and_then(Value::as_u64) != Some(1) {
-                    return Err(Refused::NotSupported(
-                        "persistedQuery.version must be 1".to_owned(),
-                    ));
-                }
-                match pq.get("sha256Hash").and_then(Value::as_str) {
-                    Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                        Some(h.to_ascii_lowercase())
-                    }
-                    _ => {
-                        return Err(Refused::NotSupported(
-                            "persistedQuery.sha256Hash must be 64 hex digits".to_owned(),
-                        ))
-                    }
-                }
-            }
-            Some(_) => {
-                return Err(Refused::NotSupported(
-                    "persistedQuery must be an object".to_owned(),
-                ))
-            }
-        };
+        let hash = requested_hash(extensions)?;
         let plain = |query| Resolved {
             query,
             by_hash: false,
@@ -314,12 +302,61 @@ impl Store {
         }
     }
 
-    /// Remembers `query` under `hash` (automatic mode), once it parsed and
-    /// passed the limits.
-    pub(crate) fn register(&self, hash: String, query: &str) {
-        if let Some(registered) = &self.registered {
-            registered.insert(hash, query.to_owned());
+    /// [`Store::resolve`], then, for a hash this replica does not know,
+    /// the shared tier: a query another replica registered runs here too
+    /// (and is remembered here). What the shared tier holds is checked
+    /// against its hash before it runs.
+    pub(crate) async fn resolve_shared(
+        &self,
+        query: Option<String>,
+        extensions: Option<&Map<String, Value>>,
+    ) -> Result<Resolved, Refused> {
+        let resolved = self.resolve(query, extensions);
+        let (Err(Refused::NotFound), Some(shared), Some(registered)) =
+            (&resolved, &self.shared, &self.registered)
+        else {
+            return resolved;
+        };
+        let Ok(Some(hash)) = requested_hash(extensions) else {
+            return resolved;
+        };
+        let key = shared.key(&format!("apq:{hash}"));
+        let found = shared
+            .get_renewing("persisted_query_get", &key, shared.persisted_query_ttl())
+            .await;
+        let Some(query) = found.and_then(|bytes| String::from_utf8(bytes).ok()) else {
+            return resolved;
+        };
+        if sha256_hex(&query) != hash {
+            tracing::warn!(%hash, "the shared tier holds a query that does not match its hash; ignored");
+            return resolved;
         }
+        registered.insert(hash, query.clone());
+        Ok(Resolved {
+            query: Some(query),
+            by_hash: true,
+            to_register: None,
+        })
+    }
+
+    /// Remembers `query` under `hash` (automatic mode), once it parsed and
+    /// passed the limits, here and in the shared tier.
+    pub(crate) async fn register(&self, hash: String, query: &str) {
+        let Some(registered) = &self.registered else {
+            return;
+        };
+        if let Some(shared) = &self.shared {
+            let key = shared.key(&format!("apq:{hash}"));
+            shared
+                .set(
+                    "persisted_query_set",
+                    &key,
+                    query.as_bytes(),
+                    shared.persisted_query_ttl(),
+                )
+                .await;
+        }
+        registered.insert(hash, query.to_owned());
     }
 
     /// Bytes of the remembered queries (approximate until pending
@@ -330,6 +367,32 @@ impl Store {
             r.run_pending_tasks();
             r.weighted_size()
         })
+    }
+}
+
+/// The hash of the request's persisted-query extension (lower-case), if
+/// it has one.
+fn requested_hash(extensions: Option<&Map<String, Value>>) -> Result<Option<String>, Refused> {
+    match extensions.and_then(|e| e.get("persistedQuery")) {
+        None => Ok(None),
+        Some(Value::Object(pq)) => {
+            if pq.get("version").and_then(Value::as_u64) != Some(1) {
+                return Err(Refused::NotSupported(
+                    "persistedQuery.version must be 1".to_owned(),
+                ));
+            }
+            match pq.get("sha256Hash").and_then(Value::as_str) {
+                Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    Ok(Some(h.to_ascii_lowercase()))
+                }
+                _ => Err(Refused::NotSupported(
+                    "persistedQuery.sha256Hash must be 64 hex digits".to_owned(),
+                )),
+            }
+        }
+        Some(_) => Err(Refused::NotSupported(
+            "persistedQuery must be an object".to_owned(),
+        )),
     }
 }
 
@@ -359,8 +422,8 @@ mod tests {
 
     const QUERY: &str = "{ upstreams { name } }";
 
-    #[test]
-    fn automatic_persisted_queries_register_on_miss() {
+    #[tokio::test]
+    async fn automatic_persisted_queries_register_on_miss() {
         let store = Store::new(PersistedQueries::default(), Duration::from_secs(60));
         let hash = sha256_hex(QUERY);
         assert_eq!(
@@ -376,7 +439,7 @@ mod tests {
             store.resolve(None, Some(&ext(&hash))),
             Err(Refused::NotFound)
         );
-        store.register(hash.clone(), QUERY);
+        store.register(hash.clone(), QUERY).await;
         assert_eq!(
             store
                 .resolve(None, Some(&ext(&hash)))
@@ -395,8 +458,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn remembered_queries_are_bounded_in_bytes() {
+    #[tokio::test]
+    async fn remembered_queries_are_bounded_in_bytes() {
         let store = Store::new(
             PersistedQueries {
                 max_bytes: 100_000,
@@ -407,7 +470,7 @@ mod tests {
         let big = format!("{{ upstreams {{ name }} }} #{}", "x".repeat(10_000));
         for i in 0..100 {
             let query = format!("{big}{i}");
-            store.register(sha256_hex(&query), &query);
+            store.register(sha256_hex(&query), &query).await;
         }
         let bytes = store.registered_bytes();
         assert!(bytes <= 100_000, "{bytes} bytes kept");

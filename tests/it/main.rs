@@ -46,8 +46,11 @@ mod money_rules;
 mod observability;
 #[cfg(feature = "sim")]
 mod products;
+mod redis_server;
 #[cfg(feature = "sim")]
 mod resilience;
 #[cfg(feature = "sim")]
 mod response_cache;
 mod schema_file;
+#[cfg(feature = "sim")]
+mod shared_tier;

@@ -1,0 +1,270 @@
+//! The shared tier, over a real `redis-server`: what one replica
+//! registers, another finds; a Redis that is down, goes away or refuses
+//! the gateway's password costs no request (each replica goes on alone),
+//! and `/metrics` says so. Skipped, saying why, where `redis-server` is
+//! not installed (a failure under CI).
+
+use std::time::{Duration, Instant};
+
+use offer_gateway::shared::SharedSettings;
+use offer_gateway::{sha256_hex, GatewayOptions};
+use serde_json::{json, Value};
+
+use crate::common::TestGateway;
+use crate::redis_server::{free_port, RedisServer};
+
+const QUERY: &str = "query Names { upstreams { name kind } }";
+
+/// A replica over its own simulators with the shared tier `shared`.
+async fn replica(shared: SharedSettings) -> TestGateway {
+    TestGateway::start_with_options(
+        |_| {},
+        GatewayOptions {
+            shared,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Waits until the replica's background connection reached Redis.
+async fn connected(replica: &TestGateway) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !replica.metrics_text().await.contains("\nshared_tier_up 1") {
+        assert!(Instant::now() < deadline, "the replica never reached Redis");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// POSTs `body` to `replica` and returns the JSON answer.
+async fn post(replica: &TestGateway, body: Value) -> Value {
+    replica
+        .http
+        .post(&replica.url)
+        .json(&body)
+        .send()
+        .await
+        .expect("the replica answers")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
+fn by_hash(query: &str) -> Value {
+    json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(query) } } })
+}
+
+fn with_hash(query: &str) -> Value {
+    let mut body = by_hash(query);
+    body["query"] = json!(query);
+    body
+}
+
+fn code(answer: &Value) -> &str {
+    answer["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
+}
+
+/// The value of the metric line starting with `series`, 0 when absent.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series))
+        .and_then(|rest| rest.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn a_query_registered_on_one_replica_runs_by_hash_on_another() {
+    let Some(redis) = RedisServer::start(
+        "shared_tier::a_query_registered_on_one_replica_runs_by_hash_on_another",
+    ) else {
+        return;
+    };
+    let a = replica(SharedSettings::at(&redis.url)).await;
+    let b = replica(SharedSettings::at(&redis.url)).await;
+    let alone = replica(SharedSettings::default()).await;
+    connected(&a).await;
+    connected(&b).await;
+
+    // Nobody knows the hash yet.
+    assert_eq!(
+        code(&post(&b, by_hash(QUERY)).await),
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+    // A registers it (Apollo's second request: the query with its hash)...
+    let registered = post(&a, with_hash(QUERY)).await;
+    assert_eq!(
+        registered["data"]["upstreams"][0]["name"], "closient",
+        "{registered}"
+    );
+    // ... and B runs it by hash alone, as A would.
+    let answer = post(&b, by_hash(QUERY)).await;
+    assert_eq!(answer, registered);
+    // A replica without the shared tier still does not know it.
+    assert_eq!(
+        code(&post(&alone, by_hash(QUERY)).await),
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+
+    let b_metrics = b.metrics_text().await;
+    let get = |result: &str| {
+        metric(
+            &b_metrics,
+            &format!(
+                "shared_tier_operations_total{{op=\"persisted_query_get\",result=\"{result}\"}}"
+            ),
+        )
+    };
+    assert_eq!((get("miss"), get("hit")), (1.0, 1.0), "{b_metrics}");
+    // B remembers it now: asking again needs no lookup in Redis.
+    assert_eq!(post(&b, by_hash(QUERY)).await, registered);
+    assert_eq!(
+        metric(
+            &b.metrics_text().await,
+            "shared_tier_operations_total{op=\"persisted_query_get\",result=\"hit\"}"
+        ),
+        1.0
+    );
+}
+
+#[tokio::test]
+async fn a_redis_that_goes_away_comes_back_or_was_never_there_costs_no_request() {
+    let Some(redis) = RedisServer::start(
+        "shared_tier::a_redis_that_goes_away_comes_back_or_was_never_there_costs_no_request",
+    ) else {
+        return;
+    };
+    let port = redis.port;
+    let settings = SharedSettings {
+        timeout: Duration::from_millis(200),
+        ..SharedSettings::at(&redis.url)
+    };
+    let a = replica(settings).await;
+    connected(&a).await;
+    assert!(post(&a, with_hash(QUERY)).await["data"].is_object());
+
+    // Redis goes away.
+    drop(redis);
+    // What this replica registered itself, it still runs.
+    assert!(post(&a, by_hash(QUERY)).await["data"].is_object());
+    // An unknown hash is unknown (not an error), a new query registers and
+    // runs, and neither waits much longer than the tier's timeout.
+    let other = "query Kinds { upstreams { kind } }";
+    let started = Instant::now();
+    assert_eq!(
+        code(&post(&a, by_hash(other)).await),
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+    assert!(post(&a, with_hash(other)).await["data"].is_object());
+    assert!(post(&a, by_hash(other)).await["data"].is_object());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let text = a.metrics_text().await;
+    assert!(text.contains("\nshared_tier_up 0"), "{text}");
+    let failed: f64 = ["error", "timeout", "unavailable"]
+        .iter()
+        .map(|result| {
+            metric(
+                &text,
+                &format!("shared_tier_operations_total{{op=\"persisted_query_get\",result=\"{result}\"}}"),
+            )
+        })
+        .sum();
+    assert!(failed >= 1.0, "{text}");
+
+    // Redis comes back on the same address: the replica reaches it again
+    // without a restart, and what it registers is shared again.
+    let back = RedisServer::start_at("shared_tier::redis_comes_back", Some(port), &[])
+        .expect("redis-server ran a moment ago");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let third = "query Third { upstreams { name } }";
+    loop {
+        assert_eq!(
+            code(&post(&a, by_hash(third)).await),
+            "PERSISTED_QUERY_NOT_FOUND"
+        );
+        if a.metrics_text().await.contains("\nshared_tier_up 1") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replica never reached Redis again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(post(&a, with_hash(third)).await["data"].is_object());
+    let b = replica(SharedSettings::at(&back.url)).await;
+    connected(&b).await;
+    assert!(post(&b, by_hash(third)).await["data"].is_object());
+
+    // A replica whose Redis was never there starts and answers too.
+    let nowhere = replica(SharedSettings::at(format!(
+        "redis://127.0.0.1:{}/0",
+        free_port()
+    )))
+    .await;
+    assert_eq!(
+        code(&post(&nowhere, by_hash(QUERY)).await),
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+    assert!(post(&nowhere, with_hash(QUERY)).await["data"].is_object());
+    let text = nowhere.metrics_text().await;
+    assert!(
+        metric(
+            &text,
+            "shared_tier_operations_total{op=\"persisted_query_get\",result=\"unavailable\"}"
+        ) >= 1.0,
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_redis_password_comes_from_a_file_and_a_wrong_one_costs_no_request() {
+    let password = "redis-test-password-6f1c";
+    let Some(redis) = RedisServer::start_with(
+        "shared_tier::the_redis_password_comes_from_a_file_and_a_wrong_one_costs_no_request",
+        &["--requirepass", password],
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("redis-password");
+    std::fs::write(&file, format!("{password}\n")).unwrap();
+    let mut settings = SharedSettings {
+        redis_password_file: Some(file),
+        ..SharedSettings::at(&redis.url)
+    };
+    settings.prepare(&|_| None).expect("the settings are valid");
+    let a = replica(settings.clone()).await;
+    let b = replica(settings).await;
+    connected(&a).await;
+    connected(&b).await;
+    assert!(post(&a, with_hash(QUERY)).await["data"].is_object());
+    assert!(post(&b, by_hash(QUERY)).await["data"].is_object());
+
+    // A wrong password: the replica never connects, and answers anyway.
+    let mut wrong = SharedSettings {
+        redis_password_env: Some("OG_TEST_REDIS_PASSWORD".to_owned()),
+        ..SharedSettings::at(&redis.url)
+    };
+    wrong
+        .prepare(&|name| (name == "OG_TEST_REDIS_PASSWORD").then(|| "not-it".to_owned()))
+        .expect("the settings are valid");
+    let c = replica(wrong).await;
+    let other = "query Kinds { upstreams { kind } }";
+    assert_eq!(
+        code(&post(&c, by_hash(QUERY)).await),
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+    assert!(post(&c, with_hash(other)).await["data"].is_object());
+    let text = c.metrics_text().await;
+    assert!(text.contains("\nshared_tier_up 0"), "{text}");
+    // The secret is in no metric.
+    for replica in [&a, &b, &c] {
+        assert!(!replica.metrics_text().await.contains(password));
+    }
+}
