@@ -163,7 +163,20 @@ impl AnswerCache {
     /// still-fresh entry replaced by a different value (a listing carrying
     /// a changed offer) starts a new data epoch.
     pub(crate) fn insert(&self, key: CacheKey, value: Cached) -> Instant {
-        let fetched_at = Instant::now();
+        self.insert_aged(key, value, Duration::ZERO)
+    }
+
+    /// How long `value` stays fresh once fetched.
+    pub(crate) fn fresh_for(&self, value: &Cached) -> Duration {
+        self.ttl.fresh_for(value)
+    }
+
+    /// Remembers an answer another replica fetched `age` ago (read from
+    /// the shared tier): fresh for what is left of its TTL. Like
+    /// [`AnswerCache::insert`] otherwise.
+    pub(crate) fn insert_aged(&self, key: CacheKey, value: Cached, age: Duration) -> Instant {
+        let now = Instant::now();
+        let fetched_at = now.checked_sub(age).unwrap_or(now);
         let until = fetched_at + self.ttl.fresh_for(&value);
         if let Some((old, _)) = self.get(&key) {
             if !old.same_as(&value) {

@@ -89,6 +89,22 @@ impl Gtin {
     }
 }
 
+/// A GTIN is kept as its 14 digits (the shared tier's encoding).
+impl serde::Serialize for Gtin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Read back through [`Gtin::parse`], so that a stored value is checked as
+/// an upstream's would be.
+impl<'de> serde::Deserialize<'de> for Gtin {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let digits = String::deserialize(deserializer)?;
+        Gtin::parse(&digits).map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for Gtin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

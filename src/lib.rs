@@ -178,11 +178,14 @@ impl Gateway {
                         .map_or_else(|| "memory".to_owned(), |d| d.display().to_string()),
                     cause: err.to_string(),
                 })?;
+        let shared = shared::Shared::start(&options.shared, Some(metrics.clone()))
+            .map_err(BuildError::Shared)?;
         let loaders = Arc::new(loader::Loaders::new(
             &upstreams,
             Some(metrics.clone()),
             Some(catalog.clone()),
             epochs.clone(),
+            shared.clone(),
         ));
         let rates = options
             .rates
@@ -196,8 +199,6 @@ impl Gateway {
             &options.limits,
             epochs.clone(),
         );
-        let shared = shared::Shared::start(&options.shared, Some(metrics.clone()))
-            .map_err(BuildError::Shared)?;
         Ok(Gateway {
             schemas,
             options: Arc::new(options),

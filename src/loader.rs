@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use async_graphql::dataloader::{DataLoader, Loader};
 use futures::future::{join_all, BoxFuture, FutureExt, Shared};
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::cache::{AnswerCache, CacheKey, Cached, Hit, Question};
 use crate::catalog::Catalog;
@@ -43,7 +43,10 @@ use crate::metrics::Metrics;
 use crate::model::{Offer, OfferKey, Promotion};
 use crate::request::RequestContext;
 use crate::secret::Secret;
-use crate::upstream::{CallContext, CatalogEntry, Instance, ListScope, OfferPage, Upstreams};
+use crate::shared::codec::{self, SharedAnswer};
+use crate::upstream::{
+    CallContext, CatalogEntry, Instance, ListScope, Lookup, OfferPage, Upstreams,
+};
 
 /// An offer as loaded: fresh, or served stale because the upstream failed.
 #[derive(Clone, Debug)]
@@ -101,6 +104,9 @@ pub(crate) struct UpstreamStore {
     /// The catalog index, told what by-id lookups with the configured
     /// credential find and do not find (never a client's own credential).
     catalog: Option<Catalog>,
+    /// The shared tier, asked before the upstream for offers this
+    /// replica's cache misses, and told what the upstream answered.
+    shared: Option<Arc<crate::shared::Shared>>,
 }
 
 impl UpstreamStore {
@@ -111,10 +117,13 @@ impl UpstreamStore {
         metrics: Option<Arc<Metrics>>,
         catalog: Option<Catalog>,
         epochs: Arc<freshness::Epochs>,
+        shared: Option<Arc<crate::shared::Shared>>,
     ) -> Self {
         let settings = instance.settings().cache.clone();
         UpstreamStore {
             catalog,
+            // The shared tier is a second level of the cache: off with it.
+            shared: shared.filter(|_| settings.enabled),
             credential: instance.credential_fingerprint(),
             client_credential: None,
             cache: settings
@@ -142,6 +151,7 @@ impl UpstreamStore {
             metrics: self.metrics.clone(),
             requester: Mutex::new(None),
             catalog: None,
+            shared: self.shared.clone(),
         }
     }
 
@@ -258,7 +268,16 @@ impl UpstreamStore {
             .expect("requester lock poisoned")
             .clone();
         let context = self.call_context(requester);
-        let lookups = self.instance.fetch_offers(&context, &keys).await;
+        let (mut answers, from_shared, to_fetch) = self.ask_shared(&keys).await;
+        let fetched = match to_fetch.is_empty() {
+            true => Vec::new(),
+            false => self.instance.fetch_offers(&context, &to_fetch).await,
+        };
+        self.tell_shared(&fetched).await;
+        // Answers from the shared tier are cached here already.
+        let from_shared_keys: HashSet<OfferKey> =
+            from_shared.iter().map(|(key, _)| key.clone()).collect();
+        let lookups: Vec<(OfferKey, Lookup)> = from_shared.into_iter().chain(fetched).collect();
         if let Some(catalog) = &self.catalog {
             let mut found = Vec::new();
             let mut gone = Vec::new();
@@ -280,8 +299,10 @@ impl UpstreamStore {
                 tokio::spawn(async move { catalog.record_lookups(&name, found, gone).await });
             }
         }
-        let mut answers = HashMap::with_capacity(lookups.len());
         for (key, lookup) in lookups {
+            if from_shared_keys.contains(&key) {
+                continue;
+            }
             match lookup {
                 Ok(Some(offer)) => {
                     let until = self.remember(&key, Cached::Found(offer.clone()));
@@ -308,6 +329,117 @@ impl UpstreamStore {
             in_flight.remove(key);
         }
         Arc::new(answers)
+    }
+
+    /// The redis key of the offer `key` in the shared tier: the same parts
+    /// as this replica's cache key (instance, credential fingerprint, kind,
+    /// id), and the encoding's version.
+    fn shared_key(&self, shared: &crate::shared::Shared, key: &OfferKey) -> String {
+        shared.key(&format!(
+            "offer:v{}:{}:{:016x}:{}:{}",
+            codec::VERSION,
+            self.instance.name(),
+            self.credential,
+            key.kind.type_name(),
+            key.native_id
+        ))
+    }
+
+    /// Looks `keys` up in the shared tier (one round trip): the answers it
+    /// holds, still fresh, cached here for what is left of their TTL;
+    /// returns them as answers (found offers) and as lookups (for the
+    /// catalog index), and the keys still to fetch. Without a shared tier,
+    /// or when it cannot answer, every key is still to fetch.
+    async fn ask_shared(
+        &self,
+        keys: &[OfferKey],
+    ) -> (
+        HashMap<OfferKey, Loaded>,
+        Vec<(OfferKey, Lookup)>,
+        Vec<OfferKey>,
+    ) {
+        let mut answers = HashMap::with_capacity(keys.len());
+        let (Some(shared), Some(cache)) = (&self.shared, &self.cache) else {
+            return (answers, Vec::new(), keys.to_vec());
+        };
+        let names: Vec<String> = keys
+            .iter()
+            .map(|key| self.shared_key(shared, key))
+            .collect();
+        let Some(values) = shared.get_many("offer_get", &names).await else {
+            return (answers, Vec::new(), keys.to_vec());
+        };
+        let now = SystemTime::now();
+        let mut lookups = Vec::new();
+        let mut to_fetch = Vec::new();
+        for (key, value) in keys.iter().zip(values) {
+            let decoded = value.map(|bytes| codec::decode(&bytes));
+            let (answer, fetched_at) = match decoded {
+                Some(Ok(decoded)) => decoded,
+                Some(Err(err)) => {
+                    // Another version's value, or damage: fetched again
+                    // (and overwritten).
+                    tracing::debug!(upstream = %self.instance.name(), %err, "shared offer not read");
+                    to_fetch.push(key.clone());
+                    continue;
+                }
+                None => {
+                    to_fetch.push(key.clone());
+                    continue;
+                }
+            };
+            let value = match answer {
+                SharedAnswer::Found(offer) => Cached::Found(offer),
+                SharedAnswer::NotFound => Cached::NotFound,
+            };
+            let age = now.duration_since(fetched_at).unwrap_or(Duration::ZERO);
+            if age >= cache.fresh_for(&value) {
+                to_fetch.push(key.clone());
+                continue;
+            }
+            let until = cache.insert_aged(
+                self.cache_key(Question::Offer(key.clone())),
+                value.clone(),
+                age,
+            );
+            match value {
+                Cached::Found(offer) => {
+                    answers.insert(key.clone(), Ok(Fetched::fresh(offer.clone(), Some(until))));
+                    lookups.push((key.clone(), Ok(Some(offer))));
+                }
+                _ => lookups.push((key.clone(), Ok(None))),
+            }
+        }
+        (answers, lookups, to_fetch)
+    }
+
+    /// Tells the shared tier what the upstream answered (offers found and
+    /// not found, never errors), each for its TTL, in one round trip.
+    async fn tell_shared(&self, lookups: &[(OfferKey, Lookup)]) {
+        let (Some(shared), Some(cache)) = (&self.shared, &self.cache) else {
+            return;
+        };
+        let now = SystemTime::now();
+        let entries: Vec<(String, Vec<u8>, Duration)> = lookups
+            .iter()
+            .filter_map(|(key, lookup)| {
+                let (answer, value) = match lookup {
+                    Ok(Some(offer)) => (
+                        SharedAnswer::Found(offer.clone()),
+                        Cached::Found(offer.clone()),
+                    ),
+                    Ok(None) => (SharedAnswer::NotFound, Cached::NotFound),
+                    Err(_) => return None,
+                };
+                let ttl = cache.fresh_for(&value);
+                Some((
+                    self.shared_key(shared, key),
+                    codec::encode(&answer, now),
+                    ttl,
+                ))
+            })
+            .collect();
+        shared.set_many("offer_set", entries).await;
     }
 
     /// The fresh cached promotions of `key`, if the cache has them, with
@@ -594,6 +726,7 @@ impl Loaders {
         metrics: Option<Arc<Metrics>>,
         catalog: Option<Catalog>,
         epochs: Arc<freshness::Epochs>,
+        shared: Option<Arc<crate::shared::Shared>>,
     ) -> Self {
         let by_upstream = upstreams
             .iter()
@@ -603,6 +736,7 @@ impl Loaders {
                     metrics.clone(),
                     catalog.clone(),
                     epochs.clone(),
+                    shared.clone(),
                 );
                 (instance.name().clone(), store_loader(store))
             })
@@ -857,6 +991,7 @@ mod tests {
                 None,
                 None,
                 freshness::Epochs::new(),
+                None,
             ));
             let first = tokio::spawn({
                 let store = store.clone();
@@ -889,6 +1024,7 @@ mod tests {
             None,
             None,
             freshness::Epochs::new(),
+            None,
         ));
         connector.gate.add_permits(10);
         let answers = store.load_many(&[key("missing"), key("err-1")]).await;

@@ -20,8 +20,8 @@ use crate::gtin::Gtin;
 use crate::pricing::{Money, PriceTier};
 
 /// An exact decimal number that is not money (a rate, a dimension).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DecimalNumber(pub Decimal);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DecimalNumber(#[serde(with = "rust_decimal::serde::str")] pub Decimal);
 
 /// An exact decimal number as a string, e.g. `"12.5"`; never binary floating point.
 #[Scalar(name = "Decimal")]
@@ -86,6 +86,22 @@ impl PartialEq<Value> for JsonText {
     }
 }
 
+/// Kept as its text (the shared tier's encoding).
+impl serde::Serialize for JsonText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Read back from its text, which must be JSON.
+impl<'de> serde::Deserialize<'de> for JsonText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let value: Value = serde_json::from_str(&text).map_err(serde::de::Error::custom)?;
+        Ok(JsonText::new(&value))
+    }
+}
+
 impl std::fmt::Debug for JsonText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -118,6 +134,8 @@ impl ScalarType for JsonText {
     strum::IntoStaticStr,
     strum::EnumString,
     strum::EnumIter,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[strum(serialize_all = "lowercase")]
 pub enum UpstreamKind {
@@ -137,7 +155,9 @@ impl UpstreamKind {
 }
 
 /// Which GraphQL offer type an offer is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum OfferKind {
     /// `OnlineOffer`: a Closient online storefront offer.
     Online,
@@ -170,7 +190,9 @@ impl OfferKind {
 
 /// The key of an offer inside one upstream instance: its kind and the
 /// upstream's own (normalized) id.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct OfferKey {
     /// Which offer type (and so which upstream endpoint) the id belongs to.
     pub kind: OfferKind,
@@ -190,7 +212,7 @@ impl OfferKey {
 }
 
 /// The lifecycle state of an offer, normalized across upstreams.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum OfferStatus {
     /// Listed and resolvable: it may be bought if it is also in stock.
     Active,
@@ -208,7 +230,7 @@ pub enum OfferStatus {
 }
 
 /// The fields every offer has, whatever its upstream.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OfferCommon {
     /// Name of the configured upstream instance the offer came from.
     pub upstream: Arc<str>,
@@ -235,7 +257,7 @@ pub struct OfferCommon {
 }
 
 /// An offer of any kind.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Offer {
     /// A Closient online storefront offer.
     Online(Arc<OnlineOffer>),
@@ -363,7 +385,7 @@ impl Offer {
 }
 
 /// What an upstream says about the product an offer is for.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ProductFacts {
     /// The upstream's own product id (Closient product shortuuid, Medusa
     /// `prod_...`, Violet product id), when it sent one.
@@ -392,7 +414,7 @@ fn gtins<'a>(codes: impl IntoIterator<Item = Option<&'a str>>) -> Vec<Gtin> {
 }
 
 /// Closient offer lifecycle state, as the retailers API states it.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RetailStatus {
     /// Resolvable: takes part in cheapest-active resolution.
     Active,
@@ -408,7 +430,7 @@ pub enum RetailStatus {
 }
 
 /// Where a Closient offer row came from.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RetailSource {
     /// Supplied by the brand.
     Brand,
@@ -428,7 +450,7 @@ pub enum RetailSource {
 }
 
 /// How a Closient storefront delivers an online offer.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FulfillmentType {
     /// Plain ground shipping.
     Standard,
@@ -452,7 +474,7 @@ pub enum FulfillmentType {
 }
 
 /// How much inventory a Closient storefront reports.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum StockLevel {
     /// Buyable now.
     InStock,
@@ -473,7 +495,7 @@ pub enum StockLevel {
 
 /// The merchandising kind of a Closient promotion: display only, it never
 /// changes which promotion applies.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PromotionKind {
     /// A plain sale.
     Sale,
@@ -496,12 +518,13 @@ pub enum PromotionKind {
 /// retailer publishes it (`/online-offers/{id}/promotions`,
 /// `/in-store-offers/{id}/promotions`). Which promotion applies, and what a
 /// buyer pays, is decided by [`crate::pricing`], never here.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Promotion {
     /// The promotion's shortuuid.
     pub id: String,
     /// The promotional price, exact, in major units (never negative; zero
     /// is a real price, e.g. the free arm of a buy-one-get-one).
+    #[serde(with = "rust_decimal::serde::str")]
     pub price: Decimal,
     /// The currency the upstream stated for the price (lifted from the
     /// store); `None` when it sent none, and the offer's currency applies.
@@ -521,7 +544,7 @@ pub struct Promotion {
 }
 
 /// An offer for a product on one online storefront (Closient `OnlineOfferOut`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OnlineOffer {
     /// Fields shared by all offers.
     pub common: OfferCommon,
@@ -563,7 +586,7 @@ pub struct OnlineOffer {
 }
 
 /// An offer for a product at one physical store (Closient `InStoreOfferOut`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InStoreOffer {
     /// Fields shared by all offers.
     pub common: OfferCommon,
@@ -588,7 +611,7 @@ pub struct InStoreOffer {
 }
 
 /// An offer of a seller on a marketplace or catalog API (Medusa or Violet).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MarketplaceOffer {
     /// Fields shared by all offers.
     pub common: OfferCommon,
@@ -601,7 +624,7 @@ pub struct MarketplaceOffer {
 }
 
 /// The seller of a marketplace offer.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Seller {
     /// The upstream's seller id (Medusa `sel_...`, Violet merchant id).
     /// (`nativeId`, not `id`: unique only within one upstream instance, so a
@@ -615,7 +638,7 @@ pub struct Seller {
 }
 
 /// The upstream-specific part of a marketplace offer.
-#[derive(Union, Clone, Debug, PartialEq)]
+#[derive(Union, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 // Offers live behind an `Arc`: the size of the larger variant costs little.
 #[allow(clippy::large_enum_variant)]
 pub enum MarketplaceDetails {
@@ -626,7 +649,7 @@ pub enum MarketplaceDetails {
 }
 
 /// A Medusa v2 / Mercur admin offer, every field of `GET /admin/offers/{id}`.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MedusaOfferDetails {
     /// ID of the seller who owns the offer.
     pub seller_id: Option<String>,
@@ -665,7 +688,7 @@ pub struct MedusaOfferDetails {
 }
 
 /// A Medusa seller.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MedusaSeller {
     /// Seller id (`sel_...`).
     /// (`nativeId`, not `id`: unique only within one upstream instance, so a
@@ -679,7 +702,7 @@ pub struct MedusaSeller {
 }
 
 /// A Medusa product variant.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MedusaVariant {
     /// Variant id (`variant_...`).
     /// (`nativeId`, not `id`: unique only within one upstream instance, so a
@@ -693,7 +716,7 @@ pub struct MedusaVariant {
 }
 
 /// A Medusa shipping profile.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MedusaShippingProfile {
     /// Shipping profile id (`sp_...`).
     /// (`nativeId`, not `id`: unique only within one upstream instance, so a
@@ -705,7 +728,7 @@ pub struct MedusaShippingProfile {
 }
 
 /// One Medusa price: an amount in one currency for a range of quantities.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MedusaPrice {
     /// Price id (`price_...`).
     /// (`nativeId`, not `id`: unique only within one upstream instance, so a
@@ -749,7 +772,7 @@ impl PriceTier for MedusaPrice {
 }
 
 /// A Medusa inventory item linked to an offer.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MedusaInventoryItem {
     /// Link id.
     /// (`nativeId`, not `id`: unique only within one upstream instance, so a
@@ -765,7 +788,7 @@ pub struct MedusaInventoryItem {
 }
 
 /// The platform a Violet merchant sells on.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub enum VioletSource {
     /// Another platform.
@@ -853,7 +876,7 @@ pub enum VioletSource {
 }
 
 /// Kind of product of a Violet offer or SKU.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum VioletProductType {
     /// A physical good.
     Physical,
@@ -868,7 +891,7 @@ pub enum VioletProductType {
 }
 
 /// Availability state of a Violet offer or SKU.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum VioletStatus {
     /// Not available for purchase.
     Unavailable,
@@ -887,7 +910,7 @@ pub enum VioletStatus {
 }
 
 /// Whether a Violet offer is published to channels.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum VioletPublishingStatus {
     /// Not published.
     NotPublished,
@@ -898,7 +921,7 @@ pub enum VioletPublishingStatus {
 }
 
 /// Whether the app is subscribed to a Violet offer.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum VioletSubscriptionStatus {
     /// Not subscribed.
     NotSubscribed,
@@ -909,7 +932,7 @@ pub enum VioletSubscriptionStatus {
 }
 
 /// A Violet catalog offer, every field of `GET /v1/catalog/offers/{offer_id}`.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VioletOfferDetails {
     /// Offer id (an int64, as a string).
     /// (`nativeId`, not `id`: unique only within one upstream instance, so a
@@ -1005,7 +1028,7 @@ pub struct VioletOfferDetails {
 }
 
 /// One Violet metadata entry.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VioletMetadata {
     /// Entry version (saturates at 2147483647).
     pub version: Option<i32>,
@@ -1025,7 +1048,7 @@ pub struct VioletMetadata {
 }
 
 /// A Violet product variation (e.g. Size) and its values.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VioletVariant {
     /// Variant id; null when the upstream sent none.
     /// (`nativeId`, not `id`: unique only within one upstream instance, so a
@@ -1047,7 +1070,7 @@ pub struct VioletVariant {
 }
 
 /// One value of a Violet variation (e.g. Small).
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VioletVariantValue {
     /// Value id; null when the upstream sent none.
     /// (`nativeId`, not `id`: unique only within one upstream instance, so a
@@ -1067,7 +1090,7 @@ pub struct VioletVariantValue {
 }
 
 /// A purchasable Violet SKU.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VioletSku {
     /// SKU id; null when the upstream sent none.
     /// (`nativeId`, not `id`: unique only within one upstream instance, so a
@@ -1136,7 +1159,7 @@ pub struct VioletSku {
 }
 
 /// A variation value of a Violet SKU.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VioletSkuVariantValue {
     /// Variation name, e.g. `Size`; null when the upstream sent none.
     pub variant: Option<String>,
@@ -1145,7 +1168,7 @@ pub struct VioletSkuVariantValue {
 }
 
 /// Dimensions of a Violet SKU.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VioletDimensions {
     /// SKU id.
     pub sku_id: Option<String>,
@@ -1163,7 +1186,7 @@ pub struct VioletDimensions {
 }
 
 /// A Violet media album.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VioletAlbum {
     /// Album id; null when the upstream sent none.
     /// (`nativeId`, not `id`: unique only within one upstream instance, so a
@@ -1184,7 +1207,7 @@ pub struct VioletAlbum {
 }
 
 /// One Violet media item.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VioletMedia {
     /// Media id; null when the upstream sent none.
     /// (`nativeId`, not `id`: unique only within one upstream instance, so a
@@ -1211,7 +1234,7 @@ pub struct VioletMedia {
 }
 
 /// A Violet collection.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VioletCollection {
     /// Collection id; null when the upstream sent none.
     /// (`nativeId`, not `id`: unique only within one upstream instance, so a
@@ -1242,7 +1265,7 @@ pub struct VioletCollection {
 }
 
 /// Cover media of a Violet collection.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VioletCollectionMedia {
     /// Original URL.
     pub source_url: Option<String>,

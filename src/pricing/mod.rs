@@ -115,6 +115,47 @@ impl std::hash::Hash for Money {
     }
 }
 
+/// Money as the shared tier keeps it: the exact amount as its decimal
+/// text, and the currency; how a converted amount came about is not kept
+/// (cached offers hold none).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredMoney {
+    #[serde(with = "rust_decimal::serde::str")]
+    amount: Decimal,
+    currency: Currency,
+}
+
+impl serde::Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let stored = StoredMoney {
+            amount: self.amount,
+            currency: self.currency,
+        };
+        serde::Serialize::serialize(&stored, serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let stored = StoredMoney::deserialize(deserializer)?;
+        Ok(Money::new(stored.amount, stored.currency))
+    }
+}
+
+/// A currency is kept as its ISO 4217 code.
+impl serde::Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Currency {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Currency::parse(&code).map_err(serde::de::Error::custom)
+    }
+}
+
 impl Money {
     /// Builds money from an exact amount in major units.
     pub fn new(amount: Decimal, currency: Currency) -> Self {

@@ -2,8 +2,10 @@
 //! deployment share, optional (`[shared] redis_url`).
 //!
 //! What the replicas keep there is what one replica alone would get wrong
-//! behind a load balancer: the automatic persisted queries (a hash
-//! registered on one replica runs on every other). The tier is a helper,
+//! or do again behind a load balancer: the automatic persisted queries (a
+//! hash registered on one replica runs on every other), and the offers
+//! each replica fetched by id, a second level behind its own cache (see
+//! `loader`, and [`codec`] for their encoding). The tier is a helper,
 //! never a dependency: every operation is bounded by `timeout`, and a
 //! Redis that is down, slow or refusing the credentials degrades the
 //! gateway to what each replica knows on its own. No request fails for
@@ -26,6 +28,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
+
+pub(crate) mod codec;
 
 use crate::error::InvalidSetting;
 use crate::metrics::Metrics;
@@ -235,6 +239,61 @@ impl Shared {
             metrics.shared_operation(op, if found.is_some() { "hit" } else { "miss" });
         }
         result.flatten()
+    }
+
+    /// The values of `keys` (one `MGET`), each `None` when absent; `None`
+    /// as a whole when the tier cannot answer (counted under `op`). Hits
+    /// and misses are counted per key.
+    pub(crate) async fn get_many(
+        &self,
+        op: &'static str,
+        keys: &[String],
+    ) -> Option<Vec<Option<Vec<u8>>>> {
+        if keys.is_empty() {
+            return Some(Vec::new());
+        }
+        let values = self
+            .run(op, |mut connection| {
+                let keys = keys.to_vec();
+                async move { connection.mget::<_, Vec<Option<Vec<u8>>>>(keys).await }
+            })
+            .await?;
+        if let Some(metrics) = &self.metrics {
+            for value in &values {
+                metrics.shared_operation(op, if value.is_some() { "hit" } else { "miss" });
+            }
+        }
+        Some(values)
+    }
+
+    /// Sets each key to its value for its time to live, in one round trip
+    /// (a pipeline of `SET ... EX`); a failure is counted under `op` and
+    /// otherwise ignored.
+    pub(crate) async fn set_many(
+        &self,
+        op: &'static str,
+        entries: Vec<(String, Vec<u8>, Duration)>,
+    ) {
+        if entries.is_empty() {
+            return;
+        }
+        let count = entries.len();
+        let done = self
+            .run(op, |mut connection| async move {
+                let mut pipeline = redis::pipe();
+                for (key, value, ttl) in entries {
+                    pipeline.set_ex(key, value, ttl.as_secs().max(1)).ignore();
+                }
+                pipeline.query_async::<()>(&mut connection).await
+            })
+            .await;
+        if done.is_some() {
+            if let Some(metrics) = &self.metrics {
+                for _ in 0..count {
+                    metrics.shared_operation(op, "ok");
+                }
+            }
+        }
     }
 
     /// Sets `key` to `value` for `ttl`; a failure is counted under `op`

@@ -7,8 +7,10 @@
 use std::time::{Duration, Instant};
 
 use offer_gateway::shared::SharedSettings;
-use offer_gateway::{sha256_hex, GatewayOptions};
+use offer_gateway::{sha256_hex, GatewayOptions, GlobalId, OfferKind};
 use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
 use crate::common::TestGateway;
 use crate::redis_server::{free_port, RedisServer};
@@ -267,4 +269,178 @@ async fn the_redis_password_comes_from_a_file_and_a_wrong_one_costs_no_request()
     for replica in [&a, &b, &c] {
         assert!(!replica.metrics_text().await.contains(password));
     }
+}
+
+/// A second replica over the simulators of `first`: its URL, and the
+/// sender that stops it when dropped.
+async fn second_replica(
+    first: &TestGateway,
+    shared: SharedSettings,
+) -> (String, oneshot::Sender<()>) {
+    let mut specs = first.sims.instance_specs();
+    for spec in &mut specs {
+        spec.settings.sync.enabled = false;
+    }
+    let with_redis = shared.redis_url.is_some();
+    let gateway = offer_gateway::Gateway::build(
+        specs,
+        GatewayOptions {
+            connect_timeout: Duration::from_secs(2),
+            shared,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("the replica builds");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(offer_gateway::serve(listener, gateway.router(), async {
+        let _ = stopped.await;
+    }));
+    if !with_redis {
+        return (url, stop);
+    }
+    // Until its connection to Redis is made, a replica goes on alone.
+    let http = reqwest::Client::new();
+    let metrics = url.replace("/graphql", "/metrics");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = http
+            .get(&metrics)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("\nshared_tier_up 1") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the second replica never reached Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (url, stop)
+}
+
+const OFFERS: &str =
+    "query($ids: [ID!]!) { offers(ids: $ids) { id nativeId price { amount currency } status } }";
+
+fn page_ids(first: &TestGateway) -> Vec<String> {
+    let sims = &first.sims;
+    let mut ids: Vec<String> = Vec::new();
+    ids.extend(
+        crate::common::visible_online(sims)
+            .iter()
+            .take(3)
+            .map(|o| GlobalId::encode(OfferKind::Online, "closient", &o.id)),
+    );
+    ids.extend(
+        crate::common::visible_in_store(sims)
+            .iter()
+            .take(2)
+            .map(|o| GlobalId::encode(OfferKind::InStore, "closient", &o.id)),
+    );
+    ids.extend(
+        sims.medusa_data.offers[..3]
+            .iter()
+            .map(|o| GlobalId::encode(OfferKind::Marketplace, "medusa", &o.id)),
+    );
+    ids.extend(
+        sims.violet_data.offers[..3]
+            .iter()
+            .map(|o| GlobalId::encode(OfferKind::Marketplace, "violet", &o.id.to_string())),
+    );
+    // Well-formed ids no upstream has: "not found" is shared too.
+    ids.push(GlobalId::encode(
+        OfferKind::Online,
+        "closient",
+        "2222222222222222222223",
+    ));
+    ids.push(GlobalId::encode(
+        OfferKind::Marketplace,
+        "violet",
+        "999999999999",
+    ));
+    ids
+}
+
+/// The offer calls the simulators counted (logins left out: each replica
+/// logs in once on its own).
+fn offer_calls(first: &TestGateway) -> u64 {
+    let sims = &first.sims;
+    let mut all = sims.closient.control.counts();
+    all.extend(sims.medusa.control.counts());
+    all.extend(sims.violet.control.counts());
+    all.iter()
+        .filter(|(call, _)| call.contains("offers"))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+#[tokio::test]
+async fn offers_one_replica_fetched_cost_another_no_upstream_call() {
+    let Some(redis) =
+        RedisServer::start("shared_tier::offers_one_replica_fetched_cost_another_no_upstream_call")
+    else {
+        return;
+    };
+    let a = replica(SharedSettings::at(&redis.url)).await;
+    connected(&a).await;
+    let ids = page_ids(&a);
+    let (b_url, _stop_b) = second_replica(&a, SharedSettings::at(&redis.url)).await;
+    let (alone_url, _stop_alone) = second_replica(&a, SharedSettings::default()).await;
+    let ask = |url: String| {
+        let body = json!({ "query": OFFERS, "variables": { "ids": ids } });
+        let http = a.http.clone();
+        async move {
+            let answer: Value = http
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer
+        }
+    };
+
+    a.sims.reset_counts();
+    let on_a = ask(a.url.clone()).await;
+    assert!(on_a.get("errors").is_none(), "{on_a}");
+    let fetched_by_a = offer_calls(&a);
+    // 3 + 2 + 3 single GETs, 1 Medusa multi-get, 2 ids nobody has.
+    assert_eq!(fetched_by_a, 11, "{:?}", a.sims.closient.control.counts());
+
+    a.sims.reset_counts();
+    let on_b = ask(b_url.clone()).await;
+    assert_eq!(on_b, on_a, "the same answer from the other replica");
+    assert_eq!(offer_calls(&a), 0, "B fetched nothing A had fetched");
+    let offers = on_b["data"]["offers"].as_array().unwrap();
+    assert_eq!(offers.iter().filter(|o| o.is_null()).count(), 2);
+
+    // A replica without the shared tier fetches everything again.
+    a.sims.reset_counts();
+    assert_eq!(ask(alone_url).await, on_a);
+    assert_eq!(offer_calls(&a), 11);
+
+    let b_metrics = reqwest::get(b_url.replace("/graphql", "/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        metric(
+            &b_metrics,
+            "shared_tier_operations_total{op=\"offer_get\",result=\"hit\"}"
+        ),
+        13.0,
+        "{b_metrics}"
+    );
 }
