@@ -166,6 +166,11 @@ impl AnswerCache {
         self.insert_aged(key, value, Duration::ZERO)
     }
 
+    /// How long an offer or a listing window stays fresh once fetched.
+    pub(crate) fn found_ttl(&self) -> Duration {
+        self.ttl.found
+    }
+
     /// How long `value` stays fresh once fetched.
     pub(crate) fn fresh_for(&self, value: &Cached) -> Duration {
         self.ttl.fresh_for(value)

@@ -29,11 +29,11 @@
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use futures::future::{join_all, BoxFuture, FutureExt, Shared};
-
-use std::time::{Duration, Instant, SystemTime};
+use sha2::Digest as _;
 
 use crate::cache::{AnswerCache, CacheKey, Cached, Hit, Question};
 use crate::catalog::Catalog;
@@ -391,6 +391,11 @@ impl UpstreamStore {
             let value = match answer {
                 SharedAnswer::Found(offer) => Cached::Found(offer),
                 SharedAnswer::NotFound => Cached::NotFound,
+                // Not an offer's value: fetched again (and overwritten).
+                SharedAnswer::Page { .. } => {
+                    to_fetch.push(key.clone());
+                    continue;
+                }
             };
             let age = now.duration_since(fetched_at).unwrap_or(Duration::ZERO);
             if age >= cache.fresh_for(&value) {
@@ -582,6 +587,10 @@ impl UpstreamStore {
             freshness::fresh_until(Some(until));
             return Ok((page, None));
         }
+        if let Some((page, until)) = self.page_from_shared(&question, &key).await {
+            freshness::fresh_until(Some(until));
+            return Ok((page, None));
+        }
         let context = self.call_context(RequestContext::current());
         let page = match self
             .instance
@@ -606,10 +615,95 @@ impl UpstreamStore {
             }
             if !page.has_unreadable() {
                 until = Some(cache.insert(key, Cached::Page(page.clone())));
+                self.tell_shared_page(&question, &page).await;
             }
         }
         freshness::fresh_until(until);
         Ok((page, None))
+    }
+
+    /// The redis key of a listing window: the instance, the credential's
+    /// fingerprint and a digest of the window (scope, filters, offset,
+    /// limit), whose values may hold any character.
+    fn shared_page_key(
+        &self,
+        shared: &crate::shared::Shared,
+        question: &Question,
+    ) -> Option<String> {
+        let Question::Page {
+            scope,
+            offset,
+            limit,
+        } = question
+        else {
+            return None;
+        };
+        let window = serde_json::to_vec(&(scope, offset, limit)).ok()?;
+        let digest = hex::encode(sha2::Sha256::digest(&window));
+        Some(shared.key(&format!(
+            "page:v{}:{}:{:016x}:{digest}",
+            codec::VERSION,
+            self.instance.name(),
+            self.credential
+        )))
+    }
+
+    /// The listing window `question` from the shared tier, still fresh:
+    /// cached here for what is left of its TTL (its offers in the by-id
+    /// cache too), with until when it is fresh.
+    async fn page_from_shared(
+        &self,
+        question: &Question,
+        key: &CacheKey,
+    ) -> Option<(Arc<OfferPage>, Instant)> {
+        let (shared, cache) = (self.shared.as_ref()?, self.cache.as_ref()?);
+        let name = self.shared_page_key(shared, question)?;
+        let bytes = shared.get_many("page_get", &[name]).await?.pop()??;
+        let (
+            SharedAnswer::Page {
+                offers,
+                total_count,
+            },
+            fetched_at,
+        ) = codec::decode(&bytes).ok()?
+        else {
+            return None;
+        };
+        let age = SystemTime::now()
+            .duration_since(fetched_at)
+            .unwrap_or(Duration::ZERO);
+        let page = Arc::new(OfferPage {
+            items: offers.into_iter().map(Ok).collect(),
+            total_count,
+        });
+        let value = Cached::Page(page.clone());
+        if age >= cache.fresh_for(&value) {
+            return None;
+        }
+        for offer in page.offers() {
+            let offer_key = self.cache_key(Question::Offer(offer.common().key.clone()));
+            cache.insert_aged(offer_key, Cached::Found(offer.clone()), age);
+        }
+        let until = cache.insert_aged(key.clone(), value, age);
+        Some((page, until))
+    }
+
+    /// Tells the shared tier a listing window the upstream answered (every
+    /// item read), for its TTL.
+    async fn tell_shared_page(&self, question: &Question, page: &OfferPage) {
+        let (Some(shared), Some(cache)) = (&self.shared, &self.cache) else {
+            return;
+        };
+        let Some(name) = self.shared_page_key(shared, question) else {
+            return;
+        };
+        let answer = SharedAnswer::Page {
+            offers: page.offers().cloned().collect(),
+            total_count: page.total_count,
+        };
+        let ttl = cache.found_ttl();
+        let entry = (name, codec::encode(&answer, SystemTime::now()), ttl);
+        shared.set_many("page_set", vec![entry]).await;
     }
 }
 

@@ -26,6 +26,13 @@ pub(crate) enum SharedAnswer {
     Found(Offer),
     /// The upstream does not have it.
     NotFound,
+    /// A listing window whose every item could be read.
+    Page {
+        /// The offers, in the upstream's order.
+        offers: Vec<Offer>,
+        /// Total number of offers in the listing, as the upstream counts them.
+        total_count: u64,
+    },
 }
 
 /// Why a value cannot be read.
@@ -137,6 +144,11 @@ mod tests {
         }
         let (back, _) = decode(&encode(&SharedAnswer::NotFound, at)).unwrap();
         assert_eq!(back, SharedAnswer::NotFound);
+        let page = SharedAnswer::Page {
+            offers: offers[..100].to_vec(),
+            total_count: 12_345,
+        };
+        assert_eq!(decode(&encode(&page, at)).unwrap(), (page, at));
         // Compact: a few hundred bytes to a few kilobytes an offer.
         let average = bytes_total / offers.len();
         eprintln!("{} offers, {average} bytes each on average", offers.len());

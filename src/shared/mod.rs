@@ -4,7 +4,8 @@
 //! What the replicas keep there is what one replica alone would get wrong
 //! or do again behind a load balancer: the automatic persisted queries (a
 //! hash registered on one replica runs on every other), and the offers
-//! each replica fetched by id, a second level behind its own cache (see
+//! and listing windows each replica fetched, a second level behind its own
+//! cache (see
 //! `loader`, and [`codec`] for their encoding). The tier is a helper,
 //! never a dependency: every operation is bounded by `timeout`, and a
 //! Redis that is down, slow or refusing the credentials degrades the

@@ -111,7 +111,7 @@ impl InstanceSpec {
 }
 
 /// What a listing is scoped to.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ListScope {
     /// All online offers of one Closient organization (shortuuid).
     Organization(String),
@@ -124,7 +124,7 @@ pub enum ListScope {
 
 /// Exact-match filters of a marketplace listing. Medusa's list endpoint
 /// filters on all four; Violet's search only by seller (its merchant id).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct OfferFilter {
     /// The seller (Medusa `seller_id`, Violet merchant id).
     pub seller_id: Option<String>,

@@ -382,10 +382,10 @@ fn offer_calls(first: &TestGateway) -> u64 {
 }
 
 #[tokio::test]
-async fn offers_one_replica_fetched_cost_another_no_upstream_call() {
-    let Some(redis) =
-        RedisServer::start("shared_tier::offers_one_replica_fetched_cost_another_no_upstream_call")
-    else {
+async fn offers_and_pages_one_replica_fetched_cost_another_no_upstream_call() {
+    let Some(redis) = RedisServer::start(
+        "shared_tier::offers_and_pages_one_replica_fetched_cost_another_no_upstream_call",
+    ) else {
         return;
     };
     let a = replica(SharedSettings::at(&redis.url)).await;
@@ -428,6 +428,38 @@ async fn offers_one_replica_fetched_cost_another_no_upstream_call() {
     a.sims.reset_counts();
     assert_eq!(ask(alone_url).await, on_a);
     assert_eq!(offer_calls(&a), 11);
+
+    // Listing windows too: the same page on B costs no upstream call.
+    let listing = json!({ "query": "{ marketplaceOffers(upstream: \"medusa\", first: 5) { totalCount nodes { id price { amount } } } }" });
+    let list = |url: String| {
+        let http = a.http.clone();
+        let body = listing.clone();
+        async move {
+            let answer: Value = http
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer
+        }
+    };
+    a.sims.reset_counts();
+    let listed = list(a.url.clone()).await;
+    assert_eq!(
+        listed["data"]["marketplaceOffers"]["nodes"]
+            .as_array()
+            .map(Vec::len),
+        Some(5),
+        "{listed}"
+    );
+    assert_eq!(offer_calls(&a), 1);
+    a.sims.reset_counts();
+    assert_eq!(list(b_url.clone()).await, listed);
+    assert_eq!(offer_calls(&a), 0, "B listed nothing A had listed");
 
     let b_metrics = reqwest::get(b_url.replace("/graphql", "/metrics"))
         .await
