@@ -168,18 +168,22 @@ impl Gateway {
         let metrics = Arc::new(metrics::Metrics::new());
         let epochs = freshness::Epochs::new();
         let upstreams = Upstreams::new(instances, options.connect_timeout, Some(metrics.clone()));
-        let catalog =
-            catalog::Catalog::open(options.data_dir.as_deref(), &upstreams, epochs.clone())
-                .await
-                .map_err(|err| BuildError::Catalog {
-                    dir: options
-                        .data_dir
-                        .as_ref()
-                        .map_or_else(|| "memory".to_owned(), |d| d.display().to_string()),
-                    cause: err.to_string(),
-                })?;
         let shared = shared::Shared::start(&options.shared, Some(metrics.clone()))
             .map_err(BuildError::Shared)?;
+        let catalog = catalog::Catalog::open(
+            options.data_dir.as_deref(),
+            &upstreams,
+            epochs.clone(),
+            shared.clone(),
+        )
+        .await
+        .map_err(|err| BuildError::Catalog {
+            dir: options
+                .data_dir
+                .as_ref()
+                .map_or_else(|| "memory".to_owned(), |d| d.display().to_string()),
+            cause: err.to_string(),
+        })?;
         let loaders = Arc::new(loader::Loaders::new(
             &upstreams,
             Some(metrics.clone()),

@@ -1,20 +1,40 @@
 //! The request budget of one instance's sync: at most `requests` in any
 //! window of length `per`, for each configured window, counted exactly
 //! (a sliding log of send times, not an average), so that the upstream's
-//! own limits keep room for live traffic.
+//! own limits keep room for live traffic. With a shared tier, the replicas
+//! of a deployment count in one log there, so that all of them together
+//! stay within the budget; while it cannot answer, each counts its own.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::shared::Shared;
 use crate::upstream::BudgetWindow;
 
-/// A sliding-log limiter over one or more windows.
-#[derive(Debug)]
+/// A sliding-log limiter over one or more windows; with a shared tier,
+/// one log that every replica counts in (its own when the tier cannot
+/// answer).
 pub(crate) struct Budget {
     windows: Mutex<Vec<Log>>,
+    /// The shared tier and the budget's name there.
+    shared: Option<(Arc<Shared>, String)>,
+    /// Whether a request was taken yet.
+    started: std::sync::atomic::AtomicBool,
+}
+
+/// How long the first request waits for the shared tier's connection.
+const CONNECT_WAIT: Duration = Duration::from_secs(5);
+
+impl std::fmt::Debug for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Budget")
+            .field("shared", &self.shared.as_ref().map(|(_, name)| name))
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -38,11 +58,44 @@ impl Budget {
                     })
                     .collect(),
             ),
+            shared: None,
+            started: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// Waits until one more request fits every window, and counts it.
+    /// The budget counted in the shared tier under `name` (every replica
+    /// that names it the same shares it), when there is a tier.
+    pub(crate) fn shared(mut self, shared: Option<Arc<Shared>>, name: String) -> Budget {
+        self.shared = shared.map(|shared| (shared, name));
+        self
+    }
+
+    /// Waits until one more request fits every window, and counts it: in
+    /// the shared tier when there is one and it answers, else here.
     pub(crate) async fn acquire(&self) {
+        if let Some((shared, name)) = &self.shared {
+            // At start, a moment for the connection: counted alone, the
+            // first requests of every replica would add up.
+            if !self
+                .started
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                shared.wait_connected(CONNECT_WAIT).await;
+            }
+            let windows: Vec<(u32, Duration)> = {
+                let logs = self.windows.lock().await;
+                logs.iter()
+                    .map(|log| (u32::try_from(log.limit).unwrap_or(u32::MAX), log.per))
+                    .collect()
+            };
+            loop {
+                match shared.take_budget(name, &windows).await {
+                    Some(wait) if wait.is_zero() => return,
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => break,
+                }
+            }
+        }
         loop {
             let wait = {
                 let mut windows = self.windows.lock().await;

@@ -133,6 +133,7 @@ impl Catalog {
         data_dir: Option<&Path>,
         upstreams: &Upstreams,
         epochs: Arc<crate::freshness::Epochs>,
+        shared: Option<Arc<crate::shared::Shared>>,
     ) -> Result<Catalog, CatalogError> {
         let store: Arc<dyn CatalogStore> = match data_dir {
             Some(dir) => Arc::new(SqliteStore::open(dir).await?),
@@ -152,6 +153,7 @@ impl Catalog {
                     instance.clone(),
                     store.clone(),
                     status.clone(),
+                    shared.clone(),
                 )));
             }
             statuses.push((instance.name().clone(), status));

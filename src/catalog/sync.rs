@@ -38,8 +38,20 @@ const CHANGES_OVERLAP: Duration = Duration::from_secs(60);
 /// Runs the sync of `instance` until the task is dropped: full passes
 /// `interval` apart, and between them, for styles that list offers by
 /// modification, changes passes every `changes_interval`.
-pub(crate) async fn run(instance: Arc<Instance>, store: Arc<dyn CatalogStore>, status: StatusCell) {
-    let budget = Budget::new(&instance.sync_budget());
+pub(crate) async fn run(
+    instance: Arc<Instance>,
+    store: Arc<dyn CatalogStore>,
+    status: StatusCell,
+    shared: Option<Arc<crate::shared::Shared>>,
+) {
+    // Shared by the replicas that sync this instance with the same
+    // credential.
+    let name = format!(
+        "sync:{}:{:016x}",
+        instance.name(),
+        instance.credential_fingerprint()
+    );
+    let budget = Budget::new(&instance.sync_budget()).shared(shared, name);
     let settings = instance.settings().sync.clone();
     let changes = !instance.change_feeds().is_empty() && !settings.changes_interval.is_zero();
     let mut next_full = Instant::now();

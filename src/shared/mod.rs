@@ -206,6 +206,20 @@ impl Shared {
         Ok(Some(shared))
     }
 
+    /// Waits until the first connection is made, at most `limit`; whether
+    /// it was. For background work that would rather wait a moment for the
+    /// shared tier at start than go on alone.
+    pub(crate) async fn wait_connected(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.connection.get().is_none() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+
     /// How long a persisted query stays after its last use.
     pub(crate) fn persisted_query_ttl(&self) -> Duration {
         self.persisted_query_ttl
@@ -297,6 +311,48 @@ impl Shared {
         }
     }
 
+    /// Takes one request from the budget every replica shares under
+    /// `name`: at most `limit` requests in any window of `per`, for each
+    /// window, counted exactly (a sliding log per window, in Redis, by
+    /// Redis's clock). `Some(Duration::ZERO)` when the request fits (it is
+    /// counted), `Some(wait)` when it would fit after `wait` (nothing is
+    /// counted), `None` when the tier cannot answer: the caller falls back
+    /// to its own budget.
+    pub(crate) async fn take_budget(
+        &self,
+        name: &str,
+        windows: &[(u32, Duration)],
+    ) -> Option<Duration> {
+        if windows.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let keys: Vec<String> = windows
+            .iter()
+            .map(|(_, per)| self.key(&format!("budget:{name}:{}ms", per.as_millis())))
+            .collect();
+        let member = format!("{:016x}", fastrand::u64(..));
+        let wait_ms = self
+            .run("budget_take", |mut connection| {
+                let mut command = redis::cmd("EVAL");
+                command
+                    .arg(TAKE_BUDGET)
+                    .arg(keys.len())
+                    .arg(&keys)
+                    .arg(&member);
+                for (limit, per) in windows {
+                    command
+                        .arg(*limit)
+                        .arg(u64::try_from(per.as_millis()).unwrap_or(u64::MAX));
+                }
+                async move { command.query_async::<u64>(&mut connection).await }
+            })
+            .await?;
+        if let Some(metrics) = &self.metrics {
+            metrics.shared_operation("budget_take", if wait_ms == 0 { "ok" } else { "wait" });
+        }
+        Some(Duration::from_millis(wait_ms))
+    }
+
     /// Sets `key` to `value` for `ttl`; a failure is counted under `op`
     /// and otherwise ignored.
     pub(crate) async fn set(&self, op: &'static str, key: &str, value: &[u8], ttl: Duration) {
@@ -367,6 +423,34 @@ impl Shared {
         }
     }
 }
+
+/// The sliding logs of [`Shared::take_budget`], one sorted set per window
+/// (KEYS), scored by the millisecond each request was taken at, by Redis's
+/// own clock so that replicas' clocks do not matter. ARGV: a unique member,
+/// then each window's limit and length in milliseconds. Returns 0 and
+/// records the request when it fits every window, else the milliseconds
+/// until it would (recording nothing).
+const TAKE_BUDGET: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 * i])
+  local per = tonumber(ARGV[2 * i + 1])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - per)
+  if redis.call('ZCARD', key) >= limit then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local until_free = tonumber(oldest[2]) + per - now
+    if until_free > wait then wait = until_free end
+  end
+end
+if wait > 0 then return wait end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[1] .. ':' .. now)
+  redis.call('PEXPIRE', key, tonumber(ARGV[2 * i + 1]))
+end
+return 0
+";
 
 /// Makes the first connection, retrying with a growing pause (1 s to
 /// 30 s) until it succeeds or the gateway is gone; the connection manager

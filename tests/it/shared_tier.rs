@@ -476,3 +476,96 @@ async fn offers_and_pages_one_replica_fetched_cost_another_no_upstream_call() {
         "{b_metrics}"
     );
 }
+
+/// Two replicas syncing Closient over the same simulators, each with the
+/// sync budget `budget` per `window` (page size 20), for three seconds;
+/// the request times the simulator saw.
+async fn two_syncing_replicas(
+    shared: SharedSettings,
+    budget: u32,
+    window: Duration,
+) -> Vec<std::time::Instant> {
+    let sims = offer_gateway::sim::Simulators::start_demo()
+        .await
+        .expect("simulators start");
+    sims.closient_data.set_minute_limit(None);
+    sims.closient_data.set_day_limit(None);
+    let mut specs = sims.instance_specs();
+    for spec in &mut specs {
+        spec.settings.sync.enabled = &*spec.name == "closient";
+        spec.settings.sync.page_size = Some(20);
+        spec.settings.sync.budget = Some(vec![offer_gateway::upstream::BudgetWindow {
+            requests: budget,
+            per: window,
+        }]);
+    }
+    let build = || {
+        offer_gateway::Gateway::build(
+            specs.clone(),
+            GatewayOptions {
+                shared: shared.clone(),
+                ..Default::default()
+            },
+        )
+    };
+    let (a, b) = tokio::join!(build(), build());
+    let (a, b) = (a.expect("builds"), b.expect("builds"));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    drop((a, b));
+    sims.closient.control.arrivals()
+}
+
+/// The most requests that arrived within any span of `span`.
+fn busiest(arrivals: &[std::time::Instant], span: Duration) -> usize {
+    (0..arrivals.len())
+        .map(|i| {
+            arrivals[i..]
+                .iter()
+                .take_while(|t| t.duration_since(arrivals[i]) < span)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn replicas_sharing_redis_stay_together_within_one_sync_budget() {
+    let Some(redis) = RedisServer::start(
+        "shared_tier::replicas_sharing_redis_stay_together_within_one_sync_budget",
+    ) else {
+        return;
+    };
+    let budget = 10;
+    let window = Duration::from_millis(500);
+    // Requests arrive a little after they are taken; allow loopback jitter.
+    let counted = window - Duration::from_millis(40);
+
+    let together = two_syncing_replicas(SharedSettings::at(&redis.url), budget, window).await;
+    // Busy: the budget is the limit, not idling.
+    assert!(
+        together.len() >= 4 * budget as usize,
+        "{} requests",
+        together.len()
+    );
+    let most = busiest(&together, counted);
+    eprintln!(
+        "together: {} requests, at most {most} within {counted:?}",
+        together.len()
+    );
+    assert!(
+        most <= budget as usize,
+        "{most} requests within {counted:?} (budget {budget} per {window:?})"
+    );
+
+    // Without the shared tier each replica has the whole budget.
+    let apart = two_syncing_replicas(SharedSettings::default(), budget, window).await;
+    let most = busiest(&apart, counted);
+    eprintln!(
+        "apart: {} requests, at most {most} within {counted:?}",
+        apart.len()
+    );
+    assert!(
+        most > budget as usize,
+        "{most} requests within {counted:?}: the control should exceed"
+    );
+}
