@@ -4,6 +4,8 @@
 //! and `/metrics` says so. Skipped, saying why, where `redis-server` is
 //! not installed (a failure under CI).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use offer_gateway::shared::SharedSettings;
@@ -567,5 +569,88 @@ async fn replicas_sharing_redis_stay_together_within_one_sync_budget() {
     assert!(
         most > budget as usize,
         "{most} requests within {counted:?}: the control should exceed"
+    );
+}
+
+#[tokio::test]
+async fn killing_redis_under_load_loses_no_request() {
+    let Some(redis) = RedisServer::start("shared_tier::killing_redis_under_load_loses_no_request")
+    else {
+        return;
+    };
+    let settings = SharedSettings {
+        timeout: Duration::from_millis(200),
+        ..SharedSettings::at(&redis.url)
+    };
+    let a = replica(settings.clone()).await;
+    connected(&a).await;
+    let (b_url, _stop_b) = second_replica(&a, settings).await;
+    // Every offer id the simulators serve, asked in pages of 10 that no
+    // two requests share, from both replicas at once.
+    let sims = &a.sims;
+    let mut ids: Vec<String> = Vec::new();
+    ids.extend(
+        crate::common::visible_online(sims)
+            .iter()
+            .map(|o| GlobalId::encode(OfferKind::Online, "closient", &o.id)),
+    );
+    ids.extend(
+        sims.medusa_data
+            .offers
+            .iter()
+            .map(|o| GlobalId::encode(OfferKind::Marketplace, "medusa", &o.id)),
+    );
+    ids.extend(
+        sims.violet_data
+            .offers
+            .iter()
+            .map(|o| GlobalId::encode(OfferKind::Marketplace, "violet", &o.id.to_string())),
+    );
+    let pages: Vec<Vec<String>> = ids.chunks(10).map(<[String]>::to_vec).collect();
+    let next = Arc::new(AtomicUsize::new(0));
+    let urls = [a.url.clone(), b_url.clone()];
+    let stop_at = Instant::now() + Duration::from_secs(3);
+    let mut clients = Vec::new();
+    for client in 0..8 {
+        let (http, url, next, pages) = (
+            a.http.clone(),
+            urls[client % 2].clone(),
+            next.clone(),
+            pages.clone(),
+        );
+        clients.push(tokio::spawn(async move {
+            let mut answered = 0;
+            while Instant::now() < stop_at {
+                let page = &pages[next.fetch_add(1, Ordering::Relaxed) % pages.len()];
+                let body = json!({ "query": OFFERS, "variables": { "ids": page } });
+                let answer: Value = http
+                    .post(&url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert!(answer.get("errors").is_none(), "{answer}");
+                let offers = answer["data"]["offers"].as_array().unwrap();
+                assert!(offers.iter().all(|o| o["id"].is_string()), "{answer}");
+                answered += 1;
+            }
+            answered
+        }));
+    }
+    // Redis dies in the middle of it.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    drop(redis);
+    let mut answered = 0;
+    for client in clients {
+        answered += client.await.expect("no client failed");
+    }
+    assert!(answered > 16, "{answered} requests answered");
+    let text = a.metrics_text().await;
+    assert!(
+        text.contains("\nshared_tier_up 0"),
+        "the replica saw Redis go: {text}"
     );
 }
