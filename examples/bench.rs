@@ -154,6 +154,11 @@ struct Args {
     /// Scenarios to run (repeat the flag or separate with commas); all by default.
     #[arg(long, value_enum, value_delimiter = ',')]
     scenario: Vec<ScenarioName>,
+    /// Instead of the scenarios: two gateway replicas each on its own
+    /// against two sharing one Redis (`redis-server` on PATH), both cold,
+    /// on distinct pages sent to the two in turn (see BENCHMARKS.md).
+    #[arg(long)]
+    replicas: bool,
     /// Internal: serve this file's bytes as the ceiling and print the
     /// address (the bench starts itself so).
     #[arg(long, hide = true, value_name = "FILE")]
@@ -1510,21 +1515,7 @@ async fn gateway_ready(
     server: &mut ChildServer,
 ) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    server.listening(GATEWAY_LISTENING).await?;
-    loop {
-        let ready = http.get(server.url("/readyz")).send().await;
-        if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
-            break;
-        }
-        server.alive()?;
-        anyhow::ensure!(
-            started.elapsed() < START_TIMEOUT,
-            "{} is not ready after {START_TIMEOUT:?}; its log:\n{}",
-            server.name,
-            server.log_tail()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    answering(http, server).await?;
     for poll in 0u64.. {
         // A new operation name each time: a whole-response cache must not
         // answer an earlier poll's status.
@@ -1558,6 +1549,26 @@ async fn gateway_ready(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(started.elapsed())
+}
+
+/// Waits until the gateway listens and answers `/readyz`.
+async fn answering(http: &reqwest::Client, server: &mut ChildServer) -> anyhow::Result<()> {
+    let started = Instant::now();
+    server.listening(GATEWAY_LISTENING).await?;
+    loop {
+        let ready = http.get(server.url("/readyz")).send().await;
+        if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
+            return Ok(());
+        }
+        server.alive()?;
+        anyhow::ensure!(
+            started.elapsed() < START_TIMEOUT,
+            "{} is not ready after {START_TIMEOUT:?}; its log:\n{}",
+            server.name,
+            server.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Starts a ceiling process answering `answer` (this executable with
@@ -1663,6 +1674,12 @@ enum Target {
     Rest(Vec<RestCall>),
     /// The REST calls of the run's next distinct page (scenario 8's baseline).
     RestPages(Arc<DistinctPages>),
+    /// The run's next distinct page, to each of `urls` in turn (replicas
+    /// behind a round-robin balancer).
+    GraphQLPagesOver {
+        urls: Vec<String>,
+        pages: Arc<DistinctPages>,
+    },
     /// GET one URL; the answer must be 200.
     Get(String),
 }
@@ -1671,7 +1688,9 @@ impl Target {
     /// The distinct pages this target walks, if it does.
     fn pages(&self) -> Option<&DistinctPages> {
         match self {
-            Target::GraphQLPages { pages, .. } | Target::RestPages(pages) => Some(pages),
+            Target::GraphQLPages { pages, .. }
+            | Target::RestPages(pages)
+            | Target::GraphQLPagesOver { pages, .. } => Some(pages),
             Target::GraphQL { .. } | Target::Rest(_) | Target::Get(_) => None,
         }
     }
@@ -1697,6 +1716,13 @@ impl Target {
                 )
             }
             Target::Get(url) => (get_one(http, url).await.map(|()| Bytes::new()), None),
+            Target::GraphQLPagesOver { urls, pages } => {
+                let k = pages.take();
+                let body = pages.body(k);
+                let fingerprint = fingerprint(|h| body.hash(h));
+                let url = &urls[usize::try_from(k).unwrap_or(0) % urls.len()];
+                (post_graphql(http, url, body).await, Some(fingerprint))
+            }
         }
     }
 }
@@ -2183,6 +2209,9 @@ async fn bench(args: Args) -> anyhow::Result<ExitCode> {
     // The documented 300 requests/minute per key would throttle every run.
     sims.closient_data.set_minute_limit(None);
     sims.closient_data.set_day_limit(None);
+    if args.replicas {
+        return replicas(&args, &binary, dir.path(), &sims).await;
+    }
 
     let response_cache = knows_response_cache(&binary, dir.path(), &sims, &args)?;
     if !response_cache {
@@ -2319,6 +2348,175 @@ async fn bench(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// `--replicas`: two gateway processes, each with its own caches, against
+/// two sharing one Redis, every one cold and each filling its own catalog
+/// index first; the same distinct pages (scenario 8) sent to the two of a
+/// pair in turn, as a round-robin balancer would. Prints upstream calls
+/// per query and latency for each pair.
+async fn replicas(
+    args: &Args,
+    binary: &Path,
+    dir: &Path,
+    sims: &Simulators,
+) -> anyhow::Result<ExitCode> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut redis = Command::new("redis-server");
+    redis
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .arg("--dir")
+        .arg(dir);
+    let mut redis = ChildServer::spawn("redis-server".to_owned(), redis, dir, "redis")
+        .context("--replicas needs redis-server on PATH (Debian's redis-server package)")?;
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        redis.alive()?;
+        anyhow::ensure!(
+            started.elapsed() < START_TIMEOUT,
+            "redis-server did not listen"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let redis_url = format!("redis://127.0.0.1:{port}/0");
+    let pairs = [
+        ("each alone", None),
+        ("sharing Redis", Some(redis_url.as_str())),
+    ];
+    let mut servers = Vec::new();
+    for (pair, (_, shared)) in pairs.iter().enumerate() {
+        for replica in 0..2 {
+            let stem = format!("replica-{pair}-{replica}");
+            let (text, secrets) = gateway_config(
+                sims,
+                Setup::Warm,
+                args.upstream_concurrency,
+                &dir.join(format!("{stem}-data")),
+                true,
+            )?;
+            // No sync: its listings would fill the entity caches before
+            // the runs, and offers(ids:) needs no catalog index.
+            let mut table: toml::Table = toml::from_str(&text)?;
+            if let Some(toml::Value::Table(upstreams)) = table.get_mut("upstreams") {
+                for (_, upstream) in upstreams.iter_mut() {
+                    if let Some(toml::Value::Table(sync)) = upstream.get_mut("sync") {
+                        sync.insert("enabled".to_owned(), toml::Value::Boolean(false));
+                    }
+                }
+            }
+            if let Some(url) = shared {
+                let mut section = toml::Table::new();
+                section.insert(
+                    "redis_url".to_owned(),
+                    toml::Value::String((*url).to_owned()),
+                );
+                table.insert("shared".to_owned(), toml::Value::Table(section));
+            }
+            let text = toml::to_string(&table)?;
+            let config = dir.join(format!("{stem}.toml"));
+            std::fs::write(&config, text)?;
+            let mut command = Command::new(binary);
+            command
+                .arg("--config")
+                .arg(&config)
+                .args(["--listen", "127.0.0.1:0"]);
+            server_env(&mut command, &secrets);
+            servers.push((
+                pair,
+                ChildServer::spawn(format!("gateway {stem}"), command, dir, &stem)?,
+            ));
+        }
+    }
+    let http = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .build()?;
+    futures::future::try_join_all(
+        servers
+            .iter_mut()
+            .map(|(_, server)| answering(&http, server)),
+    )
+    .await?;
+    let auth = RestAuth::login(sims, &http).await?;
+    let pool = OfferPool::pick(sims);
+    let pages = Arc::new(DistinctPages::new(pool.styles(), &auth)?);
+    let command_line = format!(
+        "--replicas --latency {} --clients {} --duration {} --upstream-concurrency {}",
+        humantime::format_duration(args.latency),
+        args.clients,
+        humantime::format_duration(args.duration),
+        args.upstream_concurrency,
+    );
+    eprintln!("offer-gateway bench: {command_line}");
+    let mut rows = Vec::new();
+    for (pair, (name, _)) in pairs.iter().enumerate() {
+        let urls = servers
+            .iter()
+            .filter(|(p, _)| *p == pair)
+            .map(|(_, server)| server.url("/graphql"))
+            .collect();
+        let target = Arc::new(Target::GraphQLPagesOver {
+            urls,
+            pages: pages.clone(),
+        });
+        let m = drive(sims, &http, target, None, args.clients, args.duration).await;
+        let row = format!(
+            "| 9 replicas | two gateways, {name} | {:.0} | {} | {} | {} | {} | {} |",
+            m.throughput(),
+            ms(m.percentile(0.50)),
+            ms(m.percentile(0.95)),
+            ms(m.percentile(0.99)),
+            m.upstream_per_query(),
+            m.failures,
+        );
+        eprintln!("{row}");
+        rows.push((row, m));
+        for (_, server) in &mut servers {
+            server.alive()?;
+        }
+    }
+    println!();
+    println!(
+        "offer-gateway bench, {}, {}, {}: `cargo run --release --example bench -- {command_line}`",
+        commit(),
+        humantime::format_rfc3339_seconds(SystemTime::now()),
+        machine()
+    );
+    println!();
+    println!(
+        "Two gateway processes per pair, each started cold (entity caches with a 1 h TTL, \
+         empty at the start: no catalog sync; response cache off) over the in-process \
+         simulators; the pair sharing Redis has `[shared] redis_url` (redis-server on loopback). \
+         Distinct pages as in scenario 8 ({} offers), page k to replica k mod 2; the same \
+         page sequence for both pairs.",
+        pages.offers()
+    );
+    println!();
+    println!("| scenario | run | req/s | p50 ms | p95 ms | p99 ms | upstream calls/query (closient / medusa / violet) | failures |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let mut failed = false;
+    for (row, m) in &rows {
+        println!("{row}");
+        if let Some(first) = &m.first_failure {
+            eprintln!("  first failure: {first}");
+            failed = true;
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Prints what each gateway's caches weigh at the end (from its
