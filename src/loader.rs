@@ -331,12 +331,13 @@ impl UpstreamStore {
         Arc::new(answers)
     }
 
-    /// The redis key of the offer `key` in the shared tier: the same parts
-    /// as this replica's cache key (instance, credential fingerprint, kind,
-    /// id), and the encoding's version.
-    fn shared_key(&self, shared: &crate::shared::Shared, key: &OfferKey) -> String {
+    /// The redis key of `what` (`offer`, `promotions`) of the offer `key`
+    /// in the shared tier: the same parts as this replica's cache key
+    /// (instance, credential fingerprint, kind, id), and the encoding's
+    /// version.
+    fn shared_key(&self, shared: &crate::shared::Shared, what: &str, key: &OfferKey) -> String {
         shared.key(&format!(
-            "offer:v{}:{}:{:016x}:{}:{}",
+            "{what}:v{}:{}:{:016x}:{}:{}",
             codec::VERSION,
             self.instance.name(),
             self.credential,
@@ -364,7 +365,7 @@ impl UpstreamStore {
         };
         let names: Vec<String> = keys
             .iter()
-            .map(|key| self.shared_key(shared, key))
+            .map(|key| self.shared_key(shared, "offer", key))
             .collect();
         let Some(values) = shared.get_many("offer_get", &names).await else {
             return (answers, Vec::new(), keys.to_vec());
@@ -392,7 +393,7 @@ impl UpstreamStore {
                 SharedAnswer::Found(offer) => Cached::Found(offer),
                 SharedAnswer::NotFound => Cached::NotFound,
                 // Not an offer's value: fetched again (and overwritten).
-                SharedAnswer::Page { .. } => {
+                SharedAnswer::Page { .. } | SharedAnswer::Promotions(_) => {
                     to_fetch.push(key.clone());
                     continue;
                 }
@@ -438,7 +439,7 @@ impl UpstreamStore {
                 };
                 let ttl = cache.fresh_for(&value);
                 Some((
-                    self.shared_key(shared, key),
+                    self.shared_key(shared, "offer", key),
                     codec::encode(&answer, now),
                     ttl,
                 ))
@@ -520,8 +521,13 @@ impl UpstreamStore {
             .clone()
             .or_else(RequestContext::current);
         let context = self.call_context(requester);
-        let mut answers = HashMap::with_capacity(keys.len());
-        for (key, fetched) in self.instance.fetch_promotions(&context, &keys).await {
+        let (mut answers, to_fetch) = self.promotions_from_shared(&keys).await;
+        let fetched = match to_fetch.is_empty() {
+            true => Vec::new(),
+            false => self.instance.fetch_promotions(&context, &to_fetch).await,
+        };
+        self.tell_shared_promotions(&fetched).await;
+        for (key, fetched) in fetched {
             let answer = match fetched {
                 Ok(list) => {
                     let list = Arc::new(list);
@@ -546,6 +552,73 @@ impl UpstreamStore {
             in_flight.remove(key);
         }
         Arc::new(answers)
+    }
+
+    /// The promotions of `keys` the shared tier holds, still fresh (one
+    /// round trip), cached here for what is left of their TTL; and the keys
+    /// still to fetch.
+    async fn promotions_from_shared(
+        &self,
+        keys: &[OfferKey],
+    ) -> (HashMap<OfferKey, FreshPromotions>, Vec<OfferKey>) {
+        let mut answers = HashMap::with_capacity(keys.len());
+        let (Some(shared), Some(cache)) = (&self.shared, &self.cache) else {
+            return (answers, keys.to_vec());
+        };
+        let names: Vec<String> = keys
+            .iter()
+            .map(|key| self.shared_key(shared, "promotions", key))
+            .collect();
+        let Some(values) = shared.get_many("promotions_get", &names).await else {
+            return (answers, keys.to_vec());
+        };
+        let now = SystemTime::now();
+        let mut to_fetch = Vec::new();
+        for (key, value) in keys.iter().zip(values) {
+            let Some(Ok((SharedAnswer::Promotions(list), fetched_at))) =
+                value.map(|bytes| codec::decode(&bytes))
+            else {
+                to_fetch.push(key.clone());
+                continue;
+            };
+            let list = Arc::new(list);
+            let value = Cached::Promotions(list.clone());
+            let age = now.duration_since(fetched_at).unwrap_or(Duration::ZERO);
+            if age >= cache.fresh_for(&value) {
+                to_fetch.push(key.clone());
+                continue;
+            }
+            let question = Question::Promotions(key.clone());
+            let until = cache.insert_aged(self.cache_key(question), value, age);
+            answers.insert(key.clone(), Ok((list, Some(until))));
+        }
+        (answers, to_fetch)
+    }
+
+    /// Tells the shared tier the promotions the upstream answered (never
+    /// errors), each for its TTL, in one round trip.
+    async fn tell_shared_promotions(
+        &self,
+        fetched: &[(OfferKey, Result<Vec<Promotion>, UpstreamError>)],
+    ) {
+        let (Some(shared), Some(cache)) = (&self.shared, &self.cache) else {
+            return;
+        };
+        let now = SystemTime::now();
+        let ttl = cache.found_ttl();
+        let entries = fetched
+            .iter()
+            .filter_map(|(key, list)| {
+                let list = list.as_ref().ok()?;
+                let answer = SharedAnswer::Promotions(list.clone());
+                Some((
+                    self.shared_key(shared, "promotions", key),
+                    codec::encode(&answer, now),
+                    ttl,
+                ))
+            })
+            .collect();
+        shared.set_many("promotions_set", entries).await;
     }
 
     /// The expired answer to `question` kept for when the upstream fails,

@@ -33,6 +33,8 @@ pub(crate) enum SharedAnswer {
         /// Total number of offers in the listing, as the upstream counts them.
         total_count: u64,
     },
+    /// Every promotion of one offer (empty when it has none).
+    Promotions(Vec<crate::model::Promotion>),
 }
 
 /// Why a value cannot be read.
@@ -149,6 +151,18 @@ mod tests {
             total_count: 12_345,
         };
         assert_eq!(decode(&encode(&page, at)).unwrap(), (page, at));
+        let promotions = SharedAnswer::Promotions(vec![crate::model::Promotion {
+            id: "Fh7ttrG4ckXhkZ2RVrwKdY".to_owned(),
+            price: "0.10".parse().unwrap(),
+            currency: crate::pricing::Currency::parse("EUR").ok(),
+            starts_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000),
+            ends_at: SystemTime::UNIX_EPOCH + Duration::from_nanos(1_764_086_400_123_456_789),
+            is_active: true,
+            kind: crate::model::PromotionKind::Clearance,
+            upstream_kind: "clearance".to_owned(),
+            description: "Last units".to_owned(),
+        }]);
+        assert_eq!(decode(&encode(&promotions, at)).unwrap(), (promotions, at));
         // Compact: a few hundred bytes to a few kilobytes an offer.
         let average = bytes_total / offers.len();
         eprintln!("{} offers, {average} bytes each on average", offers.len());

@@ -3,9 +3,9 @@
 //!
 //! What the replicas keep there is what one replica alone would get wrong
 //! or do again behind a load balancer: the automatic persisted queries (a
-//! hash registered on one replica runs on every other), and the offers
-//! and listing windows each replica fetched, a second level behind its own
-//! cache (see
+//! hash registered on one replica runs on every other), and the offers,
+//! promotions and listing windows each replica fetched, a second level
+//! behind its own cache (see
 //! `loader`, and [`codec`] for their encoding). The tier is a helper,
 //! never a dependency: every operation is bounded by `timeout`, and a
 //! Redis that is down, slow or refusing the credentials degrades the

@@ -328,8 +328,8 @@ async fn second_replica(
     (url, stop)
 }
 
-const OFFERS: &str =
-    "query($ids: [ID!]!) { offers(ids: $ids) { id nativeId price { amount currency } status } }";
+const OFFERS: &str = "query($ids: [ID!]!) { offers(ids: $ids) { id nativeId price { amount currency } status \
+     ... on OnlineOffer { currentPrice { amount } } ... on InStoreOffer { currentPrice { amount } } } }";
 
 fn page_ids(first: &TestGateway) -> Vec<String> {
     let sims = &first.sims;
@@ -416,20 +416,25 @@ async fn offers_and_pages_one_replica_fetched_cost_another_no_upstream_call() {
     let on_a = ask(a.url.clone()).await;
     assert!(on_a.get("errors").is_none(), "{on_a}");
     let fetched_by_a = offer_calls(&a);
-    // 3 + 2 + 3 single GETs, 1 Medusa multi-get, 2 ids nobody has.
-    assert_eq!(fetched_by_a, 11, "{:?}", a.sims.closient.control.counts());
+    // 3 + 2 + 3 single GETs, 1 Medusa multi-get, 2 ids nobody has, and
+    // the promotions of the 3 + 2 Closient offers.
+    assert_eq!(fetched_by_a, 16, "{:?}", a.sims.closient.control.counts());
 
     a.sims.reset_counts();
     let on_b = ask(b_url.clone()).await;
     assert_eq!(on_b, on_a, "the same answer from the other replica");
-    assert_eq!(offer_calls(&a), 0, "B fetched nothing A had fetched");
+    assert_eq!(
+        offer_calls(&a),
+        0,
+        "B fetched nothing A had fetched, promotions included"
+    );
     let offers = on_b["data"]["offers"].as_array().unwrap();
     assert_eq!(offers.iter().filter(|o| o.is_null()).count(), 2);
 
     // A replica without the shared tier fetches everything again.
     a.sims.reset_counts();
     assert_eq!(ask(alone_url).await, on_a);
-    assert_eq!(offer_calls(&a), 11);
+    assert_eq!(offer_calls(&a), 16);
 
     // Listing windows too: the same page on B costs no upstream call.
     let listing = json!({ "query": "{ marketplaceOffers(upstream: \"medusa\", first: 5) { totalCount nodes { id price { amount } } } }" });
