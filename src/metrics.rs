@@ -154,7 +154,7 @@ impl Metrics {
         let shared_operations = Family::<SharedLabels, Counter>::default();
         registry.register(
             "shared_tier_operations",
-            "Operations on the shared tier (Redis) by operation and result (hit, miss, ok, wait; error, timeout, unavailable: the replica went on alone)",
+            "Operations on the shared tier (Redis) by operation and result (hit, miss, ok, wait; error, timeout, unavailable, skipped: the replica went on alone)",
             shared_operations.clone(),
         );
         let shared_up = Gauge::default();

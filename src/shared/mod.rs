@@ -5,11 +5,14 @@
 //! or do again behind a load balancer: the automatic persisted queries (a
 //! hash registered on one replica runs on every other), and the offers,
 //! promotions and listing windows each replica fetched, a second level
-//! behind its own cache (see
-//! `loader`, and [`codec`] for their encoding). The tier is a helper,
-//! never a dependency: every operation is bounded by `timeout`, and a
-//! Redis that is down, slow or refusing the credentials degrades the
-//! gateway to what each replica knows on its own. No request fails for
+//! behind its own cache (see `loader`, and [`codec`] for their encoding),
+//! and the sync's request budget. The tier is a helper, never a
+//! dependency: every operation is bounded by `timeout`; a failure pauses
+//! the tier (0.5 s, doubling up to 30 s while it keeps failing; operations
+//! are `skipped` meanwhile, so that a Redis that hangs costs one timeout,
+//! not one per request); a Redis that is down, slow or refusing the
+//! credentials degrades the gateway to what each replica knows on its
+//! own. No request fails for
 //! it; `/metrics` counts every operation by outcome
 //! (`shared_tier_operations_total{op,result}`) and `shared_tier_up` says
 //! whether the last one reached Redis, and the log says when the tier goes
@@ -21,7 +24,7 @@
 //! never from the URL or the configuration, and is never logged.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -161,7 +164,21 @@ pub(crate) struct Shared {
     metrics: Option<Arc<Metrics>>,
     /// Whether the last operation reached Redis (for the log's transitions).
     up: AtomicBool,
+    /// When the tier was started: the origin of the two times below.
+    origin: std::time::Instant,
+    /// Until when (milliseconds after `origin`) operations are skipped
+    /// after a failure, so that a Redis that hangs costs one timeout, not
+    /// one per request; 0 when they are not.
+    resume_at_ms: AtomicU64,
+    /// The current pause after a failure: 0.5 s, doubling up to 30 s while
+    /// the tier keeps failing; 0 once it answers.
+    pause_ms: AtomicU64,
 }
+
+/// The first pause after a failure.
+const FIRST_PAUSE: Duration = Duration::from_millis(500);
+/// The longest pause.
+const LONGEST_PAUSE: Duration = Duration::from_secs(30);
 
 impl Shared {
     /// The shared tier of `settings` (after [`SharedSettings::prepare`]),
@@ -193,6 +210,9 @@ impl Shared {
             address: settings.address().to_owned(),
             metrics,
             up: AtomicBool::new(true),
+            origin: std::time::Instant::now(),
+            resume_at_ms: AtomicU64::new(0),
+            pause_ms: AtomicU64::new(0),
         });
         if let Some(metrics) = &shared.metrics {
             metrics.shared_up(false);
@@ -382,20 +402,50 @@ impl Shared {
             self.failed(op, "unavailable", None);
             return None;
         };
+        if self.now_ms() < self.resume_at_ms.load(Ordering::Relaxed) {
+            if let Some(metrics) = &self.metrics {
+                metrics.shared_operation(op, "skipped");
+            }
+            return None;
+        }
         match tokio::time::timeout(self.timeout, command(connection.clone())).await {
             Ok(Ok(value)) => {
+                self.pause_ms.store(0, Ordering::Relaxed);
+                self.resume_at_ms.store(0, Ordering::Relaxed);
                 self.reached();
                 Some(value)
             }
             Ok(Err(err)) => {
+                self.pause();
                 self.failed(op, "error", Some(&err.to_string()));
                 None
             }
             Err(_) => {
+                self.pause();
                 self.failed(op, "timeout", None);
                 None
             }
         }
+    }
+
+    /// Milliseconds since the tier was started.
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Skips operations for the next pause (longer each failure in a row).
+    fn pause(&self) {
+        let first = u64::try_from(FIRST_PAUSE.as_millis()).unwrap_or(500);
+        let longest = u64::try_from(LONGEST_PAUSE.as_millis()).unwrap_or(30_000);
+        let previous = self.pause_ms.load(Ordering::Relaxed);
+        let pause = if previous == 0 {
+            first
+        } else {
+            (previous * 2).min(longest)
+        };
+        self.pause_ms.store(pause, Ordering::Relaxed);
+        self.resume_at_ms
+            .store(self.now_ms() + pause, Ordering::Relaxed);
     }
 
     fn reached(&self) {

@@ -80,6 +80,29 @@ impl RedisServer {
     }
 }
 
+impl RedisServer {
+    /// Stops the server's process without ending it (`SIGSTOP`): it keeps
+    /// its connections and answers nothing, as a hung server does.
+    #[cfg(unix)]
+    pub fn freeze(&self) {
+        signal(self._process.id(), libc::SIGSTOP);
+    }
+
+    /// Lets a frozen server go on (`SIGCONT`).
+    #[cfg(unix)]
+    pub fn thaw(&self) {
+        signal(self._process.id(), libc::SIGCONT);
+    }
+}
+
+#[cfg(unix)]
+fn signal(pid: u32, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(pid).expect("a pid");
+    // SAFETY: a plain kill(2) of the test's own child process.
+    let done = unsafe { libc::kill(pid, signal) };
+    assert_eq!(done, 0, "kill({pid}, {signal})");
+}
+
 /// A loopback port that was free a moment ago.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -659,3 +659,57 @@ async fn killing_redis_under_load_loses_no_request() {
         "the replica saw Redis go: {text}"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_redis_that_hangs_costs_one_timeout_not_one_per_request() {
+    let Some(redis) =
+        RedisServer::start("shared_tier::a_redis_that_hangs_costs_one_timeout_not_one_per_request")
+    else {
+        return;
+    };
+    let settings = SharedSettings {
+        timeout: Duration::from_millis(200),
+        ..SharedSettings::at(&redis.url)
+    };
+    let a = replica(settings).await;
+    connected(&a).await;
+    redis.freeze();
+    // Hash-only requests for hashes nobody registered: each would ask Redis.
+    for i in 0..10 {
+        let query = format!("query Hung{i} {{ upstreams {{ name }} }}");
+        assert_eq!(
+            code(&post(&a, by_hash(&query)).await),
+            "PERSISTED_QUERY_NOT_FOUND"
+        );
+    }
+    let text = a.metrics_text().await;
+    let count = |result: &str| {
+        metric(
+            &text,
+            &format!(
+                "shared_tier_operations_total{{op=\"persisted_query_get\",result=\"{result}\"}}"
+            ),
+        )
+    };
+    // The first timed out (the client's own response timeout says so as
+    // an error); the next ones, within the pause, did not wait.
+    let waited = count("timeout") + count("error");
+    assert!((1.0..=2.0).contains(&waited), "{text}");
+    assert!(count("skipped") >= 5.0, "{text}");
+
+    // Once it answers again, the replica uses it again.
+    redis.thaw();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        post(&a, by_hash("query Probe { upstreams { kind } }")).await;
+        if a.metrics_text().await.contains("\nshared_tier_up 1") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replica never reached Redis again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
