@@ -42,10 +42,13 @@ async fn connected(replica: &TestGateway) {
 
 /// POSTs `body` to `replica` and returns the JSON answer.
 async fn post(replica: &TestGateway, body: Value) -> Value {
-    replica
-        .http
-        .post(&replica.url)
-        .json(&body)
+    post_to(&replica.http, &replica.url, &body).await
+}
+
+/// POSTs `body` to the replica at `url` and returns the JSON answer.
+async fn post_to(http: &reqwest::Client, url: &str, body: &Value) -> Value {
+    http.post(url)
+        .json(body)
         .send()
         .await
         .expect("the replica answers")
@@ -398,18 +401,7 @@ async fn offers_and_pages_one_replica_fetched_cost_another_no_upstream_call() {
     let ask = |url: String| {
         let body = json!({ "query": OFFERS, "variables": { "ids": ids } });
         let http = a.http.clone();
-        async move {
-            let answer: Value = http
-                .post(&url)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            answer
-        }
+        async move { post_to(&http, &url, &body).await }
     };
 
     a.sims.reset_counts();
@@ -441,18 +433,7 @@ async fn offers_and_pages_one_replica_fetched_cost_another_no_upstream_call() {
     let list = |url: String| {
         let http = a.http.clone();
         let body = listing.clone();
-        async move {
-            let answer: Value = http
-                .post(&url)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            answer
-        }
+        async move { post_to(&http, &url, &body).await }
     };
     a.sims.reset_counts();
     let listed = list(a.url.clone()).await;
@@ -628,15 +609,7 @@ async fn killing_redis_under_load_loses_no_request() {
             while Instant::now() < stop_at {
                 let page = &pages[next.fetch_add(1, Ordering::Relaxed) % pages.len()];
                 let body = json!({ "query": OFFERS, "variables": { "ids": page } });
-                let answer: Value = http
-                    .post(&url)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let answer = post_to(&http, &url, &body).await;
                 assert!(answer.get("errors").is_none(), "{answer}");
                 let offers = answer["data"]["offers"].as_array().unwrap();
                 assert!(offers.iter().all(|o| o["id"].is_string()), "{answer}");
