@@ -346,6 +346,66 @@ impl UpstreamStore {
         ))
     }
 
+    /// What the shared tier holds as `what` for each of `keys` (one round
+    /// trip, counted under `op`), decoded, with how long ago it was
+    /// fetched: `None` for a key it does not hold, or holds in another
+    /// version (fetched again, and overwritten); `None` as a whole when it
+    /// cannot answer.
+    async fn shared_values(
+        &self,
+        op: &'static str,
+        what: &str,
+        keys: &[OfferKey],
+    ) -> Option<Vec<Option<(SharedAnswer, Duration)>>> {
+        let shared = self.shared.as_ref()?;
+        let names: Vec<String> = keys
+            .iter()
+            .map(|key| self.shared_key(shared, what, key))
+            .collect();
+        let values = shared.get_many(op, &names).await?;
+        let now = SystemTime::now();
+        Some(
+            values
+                .into_iter()
+                .map(|value| match codec::decode(&value?) {
+                    Ok((answer, fetched_at)) => {
+                        Some((answer, now.duration_since(fetched_at).unwrap_or(Duration::ZERO)))
+                    }
+                    Err(err) => {
+                        tracing::debug!(upstream = %self.instance.name(), %err, "shared value not read");
+                        None
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// Tells the shared tier `entries` (a key, its answer as `what`, and
+    /// for how long), fetched just now, in one round trip counted under
+    /// `op`.
+    async fn write_shared(
+        &self,
+        op: &'static str,
+        what: &str,
+        entries: Vec<(&OfferKey, SharedAnswer, Duration)>,
+    ) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let now = SystemTime::now();
+        let entries = entries
+            .into_iter()
+            .map(|(key, answer, ttl)| {
+                (
+                    self.shared_key(shared, what, key),
+                    codec::encode(&answer, now),
+                    ttl,
+                )
+            })
+            .collect();
+        shared.set_many(op, entries).await;
+    }
+
     /// Looks `keys` up in the shared tier (one round trip): the answers it
     /// holds, still fresh, cached here for what is left of their TTL;
     /// returns them as answers (found offers) and as lookups (for the
@@ -360,45 +420,23 @@ impl UpstreamStore {
         Vec<OfferKey>,
     ) {
         let mut answers = HashMap::with_capacity(keys.len());
-        let (Some(shared), Some(cache)) = (&self.shared, &self.cache) else {
+        // (No shared tier without a cache: see `new`.)
+        let values = self.shared_values("offer_get", "offer", keys).await;
+        let (Some(cache), Some(values)) = (&self.cache, values) else {
             return (answers, Vec::new(), keys.to_vec());
         };
-        let names: Vec<String> = keys
-            .iter()
-            .map(|key| self.shared_key(shared, "offer", key))
-            .collect();
-        let Some(values) = shared.get_many("offer_get", &names).await else {
-            return (answers, Vec::new(), keys.to_vec());
-        };
-        let now = SystemTime::now();
         let mut lookups = Vec::new();
         let mut to_fetch = Vec::new();
         for (key, value) in keys.iter().zip(values) {
-            let decoded = value.map(|bytes| codec::decode(&bytes));
-            let (answer, fetched_at) = match decoded {
-                Some(Ok(decoded)) => decoded,
-                Some(Err(err)) => {
-                    // Another version's value, or damage: fetched again
-                    // (and overwritten).
-                    tracing::debug!(upstream = %self.instance.name(), %err, "shared offer not read");
-                    to_fetch.push(key.clone());
-                    continue;
-                }
-                None => {
+            let (value, age) = match value {
+                Some((SharedAnswer::Found(offer), age)) => (Cached::Found(offer), age),
+                Some((SharedAnswer::NotFound, age)) => (Cached::NotFound, age),
+                // Absent, or not an offer's value: fetched again.
+                _ => {
                     to_fetch.push(key.clone());
                     continue;
                 }
             };
-            let value = match answer {
-                SharedAnswer::Found(offer) => Cached::Found(offer),
-                SharedAnswer::NotFound => Cached::NotFound,
-                // Not an offer's value: fetched again (and overwritten).
-                SharedAnswer::Page { .. } | SharedAnswer::Promotions(_) => {
-                    to_fetch.push(key.clone());
-                    continue;
-                }
-            };
-            let age = now.duration_since(fetched_at).unwrap_or(Duration::ZERO);
             if age >= cache.fresh_for(&value) {
                 to_fetch.push(key.clone());
                 continue;
@@ -422,30 +460,26 @@ impl UpstreamStore {
     /// Tells the shared tier what the upstream answered (offers found and
     /// not found, never errors), each for its TTL, in one round trip.
     async fn tell_shared(&self, lookups: &[(OfferKey, Lookup)]) {
-        let (Some(shared), Some(cache)) = (&self.shared, &self.cache) else {
+        let (Some(_), Some(cache)) = (&self.shared, &self.cache) else {
             return;
         };
-        let now = SystemTime::now();
-        let entries: Vec<(String, Vec<u8>, Duration)> = lookups
+        let entries = lookups
             .iter()
-            .filter_map(|(key, lookup)| {
-                let (answer, value) = match lookup {
-                    Ok(Some(offer)) => (
-                        SharedAnswer::Found(offer.clone()),
-                        Cached::Found(offer.clone()),
-                    ),
-                    Ok(None) => (SharedAnswer::NotFound, Cached::NotFound),
-                    Err(_) => return None,
-                };
-                let ttl = cache.fresh_for(&value);
-                Some((
-                    self.shared_key(shared, "offer", key),
-                    codec::encode(&answer, now),
-                    ttl,
-                ))
+            .filter_map(|(key, lookup)| match lookup {
+                Ok(Some(offer)) => Some((
+                    key,
+                    SharedAnswer::Found(offer.clone()),
+                    cache.fresh_for(&Cached::Found(offer.clone())),
+                )),
+                Ok(None) => Some((
+                    key,
+                    SharedAnswer::NotFound,
+                    cache.fresh_for(&Cached::NotFound),
+                )),
+                Err(_) => None,
             })
             .collect();
-        shared.set_many("offer_set", entries).await;
+        self.write_shared("offer_set", "offer", entries).await;
     }
 
     /// The fresh cached promotions of `key`, if the cache has them, with
@@ -562,28 +596,21 @@ impl UpstreamStore {
         keys: &[OfferKey],
     ) -> (HashMap<OfferKey, FreshPromotions>, Vec<OfferKey>) {
         let mut answers = HashMap::with_capacity(keys.len());
-        let (Some(shared), Some(cache)) = (&self.shared, &self.cache) else {
+        // (No shared tier without a cache: see `new`.)
+        let values = self
+            .shared_values("promotions_get", "promotions", keys)
+            .await;
+        let (Some(cache), Some(values)) = (&self.cache, values) else {
             return (answers, keys.to_vec());
         };
-        let names: Vec<String> = keys
-            .iter()
-            .map(|key| self.shared_key(shared, "promotions", key))
-            .collect();
-        let Some(values) = shared.get_many("promotions_get", &names).await else {
-            return (answers, keys.to_vec());
-        };
-        let now = SystemTime::now();
         let mut to_fetch = Vec::new();
         for (key, value) in keys.iter().zip(values) {
-            let Some(Ok((SharedAnswer::Promotions(list), fetched_at))) =
-                value.map(|bytes| codec::decode(&bytes))
-            else {
+            let Some((SharedAnswer::Promotions(list), age)) = value else {
                 to_fetch.push(key.clone());
                 continue;
             };
             let list = Arc::new(list);
             let value = Cached::Promotions(list.clone());
-            let age = now.duration_since(fetched_at).unwrap_or(Duration::ZERO);
             if age >= cache.fresh_for(&value) {
                 to_fetch.push(key.clone());
                 continue;
@@ -601,24 +628,22 @@ impl UpstreamStore {
         &self,
         fetched: &[(OfferKey, Result<Vec<Promotion>, UpstreamError>)],
     ) {
-        let (Some(shared), Some(cache)) = (&self.shared, &self.cache) else {
+        let (Some(_), Some(cache)) = (&self.shared, &self.cache) else {
             return;
         };
-        let now = SystemTime::now();
-        let ttl = cache.found_ttl();
         let entries = fetched
             .iter()
             .filter_map(|(key, list)| {
                 let list = list.as_ref().ok()?;
-                let answer = SharedAnswer::Promotions(list.clone());
                 Some((
-                    self.shared_key(shared, "promotions", key),
-                    codec::encode(&answer, now),
-                    ttl,
+                    key,
+                    SharedAnswer::Promotions(list.clone()),
+                    cache.found_ttl(),
                 ))
             })
             .collect();
-        shared.set_many("promotions_set", entries).await;
+        self.write_shared("promotions_set", "promotions", entries)
+            .await;
     }
 
     /// The expired answer to `question` kept for when the upstream fails,
