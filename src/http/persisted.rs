@@ -347,14 +347,8 @@ impl Store {
         };
         if let Some(shared) = &self.shared {
             let key = shared.key(&format!("apq:{hash}"));
-            shared
-                .set(
-                    "persisted_query_set",
-                    &key,
-                    query.as_bytes(),
-                    shared.persisted_query_ttl(),
-                )
-                .await;
+            let entry = (key, query.as_bytes().to_vec(), shared.persisted_query_ttl());
+            shared.set_many("persisted_query_set", vec![entry]).await;
         }
         registered.insert(hash, query.to_owned());
     }

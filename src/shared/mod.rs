@@ -373,24 +373,6 @@ impl Shared {
         Some(Duration::from_millis(wait_ms))
     }
 
-    /// Sets `key` to `value` for `ttl`; a failure is counted under `op`
-    /// and otherwise ignored.
-    pub(crate) async fn set(&self, op: &'static str, key: &str, value: &[u8], ttl: Duration) {
-        let seconds = ttl.as_secs().max(1);
-        let done = self
-            .run(op, |mut connection| {
-                let key = key.to_owned();
-                let value = value.to_vec();
-                async move { connection.set_ex::<_, _, ()>(key, value, seconds).await }
-            })
-            .await;
-        if done.is_some() {
-            if let Some(metrics) = &self.metrics {
-                metrics.shared_operation(op, "ok");
-            }
-        }
-    }
-
     /// Runs one command within the timeout: `None` (counted and logged)
     /// when there is no connection yet, the command fails or times out.
     async fn run<T, F, Fut>(&self, op: &'static str, command: F) -> Option<T>

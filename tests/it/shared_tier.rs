@@ -33,8 +33,26 @@ async fn replica(shared: SharedSettings) -> TestGateway {
 
 /// Waits until the replica's background connection reached Redis.
 async fn connected(replica: &TestGateway) {
+    connected_at(&replica.http, &replica.url).await;
+}
+
+/// Waits until the background connection of the replica at `url` (its
+/// `/graphql`) reached Redis.
+async fn connected_at(http: &reqwest::Client, url: &str) {
+    let metrics = url.replace("/graphql", "/metrics");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !replica.metrics_text().await.contains("\nshared_tier_up 1") {
+    loop {
+        let text = http
+            .get(&metrics)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("\nshared_tier_up 1") {
+            return;
+        }
         assert!(Instant::now() < deadline, "the replica never reached Redis");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -307,27 +325,7 @@ async fn second_replica(
         return (url, stop);
     }
     // Until its connection to Redis is made, a replica goes on alone.
-    let http = reqwest::Client::new();
-    let metrics = url.replace("/graphql", "/metrics");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = http
-            .get(&metrics)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if text.contains("\nshared_tier_up 1") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the second replica never reached Redis"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    connected_at(&reqwest::Client::new(), &url).await;
     (url, stop)
 }
 
